@@ -1,0 +1,1 @@
+"""Command-line edge of warden: one module per command."""
