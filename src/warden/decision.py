@@ -108,6 +108,7 @@ class Finding(msgspec.Struct, frozen=True, kw_only=True):
     reason: str
     techniques: tuple[str, ...] = ()
     evidence: tuple[Evidence, ...] = ()
+    related: tuple[str, ...] = ()  # for combination rules: the findings combined
 
 
 class Decision(msgspec.Struct, frozen=True, kw_only=True):

@@ -101,6 +101,11 @@ class FileAccess(msgspec.Struct, frozen=True, kw_only=True):
     in_workspace: bool = False
     glob: bool = False
     recursive: bool = False
+    real: str | None = None  # the symlink-resolved path, when it differs from ``path``
+
+    def forms(self) -> tuple[str, ...]:
+        """Every spelling a path rule must consider: the lexical path and the resolved one."""
+        return (self.path,) if self.real is None else (self.path, self.real)
 
 
 class NetAccess(msgspec.Struct, frozen=True, kw_only=True):

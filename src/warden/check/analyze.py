@@ -1,0 +1,204 @@
+"""Lift any :class:`~warden.action.Action` into :class:`~warden.check.facts.Facts`.
+
+Shell commands go through the shell walker; file, edit, HTTP, search, MCP and custom actions map
+their typed fields onto the same facts, so one rule about ``~/.ssh/id_*`` covers ``cat``,
+Claude Code's ``Read``, an MCP filesystem server and a Codex patch alike. Text the action carries
+(commands, written content, request bodies, queries, tool arguments) is scanned for secrets and
+for invisible or confusable characters.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from warden.action import Action, ActionKind, ChangeOp
+from warden.check.facts import (
+    Facts,
+    FileAccess,
+    FileOp,
+    Marker,
+    NetAccess,
+    NetDirection,
+    Origin,
+    SecretHit,
+)
+from warden.check.paths import PathContext, is_within, normalize, resolve
+from warden.check.shell.netloc import parse_target
+
+__all__ = ["analyze", "primary_field", "primary_text"]
+
+#: Tool arguments of MCP and custom tools scanned per action (keeps huge payloads bounded).
+MAX_ARG_STRINGS = 512
+
+_UPLOAD_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def primary_field(action: Action) -> str:
+    """The action field that evidence spans refer to."""
+    return {
+        ActionKind.SHELL: "command",
+        ActionKind.FILE_READ: "path",
+        ActionKind.FILE_WRITE: "path",
+        ActionKind.FILE_EDIT: "path",
+        ActionKind.HTTP: "url",
+        ActionKind.WEB_SEARCH: "query",
+    }.get(action.kind, "input")
+
+
+def primary_text(action: Action) -> str:
+    """The action's main text: the command, path, URL or query; tool input as JSON otherwise."""
+    if action.kind is ActionKind.SHELL:
+        return action.command or ""
+    if action.kind in (ActionKind.FILE_READ, ActionKind.FILE_WRITE, ActionKind.FILE_EDIT):
+        return action.path or (action.changes[0].path if action.changes else "")
+    if action.kind is ActionKind.HTTP:
+        return action.url or ""
+    if action.kind is ActionKind.WEB_SEARCH:
+        return action.query or ""
+    return json.dumps(action.input, sort_keys=True, default=str)[:100_000]
+
+
+def analyze(action: Action, paths: PathContext) -> Facts:
+    """Facts for one action (pure apart from resolving symlinks that exist on disk)."""
+    kind = action.kind
+    if kind is ActionKind.SHELL:
+        from warden.check.shell.walker import analyze_command
+
+        facts = analyze_command(action.command or "", paths)
+        return _with_text(facts, (("command", action.command or ""),))
+    files: list[FileAccess] = []
+    net: list[NetAccess] = []
+    texts: list[tuple[str, str]] = []
+    if kind is ActionKind.FILE_READ and action.path is not None:
+        pattern = action.pattern or ""
+        listing = action.tool in ("Glob", "LS", "list_directory", "glob")
+        op = FileOp.LIST if listing else FileOp.READ
+        recursive = bool(pattern) or listing or action.tool in ("Grep", "search_file_content")
+        files.append(_access(op, action.path, action.tool, paths, recursive=recursive))
+        if pattern and "/" in pattern and action.tool in ("Glob", "glob"):
+            joined = action.path.rstrip("/") + "/" + pattern
+            files.append(_access(FileOp.LIST, joined, action.tool, paths, glob=True))
+    elif kind is ActionKind.FILE_WRITE and action.path is not None:
+        files.append(_access(FileOp.WRITE, action.path, action.tool, paths))
+        texts.append(("content", action.content or ""))
+    elif kind is ActionKind.FILE_EDIT:
+        if action.path is not None and not action.changes:
+            files.append(_access(FileOp.WRITE, action.path, action.tool, paths))
+            texts.append(("content", action.content or ""))
+        for change in action.changes:
+            if change.op is ChangeOp.DELETE:
+                files.append(_access(FileOp.DELETE, change.path, action.tool, paths))
+            elif change.op is ChangeOp.MOVE and change.move_to:
+                files.append(_access(FileOp.DELETE, change.path, action.tool, paths))
+                files.append(_access(FileOp.WRITE, change.move_to, action.tool, paths))
+            else:
+                files.append(_access(FileOp.WRITE, change.path, action.tool, paths))
+            if change.new_text:
+                texts.append(("content", change.new_text))
+    elif kind is ActionKind.HTTP and action.url is not None:
+        method = (action.method or ("POST" if action.body else "GET")).upper()
+        direction = NetDirection.UPLOAD if method in _UPLOAD_METHODS else NetDirection.FETCH
+        net.append(_net(direction, action.url, action.tool))
+        texts.append(("url", action.url))
+        if action.body:
+            texts.append(("body", action.body))
+    elif kind is ActionKind.WEB_SEARCH:
+        texts.append(("query", action.query or ""))
+    else:
+        _generic(action, paths, files, net, texts)
+    base = Facts(files=tuple(files), net=tuple(net))
+    return _with_text(base, tuple(texts))
+
+
+def _access(
+    op: FileOp, raw: str, by: str, paths: PathContext, *, recursive: bool = False,
+    glob: bool | None = None,
+) -> FileAccess:  # fmt: skip
+    path = normalize(raw, paths)
+    real = resolve(path)
+    in_ws = is_within(path, paths.workspace) and is_within(real, paths.workspace)
+    return FileAccess(
+        op=op, path=path, raw=raw, by=by, span=(0, len(raw)), in_workspace=in_ws,
+        glob=any(c in raw for c in "*?[") if glob is None else glob, recursive=recursive,
+        real=real if real != path else None,
+    )  # fmt: skip
+
+
+def _net(direction: NetDirection, target: str, by: str) -> NetAccess:
+    host, port, scheme, url = parse_target(target)
+    sends = frozenset({Origin.LITERAL}) if direction is NetDirection.UPLOAD else frozenset()
+    return NetAccess(direction=direction, host=host, port=port, scheme=scheme, url=url, by=by,
+                     span=(0, len(target)), sends=sends)  # fmt: skip
+
+
+def _strings(value: Any, budget: list[int]) -> Iterator[tuple[str, str]]:
+    """(key, string) pairs from nested tool input, bounded by :data:`MAX_ARG_STRINGS`."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack and budget[0] > 0:
+        key, cur = stack.pop()
+        if isinstance(cur, str):
+            budget[0] -= 1
+            yield key, cur
+        elif isinstance(cur, dict):
+            stack.extend((str(k), v) for k, v in cur.items())
+        elif isinstance(cur, list | tuple):
+            stack.extend((key, v) for v in cur)
+
+
+_PATH_KEYS = ("path", "file", "filename", "file_path", "dir", "directory", "source", "destination")
+_URL_KEYS = ("url", "uri", "endpoint", "href", "link")
+
+
+def _generic(
+    action: Action, paths: PathContext, files: list[FileAccess], net: list[NetAccess],
+    texts: list[tuple[str, str]],
+) -> None:  # fmt: skip
+    """MCP and custom tools: arguments that look like paths or URLs become facts."""
+    budget = [MAX_ARG_STRINGS]
+    for key, value in _strings(action.input, budget):
+        lowered = key.lower()
+        texts.append(("input", value))
+        if "://" in value[:16] and (lowered in _URL_KEYS or value.startswith(("http", "ftp"))):
+            upload = lowered in ("upload_url", "webhook") or action.tool.lower().startswith(
+                ("post", "send", "upload")
+            )
+            net.append(_net(NetDirection.UPLOAD if upload else NetDirection.FETCH, value,
+                            action.tool))  # fmt: skip
+        elif len(value) < 4096 and (
+            any(part in lowered for part in _PATH_KEYS) or value.startswith(("/", "~/"))
+        ) and "\n" not in value:
+            op = FileOp.WRITE if any(w in action.tool.lower() for w in ("write", "edit", "move",
+                                                                       "create")) else FileOp.READ
+            files.append(_access(op, value, action.tool, paths))  # fmt: skip
+    if budget[0] <= 0:
+        texts.append(("__incomplete__", "tool input too large"))
+
+
+def _with_text(facts: Facts, texts: tuple[tuple[str, str], ...]) -> Facts:
+    from warden.check.secrets import scan_secrets
+
+    secrets: list[SecretHit] = list(facts.secrets)
+    markers: list[Marker] = list(facts.markers)
+    for field, text in texts:
+        if field == "__incomplete__":
+            markers.append(Marker(name="analysis.incomplete", detail=text, field="input"))
+            continue
+        if not text:
+            continue
+        scan = scan_secrets(text, field)
+        secrets.extend(scan.hits)
+        if not scan.complete:
+            markers.append(Marker(name="analysis.incomplete", detail=f"{field} too large to scan "
+                                  "for secrets", field=field))  # fmt: skip
+        if not text.isascii() and field == "command":
+            from warden.check.text import find_invisible
+
+            for pos, name in find_invisible(text)[:8]:
+                markers.append(Marker(name="obfuscation.invisible-char", detail=name,
+                                      span=(pos, pos + 1), field=field))  # fmt: skip
+    if len(secrets) == len(facts.secrets) and len(markers) == len(facts.markers):
+        return facts
+    return Facts(execs=facts.execs, files=facts.files, net=facts.net, env_read=facts.env_read,
+                 env_set=facts.env_set, markers=tuple(markers), secrets=tuple(secrets))  # fmt: skip

@@ -1,0 +1,351 @@
+"""The engine: ``check(action) -> Decision``, compiled once per policy, pure and thread-safe.
+
+Evaluation of one action:
+
+1. trusted tools (policy ``[tools] trusted``) are allowed without analysis;
+2. the action is lifted into facts (:mod:`warden.check.analyze`);
+3. every enabled rule is matched against the facts (first pass), then combination rules
+   (``requires``) against the first pass's findings;
+4. the policy adds its own findings: writes outside ``write_allow``, reads of ``read_deny``
+   paths, denied hosts and commands;
+5. each finding's verdict is the policy's per-rule override, else its per-category verdict,
+   else the rule's own; ``analysis.*`` findings take the policy's ``on_error`` verdict;
+6. the decision is the strongest verdict, with every finding as evidence; nothing matched means
+   the policy's ``default``.
+
+Any exception inside becomes a decision with the policy's ``on_error`` verdict (deny by default)
+and the error text: a bug never turns into an allow.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from warden.action import Action
+from warden.check.analyze import analyze, primary_field, primary_text
+from warden.check.facts import Facts, FileAccess, FileOp, Marker, SecretHit
+from warden.check.paths import PathContext, compile_glob
+from warden.check.policy.load import Policy
+from warden.check.rules.compile import (
+    ActionView,
+    CompiledRule,
+    CompileEnv,
+    compile_rule,
+    expand_path_pattern,
+)
+from warden.check.rules.load import LoadedRule
+from warden.decision import Decision, Evidence, Finding, Severity, Verdict
+from warden.errors import ConfigIssue, RuleError
+
+__all__ = ["CheckContext", "Engine"]
+
+#: Evidence text is cut to this many characters: enough to recognise, short enough to read.
+EVIDENCE_CHARS = 160
+
+
+@dataclass(frozen=True, slots=True)
+class CheckContext:
+    """Where the action runs, when the action itself does not say."""
+
+    cwd: str | None = None
+    workspace: str | None = None
+    home: str | None = None
+
+
+class Engine:
+    """Compiled rules plus the policy; immutable after construction."""
+
+    def __init__(self, policy: Policy, rules: Iterable[LoadedRule], *, home: str | None = None):
+        self.policy = policy
+        self.home = home or os.path.expanduser("~")
+        env = CompileEnv(home=self.home, host_allowed=policy.host_allowed)
+        issues: list[ConfigIssue] = []
+        compiled: list[CompiledRule] = []
+        disabled = [re.compile(fnmatch.translate(g)) for g in policy.disabled]
+        for loaded in rules:
+            spec = loaded.spec
+            enabled = policy.rule_enabled.get(spec.id, spec.enabled)
+            if not enabled or any(rx.match(spec.id) for rx in disabled):
+                continue
+            try:
+                compiled.append(compile_rule(spec, env, source=loaded.source))
+            except ValueError as exc:
+                file, _, line = loaded.source.rpartition(":")
+                issues.append(ConfigIssue(file or loaded.source, int(line) if line.isdigit()
+                                          else None, f"rule {spec.id!r}: {exc}"))  # fmt: skip
+        if issues:
+            raise RuleError(issues)
+        self.rules: tuple[CompiledRule, ...] = tuple(r for r in compiled if not r.combines)
+        self.combos: tuple[CompiledRule, ...] = tuple(r for r in compiled if r.combines)
+        self._read_deny = tuple(
+            compile_glob(expand_path_pattern(p, self.home)) for p in policy.read_deny
+        )
+        self._trusted_read = tuple(
+            compile_glob(expand_path_pattern(p, self.home)) for p in policy.trusted_read
+        )
+        self._cmd_deny = tuple(re.compile(fnmatch.translate(p)) for p in policy.cmd_deny)
+        self._cmd_ask = tuple(re.compile(fnmatch.translate(p)) for p in policy.cmd_ask)
+        self._write_allow_cache: dict[str, tuple[re.Pattern[str], ...]] = {}
+
+    @classmethod
+    def from_files(
+        cls, *, policy_files: Iterable[str] = (), workspace: str | None = None,
+        packs: Iterable[str] = (), home: str | None = None,
+    ) -> Engine:  # fmt: skip
+        """The engine for the layered default policy plus explicit files (raises ConfigError)."""
+        from pathlib import Path
+
+        from warden.check.policy.load import default_layers, load_policy
+        from warden.check.rules.load import load_packs
+
+        policy = load_policy(default_layers(workspace, [Path(p) for p in policy_files]))
+        rules = load_packs([*policy.extra_packs, *(Path(p) for p in packs)])
+        return cls(policy, rules, home=home)
+
+    # --- evaluation --------------------------------------------------------------------------
+
+    def paths_for(self, action: Action, context: CheckContext | None = None) -> PathContext:
+        ctx = context or CheckContext()
+        cwd = os.path.abspath(action.cwd or ctx.cwd or os.getcwd())
+        workspace = ctx.workspace or self.policy.workspace or cwd
+        home = ctx.home or self.home
+        return PathContext(cwd=cwd, home=home, workspace=os.path.abspath(workspace))
+
+    def check(self, action: Action, context: CheckContext | None = None) -> Decision:
+        """Judge one action. Never raises: internal errors come back as fail-closed decisions."""
+        try:
+            return self._check(action, context)
+        except Exception as exc:  # fail closed by construction
+            verdict = self.policy.on_error
+            return Decision(
+                verdict=verdict,
+                severity=Severity.HIGH,
+                reason="warden could not analyse this action (internal error)",
+                agent_reason="warden could not analyse this action and blocked it to be safe; "
+                "try a simpler form of the same step or ask the user.",
+                error=f"{type(exc).__name__}: {exc}",
+                policy=self.policy.digest,
+            )
+
+    def facts(self, action: Action, context: CheckContext | None = None) -> Facts:
+        return analyze(action, self.paths_for(action, context))
+
+    def _check(self, action: Action, context: CheckContext | None) -> Decision:
+        if action.tool and action.tool in self.policy.trusted_tools:
+            return Decision(verdict=Verdict.ALLOW, reason=f"trusted tool {action.tool}",
+                            policy=self.policy.digest)  # fmt: skip
+        paths = self.paths_for(action, context)
+        facts = analyze(action, paths)
+        return self.decide(action, facts, paths)
+
+    def decide(self, action: Action, facts: Facts, paths: PathContext) -> Decision:
+        """Rules and policy over already-computed facts (the engine's pure core)."""
+        text = primary_text(action)
+        field = primary_field(action)
+        view = ActionView(action, text)
+        findings: list[Finding] = []
+        for rule in self.rules:
+            hit = self._match(rule, facts, view)
+            if hit is not None:
+                findings.append(self._finding(rule, hit, text, field))
+        findings.extend(self._policy_findings(facts, paths, text, field))
+        for combo in self.combos:
+            related = _combo_related(combo, findings)
+            if related is not None:
+                findings.append(self._combo_finding(combo, related))
+        return self._decision(findings, action)
+
+    def _match(self, rule: CompiledRule, facts: Facts, view: ActionView) -> tuple[Any, ...] | None:
+        for sel in rule.selections:
+            hit = sel.match(facts, view)
+            if hit is not None:
+                if any(u.match(facts, view) is not None for u in rule.unless):
+                    return None
+                return hit
+        return None
+
+    def _verdict(self, rule_id: str, category: str, default: Verdict) -> Verdict:
+        if rule_id in self.policy.rule_verdicts:
+            return self.policy.rule_verdicts[rule_id]
+        if category in self.policy.verdicts:
+            return self.policy.verdicts[category]
+        if category == "analysis":
+            return self.policy.on_error
+        return default
+
+    def _finding(
+        self, rule: CompiledRule, hit: tuple[Any, ...], text: str, field: str
+    ) -> Finding:
+        return Finding(
+            rule=rule.id,
+            verdict=self._verdict(rule.id, rule.category, rule.verdict),
+            severity=rule.severity,
+            category=rule.category,
+            reason=rule.reason,
+            techniques=rule.techniques,
+            evidence=tuple(_evidence(item, text, field) for item in hit),
+        )
+
+    def _combo_finding(self, combo: CompiledRule, related: list[Finding]) -> Finding:
+        techniques = tuple(dict.fromkeys(t for f in related for t in f.techniques))
+        evidence = tuple(dict.fromkeys(e for f in related for e in f.evidence))
+        return Finding(
+            rule=combo.id,
+            verdict=self._verdict(combo.id, combo.category, combo.verdict),
+            severity=combo.severity,
+            category=combo.category,
+            reason=combo.reason,
+            techniques=techniques or combo.techniques,
+            evidence=evidence,
+            related=tuple(f.rule for f in related),
+        )
+
+    # --- policy-derived findings --------------------------------------------------------------
+
+    def _write_allow(self, workspace: str) -> tuple[re.Pattern[str], ...]:
+        cached = self._write_allow_cache.get(workspace)
+        if cached is None:
+            pats = []
+            for p in self.policy.write_allow:
+                p = p.replace("$WORKSPACE", workspace.rstrip("/") or "/")
+                pats.append(compile_glob(expand_path_pattern(p, self.home)))
+            cached = tuple(pats)
+            if len(self._write_allow_cache) < 256:
+                self._write_allow_cache[workspace] = cached
+        return cached
+
+    def _policy_findings(
+        self, facts: Facts, paths: PathContext, text: str, field: str
+    ) -> list[Finding]:
+        out: list[Finding] = []
+        allow = self._write_allow(paths.workspace)
+
+        def add(rule: str, category: str, verdict: Verdict, severity: Severity, reason: str,
+                item: Any) -> None:  # fmt: skip
+            out.append(Finding(rule=rule, verdict=self._verdict(rule, category, verdict),
+                               severity=severity, category=category, reason=reason,
+                               evidence=(_evidence(item, text, field),)))  # fmt: skip
+
+        for acc in facts.files:
+            forms = acc.forms()
+            if acc.op in (FileOp.WRITE, FileOp.APPEND, FileOp.DELETE, FileOp.CHMOD) and not all(
+                any(rx.match(f) for rx in allow) for f in forms
+            ):
+                add("policy.write-outside-workspace", "policy", self.policy.write_outside,
+                    Severity.MEDIUM, f"{acc.op.value}s {acc.path}, outside the paths the "
+                    "policy lets the agent change", acc)  # fmt: skip
+            if acc.op in (FileOp.READ, FileOp.LIST, FileOp.EXEC) and self._read_deny and any(
+                rx.match(f) for rx in self._read_deny for f in forms
+            ):
+                add("policy.read-denied", "policy", Verdict.DENY, Severity.HIGH,
+                    f"reads {acc.path}, which the policy denies", acc)  # fmt: skip
+        for net in facts.net:
+            if net.host and self.policy.net_deny and not self.policy.host_allowed(net.host,
+                                                                                 net.port):
+                from warden.check.policy.load import _host_listed
+
+                if _host_listed(self.policy.net_deny, net.host, net.port):
+                    add("policy.host-denied", "policy", Verdict.DENY, Severity.HIGH,
+                        f"contacts {net.host}, which the policy denies", net)  # fmt: skip
+        if self._cmd_deny or self._cmd_ask:
+            for ex in facts.execs:
+                line = " ".join(ex.argv)
+                if any(rx.match(line) for rx in self._cmd_deny):
+                    add("policy.command-denied", "policy", Verdict.DENY, Severity.HIGH,
+                        f"runs `{line[:60]}`, which the policy denies", ex)  # fmt: skip
+                elif any(rx.match(line) for rx in self._cmd_ask):
+                    add("policy.command-ask", "policy", Verdict.ASK, Severity.MEDIUM,
+                        f"runs `{line[:60]}`, which the policy asks about", ex)  # fmt: skip
+        return out
+
+    def trusted_read(self, acc: FileAccess) -> bool:
+        return any(rx.match(f) for rx in self._trusted_read for f in acc.forms())
+
+    # --- the decision ------------------------------------------------------------------------
+
+    def _decision(self, findings: list[Finding], action: Action) -> Decision:
+        if not findings:
+            return Decision(verdict=self.policy.default, reason="no rule matched",
+                            policy=self.policy.digest)  # fmt: skip
+        findings.sort(key=lambda f: (f.verdict, f.severity, bool(f.related)), reverse=True)
+        top = findings[0]
+        verdict = top.verdict
+        winners = [f for f in findings if f.verdict == verdict]
+        rules = list(dict.fromkeys([r for f in winners for r in (f.rule, *f.related)]))
+        techniques = tuple(dict.fromkeys(t for f in winners for t in f.techniques))
+        categories = tuple(dict.fromkeys(f.category for f in winners))
+        if verdict is Verdict.ALLOW:
+            return Decision(verdict=verdict, reason="allowed; noted: " + top.reason,
+                            rules=tuple(rules), findings=tuple(findings),
+                            policy=self.policy.digest)  # fmt: skip
+        advice = self._advice(top.rule)
+        verb = {Verdict.ASK: "needs the user's approval", Verdict.DENY: "blocked",
+                Verdict.KILL: "blocked and the session stopped"}[verdict]  # fmt: skip
+        agent = f"warden {verb}: {top.reason} (rule {top.rule})."
+        if advice:
+            agent += " " + advice
+        return Decision(
+            verdict=verdict,
+            severity=top.severity,
+            reason=top.reason,
+            agent_reason=agent,
+            rules=tuple(rules),
+            categories=categories,
+            techniques=techniques,
+            findings=tuple(findings),
+            policy=self.policy.digest,
+        )
+
+    def _advice(self, rule_id: str) -> str:
+        for rule in (*self.rules, *self.combos):
+            if rule.id == rule_id:
+                return rule.advice
+        if rule_id == "policy.write-outside-workspace":
+            return "Keep changes inside the project directory, or ask the user."
+        return ""
+
+
+def _combo_related(combo: CompiledRule, findings: list[Finding]) -> list[Finding] | None:
+    related: list[Finding] = []
+    for req in combo.requires:
+        match = next((f for f in findings if req(f.rule, f.category) and f.rule != combo.id),
+                     None)  # fmt: skip
+        if match is None:
+            return None
+        if match not in related:
+            related.append(match)
+    return related
+
+
+def _evidence(item: Any, text: str, field: str) -> Evidence:
+    if isinstance(item, SecretHit):
+        return Evidence(field=item.field, text=item.redacted, start=item.span[0],
+                        end=item.span[1])  # fmt: skip
+    if isinstance(item, Marker):
+        f = item.field
+        start, end = item.span
+        snippet = text[start:end] if f == field and end > start else item.detail
+        return Evidence(field=f, text=_cut(snippet or item.name), start=start, end=end)
+    if isinstance(item, ActionView):
+        return Evidence(field=field, text=_cut(item.text), start=0, end=len(item.text))
+    if isinstance(item, tuple):  # env entries
+        return Evidence(field=field, text=_cut("=".join(x for x in item if x)))
+    span = getattr(item, "span", None)
+    if span is not None and span[1] > span[0] and span[1] <= len(text):
+        return Evidence(field=field, text=_cut(text[span[0] : span[1]]), start=span[0],
+                        end=span[1])  # fmt: skip
+    label = getattr(item, "path", None) or getattr(item, "url", None) or getattr(item, "name", "")
+    return Evidence(field=field, text=_cut(str(label)))
+
+
+def _cut(text: str) -> str:
+    from warden.check.secrets import redact_text
+
+    text = redact_text(text) if len(text) < 20_000 else text[:EVIDENCE_CHARS]
+    return text if len(text) <= EVIDENCE_CHARS else text[: EVIDENCE_CHARS - 1] + "…"
+

@@ -1,0 +1,234 @@
+"""Path normalisation and glob matching for facts and rules.
+
+A path in an action is what the agent wrote: ``~/.ssh/id_rsa``, ``$HOME/.aws/credentials``,
+``../../etc/shadow``, ``./key`` (a symlink to a private key). Rules must see the file the kernel
+would open, so every path is made absolute against the action's cwd, ``~`` and ``$HOME`` are
+expanded, ``.``/``..`` are removed lexically, and symlinks that exist on disk are resolved
+(:func:`resolve`). Both the lexical form and the resolved form are matched by rules.
+
+Rule patterns are globs (``*`` within a path segment, ``**`` across segments, ``?``, ``[...]``),
+anchored at both ends, and may start with ``~/`` or ``$WORKSPACE/``. When the action's path is
+itself a glob (``cat ~/.ss?/id_*``), :func:`globs_intersect` asks whether some real path could
+match both, so wildcards do not hide a sensitive file.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import posixpath
+import re
+from dataclasses import dataclass
+
+__all__ = [
+    "PathContext",
+    "compile_glob",
+    "globs_intersect",
+    "is_within",
+    "normalize",
+    "resolve",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class PathContext:
+    """Where relative paths start and what ``~`` means for one action."""
+
+    cwd: str
+    home: str
+    workspace: str
+
+    @classmethod
+    def current(cls, *, cwd: str | None = None, workspace: str | None = None) -> PathContext:
+        home = os.path.expanduser("~")
+        here = os.path.abspath(cwd) if cwd else os.getcwd()
+        return cls(cwd=here, home=home, workspace=os.path.abspath(workspace) if workspace else here)
+
+
+_HOME_VARS = ("$HOME", "${HOME}")
+
+
+def normalize(raw: str, ctx: PathContext) -> str:
+    """The absolute, lexically normalised form of ``raw`` (no file system access)."""
+    p = raw
+    if p.startswith("~"):
+        slash = p.find("/")
+        user = p[1:] if slash < 0 else p[1:slash]
+        rest = "" if slash < 0 else p[slash:]
+        if not user:
+            p = ctx.home + rest
+        elif user == "root":
+            p = "/root" + rest
+        elif user.isidentifier() or user.replace("-", "").replace(".", "").isalnum():
+            p = posixpath.join(posixpath.dirname(ctx.home.rstrip("/")) or "/", user) + rest
+    else:
+        for var in _HOME_VARS:
+            if p.startswith(var):
+                p = ctx.home + p[len(var) :]
+                break
+        else:
+            for var in ("$PWD", "${PWD}"):
+                if p.startswith(var):
+                    p = ctx.cwd + p[len(var) :]
+                    break
+    if not p.startswith("/"):
+        p = posixpath.join(ctx.cwd, p)
+    p = posixpath.normpath(p)
+    if p.startswith("//"):
+        p = "/" + p.lstrip("/")
+    return p
+
+
+#: Symlink resolution touches the disk; bound the cache so a long-lived engine stays small.
+_RESOLVE_CACHE = 4096
+
+
+@functools.lru_cache(maxsize=_RESOLVE_CACHE)
+def _realpath(p: str) -> str:
+    try:
+        return os.path.realpath(p)
+    except (OSError, ValueError):
+        return p
+
+
+def resolve(path: str) -> str:
+    """``path`` with symlinks that exist on disk resolved (a missing tail is kept as written).
+
+    Cached per path: an engine judges the same paths again and again, and a symlink planted
+    after the first look is caught by the containment layer, not here.
+    """
+    if "\0" in path:
+        return path
+    return _realpath(path)
+
+
+def is_within(path: str, root: str) -> bool:
+    """Whether ``path`` is ``root`` or below it (both absolute and normalised)."""
+    if root == "/":
+        return True
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+# --- globs -----------------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"\*\*/?|\*|\?|\[!?\]?[^\]]*\]|[^*?\[]+|\[")
+
+
+def _tokens(glob: str) -> tuple[str, ...]:
+    return tuple(_TOKEN.findall(glob))
+
+
+def compile_glob(glob: str) -> re.Pattern[str]:
+    """A regex for a path glob: ``*`` and ``?`` stay within a segment, ``**`` crosses them."""
+    out = []
+    tail = ""
+    if glob.endswith("/**"):  # "dir/**" names the directory and everything in it
+        glob, tail = glob[:-3], "(?:/.*)?"
+    for tok in _tokens(glob):
+        if tok.startswith("**"):
+            out.append("(?:.*/)?" if tok.endswith("/") else ".*")
+        elif tok == "*":
+            out.append("[^/]*")
+        elif tok == "?":
+            out.append("[^/]")
+        elif tok.startswith("[") and len(tok) > 1:
+            body = tok[1:-1]
+            neg = body.startswith("!")
+            body = body[1:] if neg else body
+            out.append("[" + ("^" if neg else "") + body.replace("\\", "\\\\") + "]")
+        else:
+            out.append(re.escape(tok))
+    return re.compile("".join(out) + tail + r"\Z", re.DOTALL)
+
+
+def _char_set(tok: str) -> tuple[bool, str] | None:
+    """(negated, members) for a single-character token, None for stars."""
+    if tok.startswith("*"):
+        return None
+    if tok == "?":
+        return True, "/"
+    if tok.startswith("[") and len(tok) > 1:
+        body = tok[1:-1]
+        neg = body.startswith("!")
+        body = body[1:] if neg else body
+        members = []
+        i = 0
+        while i < len(body):
+            if i + 2 < len(body) and body[i + 1] == "-":
+                members.extend(chr(c) for c in range(ord(body[i]), ord(body[i + 2]) + 1))
+                i += 3
+            else:
+                members.append(body[i])
+                i += 1
+        return neg, "".join(members) + ("/" if neg else "")
+    return False, tok
+
+
+def _single_chars(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """Split literal runs into one token per character so both sides advance in step."""
+    out: list[str] = []
+    for tok in tokens:
+        if tok.startswith(("*", "?", "[")) and tok != "[":
+            out.append(tok)
+        else:
+            out.extend(tok)
+    return tuple(out)
+
+
+def _sets_meet(a: tuple[bool, str], b: tuple[bool, str]) -> bool:
+    neg_a, sa = a
+    neg_b, sb = b
+    if not neg_a and not neg_b:
+        return bool(set(sa) & set(sb))
+    if neg_a and neg_b:
+        return True
+    pos, neg = (sa, sb) if not neg_a else (sb, sa)
+    return any(c not in neg for c in pos)
+
+
+#: Paths longer than this (in glob tokens) are not compared exactly; they are assumed to overlap,
+#: which fails closed (a rule may match) rather than open.
+MAX_GLOB_TOKENS = 1200
+
+
+@functools.lru_cache(maxsize=4096)
+def globs_intersect(a: str, b: str) -> bool:
+    """Whether some path matches both globs (dynamic programming over token positions)."""
+    ta, tb = _single_chars(_tokens(a)), _single_chars(_tokens(b))
+    if len(ta) + len(tb) > MAX_GLOB_TOKENS:
+        return True  # too long to decide cheaply: assume the worst
+
+    @functools.lru_cache(maxsize=None)
+    def meet(i: int, j: int) -> bool:
+        if i == len(ta) and j == len(tb):
+            return True
+        if i < len(ta) and ta[i].startswith("*"):
+            if meet(i + 1, j):
+                return True
+            if j < len(tb):
+                if tb[j].startswith("*"):
+                    return meet(i, j + 1)
+                cs = _char_set(tb[j])
+                crosses = ta[i].startswith("**")
+                if cs is not None and (crosses or _sets_meet(cs, (True, "/"))):
+                    return meet(i, j + 1)
+            return False
+        if j < len(tb) and tb[j].startswith("*"):
+            return _star_b(i, j)
+        if i < len(ta) and j < len(tb):
+            ca, cb = _char_set(ta[i]), _char_set(tb[j])
+            if ca is not None and cb is not None and _sets_meet(ca, cb):
+                return meet(i + 1, j + 1)
+        return False
+
+    def _star_b(i: int, j: int) -> bool:
+        if meet(i, j + 1):
+            return True
+        if i < len(ta):
+            cs = _char_set(ta[i])
+            crosses = tb[j].startswith("**")
+            if cs is not None and (crosses or _sets_meet(cs, (True, "/"))):
+                return meet(i + 1, j)
+        return False
+
+    return meet(0, 0)

@@ -1,0 +1,293 @@
+"""Load, validate and merge policy layers into one effective :class:`Policy`.
+
+Layers, weakest first: the built-in default < the user's policy (``$XDG_CONFIG_HOME/warden/
+policy.toml``) < the project's (``<workspace>/.warden/policy.toml``) < files given with
+``--policy``. Merge rules (docs/policy.md):
+
+- scalars (``default``, ``on_error``, ``write_outside``, ``unknown``) are replaced by later layers;
+- lists are unions (``read_deny``, ``network.allow``, ``commands.deny``, ...);
+- ``verdicts`` and ``rules`` tables are merged key by key, later layers winning.
+
+The project layer lives in the workspace, which the agent can write, so it may only *tighten*:
+its verdicts count only when stricter, its allow-lists are ignored, and it cannot disable rules,
+unless the user's own policy sets ``trust_project = true``. Every ignored loosening is reported
+by ``warden policy show``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
+
+import msgspec
+
+from warden.check.paths import compile_glob
+from warden.check.policy.model import PolicySpec
+from warden.check.tomlsrc import msgspec_path, read_toml
+from warden.decision import Verdict
+from warden.errors import ConfigIssue, PolicyError
+
+__all__ = [
+    "Layer",
+    "Policy",
+    "builtin_policy_path",
+    "default_layers",
+    "load_policy",
+    "project_policy_path",
+    "user_policy_path",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    """One policy file and how far it is trusted."""
+
+    path: Path
+    kind: str  # "builtin" | "user" | "project" | "explicit"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The effective policy after merging every layer."""
+
+    name: str
+    default: Verdict
+    on_error: Verdict
+    workspace: str | None
+    read_deny: tuple[str, ...]
+    write_allow: tuple[str, ...]
+    write_outside: Verdict
+    trusted_read: tuple[str, ...]
+    net_allow: tuple[str, ...]
+    net_deny: tuple[str, ...]
+    cmd_deny: tuple[str, ...]
+    cmd_ask: tuple[str, ...]
+    verdicts: Mapping[str, Verdict]
+    rule_verdicts: Mapping[str, Verdict]
+    rule_enabled: Mapping[str, bool]
+    trusted_tools: frozenset[str]
+    unknown_tool: Verdict
+    extra_packs: tuple[Path, ...]
+    disabled: tuple[str, ...]
+    sources: tuple[str, ...]
+    ignored: tuple[str, ...] = ()
+    digest: str = ""
+    _host_cache: dict[tuple[str, int | None], bool] = field(default_factory=dict, repr=False)
+
+    def host_allowed(self, host: str, port: int | None = None) -> bool:
+        """Whether the allowlist admits ``host`` (and ``port``); deny entries win."""
+        key = (host, port)
+        hit = self._host_cache.get(key)
+        if hit is None:
+            hit = not _host_listed(self.net_deny, host, port) and _host_listed(
+                self.net_allow, host, port
+            )
+            if len(self._host_cache) < 4096:
+                self._host_cache[key] = hit
+        return hit
+
+
+def _host_listed(patterns: Iterable[str], host: str, port: int | None) -> bool:
+    for pat in patterns:
+        hpat, _, ppat = pat.rpartition(":") if pat.count(":") == 1 else (pat, "", "")
+        if ppat and (port is None or str(port) != ppat):
+            continue
+        if hpat.startswith("*."):
+            if host.endswith(hpat[1:]) and host != hpat[2:]:
+                return True
+        elif host == hpat:
+            return True
+    return False
+
+
+def builtin_policy_path() -> Path:
+    return Path(str(resources.files("warden.check.policy").joinpath("default.toml")))
+
+
+def user_policy_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
+    return Path(base) / "warden" / "policy.toml"
+
+
+def project_policy_path(workspace: str | Path) -> Path:
+    return Path(workspace) / ".warden" / "policy.toml"
+
+
+def default_layers(workspace: str | Path | None, explicit: Iterable[Path] = ()) -> list[Layer]:
+    """builtin < user < project < explicit, keeping only files that exist (builtin always)."""
+    layers = [Layer(builtin_policy_path(), "builtin")]
+    user = user_policy_path()
+    if user.is_file():
+        layers.append(Layer(user, "user"))
+    if workspace is not None:
+        proj = project_policy_path(workspace)
+        if proj.is_file():
+            layers.append(Layer(proj, "project"))
+    layers.extend(Layer(Path(p), "explicit") for p in explicit)
+    return layers
+
+
+def _parse(layer: Layer, issues: list[ConfigIssue]) -> PolicySpec | None:
+    doc = read_toml(layer.path)
+    if isinstance(doc, ConfigIssue):
+        issues.append(doc)
+        return None
+    try:
+        spec = msgspec.convert(doc.data, PolicySpec)
+    except msgspec.ValidationError as exc:
+        path, msg = msgspec_path(str(exc))
+        issues.append(doc.issue(path, msg))
+        return None
+    from warden.check.rules.load import CATEGORIES
+
+    def verdict(path: tuple[str | int, ...], value: str | None) -> None:
+        if value is not None:
+            try:
+                Verdict.parse(value)
+            except ValueError as exc:
+                issues.append(doc.issue(path, str(exc)))
+
+    verdict(("policy", "default"), spec.policy.default)
+    verdict(("policy", "on_error"), spec.policy.on_error)
+    verdict(("paths", "write_outside"), spec.paths.write_outside)
+    verdict(("tools", "unknown"), spec.tools.unknown)
+    for cat, value in spec.verdicts.items():
+        if cat not in CATEGORIES:
+            issues.append(doc.issue(("verdicts", cat), f"unknown category {cat!r}"))
+        verdict(("verdicts", cat), value)
+    for rid, override in spec.rules.items():
+        verdict(("rules", rid, "verdict"), override.verdict)
+    for key, pats in (("read_deny", spec.paths.read_deny), ("write_allow", spec.paths.write_allow),
+                      ("trusted_read", spec.paths.trusted_read)):  # fmt: skip
+        for pat in pats:
+            if not pat.startswith(("/", "~", "**", "$WORKSPACE")):
+                issues.append(doc.issue(("paths", key), f"path {pat!r} must start with /, ~, "
+                                        "** or $WORKSPACE"))  # fmt: skip
+            else:
+                compile_glob(pat)
+    for pat in spec.network.allow + spec.network.deny:
+        if not pat or " " in pat or "/" in pat:
+            issues.append(doc.issue(("network",), f"host pattern {pat!r}: use host, *.domain or "
+                                    "host:port"))  # fmt: skip
+    return spec
+
+
+def load_policy(layers: list[Layer]) -> Policy:
+    """Merge layers into the effective policy; every problem in every file is raised at once."""
+    issues: list[ConfigIssue] = []
+    parsed = [(layer, _parse(layer, issues)) for layer in layers]
+    if issues:
+        raise PolicyError(issues)
+    trust_project = any(
+        spec is not None and spec.policy.trust_project
+        for layer, spec in parsed
+        if layer.kind in ("user", "explicit", "builtin")
+    )
+    state: dict[str, object] = {
+        "name": "default", "default": Verdict.ALLOW, "on_error": Verdict.DENY, "workspace": None,
+        "write_outside": Verdict.ASK, "unknown_tool": Verdict.ALLOW,
+    }  # fmt: skip
+    lists: dict[str, list[str]] = {k: [] for k in (
+        "read_deny", "write_allow", "trusted_read", "net_allow", "net_deny", "cmd_deny",
+        "cmd_ask", "trusted_tools", "extra_packs", "disabled")}  # fmt: skip
+    verdicts: dict[str, Verdict] = {}
+    rule_verdicts: dict[str, Verdict] = {}
+    rule_enabled: dict[str, bool] = {}
+    ignored: list[str] = []
+    digest = hashlib.sha256()
+    for layer, spec in parsed:
+        assert spec is not None
+        digest.update(msgspec.json.encode(spec))
+        limited = layer.kind == "project" and not trust_project
+        where = f"{layer.path}"
+
+        def scalar(key: str, value: str | None, *, loosen_check: bool = True) -> None:
+            if value is None:
+                return
+            v = Verdict.parse(value)
+            current = state[key]
+            if limited and loosen_check and isinstance(current, Verdict) and v < current:
+                ignored.append(f"{where}: {key} = {value} would loosen the policy")
+                return
+            state[key] = v
+
+        if spec.policy.name and not limited:
+            state["name"] = spec.policy.name
+        if spec.policy.workspace and not limited:
+            state["workspace"] = spec.policy.workspace
+        scalar("default", spec.policy.default)
+        scalar("on_error", spec.policy.on_error)
+        scalar("write_outside", spec.paths.write_outside)
+        scalar("unknown_tool", spec.tools.unknown)
+        lists["read_deny"] += spec.paths.read_deny
+        lists["net_deny"] += spec.network.deny
+        lists["cmd_deny"] += spec.commands.deny
+        lists["cmd_ask"] += spec.commands.ask
+        lists["extra_packs"] += [str(layer.path.parent / p) for p in spec.packs.extra]
+        loosening = {
+            "write_allow": spec.paths.write_allow, "trusted_read": spec.paths.trusted_read,
+            "net_allow": spec.network.allow, "trusted_tools": spec.tools.trusted,
+            "disabled": spec.packs.disable,
+        }  # fmt: skip
+        for key, values in loosening.items():
+            if limited and values:
+                ignored.append(f"{where}: {key} entries are ignored in a project policy")
+                continue
+            lists[key] += values
+        for cat, value in spec.verdicts.items():
+            v = Verdict.parse(value)
+            if limited and cat in verdicts and v < verdicts[cat]:
+                ignored.append(f"{where}: verdicts.{cat} = {value} would loosen the policy")
+                continue
+            verdicts[cat] = v
+        for rid, override in spec.rules.items():
+            if override.verdict is not None:
+                v = Verdict.parse(override.verdict)
+                if limited and rid in rule_verdicts and v < rule_verdicts[rid]:
+                    ignored.append(f"{where}: rules.{rid} would loosen the policy")
+                else:
+                    rule_verdicts[rid] = v
+            if override.enabled is not None:
+                if limited and not override.enabled:
+                    ignored.append(f"{where}: rules.{rid} cannot be disabled by a project policy")
+                else:
+                    rule_enabled[rid] = override.enabled
+
+    def uniq(values: list[str]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(values))
+
+    return Policy(
+        name=str(state["name"]),
+        default=_v(state["default"]),
+        on_error=_v(state["on_error"]),
+        workspace=state["workspace"] if isinstance(state["workspace"], str) else None,
+        read_deny=uniq(lists["read_deny"]),
+        write_allow=uniq(lists["write_allow"]),
+        write_outside=_v(state["write_outside"]),
+        trusted_read=uniq(lists["trusted_read"]),
+        net_allow=uniq(lists["net_allow"]),
+        net_deny=uniq(lists["net_deny"]),
+        cmd_deny=uniq(lists["cmd_deny"]),
+        cmd_ask=uniq(lists["cmd_ask"]),
+        verdicts=MappingProxyType(verdicts),
+        rule_verdicts=MappingProxyType(rule_verdicts),
+        rule_enabled=MappingProxyType(rule_enabled),
+        trusted_tools=frozenset(lists["trusted_tools"]),
+        unknown_tool=_v(state["unknown_tool"]),
+        extra_packs=tuple(Path(p) for p in uniq(lists["extra_packs"])),
+        disabled=uniq(lists["disabled"]),
+        sources=tuple(f"{layer.kind}:{layer.path}" for layer, _ in parsed),
+        ignored=tuple(ignored),
+        digest=digest.hexdigest()[:16],
+    )
+
+
+def _v(value: object) -> Verdict:
+    assert isinstance(value, Verdict)
+    return value

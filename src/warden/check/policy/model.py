@@ -1,0 +1,94 @@
+"""The policy file: what the user allows, what they deny, and how strongly.
+
+A policy is TOML with these tables (all optional; see docs/policy.md and ``warden policy show``)::
+
+    [policy]    name, default (verdict when nothing matches), on_error (verdict when analysis
+                fails: deny unless you say otherwise), workspace (root; default: the action's cwd)
+    [paths]     read_deny, write_allow, write_outside (verdict), trusted_read
+    [network]   allow (host globs, "host:port"), deny
+    [commands]  deny (argv globs such as "terraform destroy*"), ask
+    [verdicts]  category = verdict
+    [rules."<id>"]  verdict, enabled
+    [tools]     trusted (tool names never checked), unknown (verdict for unknown tools)
+    [packs]     extra (paths of additional rule packs), disable (rule-id globs)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+__all__ = [
+    "CommandsSection",
+    "NetworkSection",
+    "PacksSection",
+    "PathsSection",
+    "PolicyMeta",
+    "PolicySpec",
+    "RuleOverride",
+    "ToolsSection",
+    "policy_json_schema",
+]
+
+
+class _Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    pass
+
+
+class PolicyMeta(_Strict):
+    name: str | None = None
+    default: str | None = None
+    on_error: str | None = None
+    workspace: str | None = None
+    trust_project: bool | None = None
+
+
+class PathsSection(_Strict):
+    read_deny: list[str] = []
+    write_allow: list[str] = []
+    write_outside: str | None = None
+    trusted_read: list[str] = []
+
+
+class NetworkSection(_Strict):
+    allow: list[str] = []
+    deny: list[str] = []
+
+
+class CommandsSection(_Strict):
+    deny: list[str] = []
+    ask: list[str] = []
+
+
+class RuleOverride(_Strict):
+    verdict: str | None = None
+    enabled: bool | None = None
+
+
+class ToolsSection(_Strict):
+    trusted: list[str] = []
+    unknown: str | None = None
+
+
+class PacksSection(_Strict):
+    extra: list[str] = []
+    disable: list[str] = []
+
+
+class PolicySpec(_Strict):
+    policy: PolicyMeta = PolicyMeta()
+    paths: PathsSection = PathsSection()
+    network: NetworkSection = NetworkSection()
+    commands: CommandsSection = CommandsSection()
+    verdicts: dict[str, str] = {}
+    rules: dict[str, RuleOverride] = {}
+    tools: ToolsSection = ToolsSection()
+    packs: PacksSection = PacksSection()
+
+
+def policy_json_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = msgspec.json.schema(PolicySpec)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "warden policy"
+    return schema

@@ -1,0 +1,679 @@
+"""Find credentials in text an action carries, and redact them.
+
+``find_secrets`` is on the hot path (every shell command is scanned), so it works in three stages:
+
+1. **Gate.** One RE2 search for anything that could start a finding: a run of 20 or more token
+   characters, or a credential word (``pass``, ``token``, ``key``, ``://`` ...). Most commands
+   have neither and return after this single linear-time search (about 3 us on 200 bytes).
+2. **Formats.** One RE2 pass over an alternation of vendor token formats whose prefixes make
+   them precise (``AKIA``, ``ghp_``, ``glpat-``, ``xoxb-``, ``sk-ant-``, PEM private keys, JWTs
+   ...), then context rules (``aws_secret_access_key = ...``, ``AccountKey=...``, passwords in
+   URLs, ``Authorization:`` headers, ``password=...`` assignments), each run only when its
+   trigger word occurs.
+3. **Entropy.** Remaining runs of base64/base64url characters are reported as ``high-entropy``
+   when they look random (Shannon entropy, character-class mix, letter-case balance) and are not
+   a known benign shape (digests, SRI integrity strings, ``data:`` URIs, SSH public keys,
+   certificates, UUIDs, URL paths).
+
+Sources for the formats: gitleaks ``config/gitleaks.toml`` and detect-secrets plugins (rule
+shapes); AWS IAM "Unique identifiers" (``AKIA``/``ASIA`` prefixes, base32 body); GitHub
+"Behind GitHub's new authentication token formats" (2021, ``gh[pousr]_``); GitLab "Token
+overview" (``glpat-`` and siblings); Slack "Token types"; Stripe "API keys"; RFC 7519 (JWT);
+RFC 7468 (PEM labels); RFC 3986 section 3.2.1 (``user:password@`` userinfo, deprecated).
+Shannon entropy: C. E. Shannon, "A Mathematical Theory of Communication" (1948), as used by
+truffleHog and detect-secrets for unprefixed secrets.
+
+Decisions:
+
+* **Documented example keys are detected.** ``AKIAIOSFODNN7EXAMPLE`` and
+  ``wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`` are format-identical to live keys; the checker
+  cannot know which keys are live, an allowlist of "known examples" is one more thing an
+  attacker can aim at, and the cost of a finding on an example is a prompt, not a leak.
+  Placeholders that are *not* format-correct (``ghp_xxxx...``, ``YOUR_API_KEY``, ``${TOKEN}``,
+  ``<token>``, ``changeme``) are not findings.
+* **Pure hex strings are not reported on entropy alone.** They are indistinguishable from the
+  digests that fill ordinary commands (git SHAs, sha256 checksums, image digests); a hex secret
+  is still found in assignment context (``API_KEY=<hex>``), where the hex alphabet's entropy
+  threshold applies.
+* **Tokens inside URL paths are not reported on entropy alone** (document ids, content hashes);
+  credentials in URLs are found by the userinfo, webhook and query-parameter rules.
+* **Work is bounded.** Only the first :data:`SCAN_LIMIT` characters are scanned and at most
+  :data:`MAX_HITS` findings are returned; :func:`scan_secrets` says when either limit cut the
+  analysis short so the caller can add the ``analysis.incomplete`` marker (fail closed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+from collections import Counter
+from collections.abc import Callable
+from typing import NamedTuple
+
+import re2
+
+from warden.check.facts import SecretHit
+
+__all__ = [
+    "KINDS",
+    "MAX_HITS",
+    "SCAN_LIMIT",
+    "SecretScan",
+    "find_secrets",
+    "redact",
+    "redact_text",
+    "scan_secrets",
+    "shannon_entropy",
+]
+
+# Work caps. RE2 is linear, but the per-candidate Python work (entropy, hashing) is not free:
+# 1 MiB keeps a worst-case call (every token a candidate) under ~100 ms while covering any
+# realistic command, request body or config file write. Text past the limit is not analysed and
+# the result says so.
+SCAN_LIMIT = 1 << 20
+# More findings than this in one field means the field is a dump of secrets (or an attack on the
+# checker); the verdict will not change with the 257th, so stop and report incompleteness.
+MAX_HITS = 256
+# Entropy is estimated on a token's first characters; a longer sample adds cost, not accuracy.
+ENTROPY_SAMPLE = 1024
+
+# A high-entropy candidate must be at least this long: shorter random-looking runs are common in
+# ordinary text (short ids, minified names) and carry too few bits to be a credential on their own.
+HIGH_ENTROPY_MIN_LEN = 20
+# Values assigned to secret-named keys must be at least this long (shorter ones are flags,
+# numbers, booleans and placeholders far more often than credentials).
+CONTEXT_MIN_LEN = 8
+# Private key blocks must carry at least this many body characters (base64 of ~48 bytes): a
+# bare "-----BEGIN RSA PRIVATE KEY-----" header in a grep pattern is not a key.
+PRIVATE_KEY_MIN_BODY = 64
+# Entropy floor (bits per character) for values in secret context (password=..., tokens in
+# headers): random passwords of 8+ characters from mixed classes score above it, English words
+# and identifiers mostly below.
+CONTEXT_MIN_ENTROPY = 3.0
+# Entropy floor for hex values in secret context: random hex of 16+ characters scores ~3.5-4.0.
+HEX_MIN_ENTROPY = 3.0
+# Share of uppercase among letters in a random mixed-case token is ~0.5 (binomial); CamelCase
+# identifiers sit near 1/word-length (~0.2). Tokens outside this band are treated as words.
+UPPER_SHARE_BAND = (0.25, 0.8)
+# Redactions show at most this many leading characters, and never more than 1/8 of the secret.
+REDACT_PREFIX_MAX = 4
+
+KINDS = frozenset(
+    {
+        "anthropic-key", "authorization-header", "aws-access-key-id", "aws-secret-access-key",
+        "azure-connection-string", "azure-sas-token", "azure-storage-key", "basic-auth",
+        "basic-auth-in-url", "database-url-with-password", "gcp-service-account", "generic-secret",
+        "github-token", "gitlab-token", "google-api-key", "high-entropy", "huggingface-token",
+        "jwt", "npm-token", "openai-key", "private-key", "pypi-token", "sendgrid", "slack-token",
+        "slack-webhook", "stripe-key", "twilio",
+    }
+)
+
+
+class SecretScan(NamedTuple):
+    """Findings plus whether the whole text was analysed (``complete``)."""
+
+    hits: tuple[SecretHit, ...]
+    complete: bool
+
+
+def shannon_entropy(s: str) -> float:
+    """Shannon entropy of ``s`` in bits per character (0.0 for the empty string)."""
+    n = len(s)
+    if n == 0:
+        return 0.0
+    return -sum(c / n * math.log2(c / n) for c in Counter(s).values())
+
+
+def redact(secret: str) -> str:
+    """A printable stand-in for ``secret``: a short prefix, a fingerprint and the length.
+
+    ``ghp_…3f2a9c1d(40)``: the prefix is at most :data:`REDACT_PREFIX_MAX` characters and at most
+    one eighth of the secret (a 12-character password shows one character); the fingerprint is
+    the first 32 bits of SHA-256, stable across runs so that log lines can be correlated. For a
+    low-entropy secret (a weak password) those 32 bits let someone who already has a guess
+    confirm it; they never let anyone recover an unknown strong secret. The result never contains
+    a non-empty ``secret`` as a substring.
+    """
+    n = len(secret)
+    prefix = secret[: min(REDACT_PREFIX_MAX, n // 8)]
+    digest = hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    out = f"{prefix}…{digest}({n})"
+    if secret and secret in out:  # only for tiny secrets or a 2**-32 fixed point
+        out = "…" if secret != "…" else "?"  # noqa: S105 (a mask, not a password)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Patterns (RE2 syntax: no backreferences or lookaround; linear time by construction).
+
+# PEM body: base64, whitespace, RFC 1421 header fields (Proc-Type, DEK-Info), JSON "\n" escapes.
+# A "-" is allowed only before an alphanumeric, so the body stops at the "-----END" footer without
+# any look-ahead, keeping each match's cost proportional to its own length.
+_PEM_BODY = r"(?:[A-Za-z0-9+/=\s:,.\\]|-[A-Za-z0-9])*"
+_PK_BLOCK = (
+    r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
+    + _PEM_BODY
+    + r"(?:-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----)?"
+)
+_ANY = 1 << 30
+
+# (kind, pattern with exactly one capture group holding the secret, min length, max length),
+# highest priority first. Leftmost-first alternation: at one position the earlier rule wins
+# (sk-ant- before sk-). Lengths are checked in Python rather than with counted repetition
+# ({36,251}), which would multiply the size of the compiled program and slow every search.
+_FORMAT_RULES: tuple[tuple[str, str, int, int], ...] = (
+    ("gcp-service-account", r'"private_key"\s*:\s*"(' + _PK_BLOCK + ")", 0, _ANY),
+    ("private-key", "(" + _PK_BLOCK + ")", 0, _ANY),
+    ("anthropic-key", r"\b(sk-ant-[A-Za-z0-9_-]+)", 40, _ANY),
+    ("openai-key", r"\b(sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]+)", 35, _ANY),
+    ("aws-access-key-id", r"\b((?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})\b", 20, 20),
+    ("github-token", r"\b(gh[pousr]_[A-Za-z0-9]+)\b", 40, 255),
+    ("github-token", r"\b(github_pat_[A-Za-z0-9_]+)\b", 47, 255),
+    (
+        "gitlab-token",
+        r"\b((?:glpat|gldt|glrt|glptt|glft|glsoat|glcbt|glimt|glagent|gloas)-[A-Za-z0-9_-]+)",
+        25,
+        _ANY,
+    ),
+    (
+        "slack-webhook",
+        r"(https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/-]+)",
+        50,
+        _ANY,
+    ),
+    ("slack-token", r"\b(xox[abposre]-[0-9A-Za-z-]+)", 15, _ANY),
+    ("slack-token", r"\b(xapp-\d-[A-Za-z0-9-]+)", 27, _ANY),
+    ("stripe-key", r"\b((?:sk|rk)_live_[0-9A-Za-z]+)", 24, 255),
+    ("stripe-key", r"\b(whsec_[A-Za-z0-9+/=]+)", 38, _ANY),
+    ("google-api-key", r"\b(AIza[0-9A-Za-z_-]+)", 39, 39),
+    ("npm-token", r"\b(npm_[A-Za-z0-9]+)\b", 40, 40),
+    ("pypi-token", r"\b(pypi-AgE[A-Za-z0-9_-]+)", 58, _ANY),
+    ("huggingface-token", r"\b(hf_[A-Za-z0-9]+)\b", 33, 43),
+    ("sendgrid", r"\b(SG\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)", 69, 69),
+    ("twilio", r"\b(SK[0-9a-f]+)\b", 34, 34),
+    ("jwt", r"\b(eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)", 24, _ANY),
+)
+_FORMAT = re2.compile("|".join(p for _, p, _, _ in _FORMAT_RULES))
+# The literal starts of the formats above: one cheap search decides whether _FORMAT runs at all.
+_FORMAT_TRIGGER = re2.compile(
+    r"AKIA|ASIA|ABIA|ACCA|gh[pousr]_|github_pat_|gl[a-z]{2,5}-|xox[abposre]-|xapp-|sk-"
+    r"|[sr]k_live_|whsec_|AIza|npm_|pypi-AgE|hf_|SG\.|SK[0-9a-f]|eyJ|-----BEGIN|hooks\.slack"
+)
+
+# Anything that could start a finding: every format above holds a run of 20+ of these
+# characters; context rules need one of the words.
+_GATE = re2.compile(
+    r"[A-Za-z0-9+/=_.-]{20,}|(?i:pass|pwd|secret|token|key|auth|credential|://|-u|mysql)"
+)
+_TOKEN = re2.compile(r"[A-Za-z0-9+/_-]{20,}={0,2}")
+
+_KEY_NAME_WORDS = (  # words in the names of keys that hold credentials
+    r"pass(?:word|wd|phrase)?|pwd|secret|token|api[_.-]?key|apikey|access[_.-]?key"
+    r"|auth[_.-]?key|private[_.-]?key|credentials?"
+    r"|(?:encryption|signing|master|jwt|hmac|session|client|app)[_.-]?key"
+)
+_VALUE = r"""(?:"([^"\r\n]+)"|'([^'\r\n]+)'|([^\s"'`;&|,(){}\[\]<>\\]+))"""
+# Values longer than this in key=value context are documents or code, not credentials.
+CONTEXT_MAX_LEN = 256
+# Regex matches examined per call (all stages). Each costs a few microseconds of Python; the cap
+# bounds a hostile input (tens of thousands of near-miss candidates) to ~20-40 ms.
+MAX_CANDIDATES = 4096
+
+
+class _Context(NamedTuple):
+    kind: str
+    triggers: tuple[bytes, ...]  # lowercase literals; the rule runs only if one occurs
+    pattern: re2._Regexp
+    check: Callable[[str, str, int, int], bool]  # (text, value, match start, value end)
+    min_len: int = CONTEXT_MIN_LEN
+    max_len: int = CONTEXT_MAX_LEN
+
+
+def _c(pattern: str) -> re2._Regexp:
+    return re2.compile(pattern)
+
+
+# ---------------------------------------------------------------------------------------------
+# Value checks.
+
+_PLACEHOLDER_WORDS = (
+    "your", "example", "sample", "placeholder", "changeme", "change_me", "change-me", "redacted",
+    "dummy", "replace", "insert", "xxxx", "****", "....", "<", ">", "${", "{{", "%(", "secret",
+    "password", "passwd", "token", "undefined", "process.env", "os.environ", "getenv",
+)
+_PLACEHOLDER_STARTS = ("$", "%", "@", "/", "./", "../", "~", "!", "*", "&")
+_FILE_SUFFIXES = (".pem", ".key", ".json", ".txt", ".yaml", ".yml", ".crt", ".p12", ".env", ".cfg")
+
+
+def _has_run(s: str, n: int) -> bool:
+    """True if ``s`` holds ``n`` identical characters in a row (``xxxxxx``, ``000000``)."""
+    run = 1
+    for a, b in itertools.pairwise(s):
+        run = run + 1 if a == b else 1
+        if run >= n:
+            return True
+    return False
+
+
+def _is_trivial(value: str) -> bool:
+    """Format-correct but obviously filler: long runs of one character or very few distinct."""
+    return len(set(value)) < 6 or _has_run(value, 6)
+
+
+def _is_placeholder(value: str) -> bool:
+    low = value.lower()
+    return (
+        value.startswith(_PLACEHOLDER_STARTS)
+        or any(w in low for w in _PLACEHOLDER_WORDS)
+        or low.endswith(_FILE_SUFFIXES)
+        or _has_run(value, 4)
+    )
+
+
+def _classes(s: str) -> tuple[bool, bool, bool, bool]:
+    lower = upper = digit = other = False
+    for ch in s:
+        if ch.islower():
+            lower = True
+        elif ch.isupper():
+            upper = True
+        elif ch.isdigit():
+            digit = True
+        else:
+            other = True
+    return lower, upper, digit, other
+
+
+def _upper_share(s: str) -> float:
+    letters = [ch for ch in s if ch.isalpha()]
+    return sum(ch.isupper() for ch in letters) / len(letters) if letters else 0.0
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _entropy_floor(n: int) -> float:
+    """Entropy that ~99% of random base64/base62 strings of length ``n`` reach (bits per char).
+
+    The entropy of n draws from 64 symbols is at most log2(n) for n < 64; sampling 5,000 random
+    strings per length (tests/unit/check/test_secrets.py keeps the check) puts the 1st percentile
+    about 0.75 bit below log2(n) at n=20, drifting lower with n. Capped at 4.5 bits, the
+    long-standing truffleHog threshold for base64.
+    """
+    return min(4.5, math.log2(n) - 0.75 - 0.006 * (n - HIGH_ENTROPY_MIN_LEN))
+
+
+def _class_of(ch: str) -> int:
+    return 0 if ch.islower() else 1 if ch.isupper() else 2 if ch.isdigit() else 3
+
+
+# Adjacent characters of a random base62/base64 string change class (lower/upper/digit/other)
+# ~64% of the time; below 35% (the ~0.5th percentile at 20 characters) the token is made of runs
+# (words, acronyms, version numbers): MLKEM768X25519PrivateKey 30%, PKCS7EnvelopeBuilder 26%.
+TRANSITION_MIN = 0.35
+# Share of a token covered by word-shaped runs ([A-Z]?[a-z]{3,} or [A-Z]{4,}); random strings of
+# 20+ characters exceed 0.7 in under 1% of samples, identifiers and paths usually do.
+WORDINESS_MAX = 0.7
+_WORDS = re2.compile(r"[A-Z]?[a-z]{3,}|[A-Z]{4,}")
+
+
+_IDENTIFIER_CHAIN = re2.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def _wordy(sample: str) -> bool:
+    return sum(len(w) for w in _WORDS.findall(sample)) > WORDINESS_MAX * len(sample)
+
+
+def _looks_random(value: str) -> bool:
+    """Standalone test for an unprefixed base64/base64url token (no context)."""
+    if value.startswith(_BENIGN_TOKEN_PREFIXES):
+        return False
+    if all(ch in _HEX or ch == "-" for ch in value):  # digests, UUIDs
+        return False
+    sample = value[:ENTROPY_SAMPLE]
+    lower, upper, digit, _ = _classes(sample)
+    if not (lower and upper and digit):
+        return False
+    share = _upper_share(sample)
+    if not UPPER_SHARE_BAND[0] <= share <= UPPER_SHARE_BAND[1] or _has_run(sample, 5):
+        return False
+    classes = [_class_of(ch) for ch in sample]
+    changes = sum(a != b for a, b in itertools.pairwise(classes))
+    if changes < TRANSITION_MIN * (len(sample) - 1):
+        return False
+    if _wordy(sample):
+        return False
+    return shannon_entropy(sample) >= _entropy_floor(len(sample))
+
+
+def _context_value_ok(value: str) -> bool:
+    """A value in secret context (password=..., Bearer ...) that is a literal credential."""
+    if len(value) < CONTEXT_MIN_LEN or _is_placeholder(value) or "://" in value:
+        return False
+    if any(ch.isspace() for ch in value):  # a phrase or a command line, not a credential
+        return False
+    if all(ch in _HEX for ch in value):
+        return (
+            len(value) >= 16
+            and any(ch.isdigit() for ch in value)
+            and any(ch.isalpha() for ch in value)
+            and shannon_entropy(value) >= HEX_MIN_ENTROPY
+        )
+    lower, upper, digit, _ = _classes(value)
+    if lower + upper + digit < 2:
+        return False
+    if not digit and _upper_share(value) < UPPER_SHARE_BAND[0]:  # CamelCase identifier
+        return False
+    if _IDENTIFIER_CHAIN.fullmatch(value) and ("." in value or _wordy(value)):
+        return False  # an expression or a name: settings.API_KEY, ed25519.Ed25519PrivateKey
+    return shannon_entropy(value[:ENTROPY_SAMPLE]) >= CONTEXT_MIN_ENTROPY
+
+
+def _next_is_code(text: str, end: int) -> bool:
+    """The value is followed by a call, index or attribute: it is an expression, not a literal."""
+    return end < len(text) and text[end] in "([."
+
+
+def _ok_format(kind: str, value: str) -> bool:
+    if _is_trivial(value):
+        return False
+    if kind == "private-key" or kind == "gcp-service-account":
+        parts = value.split("-----")  # "", "BEGIN ...", body, "END ...", ""
+        body = parts[2] if len(parts) > 2 else ""
+        return sum(ch.isalnum() for ch in body) >= PRIVATE_KEY_MIN_BODY
+    if kind in ("openai-key", "anthropic-key", "huggingface-token"):
+        tail = value.split("_", 1)[-1] if kind == "huggingface-token" else value[3:]
+        if _is_placeholder(tail):
+            return False
+        lower, upper, _, _ = _classes(tail)
+        return lower and upper and shannon_entropy(tail) >= 3.5
+    if kind == "slack-token":
+        return any(ch.isdigit() for ch in value) and not _is_placeholder(value[5:])
+    return True
+
+
+# Base64 prefixes of benign binary content and public key material: PNG, JPEG, GIF, WOFF/WOFF2,
+# TrueType/OpenType, PDF, RIFF/WebP, SVG, ZIP, gzip, and SSH public key blobs (RFC 4253 6.6).
+_BENIGN_TOKEN_PREFIXES = (
+    "iVBORw0KGgo", "/9j/", "R0lGOD", "d09GMg", "d09GRg", "AAEAAAA", "T1RUTw", "JVBERi0", "UklGR",
+    "PHN2Zy", "PD94bWw", "UEsDB", "H4sI", "AAAAB3NzaC1", "AAAAC3NzaC1", "AAAAE2VjZHNh",
+    "AAAAGnNrLXNzaC1", "sha1-", "sha256-", "sha384-", "sha512-", "md5-",
+)
+
+_PUBLIC_PEM = re2.compile(
+    r"-----BEGIN (?:CERTIFICATE|TRUSTED CERTIFICATE|X509 CERTIFICATE|PUBLIC KEY|RSA PUBLIC KEY"
+    r"|CERTIFICATE REQUEST|NEW CERTIFICATE REQUEST|X509 CRL|PGP PUBLIC KEY BLOCK|PGP SIGNATURE"
+    r"|SSH2 PUBLIC KEY|DH PARAMETERS|EC PARAMETERS|PKCS7|CMS)-----"
+    + _PEM_BODY
+    + r"(?:-----END[A-Z0-9 ]{0,40}-----)?"
+)
+_URL = re2.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>`]+")
+_DATA_URI = re2.compile(r"(?i)data:[a-z0-9.+/;=-]*;base64,[A-Za-z0-9+/=]+")
+
+
+def _always(_text: str, _value: str, _start: int, _end: int) -> bool:
+    return True
+
+
+# Key names that hold identifiers, names or locations of secrets, not secrets.
+_NOT_SECRET_KEY_SUFFIXES = ("id", "name", "file", "path", "url", "uri", "type", "length", "ref")
+
+
+def _check_context(text: str, value: str, start: int, end: int) -> bool:
+    key = text[start : end - len(value)].strip(" \t\"':=>]").lower()
+    if key.endswith(_NOT_SECRET_KEY_SUFFIXES):
+        return False
+    return _context_value_ok(value) and not _next_is_code(text, end)
+
+
+def _check_url_password(_text: str, value: str, _start: int, _end: int) -> bool:
+    return not _is_placeholder(value) and value.lower() not in {"pass", "pwd", "x-oauth-basic"}
+
+
+def _check_bearer(_text: str, value: str, _start: int, _end: int) -> bool:
+    return (
+        len(value) >= CONTEXT_MIN_LEN
+        and not _is_placeholder(value)
+        and shannon_entropy(value) >= CONTEXT_MIN_ENTROPY
+    )
+
+
+_DB_SCHEMES = frozenset(
+    {
+        "postgres", "postgresql", "mysql", "mariadb", "mongodb", "mongodb+srv", "redis", "rediss",
+        "amqp", "amqps", "mssql", "sqlserver", "oracle", "cockroachdb", "clickhouse", "couchdb",
+        "neo4j", "neo4j+s", "bolt", "snowflake", "cassandra", "memcached",
+    }
+)
+
+_URL_USERINFO = re2.compile(r"""\b([A-Za-z][A-Za-z0-9+.-]*)://[^\s:/@'"]*:([^\s@/'"]+)@""")
+
+_CONTEXT_RULES: tuple[_Context, ...] = (
+    _Context(
+        "aws-secret-access-key",
+        (b"secret",),
+        _c(
+            r"(?i)(?:aws[_-]?secret[_-]?access[_-]?key|aws[_-]?secret[_-]?key"
+            r"|secret[_-]?access[_-]?key)[\"'\]]?\s*(?:[:=]|=>|\s)\s*[\"']?"
+            r"([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"
+        ),
+        _always,
+        40,
+        40,
+    ),
+    _Context(
+        "azure-storage-key",
+        (b"accountkey",),
+        _c(r"(?i)\bAccountKey\s*=\s*([A-Za-z0-9+/]+={0,2})"),
+        _always,
+        86,
+        90,
+    ),
+    _Context(
+        "azure-connection-string",
+        (b"sharedaccesskey",),
+        _c(r"(?i)\bSharedAccessKey\s*=\s*([A-Za-z0-9+/]+={0,2})"),
+        _always,
+        40,
+        50,
+    ),
+    _Context(
+        "azure-sas-token",
+        (b"sig=",),
+        _c(r"[?&]sv=\d{4}-\d\d-\d\d&[^\s\"'#]*?\bsig=([A-Za-z0-9%+/=]+)"),
+        _always,
+        30,
+    ),
+    _Context(
+        "authorization-header",
+        (b"auth",),
+        _c(
+            r"(?i)\b(?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?(?:bearer|basic|token|bot)\s+"
+            r"([A-Za-z0-9._~+/=-]+)"
+        ),
+        _check_bearer,
+    ),
+    _Context(
+        "basic-auth",
+        (b"-u", b"--user"),
+        _c(r"""(?:^|\s)(?:-u|--user|--proxy-user)(?:\s+|=)["']?[^\s:'"$-][^\s:'"]*:([^\s'"]+)"""),
+        _check_url_password,
+        1,
+    ),
+    _Context(
+        "generic-secret",
+        (b"mysql",),
+        _c(r"""(?:^|\s)(?:-p|--password=)([^\s'"$-][^\s'"]+)"""),
+        _check_context,
+    ),
+    _Context(
+        "generic-secret",
+        (b"pass", b"pwd", b"secret", b"token", b"key", b"credential"),
+        _c(
+            r"(?i)[a-z0-9_.-]*(?:" + _KEY_NAME_WORDS + r")[a-z0-9_.-]*"
+            r"[\"'\]]{0,2}\s*(?::=|=>|:|=)\s*" + _VALUE
+        ),
+        _check_context,
+    ),
+    _Context(  # command-line flags: --token VALUE, --api-key VALUE
+        "generic-secret",
+        (b"pass", b"pwd", b"secret", b"token", b"key", b"credential"),
+        _c(
+            r"(?i)(?:^|\s)--?[a-z0-9-]*(?:" + _KEY_NAME_WORDS + r")[a-z0-9-]*\s+"
+            + _VALUE
+        ),
+        _check_context,
+    ),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Scan.
+
+
+class _Spans:
+    """Accepted, non-overlapping spans (few per call; a list is faster than a tree)."""
+
+    __slots__ = ("items",)
+
+    def __init__(self) -> None:
+        self.items: list[tuple[int, int, str]] = []
+
+    def add(self, start: int, end: int, kind: str) -> bool:
+        for s, e, _ in self.items:
+            if start < e and s < end:
+                return False
+        self.items.append((start, end, kind))
+        return True
+
+
+def _span(m: re2._Match) -> tuple[int, int, int]:
+    """(group index, start, end) of the first participating capture group, or (-1, 0, 0)."""
+    for i in range(1, m.re.groups + 1):
+        s, e = m.span(i)
+        if s >= 0:
+            return i - 1, s, e
+    return -1, 0, 0
+
+
+def _inside(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    return any(s <= start and end <= e for s, e in spans)
+
+
+def _scan(text: str) -> tuple[list[tuple[int, int, str]], bool]:
+    """Accepted (start, end, kind) spans, and whether the analysis was complete."""
+    complete = len(text) <= SCAN_LIMIT
+    text = text[:SCAN_LIMIT]
+    # Every pattern is ASCII, so a non-ASCII character can only ever be a separator; encoding it
+    # as one "?" byte keeps offsets equal to str indexes and lets RE2 skip UTF-8 bookkeeping.
+    data = text.encode("ascii", "replace")
+    if _GATE.search(data) is None:
+        return [], complete
+    found = _Spans()
+    budget = MAX_CANDIDATES
+
+    if _FORMAT_TRIGGER.search(data) is not None:
+        for m in _FORMAT.finditer(data):
+            budget -= 1
+            if budget < 0:
+                return found.items, False
+            i, s, e = _span(m)
+            kind, _, lo, hi = _FORMAT_RULES[i]
+            if lo <= e - s <= hi and _ok_format(kind, text[s:e]):
+                found.add(s, e, kind)
+
+    low = data.lower()
+    for rule in _CONTEXT_RULES:
+        if not any(t in low for t in rule.triggers):
+            continue
+        for m in rule.pattern.finditer(data):
+            budget -= 1
+            if budget < 0:
+                return found.items, False
+            _, s, e = _span(m)
+            if s >= 0 and rule.min_len <= e - s <= rule.max_len:
+                if rule.check(text, text[s:e], m.start(), e):
+                    found.add(s, e, rule.kind)
+
+    if b"://" in data:
+        for m in _URL_USERINFO.finditer(data):
+            budget -= 1
+            if budget < 0:
+                return found.items, False
+            s, e = m.span(2)
+            if _check_url_password(text, text[s:e], s, e):
+                scheme = text[m.start(1) : m.end(1)].lower()
+                db = scheme in _DB_SCHEMES or scheme.split("+")[0] in _DB_SCHEMES
+                found.add(s, e, "database-url-with-password" if db else "basic-auth-in-url")
+
+    excluded: list[tuple[int, int]] = []
+    if b"-----begin" in low:
+        excluded += [m.span() for m in _PUBLIC_PEM.finditer(data)]
+    if b"://" in data:
+        excluded += [m.span() for m in _URL.finditer(data)]
+    if b"base64," in low:
+        excluded += [m.span() for m in _DATA_URI.finditer(data)]
+    for m in _TOKEN.finditer(data):
+        budget -= 1
+        if budget < 0 or len(found.items) >= MAX_HITS:
+            return found.items, False
+        s, e = m.span()
+        if (s and data[s - 1] == 0x24) or data[max(0, s - 3) : s] == b"h1:":
+            continue  # crypt(3) hashes ($2b$12$...) and $VARIABLES; go.sum module hashes
+        if excluded and _inside(excluded, s, e):
+            continue  # certificates, URLs, data: URIs
+        if _looks_random(text[s:e]):
+            found.add(s, e, "high-entropy")
+    if len(found.items) > MAX_HITS:
+        del found.items[MAX_HITS:]
+        complete = False
+    return found.items, complete
+
+
+def scan_secrets(text: str, field: str) -> SecretScan:
+    """Find secrets in ``text`` (the action field named ``field``), and say if analysis was whole.
+
+    ``complete`` is False when ``text`` is longer than :data:`SCAN_LIMIT` (the tail was not
+    read) or :data:`MAX_HITS` was reached; the caller should then add an ``analysis.incomplete``
+    marker rather than treat the text as clean.
+    """
+    items, complete = _scan(text)
+    items.sort()
+    hits = tuple(
+        SecretHit(kind=kind, field=field, span=(s, e), redacted=redact(text[s:e]))
+        for s, e, kind in items
+    )
+    return SecretScan(hits, complete)
+
+
+def find_secrets(text: str, field: str) -> tuple[SecretHit, ...]:
+    """Secrets found in the first :data:`SCAN_LIMIT` characters of ``text``, in span order.
+
+    Use :func:`scan_secrets` to learn whether the scan was complete.
+    """
+    return scan_secrets(text, field).hits
+
+
+def redact_text(text: str) -> str:
+    """``text`` with every secret found replaced by :func:`redact` of it.
+
+    Fails closed: whatever was not scanned (past :data:`SCAN_LIMIT`, or past the last finding
+    when :data:`MAX_HITS` was reached) is replaced by a marker instead of being passed through.
+    """
+    items, complete = _scan(text)
+    items.sort()
+    out: list[str] = []
+    pos = 0
+    for s, e, _ in items:
+        out.append(text[pos:s])
+        out.append(redact(text[s:e]))
+        pos = e
+    if complete:
+        out.append(text[pos:])
+    else:
+        stop = min(len(text), SCAN_LIMIT) if len(items) < MAX_HITS else pos
+        out.append(text[pos:stop])
+        out.append(f"…[{len(text) - stop} characters not scanned]")
+    return "".join(out)

@@ -1,0 +1,412 @@
+"""Archivers, compressors, crypto tools and database clients.
+
+tar, zip/unzip, 7z, gzip and friends, openssl, gpg, sqlite3, psql, mysql, mongo(sh), redis-cli.
+"""
+
+from __future__ import annotations
+
+from warden.check.facts import FileOp, NetDirection
+from warden.check.shell.effects import Effects
+from warden.check.shell.sem_core import (
+    ANY_ADDRESS,
+    Acc,
+    Argv,
+    Grammar,
+    Handler,
+    names,
+    parse,
+    split_host_port,
+)
+
+__all__ = ["HANDLERS"]
+
+# --- tar --------------------------------------------------------------------------------------
+
+_TAR_VALUE_LETTERS = frozenset("fCTXbgHIKLNV")
+_TAR = Grammar(
+    "-f -C -T -X -b -g -H -I -K -L -N -V --file --directory --files-from --exclude-from"
+    " --blocking-factor --listed-incremental --format --use-compress-program --starting-file"
+    " --tape-length --newer --label --exclude --transform --xform --owner --group --mode"
+    " --to-command --checkpoint-action --info-script --new-volume-script --rsh-command"
+)
+
+
+def _tar_argv(args: Argv) -> list[str]:
+    """Expand old-style bundled letters: ``tar xzfC a.tgz dir`` -> ``-x -z -f a.tgz -C dir``."""
+    if not args or args[0].startswith("-") or "=" in args[0]:
+        return list(args)
+    letters, rest = args[0], list(args[1:])
+    out: list[str] = []
+    for letter in letters:
+        out.append("-" + letter)
+        if letter in _TAR_VALUE_LETTERS and rest:
+            out.append(rest.pop(0))
+    return out + rest
+
+
+def _tar(name: str, args: Argv) -> Effects:
+    parsed = parse(_tar_argv(args), _TAR)
+    acc = Acc()
+    archive = parsed.value("-f", "--file")
+    directory = parsed.value("-C", "--directory")
+    creating = parsed.has("-c", "--create", "-r", "--append", "-u", "--update")
+    extracting = parsed.has("-x", "--extract", "--get")
+    if creating:
+        members = [m if directory is None or m.startswith("/") else f"{directory}/{m}"
+                   for m in parsed.operands]
+        acc.files_of(FileOp.READ, members, recursive=True)
+        if archive not in (None, "-"):
+            acc.write(archive)
+    else:
+        if archive not in (None, "-"):
+            acc.read(archive)
+        if extracting and not parsed.has("-O", "--to-stdout"):
+            acc.file(FileOp.WRITE, directory or ".", recursive=True)
+    acc.read(*parsed.values("-T", "--files-from", "-X", "--exclude-from"))
+    for opt, val in parsed.opts:
+        if val is None:
+            continue
+        if opt == "--checkpoint-action" and val.startswith("exec="):
+            acc.code(val[5:])
+            acc.mark("archive.exec", val)
+        elif opt in ("--to-command", "--info-script", "--new-volume-script", "-F"):
+            acc.code(val)
+            acc.mark("archive.exec", val)
+        elif opt in ("-I", "--use-compress-program", "--rsh-command"):
+            acc.run(val.split())
+    if archive and ":" in archive and not archive.startswith(("/", ".")):
+        host = archive.partition(":")[0]
+        acc.link(NetDirection.UPLOAD if creating else NetDirection.FETCH, host)
+    return acc.build()
+
+
+# --- zip family -------------------------------------------------------------------------------
+
+_ZIP = Grammar("-b -n -t -tt -x -i -P -Z -O --temp-path --suffixes --exclude --include -TT")
+
+
+def _zip(name: str, args: Argv) -> Effects:
+    words = list(args)
+    acc = Acc()
+    if "-TT" in words:
+        index = words.index("-TT")
+        if index + 1 < len(words):
+            acc.code(words[index + 1])
+            acc.mark("archive.exec", words[index + 1])
+            del words[index : index + 2]
+    parsed = parse(words, _ZIP)
+    if parsed.operands:
+        acc.write(parsed.operands[0])
+        recursive = parsed.has("-r", "-R", "--recurse-paths")
+        acc.files_of(FileOp.READ, parsed.operands[1:], recursive=recursive)
+    if parsed.has("-m", "--move"):
+        acc.files_of(FileOp.DELETE, parsed.operands[1:], recursive=True)
+    return acc.build()
+
+
+def _unzip(name: str, args: Argv) -> Effects:
+    parsed = parse(args, Grammar("-d -x -P -I -O"))
+    acc = Acc()
+    if parsed.operands:
+        acc.read(parsed.operands[0])
+    if not parsed.has("-l", "-p", "-t", "-v", "-Z", "-c"):
+        acc.file(FileOp.WRITE, parsed.value("-d") or ".", recursive=True)
+    return acc.build()
+
+
+def _sevenzip(name: str, args: Argv) -> Effects:
+    acc = Acc()
+    words = [w for w in args if not w.startswith("-")]
+    out_dir = next((w[2:] for w in args if w.startswith("-o")), None)
+    if not words:
+        return acc.build()
+    command, rest = words[0], words[1:]
+    if command in ("a", "u") and rest:
+        acc.write(rest[0])
+        acc.files_of(FileOp.READ, rest[1:], recursive=True)
+    elif command in ("x", "e") and rest:
+        acc.read(rest[0])
+        acc.file(FileOp.WRITE, out_dir or ".", recursive=True)
+    elif command == "d" and rest:
+        acc.read(rest[0])
+        acc.write(rest[0])
+    elif rest:
+        acc.read(rest[0])
+    return acc.build()
+
+
+# --- compressors ------------------------------------------------------------------------------
+
+# name -> (suffix, decompresses by default, keeps the input by default)
+_COMPRESSORS: dict[str, tuple[str, bool, bool]] = {
+    "gzip": (".gz", False, False),
+    "gunzip": (".gz", True, False),
+    "pigz": (".gz", False, False),
+    "unpigz": (".gz", True, False),
+    "xz": (".xz", False, False),
+    "unxz": (".xz", True, False),
+    "lzma": (".lzma", False, False),
+    "unlzma": (".lzma", True, False),
+    "bzip2": (".bz2", False, False),
+    "bunzip2": (".bz2", True, False),
+    "zstd": (".zst", False, True),
+    "unzstd": (".zst", True, True),
+    "lz4": (".lz4", False, True),
+    "brotli": (".br", False, True),
+    "compress": (".Z", False, False),
+    "uncompress": (".Z", True, False),
+}
+_COMPRESS = Grammar("-S -T -o -b -L --suffix --threads --memlimit --format -M")
+
+
+def _compress(name: str, args: Argv) -> Effects:
+    suffix, decompress, keep = _COMPRESSORS[name]
+    parsed = parse(args, _COMPRESS)
+    acc = Acc()
+    decompress = decompress or parsed.has("-d", "--decompress", "--uncompress")
+    to_stdout = parsed.has("-c", "--stdout", "--to-stdout")
+    keep = keep or parsed.has("-k", "--keep")
+    if parsed.has("--rm"):
+        keep = False
+    suffix = parsed.value("-S", "--suffix") or suffix
+    output = parsed.value("-o")
+    for raw in parsed.operands:
+        if raw == "-":
+            continue
+        acc.read(raw)
+        if to_stdout or parsed.has("-t", "--test", "-l", "--list"):
+            continue
+        if output is None:
+            acc.write(raw[: -len(suffix)] if decompress and raw.endswith(suffix) else raw + suffix)
+        if not keep:
+            acc.file(FileOp.DELETE, raw)
+    acc.write(output)
+    acc.outputs_decoded = decompress and (to_stdout or not parsed.operands)
+    return acc.build()
+
+
+# --- openssl / gpg ----------------------------------------------------------------------------
+
+_OPENSSL_IN = names(
+    "-in -inkey -CAfile -CA -CAkey -certfile -signer -cert -key -config -kfile -rand"
+    " -verifyfile -prverify -sigfile"
+)
+_OPENSSL_OUT = names("-out -keyout -signkey -sess_out -keylogfile")
+_OPENSSL_PASS = frozenset({"-pass", "-passin", "-passout"})
+_OPENSSL_VALUES = names(
+    "-servername -proxy -host -k -K -iv -md -cipher -ciphers -name -subj -days -newkey -nameopt"
+    " -keyform -outform -inform -S -salt -pbkdf2 -iter -starttls -verify -sess_in -reconnect"
+    " -bufsize -www -nbio -pkeyopt -sigopt -set_serial -extensions -extfile -reqexts"
+)
+_OPENSSL_CIPHERS = ("aes", "des", "bf", "camellia", "chacha", "rc", "cast", "seed", "sm4", "aria")
+
+
+def _openssl(name: str, args: Argv) -> Effects:
+    acc = Acc()
+    if not args:
+        return acc.build()
+    command, rest = args[0], args[1:]
+    operands: list[str] = []
+    i, n = 0, len(rest)
+    while i < n:
+        word = rest[i]
+        value = rest[i + 1] if i + 1 < n else None
+        i += 1
+        if word in _OPENSSL_IN or word in _OPENSSL_OUT or word in _OPENSSL_PASS:
+            i += 1
+            if word in _OPENSSL_OUT:
+                acc.write(value)
+            elif word not in _OPENSSL_PASS:
+                acc.read(value)
+            elif value is not None and value.startswith("file:"):
+                acc.read(value[5:])
+        elif word == "-connect" and value is not None:
+            i += 1
+            host, port = split_host_port(value)
+            acc.link(NetDirection.CONNECT, host, port)
+        elif word in ("-accept", "-port") and value is not None:
+            i += 1
+            port = split_host_port(value)[1] if ":" in value else _int(value)
+            acc.link(NetDirection.LISTEN, ANY_ADDRESS, port)
+            acc.mark("net.listen", value)
+        elif word in _OPENSSL_VALUES or word == "-extfile":
+            i += 1
+        elif not word.startswith("-"):
+            operands.append(word)
+    if command in ("s_client", "s_server"):
+        acc.outputs_network = True
+        if command == "s_client" and not acc.net:
+            host, port = split_host_port(operands[0]) if operands else ("localhost", 4433)
+            acc.link(NetDirection.CONNECT, host, port)
+    elif command in ("dgst", "sha256", "md5", "sha1", "sha512", "asn1parse", "base64", "enc"):
+        acc.files_of(FileOp.READ, operands)
+    is_codec = command in ("enc", "base64") or command.startswith(_OPENSSL_CIPHERS)
+    acc.outputs_decoded = is_codec and "-d" in rest and "-out" not in rest
+    return acc.build()
+
+
+_GPG = Grammar(
+    "-o -r -u -R -z --output --recipient --local-user --homedir --keyserver --passphrase"
+    " --passphrase-file --trust-model --default-key --hidden-recipient --cipher-algo"
+    " --digest-algo --compress-algo --pinentry-mode --keyring --secret-keyring --batch-file"
+    " --status-fd --logger-fd --passphrase-fd --command-fd"
+)
+
+
+def _gpg(name: str, args: Argv) -> Effects:
+    parsed = parse(args, _GPG)
+    acc = Acc()
+    acc.write(*parsed.values("-o", "--output"))
+    acc.read(*parsed.values("--passphrase-file"))
+    if parsed.has("--export-secret-keys", "--export-secret-subkeys"):
+        acc.mark("gpg.export-secret-keys")
+    if parsed.has("--send-keys"):
+        acc.link(NetDirection.UPLOAD, parsed.value("--keyserver") or "keys.openpgp.org")
+    elif parsed.has("--recv-keys", "--receive-keys", "--search-keys", "--refresh-keys"):
+        acc.link(NetDirection.FETCH, parsed.value("--keyserver") or "keys.openpgp.org")
+    if parsed.has("-d", "--decrypt"):
+        acc.outputs_decoded = not parsed.has("-o", "--output")
+    if parsed.has("--delete-secret-keys", "--delete-keys", "--delete-secret-and-public-key"):
+        acc.mark("gpg.delete-keys")
+        return acc.build()
+    if not parsed.has("--export", "--export-secret-keys", "--export-secret-subkeys", "-k",
+                      "--list-keys", "-K", "--list-secret-keys", "--recv-keys", "--send-keys"):
+        acc.files_of(FileOp.READ, parsed.operands)
+    return acc.build()
+
+
+# --- database clients -------------------------------------------------------------------------
+
+
+def _sql(acc: Acc, text: str, shell_escapes: tuple[str, ...]) -> None:
+    acc.mark("sql", text)
+    for line in text.replace(";", "\n").splitlines():
+        stripped = line.strip()
+        for escape in shell_escapes:
+            if stripped.startswith(escape):
+                acc.code(stripped[len(escape):].strip())
+                acc.mark("db.shell-escape", stripped)
+
+
+_SQLITE = Grammar("-cmd -separator -nullvalue -newline -init -vfs -pagecache -lookaside -mmap")
+
+
+def _sqlite3(name: str, args: Argv) -> Effects:
+    parsed = parse(args, _SQLITE)
+    acc = Acc()
+    acc.read(parsed.value("-init"))
+    operands = parsed.operands
+    if operands:
+        acc.read(operands[0])
+        acc.write(operands[0])
+    for text in parsed.values("-cmd") + operands[1:]:
+        _sql(acc, text, (".shell", ".system"))
+    return acc.build()
+
+
+_PSQL = Grammar(
+    "-c -d -f -h -p -U -o -L -v -P -F -R -T --command --dbname --file --host --port --username"
+    " --output --log-file --set --variable --pset"
+)
+
+
+def _psql(name: str, args: Argv) -> Effects:
+    parsed = parse(args, _PSQL)
+    acc = Acc()
+    for text in parsed.values("-c", "--command"):
+        _sql(acc, text, ("\\!",))
+    acc.read(*[f for f in parsed.values("-f", "--file") if f != "-"])
+    acc.write(*parsed.values("-o", "--output", "-L", "--log-file"))
+    host = parsed.value("-h", "--host")
+    uris = [w for w in parsed.operands if "://" in w]
+    if host and not host.startswith("/"):
+        acc.link(NetDirection.CONNECT, host, _int(parsed.value("-p", "--port")))
+    for uri in uris:
+        acc.link(NetDirection.CONNECT, uri)
+    return acc.build()
+
+
+_MYSQL = Grammar(
+    "-e -h -P -u -D -S --execute --host --port --user --database --socket --password"
+    " --defaults-file --defaults-extra-file --tee --init-command"
+)
+
+
+def _mysql(name: str, args: Argv) -> Effects:
+    parsed = parse(args, _MYSQL)
+    acc = Acc()
+    for text in parsed.values("-e", "--execute", "--init-command"):
+        _sql(acc, text, ("\\!", "system "))
+    acc.read(*parsed.values("--defaults-file", "--defaults-extra-file"))
+    acc.write(*parsed.values("--tee"))
+    host = parsed.value("-h", "--host")
+    if host and host not in ("localhost",):
+        acc.link(NetDirection.CONNECT, host, _int(parsed.value("-P", "--port")))
+    if name == "mysqldump":
+        acc.outputs_network = host is not None
+    return acc.build()
+
+
+_MONGO = Grammar(
+    "--eval --host --port -u -p --username --password --file -f --authenticationDatabase"
+)
+
+
+def _mongo(name: str, args: Argv) -> Effects:
+    parsed = parse(args, _MONGO)
+    acc = Acc()
+    for text in parsed.values("--eval"):
+        acc.mark("sql", text)
+    acc.read(*parsed.values("--file", "-f"))
+    for operand in parsed.operands:
+        if operand.endswith(".js"):
+            acc.read(operand)
+        elif "://" in operand or "/" in operand:
+            acc.link(NetDirection.CONNECT, operand)
+    host = parsed.value("--host")
+    if host:
+        acc.link(NetDirection.CONNECT, host, _int(parsed.value("--port")))
+    return acc.build()
+
+
+_REDIS = Grammar("-h -p -s -a -u -n -r -i -d --user --pass")
+
+
+def _redis(name: str, args: Argv) -> Effects:
+    parsed = parse(args, _REDIS)
+    acc = Acc()
+    if parsed.operands:
+        acc.mark("sql", " ".join(parsed.operands))
+    host = parsed.value("-h") or parsed.value("-u")
+    if host:
+        acc.link(NetDirection.CONNECT, host, _int(parsed.value("-p")))
+    return acc.build()
+
+
+def _int(text: str | None) -> int | None:
+    return int(text) if text is not None and text.isdigit() and 0 < int(text) < 65536 else None
+
+
+HANDLERS: dict[str, Handler] = {
+    "tar": _tar,
+    "gtar": _tar,
+    "bsdtar": _tar,
+    "zip": _zip,
+    "unzip": _unzip,
+    "7z": _sevenzip,
+    "7za": _sevenzip,
+    "7zz": _sevenzip,
+    "openssl": _openssl,
+    "gpg": _gpg,
+    "gpg2": _gpg,
+    "sqlite3": _sqlite3,
+    "sqlite": _sqlite3,
+    "psql": _psql,
+    "mysql": _mysql,
+    "mariadb": _mysql,
+    "mysqldump": _mysql,
+    "mongo": _mongo,
+    "mongosh": _mongo,
+    "redis-cli": _redis,
+}
+HANDLERS.update(dict.fromkeys(_COMPRESSORS, _compress))

@@ -1,0 +1,292 @@
+"""Building blocks for per-program semantics: an option parser, an effects builder, word tests.
+
+Every handler in the ``sem_*`` modules has the signature :data:`Handler`: it receives the program
+name (the basename of ``argv[0]``, normalised) and the arguments (``argv[1:]``) and returns an
+:class:`~warden.check.shell.effects.Effects`. Handlers declare their option grammar once, at
+import time, as a :class:`Grammar`; :func:`parse` then splits argv into options and operands the
+way getopt/getopt_long would (combined short flags ``-rf``, attached values ``-ofile``,
+``--opt=value``, ``--`` ending options), which is what the program itself will do.
+
+Words arrive unquoted. A word that still holds ``$`` or a backquote is a run-time value: it is
+kept as an opaque operand and reported raw where a path is expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from warden.check.facts import FileOp, NetDirection
+from warden.check.shell.effects import Effects, FileRef, NetRef
+
+__all__ = [
+    "ANY_ADDRESS",
+    "Acc",
+    "Argv",
+    "Grammar",
+    "Handler",
+    "Parsed",
+    "is_pathlike",
+    "is_url",
+    "names",
+    "parse",
+    "port_of",
+    "split_host_port",
+]
+
+Argv = tuple[str, ...]
+# The wildcard address a server binds when none is given; reported as the LISTEN target.
+ANY_ADDRESS = "0.0.0.0"  # noqa: S104 - a description of what the program does, not a bind
+Handler = Callable[[str, Argv], Effects]
+
+# Block devices whose raw write destroys a file system (dd of=, tee, cp onto the device).
+_BLOCK_DEVICE_PREFIXES = (
+    "/dev/sd",
+    "/dev/hd",
+    "/dev/vd",
+    "/dev/xvd",
+    "/dev/nvme",
+    "/dev/mmcblk",
+    "/dev/disk",
+    "/dev/rdisk",
+    "/dev/dm-",
+    "/dev/md",
+    "/dev/mapper/",
+    "/dev/loop",
+    "/dev/mem",
+    "/dev/kmem",
+    "/dev/port",
+)
+_ENV_MARKERS = {
+    "LD_PRELOAD": "env.ld-preload",
+    "LD_LIBRARY_PATH": "env.ld-preload",
+    "LD_AUDIT": "env.ld-preload",
+    "DYLD_INSERT_LIBRARIES": "env.ld-preload",
+    "PROMPT_COMMAND": "env.prompt-command",
+    "BASH_ENV": "env.bash-env",
+    "ENV": "env.bash-env",
+}
+_HISTORY_SIZE_VARS = frozenset({"HISTSIZE", "HISTFILESIZE", "SAVEHIST"})
+
+
+def _disables_history(name: str, value: str) -> bool:
+    """True when an assignment stops the shell from recording commands."""
+    if name == "HISTFILE":
+        return value in ("", "/dev/null")
+    if name in _HISTORY_SIZE_VARS:
+        return value in ("", "0")
+    if name == "HISTCONTROL":
+        return "ignorespace" in value or "ignoreboth" in value
+    return name == "HISTIGNORE" and value.strip() in ("*", "*:*")
+
+
+class Grammar:
+    """The option syntax of one program.
+
+    ``values`` lists the options that take a value, short (``-o``) and long (``--output``)
+    alike, space-separated. ``posix`` stops option parsing at the first operand, as wrappers do
+    (``sudo -u x CMD -rf`` must leave ``-rf`` to ``CMD``).
+    """
+
+    __slots__ = ("posix", "values")
+
+    def __init__(self, values: str = "", *, posix: bool = False) -> None:
+        self.values = frozenset(values.split())
+        self.posix = posix
+
+
+class Parsed:
+    """Options (in order, ``(name, value-or-None)``) and operands of one invocation."""
+
+    __slots__ = ("operands", "opts")
+
+    def __init__(self, opts: list[tuple[str, str | None]], operands: list[str]) -> None:
+        self.opts = opts
+        self.operands = operands
+
+    def has(self, *names: str) -> bool:
+        return any(name in names for name, _ in self.opts)
+
+    def value(self, *names: str) -> str | None:
+        """The last value given to any of ``names``, or None."""
+        found: str | None = None
+        for name, val in self.opts:
+            if name in names and val is not None:
+                found = val
+        return found
+
+    def values(self, *names: str) -> list[str]:
+        return [val for name, val in self.opts if name in names and val is not None]
+
+
+def parse(args: Iterable[str], grammar: Grammar) -> Parsed:
+    """Split ``args`` into options and operands following getopt_long conventions."""
+    argv = list(args)
+    opts: list[tuple[str, str | None]] = []
+    operands: list[str] = []
+    takes = grammar.values
+    i, n = 0, len(argv)
+    while i < n:
+        word = argv[i]
+        i += 1
+        if word == "--":
+            operands.extend(argv[i:])
+            break
+        if len(word) < 2 or word[0] != "-":
+            operands.append(word)
+            if grammar.posix:
+                operands.extend(argv[i:])
+                break
+            continue
+        if word[1] == "-":
+            name, eq, val = word.partition("=")
+            if eq:
+                opts.append((name, val))
+            elif name in takes:
+                opts.append((name, argv[i] if i < n else None))
+                i += 1
+            else:
+                opts.append((name, None))
+            continue
+        j, size = 1, len(word)
+        while j < size:
+            flag = "-" + word[j]
+            j += 1
+            if flag in takes:
+                if j < size:
+                    opts.append((flag, word[j:]))
+                else:
+                    opts.append((flag, argv[i] if i < n else None))
+                    i += 1
+                break
+            opts.append((flag, None))
+    return Parsed(opts, operands)
+
+
+def names(text: str) -> frozenset[str]:
+    """A frozenset of the space-separated words of ``text`` (option and keyword tables)."""
+    return frozenset(text.split())
+
+
+def is_url(word: str) -> bool:
+    return "://" in word
+
+
+def is_pathlike(word: str) -> bool:
+    """A word an unknown program most likely treats as a path."""
+    if not word or "://" in word:
+        return False
+    return "/" in word or word[0] in "~."
+
+
+def port_of(text: str | None) -> int | None:
+    if text is None or not text.isdigit():
+        return None
+    number = int(text)
+    return number if 0 < number < 65536 else None
+
+
+def split_host_port(text: str) -> tuple[str, int | None]:
+    """``host:port`` / ``[v6]:port`` / ``host`` -> (host, port)."""
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        return host, port_of(rest.lstrip(":")) if rest else None
+    if text.count(":") == 1:
+        host, _, port = text.partition(":")
+        return host, port_of(port)
+    return text, None
+
+
+class Acc:
+    """A mutable accumulator for one handler's findings; :meth:`build` freezes it."""
+
+    __slots__ = (
+        "detached",
+        "env",
+        "files",
+        "inline",
+        "markers",
+        "nested",
+        "net",
+        "outputs_decoded",
+        "outputs_network",
+        "privileged",
+        "remote",
+        "shell",
+        "stdin_is_code",
+    )
+
+    def __init__(self) -> None:
+        self.files: list[FileRef] = []
+        self.net: list[NetRef] = []
+        self.nested: list[Argv] = []
+        self.shell: list[str] = []
+        self.inline: list[tuple[str, str]] = []
+        self.env: list[tuple[str, str]] = []
+        self.markers: list[tuple[str, str]] = []
+        self.stdin_is_code = False
+        self.outputs_network = False
+        self.outputs_decoded = False
+        self.privileged = False
+        self.detached = False
+        self.remote = False
+
+    def file(self, op: FileOp, raw: str | None, *, recursive: bool = False) -> None:
+        if not raw:
+            return
+        self.files.append(FileRef(op, raw, recursive))
+        if op in (FileOp.WRITE, FileOp.APPEND) and raw.startswith(_BLOCK_DEVICE_PREFIXES):
+            self.markers.append(("fs.device-write", raw))
+
+    def files_of(self, op: FileOp, raws: Iterable[str], *, recursive: bool = False) -> None:
+        for raw in raws:
+            self.file(op, raw, recursive=recursive)
+
+    def read(self, *raws: str | None) -> None:
+        for raw in raws:
+            self.file(FileOp.READ, raw)
+
+    def write(self, *raws: str | None) -> None:
+        for raw in raws:
+            self.file(FileOp.WRITE, raw)
+
+    def link(self, direction: NetDirection, target: str | None, port: int | None = None) -> None:
+        if target:
+            self.net.append(NetRef(direction, target, port))
+
+    def mark(self, name: str, detail: str = "") -> None:
+        self.markers.append((name, detail))
+
+    def run(self, argv: Iterable[str]) -> None:
+        vector = tuple(argv)
+        if vector:
+            self.nested.append(vector)
+
+    def code(self, text: str | None) -> None:
+        if text is not None:
+            self.shell.append(text)
+
+    def assign(self, name: str, value: str) -> None:
+        """An environment assignment, with markers for the variables rules care about."""
+        self.env.append((name, value))
+        marker = _ENV_MARKERS.get(name)
+        if marker is not None:
+            self.markers.append((marker, value))
+        if (name.startswith("HIST") or name == "SAVEHIST") and _disables_history(name, value):
+            self.markers.append(("history.disable", name))
+
+    def build(self) -> Effects:
+        return Effects(
+            files=tuple(self.files),
+            net=tuple(self.net),
+            nested=tuple(self.nested),
+            shell_code=tuple(self.shell),
+            inline_code=tuple(self.inline),
+            env_set=tuple(self.env),
+            markers=tuple(self.markers),
+            stdin_is_code=self.stdin_is_code,
+            outputs_network=self.outputs_network,
+            outputs_decoded=self.outputs_decoded,
+            privileged=self.privileged,
+            detached=self.detached,
+            remote=self.remote,
+        )

@@ -1,0 +1,347 @@
+"""git: transfers, history rewriting, destructive working-tree commands and config that runs code.
+
+Global options come first (``-C dir``, ``-c key=value``, ``--git-dir``); paths reported for a
+subcommand are joined onto ``-C`` when relative. Config keys whose value git executes
+(``core.sshCommand``, ``core.pager``, ``core.fsmonitor``, ``alias.x=!cmd`` ...) become
+``shell_code``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from warden.check.facts import FileOp, NetDirection
+from warden.check.shell.effects import Effects
+from warden.check.shell.sem_core import ANY_ADDRESS, Acc, Argv, Grammar, Handler, parse
+
+__all__ = ["HANDLERS"]
+
+_GLOBAL_VALUES = frozenset({"-C", "-c", "--git-dir", "--work-tree", "--namespace", "--exec-path",
+                            "--config-env", "--super-prefix", "--list-cmds"})
+# Config keys whose value git runs through the shell.
+_EXEC_KEYS = frozenset({
+    "core.sshcommand", "core.pager", "core.editor", "core.fsmonitor", "core.askpass",
+    "core.hookspath", "diff.external", "credential.helper", "sequence.editor", "gpg.program",
+    "gpg.ssh.program", "core.gitproxy", "pager.log", "pager.diff", "uploadpack.packobjectshook",
+    "protocol.ext.allow", "merge.tool", "diff.tool", "filter.lfs.process",
+})
+
+
+class _Ctx:
+    """What the global options established: the working directory and ``-c`` overrides."""
+
+    __slots__ = ("acc", "cwd")
+
+    def __init__(self, acc: Acc, cwd: str | None) -> None:
+        self.acc = acc
+        self.cwd = cwd
+
+    def path(self, raw: str) -> str:
+        if self.cwd is None or raw.startswith(("/", "~", "$")):
+            return raw
+        return self.cwd.rstrip("/") + "/" + raw if raw != "." else self.cwd
+
+
+def _config_pair(acc: Acc, key: str, value: str) -> None:
+    """Markers and code for one ``key = value`` config setting."""
+    lowered = key.lower()
+    if lowered == "core.hookspath":
+        acc.mark("git.hooks-path", value)
+    elif lowered == "credential.helper" or lowered.endswith(".helper"):
+        acc.mark("git.credential-helper", value)
+        if value.startswith("!"):
+            acc.code(value[1:])
+    elif lowered.startswith("alias.") and value.startswith("!"):
+        acc.mark("git.config-exec", key)
+        acc.code(value[1:])
+    elif lowered in _EXEC_KEYS or (
+        lowered.startswith(("filter.", "diff.", "merge."))
+        and lowered.endswith((".clean", ".smudge", ".process", ".textconv", ".driver", ".command"))
+    ):
+        acc.mark("git.config-exec", key)
+        if lowered != "protocol.ext.allow":
+            acc.code(value)
+
+
+def _remote_target(operands: list[str]) -> str:
+    return operands[0] if operands else "origin"
+
+
+def _clone(ctx: _Ctx, args: Argv) -> None:
+    parsed = parse(args, Grammar("-b -o -u -j -c --branch --origin --upload-pack --jobs --config"
+                                 " --depth --template --reference --separate-git-dir --filter"
+                                 " --shallow-since --shallow-exclude --server-option"))
+    acc = ctx.acc
+    for pair in parsed.values("-c", "--config"):
+        key, _, value = pair.partition("=")
+        _config_pair(acc, key, value)
+    for command in parsed.values("-u", "--upload-pack"):
+        acc.code(command)
+        acc.mark("git.config-exec", "--upload-pack")
+    acc.read(parsed.value("--template"))
+    if not parsed.operands:
+        return
+    url = parsed.operands[0]
+    if url.startswith("ext::"):
+        acc.mark("git.ext-transport", url)
+        acc.code(url[5:])
+    else:
+        acc.link(NetDirection.FETCH, url)
+    leaf = url.rstrip("/").rpartition("/")[2].rpartition(":")[2].removesuffix(".git") or "repo"
+    dest = parsed.operands[1] if len(parsed.operands) > 1 else leaf
+    acc.file(FileOp.WRITE, ctx.path(dest), recursive=True)
+
+
+def _fetch(ctx: _Ctx, args: Argv) -> None:
+    parsed = parse(args, Grammar("-j --depth --jobs --upload-pack --refmap -o --server-option"
+                                 " --shallow-since --recurse-submodules -s --strategy -X"))
+    ctx.acc.link(NetDirection.FETCH, _remote_target(parsed.operands))
+    for command in parsed.values("--upload-pack"):
+        ctx.acc.code(command)
+        ctx.acc.mark("git.config-exec", "--upload-pack")
+
+
+def _pull(ctx: _Ctx, args: Argv) -> None:
+    _fetch(ctx, args)
+    ctx.acc.file(FileOp.WRITE, ctx.path("."), recursive=True)
+    if "--no-verify" in args:
+        ctx.acc.mark("git.no-verify")
+
+
+_FORCE_FLAGS = ("-f", "--force", "--force-with-lease", "--force-if-includes", "--mirror",
+                "--delete", "-d", "--prune")
+
+
+def _push(ctx: _Ctx, args: Argv) -> None:
+    parsed = parse(args, Grammar("--receive-pack --exec --repo -o --push-option"
+                                 " --recurse-submodules --signed"))
+    acc = ctx.acc
+    operands = parsed.operands
+    acc.link(NetDirection.UPLOAD, parsed.value("--repo") or _remote_target(operands))
+    for opt, value in parsed.opts:
+        if opt in _FORCE_FLAGS:
+            acc.mark("git.force-push", opt if value is None else f"{opt}={value}")
+        elif opt in ("--receive-pack", "--exec") and value is not None:
+            acc.code(value)
+            acc.mark("git.config-exec", opt)
+        elif opt == "--no-verify":
+            acc.mark("git.no-verify")
+    for refspec in operands[1:]:
+        if refspec.startswith("+") or refspec.startswith(":"):
+            acc.mark("git.force-push", refspec)
+
+
+def _remote(ctx: _Ctx, args: Argv) -> None:
+    parsed = parse(args, Grammar("-t -m --track --master --push"))
+    words = parsed.operands
+    if len(words) >= 3 and words[0] in ("add", "set-url"):
+        ctx.acc.mark("git.remote-add", words[-1])
+
+
+def _config(ctx: _Ctx, args: Argv) -> None:
+    parsed = parse(args, Grammar("-f --file --blob --type --default --comment --value"))
+    acc = ctx.acc
+    words = parsed.operands
+    if words and words[0] in ("set", "unset", "get", "list", "edit", "rename-section"):
+        verb, words = words[0], words[1:]
+    else:
+        verb = "set" if len(words) >= 2 or parsed.has("--add", "--replace-all") else "get"
+    if parsed.has("--unset", "--unset-all", "--remove-section", "-e", "--edit"):
+        verb = "set"
+    if verb != "set":
+        return
+    if len(words) >= 2:
+        _config_pair(acc, words[0], words[1])
+    if parsed.has("--global"):
+        acc.write("~/.gitconfig")
+    elif parsed.has("--system"):
+        acc.write("/etc/gitconfig")
+    elif parsed.value("-f", "--file"):
+        acc.write(parsed.value("-f", "--file"))
+    else:
+        acc.write(ctx.path(".git/config"))
+
+
+def _rewrite(detail: str) -> Callable[[_Ctx, Argv], None]:
+    def handle(ctx: _Ctx, args: Argv) -> None:
+        ctx.acc.mark("git.history-rewrite", detail)
+
+    return handle
+
+
+def _rebase(ctx: _Ctx, args: Argv) -> None:
+    if "--root" in args:
+        ctx.acc.mark("git.history-rewrite", "rebase --root")
+    if "--no-verify" in args:
+        ctx.acc.mark("git.no-verify")
+    for index, word in enumerate(args):
+        if word in ("-x", "--exec") and index + 1 < len(args):
+            ctx.acc.code(args[index + 1])
+        elif word.startswith("--exec="):
+            ctx.acc.code(word.partition("=")[2])
+
+
+def _reflog(ctx: _Ctx, args: Argv) -> None:
+    if args[:1] in (("expire",), ("delete",)):
+        ctx.acc.mark("git.history-rewrite", f"reflog {args[0]}")
+
+
+def _gc(ctx: _Ctx, args: Argv) -> None:
+    if any(a.startswith("--prune=") and a.partition("=")[2] in ("now", "all") for a in args):
+        ctx.acc.mark("git.history-rewrite", "gc --prune")
+
+
+def _reset(ctx: _Ctx, args: Argv) -> None:
+    if "--hard" in args:
+        ctx.acc.mark("git.reset-hard")
+        ctx.acc.file(FileOp.WRITE, ctx.path("."), recursive=True)
+
+
+def _clean(ctx: _Ctx, args: Argv) -> None:
+    parsed = parse(args, Grammar("-e --exclude"))
+    letters = sorted({opt.lstrip("-")[0] for opt, _ in parsed.opts if opt in (
+        "-f", "-x", "-X", "-d", "--force")})
+    if "f" not in letters or parsed.has("-n", "--dry-run"):
+        return
+    if {"x", "X", "d"} & set(letters):
+        ctx.acc.mark("git.clean", "-" + "".join(letters))
+    targets = parsed.operands or ["."]
+    for target in targets:
+        ctx.acc.file(FileOp.DELETE, ctx.path(target), recursive=True)
+
+
+def _checkout(ctx: _Ctx, args: Argv) -> None:
+    words = list(args)
+    paths = words[words.index("--") + 1 :] if "--" in words else [w for w in words if w == "."]
+    if not paths and ("-f" in words or "--force" in words):
+        paths = ["."]
+    if paths:
+        ctx.acc.mark("git.discard-changes", " ".join(paths))
+        for path in paths:
+            ctx.acc.file(FileOp.WRITE, ctx.path(path), recursive=path == ".")
+
+
+def _restore(ctx: _Ctx, args: Argv) -> None:
+    parsed = parse(args, Grammar("-s --source --pathspec-from-file"))
+    if parsed.has("--staged") and not parsed.has("-W", "--worktree"):
+        return
+    paths = parsed.operands
+    if paths:
+        ctx.acc.mark("git.discard-changes", " ".join(paths))
+        for path in paths:
+            ctx.acc.file(FileOp.WRITE, ctx.path(path), recursive=path == ".")
+
+
+def _commit(ctx: _Ctx, args: Argv) -> None:
+    parsed = parse(args, Grammar("-m -F -C -c -t --message --file --template --author --date"
+                                 " --fixup --squash --reuse-message --reedit-message --trailer"))
+    if parsed.has("-n", "--no-verify"):
+        ctx.acc.mark("git.no-verify")
+    acc = ctx.acc
+    acc.read(*[ctx.path(f) for f in parsed.values("-F", "--file", "-t", "--template") if f != "-"])
+
+
+def _no_verify(ctx: _Ctx, args: Argv) -> None:
+    if "--no-verify" in args:
+        ctx.acc.mark("git.no-verify")
+
+
+def _apply(ctx: _Ctx, args: Argv) -> None:
+    patches = [w for w in args if not w.startswith("-")]
+    ctx.acc.files_of(FileOp.READ, [ctx.path(p) for p in patches])
+    if "--check" not in args and "--stat" not in args:
+        ctx.acc.file(FileOp.WRITE, ctx.path("."), recursive=True)
+
+
+def _submodule(ctx: _Ctx, args: Argv) -> None:
+    words = [w for w in args if not w.startswith("-")]
+    if words[:1] == ["add"] and len(words) > 1:
+        ctx.acc.link(NetDirection.FETCH, words[1])
+    elif words[:1] in (["update"], ["sync"]):
+        ctx.acc.link(NetDirection.FETCH, "origin")
+
+
+def _ls_remote(ctx: _Ctx, args: Argv) -> None:
+    words = [w for w in args if not w.startswith("-")]
+    ctx.acc.link(NetDirection.FETCH, _remote_target(words))
+
+
+def _archive(ctx: _Ctx, args: Argv) -> None:
+    parsed = parse(args, Grammar("-o --output --format --prefix --remote --exec"))
+    ctx.acc.write(*[ctx.path(o) for o in parsed.values("-o", "--output")])
+    remote = parsed.value("--remote")
+    if remote:
+        ctx.acc.link(NetDirection.FETCH, remote)
+    for command in parsed.values("--exec"):
+        ctx.acc.code(command)
+
+
+def _send_email(ctx: _Ctx, args: Argv) -> None:
+    parsed = parse(args, Grammar("--to --cc --bcc --from --smtp-server --smtp-server-port"))
+    ctx.acc.files_of(FileOp.READ, [ctx.path(p) for p in parsed.operands])
+    ctx.acc.link(NetDirection.UPLOAD, parsed.value("--smtp-server") or "smtp")
+
+
+def _daemon(ctx: _Ctx, args: Argv) -> None:
+    port = next((a.partition("=")[2] for a in args if a.startswith("--port=")), "9418")
+    ctx.acc.mark("net.listen", port)
+    ctx.acc.link(NetDirection.LISTEN, ANY_ADDRESS, int(port) if port.isdigit() else None)
+
+
+_SUBCOMMANDS: dict[str, Callable[[_Ctx, Argv], None]] = {
+    "clone": _clone,
+    "fetch": _fetch,
+    "pull": _pull,
+    "push": _push,
+    "remote": _remote,
+    "config": _config,
+    "filter-branch": _rewrite("filter-branch"),
+    "filter-repo": _rewrite("filter-repo"),
+    "rebase": _rebase,
+    "reflog": _reflog,
+    "gc": _gc,
+    "reset": _reset,
+    "clean": _clean,
+    "checkout": _checkout,
+    "restore": _restore,
+    "commit": _commit,
+    "merge": _no_verify,
+    "am": _no_verify,
+    "apply": _apply,
+    "submodule": _submodule,
+    "ls-remote": _ls_remote,
+    "archive": _archive,
+    "send-email": _send_email,
+    "daemon": _daemon,
+}
+
+
+def _git(name: str, args: Argv) -> Effects:
+    acc = Acc()
+    cwd: str | None = None
+    i, n = 0, len(args)
+    while i < n and args[i].startswith("-"):
+        word = args[i]
+        i += 1
+        key, eq, value = word.partition("=")
+        if not eq and word in _GLOBAL_VALUES:
+            value = args[i] if i < n else ""
+            key = word
+            i += 1
+        if key == "-C":
+            cwd = value if cwd is None or value.startswith("/") else f"{cwd}/{value}"
+        elif key == "-c":
+            config_key, _, config_value = value.partition("=")
+            _config_pair(acc, config_key, config_value)
+        elif key in ("--git-dir", "--work-tree") and cwd is None:
+            cwd = value if key == "--work-tree" else cwd
+    if i >= n:
+        return acc.build()
+    sub, rest = args[i], args[i + 1 :]
+    handler = _SUBCOMMANDS.get(sub)
+    if handler is not None:
+        handler(_Ctx(acc, cwd), rest)
+    return acc.build()
+
+
+HANDLERS: dict[str, Handler] = {"git": _git}

@@ -1,0 +1,439 @@
+"""Shells and language interpreters.
+
+``sh -c CODE`` yields ``shell_code``; ``python -c CODE`` and other one-liners yield
+``inline_code`` as ``(language, code)`` with language one of ``python``, ``perl``, ``node``,
+``ruby``, ``php``, ``lua``, ``deno``, ``awk``, ``applescript``, ``jxa``, ``powershell``, ``r``;
+a script operand is ``FileRef(EXEC)``; reading the program from stdin sets ``stdin_is_code``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from warden.check.facts import FileOp, NetDirection
+from warden.check.shell.effects import Effects
+from warden.check.shell.sem_cloud import HANDLERS as _PACKAGE_HANDLERS
+from warden.check.shell.sem_core import ANY_ADDRESS, Acc, Argv, Grammar, Handler, parse
+from warden.check.shell.sem_net import listen_port
+
+__all__ = ["HANDLERS"]
+
+# --- shells -----------------------------------------------------------------------------------
+
+_SHELL_FILE_OPTS = frozenset({"--rcfile", "--init-file"})
+
+
+def _shell(name: str, args: Argv) -> Effects:
+    acc = Acc()
+    command_mode = from_stdin = interactive = False
+    i, n = 0, len(args)
+    while i < n:
+        word = args[i]
+        if word in ("--", "-"):
+            i += 1
+            from_stdin = from_stdin or word == "-"
+            break
+        if word.startswith("--"):
+            i += 1
+            key, eq, value = word.partition("=")
+            if key in _SHELL_FILE_OPTS or key in ("--command", "--init-command"):
+                if not eq and i < n:
+                    value, i = args[i], i + 1
+                if key in _SHELL_FILE_OPTS:
+                    acc.file(FileOp.EXEC, value)
+                else:
+                    acc.code(value)
+                    command_mode = command_mode or key == "--command"
+            interactive = interactive or key == "--interactive"
+            continue
+        if len(word) > 1 and word[0] in "-+":
+            i += 1
+            letters = word[1:]
+            if word[0] == "-":
+                command_mode = command_mode or "c" in letters
+                from_stdin = from_stdin or "s" in letters
+                interactive = interactive or "i" in letters
+                if "C" in letters and name == "fish" and i < n:
+                    acc.code(args[i])
+                    i += 1
+            i += letters.count("o") + letters.count("O")  # -o OPTION, -O SHOPT take a value
+            continue
+        break
+    operands = args[i:]
+    if command_mode:
+        if operands:
+            acc.code(operands[0])
+    elif from_stdin or not operands:
+        acc.stdin_is_code = True
+    else:
+        acc.file(FileOp.EXEC, operands[0])
+    if interactive:
+        acc.mark("shell.interactive")
+        acc.stdin_is_code = not command_mode
+    return acc.build()
+
+
+def _source(name: str, args: Argv) -> Effects:
+    acc = Acc()
+    if args:
+        acc.file(FileOp.EXEC, args[0])
+    return acc.build()
+
+
+# --- python -----------------------------------------------------------------------------------
+
+_PY_VALUE_FLAGS = frozenset("WXQ")
+_PY_LISTENERS = {"http.server": "8000", "SimpleHTTPServer": "8000", "smtpd": "8025",
+                 "pyftpdlib": "2121", "uploadserver": "8000", "aiosmtpd": "8025",
+                 "wsgiref.simple_server": "8000", "xmlrpc.server": "8000"}
+
+
+def _python_module(acc: Acc, module: str, rest: Argv) -> None:
+    acc.mark("python.module", module)
+    if module in _PY_LISTENERS:
+        port = next((w for w in rest if w.isdigit()), _PY_LISTENERS[module])
+        parsed = parse(rest, Grammar("-b -d -p --bind --directory --port"))
+        listen_port(acc, parsed.value("-p", "--port") or port,
+                    parsed.value("-b", "--bind") or ANY_ADDRESS)
+    elif module in ("pip", "pip3", "uv", "pipx", "poetry", "ensurepip", "venv", "virtualenv"):
+        acc.run([module if module != "ensurepip" else "pip", *rest])
+    elif module in ("base64", "binascii") and ("-d" in rest or "--decode" in rest):
+        acc.outputs_decoded = True
+        acc.files_of(FileOp.READ, [w for w in rest if not w.startswith("-")])
+    elif module in ("json.tool", "tokenize", "pickletools", "tarfile", "zipfile", "gzip"):
+        acc.files_of(FileOp.READ, [w for w in rest if not w.startswith("-")][:1])
+
+
+def _python(name: str, args: Argv) -> Effects:
+    acc = Acc()
+    i, n = 0, len(args)
+    interactive = False
+    while i < n:
+        word = args[i]
+        i += 1
+        if word == "--":
+            break
+        if word == "-":
+            acc.stdin_is_code = True
+            return acc.build()
+        if not word.startswith("-") or len(word) < 2:
+            i -= 1
+            break
+        if word.startswith("--"):
+            if word == "--check-hash-based-pycs":
+                i += 1
+            continue
+        for j, letter in enumerate(word[1:], start=2):
+            attached = word[j:]
+            if letter in "cm":
+                value = attached or (args[i] if i < n else "")
+                rest = args[i + (0 if attached else 1) :]
+                if letter == "c":
+                    acc.inline.append(("python", value))
+                else:
+                    _python_module(acc, value, rest)
+                return acc.build()
+            if letter in _PY_VALUE_FLAGS:
+                i += 0 if attached else 1
+                break
+            interactive = interactive or letter == "i"
+    operands = args[i:]
+    if operands:
+        acc.file(FileOp.EXEC, operands[0])
+    if not operands or interactive:
+        acc.stdin_is_code = True
+    return acc.build()
+
+
+# --- perl / ruby ------------------------------------------------------------------------------
+
+
+def _cluster_interp(
+    args: Argv,
+    *,
+    code_letters: str,
+    value_letters: str,
+    rest_letters: str,
+) -> tuple[list[str], list[tuple[str, str]], list[str]]:
+    """Parse perl/ruby-style clusters (``-lane``, ``-pi.bak``, ``-Mstrict``).
+
+    Returns (code pieces, other options with values, operands).
+    """
+    code: list[str] = []
+    opts: list[tuple[str, str]] = []
+    i, n = 0, len(args)
+    while i < n:
+        word = args[i]
+        i += 1
+        if word == "--":
+            break
+        if not word.startswith("-") or word == "-":
+            i -= 1
+            break
+        j = 1
+        while j < len(word):
+            letter = word[j]
+            j += 1
+            attached = word[j:]
+            if letter in code_letters:
+                value = attached or (args[i] if i < n else "")
+                i += 0 if attached else 1
+                code.append(value)
+                break
+            if letter in value_letters:
+                opts.append(("-" + letter, attached or (args[i] if i < n else "")))
+                i += 0 if attached else 1
+                break
+            if letter in rest_letters:
+                # -i.bak / -0777 / -l: an attached value, unless the rest is more flags (-pie).
+                if attached and not attached[0].isalpha():
+                    opts.append(("-" + letter, attached))
+                    break
+                opts.append(("-" + letter, ""))
+                continue
+            opts.append(("-" + letter, ""))
+    return code, opts, list(args[i:])
+
+
+def _perl_like(name: str, args: Argv, language: str) -> Effects:
+    acc = Acc()
+    if language == "perl":
+        code, opts, operands = _cluster_interp(
+            args, code_letters="eE", value_letters="MmIFxCdD", rest_letters="i0l"
+        )
+    else:
+        code, opts, operands = _cluster_interp(
+            args, code_letters="e", value_letters="rIFECWTKx", rest_letters="i0l"
+        )
+    flags = {opt for opt, _ in opts}
+    per_line = bool(flags & {"-n", "-p", "-i"})
+    if code:
+        acc.inline.append((language, "\n".join(code)))
+    elif operands:
+        acc.file(FileOp.EXEC, operands[0])
+        operands = operands[1:]
+    else:
+        acc.stdin_is_code = True
+    for raw in operands:
+        if per_line or "/" in raw or raw.startswith((".", "~")):
+            acc.read(raw)
+        if "-i" in flags:
+            acc.write(raw)
+    libraries = [value for opt, value in opts if opt == "-r"]
+    if language == "ruby" and "un" in libraries and any("httpd" in c for c in code):
+        port = next((operands[k + 1] for k, w in enumerate(operands[:-1]) if w in ("-p",
+                     "--port")), "8080")
+        listen_port(acc, port)
+    return acc.build()
+
+
+def _perl(name: str, args: Argv) -> Effects:
+    return _perl_like(name, args, "perl")
+
+
+def _ruby(name: str, args: Argv) -> Effects:
+    return _perl_like(name, args, "ruby")
+
+
+# --- JavaScript runtimes ----------------------------------------------------------------------
+
+_NODE = Grammar(
+    "-e -p -r --eval --print --require --import --input-type --loader --experimental-loader"
+    " --conditions -C --env-file --title",
+    posix=True,
+)
+
+
+def _node(name: str, args: Argv) -> Effects:
+    parsed = parse(args, _NODE)
+    acc = Acc()
+    for code in parsed.values("-e", "--eval", "-p", "--print"):
+        acc.inline.append(("node", code))
+    acc.read(*parsed.values("--env-file"))
+    for opt, value in parsed.opts:
+        if opt.startswith("--inspect"):
+            host, _, port = (value or "127.0.0.1:9229").rpartition(":")
+            listen_port(acc, port or "9229", host or "127.0.0.1")
+    if acc.inline:
+        return acc.build()
+    operands = parsed.operands
+    if operands and operands[0] != "-":
+        acc.file(FileOp.EXEC, operands[0])
+    else:
+        acc.stdin_is_code = True
+    return acc.build()
+
+
+def _deno(name: str, args: Argv) -> Effects:
+    acc = Acc()
+    words = [w for w in args if not w.startswith("-")]
+    if not words:
+        acc.stdin_is_code = True
+        return acc.build()
+    verb = words[0]
+    if verb == "eval" and len(words) > 1:
+        acc.inline.append(("deno", words[1]))
+    elif verb in ("run", "install", "compile") and len(words) > 1:
+        _script_or_url(acc, words[1])
+    elif verb not in ("eval", "run", "fmt", "lint", "test", "check", "task", "info"):
+        _script_or_url(acc, verb)
+    return acc.build()
+
+
+def _script_or_url(acc: Acc, script: str) -> None:
+    if "://" in script:
+        acc.link(NetDirection.FETCH, script)
+        acc.mark("exec.remote-code", script)
+    else:
+        acc.file(FileOp.EXEC, script)
+
+
+def _bun(name: str, args: Argv) -> Effects:
+    words = list(args)
+    if words and words[0] in ("add", "install", "i", "x", "publish"):
+        return _PACKAGE_HANDLERS["bun"](name, args)
+    if words and words[0] == "run":
+        words = words[1:]
+    parsed = parse(words, Grammar("-e -p --eval --print -r --preload", posix=True))
+    acc = Acc()
+    for code in parsed.values("-e", "--eval", "-p", "--print"):
+        acc.inline.append(("node", code))
+    if not acc.inline and parsed.operands:
+        _script_or_url(acc, parsed.operands[0])
+    return acc.build()
+
+
+# --- others -----------------------------------------------------------------------------------
+
+
+def _php(name: str, args: Argv) -> Effects:
+    parsed = parse(args, Grammar("-r -S -t -f -d -c -B -R -F -E -z", posix=True))
+    acc = Acc()
+    for code in parsed.values("-r", "-B", "-R", "-E"):
+        acc.inline.append(("php", code))
+    server = parsed.value("-S")
+    if server is not None:
+        listen_port(acc, server.rpartition(":")[2], server.rpartition(":")[0] or ANY_ADDRESS)
+        acc.read(parsed.value("-t"))
+        return acc.build()
+    script = parsed.value("-f", "-F") or (parsed.operands[0] if parsed.operands else None)
+    if script is not None and not acc.inline:
+        acc.file(FileOp.EXEC, script)
+    elif not acc.inline:
+        acc.stdin_is_code = True
+    acc.read(parsed.value("-c"))
+    return acc.build()
+
+
+def _lua(name: str, args: Argv) -> Effects:
+    parsed = parse(args, Grammar("-e -l", posix=True))
+    acc = Acc()
+    for code in parsed.values("-e"):
+        acc.inline.append(("lua", code))
+    if parsed.operands and parsed.operands[0] != "-":
+        acc.file(FileOp.EXEC, parsed.operands[0])
+    elif not acc.inline or parsed.operands[:1] == ["-"] or parsed.has("-i"):
+        acc.stdin_is_code = True
+    return acc.build()
+
+
+def _osascript(name: str, args: Argv) -> Effects:
+    parsed = parse(args, Grammar("-e -l -s", posix=True))
+    acc = Acc()
+    language = "jxa" if (parsed.value("-l") or "").lower() == "javascript" else "applescript"
+    code = parsed.values("-e")
+    if code:
+        acc.inline.append((language, "\n".join(code)))
+    elif parsed.operands and parsed.operands[0] != "-":
+        acc.file(FileOp.EXEC, parsed.operands[0])
+    else:
+        acc.stdin_is_code = True
+    return acc.build()
+
+
+def _decode_powershell(text: str) -> str | None:
+    """Decode a PowerShell ``-EncodedCommand`` (base64 of UTF-16LE)."""
+    try:
+        return base64.b64decode(text, validate=True).decode("utf-16-le")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+
+
+def _pwsh(name: str, args: Argv) -> Effects:
+    acc = Acc()
+    i, n = 0, len(args)
+    while i < n:
+        word = args[i]
+        i += 1
+        key = word.lstrip("-/").lower()
+        value = args[i] if i < n else ""
+        if not word.startswith(("-", "/")):
+            acc.file(FileOp.EXEC, word)
+            break
+        if key in ("c", "command"):
+            acc.inline.append(("powershell", " ".join(args[i:])))
+            break
+        if key in ("e", "ec", "enc", "encodedcommand", "en", "encoded"):
+            acc.mark("obfuscation.encoded-command", value)
+            decoded = _decode_powershell(value)
+            if decoded is not None:
+                acc.inline.append(("powershell", decoded))
+            break
+        if key in ("f", "file"):
+            acc.file(FileOp.EXEC, value)
+            break
+        if key in ("executionpolicy", "ep", "ex", "exec") and value.lower() == "bypass":
+            acc.mark("powershell.bypass", value)
+            i += 1
+        elif key in ("windowstyle", "w", "configurationname", "workingdirectory", "wd",
+                     "outputformat", "of", "inputformat", "if", "settingsfile", "custompipename",
+                     "executionpolicy", "ep", "version", "v"):
+            i += 1
+    return acc.build()
+
+
+def _rscript(name: str, args: Argv) -> Effects:
+    acc = Acc()
+    code = [args[k + 1] for k, w in enumerate(args[:-1]) if w in ("-e", "--expr")]
+    if code:
+        acc.inline.append(("r", "\n".join(code)))
+    else:
+        script = next((w for w in args if not w.startswith("-")), None)
+        if script is not None:
+            acc.file(FileOp.EXEC, script)
+    return acc.build()
+
+
+HANDLERS: dict[str, Handler] = {
+    "sh": _shell,
+    "bash": _shell,
+    "zsh": _shell,
+    "dash": _shell,
+    "ksh": _shell,
+    "mksh": _shell,
+    "pdksh": _shell,
+    "ash": _shell,
+    "fish": _shell,
+    "csh": _shell,
+    "tcsh": _shell,
+    "yash": _shell,
+    "rbash": _shell,
+    "source": _source,
+    ".": _source,
+    "python": _python,
+    "pypy": _python,
+    "perl": _perl,
+    "ruby": _ruby,
+    "node": _node,
+    "nodejs": _node,
+    "deno": _deno,
+    "bun": _bun,
+    "php": _php,
+    "lua": _lua,
+    "luajit": _lua,
+    "osascript": _osascript,
+    "pwsh": _pwsh,
+    "powershell": _pwsh,
+    "Rscript": _rscript,
+}

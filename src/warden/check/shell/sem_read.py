@@ -1,0 +1,468 @@
+"""Programs that read, search or list files: cat, grep, sed, awk, jq, find, ls, editors.
+
+Most readers are declared as a :class:`ReadSpec` (grammar plus which operands are files); the
+few whose argv needs care (sed, awk, jq, yq, xxd, find) have their own handler.
+"""
+
+from __future__ import annotations
+
+from warden.check.facts import FileOp, NetDirection
+from warden.check.shell.effects import Effects
+from warden.check.shell.sem_core import Acc, Argv, Grammar, Handler, parse
+
+__all__ = ["HANDLERS"]
+
+
+class ReadSpec:
+    """Declarative semantics of a reader.
+
+    - ``pattern_first``: the first operand is a pattern or program, not a file, unless one of
+      ``pattern_opts`` supplied it (``grep -e PAT``).
+    - ``file_opts``: options whose value is a file, with what is done to it.
+    - ``recursive_opts`` make operand access recursive; ``recursive`` always is (rg, ag).
+      A recursive search with no operand searches ``.``.
+    - ``ops``: what is done to each operand file (editors read and write).
+    - ``decode_opts``: options that make stdout decoded data (``base64 -d``).
+    """
+
+    __slots__ = (
+        "decode_opts",
+        "file_opts",
+        "grammar",
+        "ops",
+        "pattern_first",
+        "pattern_opts",
+        "recursive",
+        "recursive_opts",
+    )
+
+    def __init__(
+        self,
+        values: str = "",
+        *,
+        pattern_first: bool = False,
+        pattern_opts: tuple[str, ...] = (),
+        file_opts: dict[str, FileOp] | None = None,
+        recursive_opts: tuple[str, ...] = (),
+        recursive: bool = False,
+        ops: tuple[FileOp, ...] = (FileOp.READ,),
+        decode_opts: tuple[str, ...] = (),
+    ) -> None:
+        self.grammar = Grammar(values)
+        self.pattern_first = pattern_first
+        self.pattern_opts = pattern_opts
+        self.file_opts = file_opts or {}
+        self.recursive_opts = recursive_opts
+        self.recursive = recursive
+        self.ops = ops
+        self.decode_opts = decode_opts
+
+
+def reader(spec: ReadSpec) -> Handler:
+    """Turn a :class:`ReadSpec` into a handler."""
+
+    def handle(name: str, args: Argv) -> Effects:
+        parsed = parse(args, spec.grammar)
+        acc = Acc()
+        operands = parsed.operands
+        if spec.pattern_first and operands and not parsed.has(*spec.pattern_opts):
+            operands = operands[1:]
+        recursive = spec.recursive or parsed.has(*spec.recursive_opts)
+        if recursive and not operands:
+            operands = ["."]
+        for raw in operands:
+            for op in spec.ops:
+                acc.file(op, raw, recursive=recursive)
+        for opt, val in parsed.opts:
+            file_op = spec.file_opts.get(opt)
+            if file_op is not None and val is not None:
+                acc.file(file_op, val)
+        if spec.decode_opts and parsed.has(*spec.decode_opts):
+            acc.outputs_decoded = True
+        return acc.build()
+
+    return handle
+
+
+_GREP = ReadSpec(
+    "-e -f -m -A -B -C -d -D --regexp --file --max-count --after-context --before-context"
+    " --context --include --exclude --exclude-dir --exclude-from --label --binary-files"
+    " --devices --directories --group-separator",
+    pattern_first=True,
+    pattern_opts=("-e", "-f", "--regexp", "--file"),
+    file_opts={"-f": FileOp.READ, "--file": FileOp.READ, "--exclude-from": FileOp.READ},
+    recursive_opts=("-r", "-R", "--recursive", "--dereference-recursive"),
+)
+_RG_VALUES = (
+    "-e -f -g -t -T -m -A -B -C -j -M -r -E --regexp --file --glob --iglob --type --type-not"
+    " --max-count --replace --max-depth --threads --type-add --pre --pre-glob --sort --sortr"
+    " --encoding --engine --max-columns --colors --context-separator --path-separator"
+    " --ignore-file --max-filesize --dfa-size-limit --regex-size-limit"
+)
+_SUMS = ReadSpec("-a --algorithm")
+_EDIT = (FileOp.READ, FileOp.WRITE)
+
+_SPECS: dict[str, ReadSpec] = {
+    "cat": ReadSpec(),
+    "tac": ReadSpec("-s --separator"),
+    "less": ReadSpec(
+        "-b -h -j -k -o -O -p -P -t -T -x -y -z -#",
+        file_opts={"-o": FileOp.WRITE, "-O": FileOp.WRITE, "-k": FileOp.READ},
+    ),
+    "more": ReadSpec("-n"),
+    "most": ReadSpec(),
+    "head": ReadSpec("-n -c --lines --bytes"),
+    "tail": ReadSpec("-n -c -s --lines --bytes --sleep-interval --pid --max-unchanged-stats"),
+    "nl": ReadSpec("-b -d -f -h -i -l -n -s -v -w"),
+    "od": ReadSpec("-A -j -N -S -t -w --address-radix --skip-bytes --read-bytes --format --width"),
+    "hexdump": ReadSpec("-e -f -n -s", file_opts={"-f": FileOp.READ}),
+    "hd": ReadSpec("-e -f -n -s", file_opts={"-f": FileOp.READ}),
+    "strings": ReadSpec("-n -t -e -T --bytes --radix --encoding --target"),
+    "grep": _GREP,
+    "egrep": _GREP,
+    "fgrep": _GREP,
+    "zgrep": _GREP,
+    "rg": ReadSpec(
+        _RG_VALUES,
+        pattern_first=True,
+        pattern_opts=("-e", "-f", "--regexp", "--file", "--files", "--type-list"),
+        file_opts={"-f": FileOp.READ, "--file": FileOp.READ, "--ignore-file": FileOp.READ},
+        recursive=True,
+    ),
+    "ag": ReadSpec(
+        "-A -B -C -G -g -m -p --ignore --ignore-dir --depth --path-to-ignore --file-search-regex",
+        pattern_first=True,
+        pattern_opts=("-g", "-l"),
+        file_opts={"-p": FileOp.READ, "--path-to-ignore": FileOp.READ},
+        recursive=True,
+    ),
+    "ack": ReadSpec(
+        "-A -B -C -m -g --type --ignore-dir --ignore-file --output --match",
+        pattern_first=True,
+        pattern_opts=("-f", "-g", "--match"),
+        recursive=True,
+    ),
+    "cut": ReadSpec("-b -c -d -f --bytes --characters --delimiter --fields --output-delimiter"),
+    "sort": ReadSpec(
+        "-k -t -o -S -T --key --field-separator --output --buffer-size --temporary-directory"
+        " --parallel --batch-size --compress-program --files0-from --random-source",
+        file_opts={
+            "-o": FileOp.WRITE,
+            "--output": FileOp.WRITE,
+            "--files0-from": FileOp.READ,
+            "--random-source": FileOp.READ,
+        },
+    ),
+    "wc": ReadSpec(file_opts={"--files0-from": FileOp.READ}),
+    "diff": ReadSpec(
+        "-C -U -I -x -X -F -L -S --label --starting-file --from-file --to-file --exclude"
+        " --exclude-from --ignore-matching-lines --unified --context --line-format",
+        file_opts={
+            "-X": FileOp.READ,
+            "--exclude-from": FileOp.READ,
+            "--from-file": FileOp.READ,
+            "--to-file": FileOp.READ,
+        },
+        recursive_opts=("-r", "--recursive"),
+    ),
+    "cmp": ReadSpec("-i -n --ignore-initial --bytes"),
+    "comm": ReadSpec("--output-delimiter"),
+    "paste": ReadSpec("-d --delimiters"),
+    "join": ReadSpec("-a -e -j -o -t -v -1 -2"),
+    "fold": ReadSpec("-w --width"),
+    "rev": ReadSpec(),
+    "expand": ReadSpec("-t --tabs"),
+    "column": ReadSpec("-c -s -t -o -N -R -T -H -W -d -E -J -n -l"),
+    "file": ReadSpec(
+        "-m -f -e -F -P --magic-file --files-from --separator --exclude --parameter",
+        file_opts={"-f": FileOp.READ, "--files-from": FileOp.READ, "-m": FileOp.READ},
+    ),
+    "stat": ReadSpec("-c --format --printf", ops=(FileOp.LIST,)),
+    "md5sum": _SUMS,
+    "sha1sum": _SUMS,
+    "sha224sum": _SUMS,
+    "sha256sum": _SUMS,
+    "sha384sum": _SUMS,
+    "sha512sum": _SUMS,
+    "b2sum": _SUMS,
+    "shasum": _SUMS,
+    "cksum": _SUMS,
+    "sum": _SUMS,
+    "base64": ReadSpec("-w --wrap", decode_opts=("-d", "-D", "--decode")),
+    "base32": ReadSpec("-w --wrap", decode_opts=("-d", "--decode")),
+    "basenc": ReadSpec("-w --wrap", decode_opts=("-d", "--decode")),
+    "bat": ReadSpec(
+        "-l -H -r -m --language --highlight-line --line-range --map-syntax --theme --style"
+        " --tabs --wrap --terminal-width --pager --decorations --paging --file-name"
+    ),
+    "batcat": ReadSpec("-l -H -r -m --language --highlight-line --line-range --theme --style"),
+    "view": ReadSpec("-c -S -u -U -i -w -W -s -t -T --cmd"),
+    "zcat": ReadSpec(),
+    "bzcat": ReadSpec(),
+    "xzcat": ReadSpec(),
+    "zstdcat": ReadSpec(),
+    "zless": ReadSpec(),
+    "readelf": ReadSpec("-x -p -R --hex-dump --string-dump"),
+    "objdump": ReadSpec("-j -b -m -M --section --target --architecture"),
+    "nm": ReadSpec("-t --radix --format"),
+    "iconv": ReadSpec("-f -t -o --from-code --to-code --output", file_opts={"-o": FileOp.WRITE}),
+    "split": ReadSpec("-a -b -C -l -n -t --additional-suffix --filter"),
+    "ls": ReadSpec(
+        "-I -T -w --ignore --tabsize --width --hide --format --sort --time --time-style"
+        " --block-size --quoting-style --indicator-style",
+        ops=(FileOp.LIST,),
+        recursive_opts=("-R", "--recursive"),
+    ),
+    "dir": ReadSpec("-I -T -w --ignore", ops=(FileOp.LIST,), recursive_opts=("-R",)),
+    "vdir": ReadSpec("-I -T -w --ignore", ops=(FileOp.LIST,), recursive_opts=("-R",)),
+    "tree": ReadSpec(
+        "-L -P -I -o --filelimit --timefmt --charset --sort",
+        ops=(FileOp.LIST,),
+        recursive=True,
+        file_opts={"-o": FileOp.WRITE},
+    ),
+    "du": ReadSpec(
+        "-B -d -t -X --block-size --max-depth --threshold --exclude --exclude-from --time-style",
+        ops=(FileOp.LIST,),
+        recursive=True,
+        file_opts={"-X": FileOp.READ, "--exclude-from": FileOp.READ},
+    ),
+    "exa": ReadSpec("-L -I --level --ignore-glob --sort --time", ops=(FileOp.LIST,)),
+    "eza": ReadSpec("-L -I --level --ignore-glob --sort --time", ops=(FileOp.LIST,)),
+    "lsd": ReadSpec("--depth --blocks --date --sort", ops=(FileOp.LIST,)),
+    "realpath": ReadSpec("--relative-to --relative-base", ops=(FileOp.LIST,)),
+    "readlink": ReadSpec(ops=(FileOp.LIST,)),
+    "lsattr": ReadSpec(ops=(FileOp.LIST,), recursive_opts=("-R",)),
+    "getfacl": ReadSpec(ops=(FileOp.LIST,), recursive_opts=("-R", "--recursive")),
+    # Editors: they read the file and usually save it.
+    "nano": ReadSpec("-o -Q -r -s -T -X -Y --operatingdir --speller --syntax", ops=_EDIT),
+    "pico": ReadSpec(ops=_EDIT),
+    "micro": ReadSpec("-config-dir", ops=_EDIT),
+    "gedit": ReadSpec(ops=_EDIT),
+    "kate": ReadSpec(ops=_EDIT),
+    "subl": ReadSpec(ops=_EDIT),
+    "ed": ReadSpec("-p --prompt", ops=_EDIT),
+    "joe": ReadSpec(ops=_EDIT),
+    "mcedit": ReadSpec(ops=_EDIT),
+}
+
+
+_SED = Grammar("-e -f -l --expression --file --line-length")
+
+
+def _sed(name: str, args: Argv) -> Effects:
+    parsed = parse(args, _SED)
+    acc = Acc()
+    operands = parsed.operands
+    if operands and not parsed.has("-e", "-f", "--expression", "--file"):
+        operands = operands[1:]
+    in_place = any(opt == "-i" or opt.startswith("--in-place") for opt, _ in parsed.opts)
+    for raw in operands:
+        acc.read(raw)
+        if in_place:
+            acc.write(raw)
+    acc.read(*parsed.values("-f", "--file"))
+    return acc.build()
+
+
+_AWK = Grammar("-f -v -F -i -l -E --file --assign --field-separator --include --load --exec")
+
+
+def _awk(name: str, args: Argv) -> Effects:
+    parsed = parse(args, _AWK)
+    acc = Acc()
+    operands = parsed.operands
+    sources = parsed.values("-f", "--file", "-E", "--exec")
+    acc.read(*sources)
+    if not sources and operands:
+        program, operands = operands[0], operands[1:]
+        acc.inline.append(("awk", program))
+        if "system(" in program or '| "' in program or "|&" in program:
+            acc.mark("awk.exec", program)
+    in_place = "inplace" in parsed.values("-i", "--include")
+    for raw in operands:
+        if "=" in raw and raw.partition("=")[0].isidentifier():
+            continue  # var=value assignment operand
+        acc.read(raw)
+        if in_place:
+            acc.write(raw)
+    return acc.build()
+
+
+_JQ = Grammar("-f -L --from-file --indent --tab --arg --argjson --slurpfile --rawfile")
+
+
+def _jq(name: str, args: Argv) -> Effects:
+    acc = Acc()
+    operands: list[str] = []
+    from_file = False
+    i, n = 0, len(args)
+    while i < n:
+        word = args[i]
+        i += 1
+        if word in ("--arg", "--argjson"):
+            i += 2
+        elif word in ("--slurpfile", "--rawfile"):
+            acc.read(args[i + 1] if i + 1 < n else None)
+            i += 2
+        elif word in ("-f", "--from-file"):
+            acc.read(args[i] if i < n else None)
+            from_file = True
+            i += 1
+        elif word in ("-L", "--indent"):
+            i += 1
+        elif word in ("--args", "--jsonargs"):
+            break  # remaining operands are positional values, not files
+        elif word == "--":
+            operands.extend(args[i:])
+            break
+        elif word.startswith("-") and len(word) > 1:
+            continue
+        else:
+            operands.append(word)
+    if operands and not from_file:
+        operands = operands[1:]
+    acc.files_of(FileOp.READ, operands)
+    return acc.build()
+
+
+_YQ = Grammar("-I -o -p --indent --output-format --input-format --from-file --front-matter")
+
+
+def _yq(name: str, args: Argv) -> Effects:
+    parsed = parse(args, _YQ)
+    acc = Acc()
+    operands = parsed.operands
+    if operands and operands[0] in ("e", "eval", "ea", "eval-all"):
+        operands = operands[1:]
+    if operands and not parsed.has("--from-file"):
+        operands = operands[1:]
+    in_place = parsed.has("-i", "--inplace")
+    for raw in operands:
+        acc.read(raw)
+        if in_place:
+            acc.write(raw)
+    acc.read(parsed.value("--from-file"))
+    return acc.build()
+
+
+_XXD = Grammar("-c -g -l -s -o -n -C --cols --groupsize --len --seek --name")
+
+
+def _xxd(name: str, args: Argv) -> Effects:
+    parsed = parse(args, _XXD)
+    acc = Acc()
+    operands = parsed.operands
+    if operands:
+        acc.read(operands[0])
+    if len(operands) > 1:
+        acc.write(operands[1])
+    acc.outputs_decoded = parsed.has("-r", "--revert")
+    return acc.build()
+
+
+_UNIQ = Grammar("-f -s -w --skip-fields --skip-chars --check-chars")
+
+
+def _uniq(name: str, args: Argv) -> Effects:
+    operands = parse(args, _UNIQ).operands
+    acc = Acc()
+    if operands:
+        acc.read(operands[0])
+    if len(operands) > 1:
+        acc.write(operands[1])
+    return acc.build()
+
+
+_VIM = Grammar("-c -S -u -U -i -w -W -s -t -T -q -r --cmd")
+
+
+def _vim(name: str, args: Argv) -> Effects:
+    parsed = parse(args, _VIM)
+    acc = Acc()
+    commands = parsed.values("-c", "--cmd")
+    files: list[str] = []
+    for raw in parsed.operands:
+        if raw.startswith("+"):
+            commands.append(raw[1:])
+        else:
+            files.append(raw)
+    for command in commands:
+        text = command.lstrip(": ")
+        if text.startswith("!"):
+            acc.code(text[1:])
+            acc.mark("editor.exec", command)
+        elif text.startswith(("py", "lua", "perl", "ruby", "call system", "term", "sh")):
+            acc.mark("editor.exec", command)
+    for script in parsed.values("-S", "-u", "-s", "-W", "-w"):
+        acc.read(script)
+    for raw in files:
+        acc.read(raw)
+        acc.write(raw)
+    return acc.build()
+
+
+_EMACS = Grammar("-l -f -L --load --funcall --directory --eval --insert --chdir --user")
+
+
+def _emacs(name: str, args: Argv) -> Effects:
+    parsed = parse(args, _EMACS)
+    acc = Acc()
+    for code in parsed.values("--eval"):
+        acc.mark("editor.exec", code)
+    acc.read(*parsed.values("-l", "--load", "--insert"))
+    for raw in parsed.operands:
+        if raw.startswith("+"):
+            continue
+        acc.read(raw)
+        acc.write(raw)
+    return acc.build()
+
+
+_CODE = Grammar(
+    "-g -d -r -a --goto --diff --add --install-extension --uninstall-extension"
+    " --user-data-dir --extensions-dir --profile --locale --category --sync"
+)
+
+
+def _code(name: str, args: Argv) -> Effects:
+    parsed = parse(args, _CODE)
+    acc = Acc()
+    for ext in parsed.values("--install-extension"):
+        acc.mark("pkg.install", ext)
+        if "/" in ext or ext.endswith(".vsix"):
+            acc.read(ext)
+        else:
+            acc.link(NetDirection.FETCH, "marketplace.visualstudio.com")
+    targets = parsed.operands + parsed.values("-g", "--goto", "-a", "--add")
+    for raw in targets:
+        acc.read(raw)
+        acc.write(raw)
+    return acc.build()
+
+
+HANDLERS: dict[str, Handler] = {name: reader(spec) for name, spec in _SPECS.items()}
+HANDLERS.update(
+    {
+        "sed": _sed,
+        "gsed": _sed,
+        "awk": _awk,
+        "gawk": _awk,
+        "mawk": _awk,
+        "nawk": _awk,
+        "jq": _jq,
+        "gojq": _jq,
+        "yq": _yq,
+        "xxd": _xxd,
+        "uniq": _uniq,
+        "vim": _vim,
+        "vi": _vim,
+        "nvim": _vim,
+        "gvim": _vim,
+        "ex": _vim,
+        "emacs": _emacs,
+        "code": _code,
+        "codium": _code,
+        "cursor": _code,
+    }
+)

@@ -1,0 +1,270 @@
+"""Per-program semantics: what one program invocation does, judged from its argv alone.
+
+:func:`effects_of` looks the program up by the basename of ``argv[0]`` in a table of handlers
+(one small function or declarative spec per program, grouped by family in the ``sem_*``
+modules) and returns an :class:`~warden.check.shell.effects.Effects`. Lookup tolerates version
+suffixes (``python3.12``, ``pip3.11``) and ``mkfs.<type>``.
+
+``argv[0]`` given as a path outside the system binary directories (``./build.sh``,
+``~/bin/rm``) adds ``FileRef(EXEC, argv[0])`` to whatever the name means: a local script named
+``rm`` is analysed as ``rm`` *and* reported as executed.
+
+Unknown programs
+    An unknown program gets the marker ``semantics.unknown`` and, for each operand (or
+    ``--opt=value`` value) that looks like a path (contains ``/`` or starts with ``~`` or
+    ``.``), a READ: a program handed a file most likely reads it. Never WRITE or DELETE: that
+    would make every unknown tool look destructive. Operands that are URLs become CONNECT.
+
+Failure
+    Handlers are total over arbitrary argv (property-tested). Should one still raise, the
+    result is the unknown-program answer plus ``analysis.incomplete`` — never an exception.
+
+Markers
+    Every marker this layer emits; rules match on these names. Detail is free text as shown.
+
+    ===========================  ======================  ===========================================
+    name                         detail                  meaning
+    ===========================  ======================  ===========================================
+    analysis.incomplete          ``semantics:<prog>``    a handler failed; effects are a fallback
+    archive.exec                 command                 tar --checkpoint-action/--to-command, zip
+                                                         -TT
+    at.schedule                  ""                      at/batch schedules commands for later
+    audit.disable                auditctl args           auditctl -e 0 or -D
+    awk.exec                     awk program             awk program calls system() or pipes
+    chmod.executable             path                    mode grants execute
+    chmod.world-writable         path                    mode grants write to others
+    cloud.delete                 bucket URI              aws s3 rm/rb, gsutil rm, rclone delete...
+    cloud.iam                    service verb            aws iam/sts/secretsmanager/ssm/kms call
+    container.cp                 ``src dst``             docker cp
+    container.delete             docker args             docker rm / prune
+    container.escape             option                  --privileged, host namespaces, / or
+                                                         docker.sock mounts, dangerous caps, nsenter
+                                                         -t 1, curl --unix-socket docker
+    container.exec               container               docker exec
+    container.run                image                   docker/kubectl run
+    cron.edit                    ""                      crontab -e
+    cron.install                 file or ``-``           crontab FILE (``-``: from stdin)
+    cron.remove                  ""                      crontab -r
+    db.shell-escape              SQL line                sqlite .shell/.system, psql/mysql \\!
+    debugger.exec                gdb command             gdb -ex '!cmd' / shell / call / python
+    detach.daemonize             program                 daemonize, start-stop-daemon --start
+    detach.disown                ""                      disown
+    detach.nohup                 ""                      nohup
+    detach.screen                ""                      screen -dm
+    detach.setsid                ""                      setsid
+    detach.ssh-background        ""                      ssh -f
+    detach.tmux                  ""                      tmux new-session -d
+    docker.login                 registry                docker login
+    editor.exec                  command                 vim -c '!..' / +'py ..', emacs --eval
+    env.bash-env                 value                   BASH_ENV/ENV set (runs on shell start)
+    env.clear                    ""                      env -i
+    env.ld-preload               value                   LD_PRELOAD/LD_LIBRARY_PATH/LD_AUDIT/
+                                                         DYLD_INSERT_LIBRARIES set
+    env.prompt-command           value                   PROMPT_COMMAND set
+    env.unset                    variable                env -u NAME, unset NAME
+    exec.remote-code             URL                     deno/bun run a script from a URL
+    firewall.change              args                    ufw, iptables, nft, firewall-cmd change
+    fs.chown-root                paths                   chown root ...
+    fs.chroot                    directory               chroot DIR
+    fs.device-write              device                  write to a block device or /dev/mem
+    fs.fifo                      path                    mkfifo/mknod (reverse-shell plumbing)
+    fs.format                    device                  mkfs*, mke2fs, mkswap, wipefs -a, fdisk...
+    fs.immutable                 mode                    chattr +i/-i/+a/-a
+    fs.link                      ``target -> link``      ln (symlink/hardlink creation)
+    fs.mount                     operands [-o opts]      mount/umount
+    fs.no-preserve-root          ""                      rm --no-preserve-root
+    fs.shred                     ""                      shred, wipe, srm
+    fs.timestomp                 paths                   touch -d/-t/-r (set timestamps)
+    git.clean                    letters, e.g. ``-dfx``  git clean -f with -d/-x/-X
+    git.config-exec              config key or option    config whose value git runs (sshCommand,
+                                                         pager, alias !cmd, --upload-pack...)
+    git.credential-helper        helper                  credential.helper set
+    git.discard-changes          paths                   git checkout -- / restore / checkout -f
+    git.ext-transport            URL                     clone of an ``ext::`` URL (runs a command)
+    git.force-push               flag or refspec         push
+                                                         -f/--force*/--mirror/--delete/+ref/:ref
+    git.history-rewrite          subcommand              filter-branch/-repo, rebase --root, reflog
+                                                         expire/delete, gc --prune=now
+    git.hooks-path               value                   core.hooksPath set
+    git.no-verify                ""                      commit/push/merge/am --no-verify
+    git.remote-add               URL                     git remote add/set-url
+    git.reset-hard               ""                      git reset --hard
+    gpg.delete-keys              ""                      gpg --delete-*keys
+    gpg.export-secret-keys       ""                      gpg --export-secret-(sub)keys
+    history.clear                ""                      history -c/-w/-d
+    history.disable              variable or command     unset HISTFILE, HISTFILE=/dev/null,
+                                                         HISTSIZE=0, set +o history
+    k8s.apply                    manifests               kubectl apply/create/replace
+    k8s.cp                       ``src dst``             kubectl cp
+    k8s.delete                   what                    kubectl delete
+    k8s.exec                     pod                     kubectl exec/attach/debug
+    kernel.module                module                  insmod/modprobe/rmmod
+    log.vacuum                   args                    journalctl --vacuum-*/--rotate, logrotate
+                                                         -f
+    namespace.enter              target pid              nsenter
+    namespace.unshare            options                 unshare
+    net.config-file              file or commands        curl -K, wget -e (hidden URLs/options)
+    net.dns-long-label           name                    DNS name shaped like tunnelled data
+    net.exec-on-connect          program or command      nc -e/-c, ncat --sh-exec, socat EXEC/SYSTEM
+    net.insecure-tls             ""                      curl -k, wget --no-check-certificate
+    net.listen                   port (or addr:port)     opens a listening socket
+    net.ping-pattern             pattern                 ping -p (data in ICMP padding)
+    net.public-upload            service                 gh gist create --public
+    net.remote-exec              login                   parallel -S (runs on other hosts)
+    net.scan                     targets                 nmap/masscan/zmap/rustscan, nc -z
+    net.tunnel                   spec                    ssh -L/-R/-D/Forward options, kubectl port-
+                                                         forward/proxy
+    net.udp                      ""                      nc -u
+    net.unix-socket              path                    curl --unix-socket
+    net.upload-stdin             ""                      uploads stdin (curl -d @-, -T -, gist -)
+    obfuscation.encoded-command  base64 text             pwsh -EncodedCommand
+    pkg.custom-index             URL                     install from a non-default index/registry
+    pkg.install                  package spec or ""      package install (``""``: from manifest)
+    pkg.publish                  tool                    npm/cargo/... publish
+    pkg.unsafe-flag              flags                   --break-system-packages, --trusted-host...
+    powershell.bypass            policy                  -ExecutionPolicy Bypass
+    privilege.root-shell         user or ""              sudo -s/-i, su, doas -s, pkexec: a shell
+    privilege.setuid             path                    chmod/install mode with setuid/setgid
+    privilege.sudo               target user or ""       sudo/doas/pkexec/su -c as another user
+    privilege.userns-root        ""                      unshare -r (root in a user namespace)
+    process.kill                 targets                 kill/pkill/killall
+    process.kill-all             ""                      kill -1, killall5
+    process.trace                pid                     strace/ltrace -p, gdb -p (attach)
+    python.module                module                  python -m MODULE
+    security.apparmor-off        profile                 aa-disable/aa-teardown/aa-complain
+    security.selinux-off         ""                      setenforce 0
+    semantics.unknown            program name            no semantics known for this program
+    service.daemon-reload        ""                      systemctl daemon-reload
+    service.disable              unit                    systemctl disable/mask, launchctl unload
+    service.edit                 unit                    systemctl edit/set-property
+    service.enable               unit or plist           systemctl enable/link (start --user or a
+                                                         unit file), launchctl load/bootstrap
+    service.start                unit                    systemctl start/restart, service X start
+    service.stop                 unit                    systemctl stop/kill, disable --now, service
+                                                         X stop
+    shell.interactive            ""                      sh -i / bash -i
+    sql                          statement               sqlite3/psql -c/mysql -e/mongo --eval/
+                                                         redis-cli command
+    ssh.copy-id                  host                    ssh-copy-id (installs a login key)
+    ssh.keygen                   key path or ""          ssh-keygen creates a key
+    ssh.local-command            command                 ssh -o ProxyCommand/LocalCommand, rsync
+                                                         --rsync-path
+    ssh.no-host-key-check        ""                      -o StrictHostKeyChecking=no
+    system.power                 verb                    reboot/poweroff/halt/shutdown/isolate
+    systemd.transient            unit, ``timer`` or ""   systemd-run
+    user.change                  full command            useradd/usermod/passwd/chpasswd/visudo...
+    ===========================  ======================  ===========================================
+
+Inline-code languages: ``python``, ``perl``, ``node`` (node, bun), ``ruby``, ``php``, ``lua``,
+``deno``, ``awk``, ``applescript``, ``jxa``, ``powershell``, ``r``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import msgspec
+
+from warden.check.facts import FileOp, NetDirection
+from warden.check.shell import (
+    sem_archive,
+    sem_cloud,
+    sem_git,
+    sem_interp,
+    sem_net,
+    sem_read,
+    sem_remote,
+    sem_system,
+    sem_wrap,
+    sem_write,
+)
+from warden.check.shell.effects import Effects, FileRef
+from warden.check.shell.sem_core import Acc, Argv, Handler, is_pathlike, is_url
+
+__all__ = ["effects_of", "known_programs"]
+
+_NO_EFFECTS = Effects()
+
+
+def _nothing(name: str, args: Argv) -> Effects:
+    return _NO_EFFECTS
+
+
+# Programs (mostly builtins) with no file, network or execution effect worth reporting.
+_INERT = (
+    "echo printf true false : test [ [[ pwd cd pushd popd dirs whoami id groups date uname"
+    " hostname which type hash sleep seq yes basename dirname tty clear reset uptime free nproc"
+    " arch locale logname users who w ps top htop pgrep jobs fg bg wait umask ulimit alias"
+    " unalias let read printenv getconf tput stty shift return break continue trap caller"
+    " complete compgen mapfile readarray help times enable bind"
+)
+
+_TABLE: dict[str, Handler] = dict.fromkeys(_INERT.split(), _nothing)
+for _module in (sem_read, sem_write, sem_archive, sem_net, sem_remote, sem_cloud, sem_git,
+                sem_system, sem_wrap, sem_interp):
+    _TABLE.update(_module.HANDLERS)
+
+# `python3.12` -> `python`, `pip3.11` -> `pip`, `mkfs.ext4` -> `mkfs`, `fsck.vfat` -> `fsck`.
+_VERSIONED = re.compile(r"^([a-z][a-z-]*?)-?\d+(?:\.\d+)*$")
+_SYSTEM_DIRS = ("/bin/", "/usr/bin/", "/usr/local/bin/", "/sbin/", "/usr/sbin/",
+                "/usr/local/sbin/", "/opt/homebrew/bin/", "/usr/libexec/", "/snap/bin/")
+
+
+def _lookup(name: str) -> Handler | None:
+    handler = _TABLE.get(name)
+    if handler is not None:
+        return handler
+    if name.startswith(("mkfs.", "mke2fs.")):
+        return _TABLE["mkfs"]
+    match = _VERSIONED.match(name)
+    if match is not None:
+        return _TABLE.get(match.group(1))
+    if name.endswith(".exe"):
+        return _TABLE.get(name[:-4].lower())
+    return None
+
+
+def _unknown(name: str, args: Argv, *, marker: bool = True) -> Effects:
+    acc = Acc()
+    if marker:
+        acc.mark("semantics.unknown", name)
+    for word in args:
+        candidate = word.partition("=")[2] if word.startswith("-") else word
+        if is_pathlike(candidate):
+            acc.file(FileOp.READ, candidate)
+        elif is_url(candidate):
+            acc.link(NetDirection.CONNECT, candidate)
+    return acc.build()
+
+
+def effects_of(argv: tuple[str, ...]) -> Effects:
+    """What the program invocation ``argv`` does, as far as its name and arguments tell.
+
+    Never raises: see the module docstring for unknown programs and handler failures.
+    """
+    if not argv:
+        return _NO_EFFECTS
+    head = argv[0]
+    name = head.rpartition("/")[2] if "/" in head else head
+    args = argv[1:]
+    handler = _lookup(name)
+    try:
+        if handler is not None:
+            effects = handler(name, args)
+        else:
+            effects = _unknown(name, args, marker="/" not in head)
+    except Exception:  # a handler bug must not become a crash of the whole decision
+        fallback = _unknown(name, args)
+        effects = msgspec.structs.replace(
+            fallback, markers=(*fallback.markers, ("analysis.incomplete", f"semantics:{name}"))
+        )
+    if "/" in head and (handler is None or not head.startswith(_SYSTEM_DIRS)):
+        effects = msgspec.structs.replace(
+            effects, files=(FileRef(FileOp.EXEC, head), *effects.files)
+        )
+    return effects
+
+
+def known_programs() -> frozenset[str]:
+    """Names with semantics (for linters and coverage reports)."""
+    return frozenset(_TABLE)

@@ -1,0 +1,232 @@
+"""SQLite audit store: WAL mode, ``synchronous=FULL``, one transaction per batch.
+
+Durability argument: in WAL mode a commit appends the transaction's pages and a commit frame to
+the ``-wal`` file; with ``synchronous=FULL`` SQLite fsyncs the WAL at every commit before
+``COMMIT`` returns. A batch (entries, node blobs, payloads and its signed checkpoint) is one
+transaction, so after ``append`` returns it survives a process kill *and* an OS crash or power
+loss, and a crash before that leaves none of it (the WAL frames without a commit frame are
+ignored on recovery). ``NORMAL`` would only survive process crashes: a checkpoint already shown
+to a witness could then vanish on power loss and look exactly like a rollback attack, so FULL is
+the default; ``unsafe_synchronous_normal`` exists for benchmarks.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Collection, Iterator, Sequence
+from pathlib import Path
+
+from warden.errors import StoreError
+from warden.record.entry import Payload
+from warden.record.merkle import HASH_SIZE, NodeId
+from warden.record.store.base import AuditStore, NewEntry, StoreConflict, node_location
+
+__all__ = ["SCHEMA_VERSION", "SQLiteStore"]
+
+SCHEMA_VERSION = "1"
+#: How long a writer waits for another process's write lock before failing.
+BUSY_TIMEOUT_MS = 10_000
+#: Rows per fetch when streaming entries (a few MB of memory).
+FETCH_ROWS = 8192
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS entries (idx INTEGER PRIMARY KEY, data BLOB NOT NULL,
+                                    nodes BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS payloads (idx INTEGER PRIMARY KEY, salt BLOB NOT NULL,
+                                     body BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cosignatures (size INTEGER NOT NULL, witness TEXT NOT NULL,
+                                         line TEXT NOT NULL, PRIMARY KEY (size, witness, line))
+                                         WITHOUT ROWID;
+"""
+
+
+def _connect(path: Path, *, synchronous: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+    )
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    return conn
+
+
+def _int(value: object) -> int:
+    if type(value) is not int:
+        raise StoreError(f"audit store holds a non-integer size {value!r}")
+    return value
+
+
+def _text(value: object) -> str:
+    """Stored text, decoded leniently: a bad byte becomes U+FFFD and fails signature checks."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+class SQLiteStore(AuditStore):
+    """An :class:`AuditStore` in one SQLite file (plus its ``-wal`` and ``-shm``)."""
+
+    def __init__(self, path: Path, *, unsafe_synchronous_normal: bool = False) -> None:
+        self.path = path
+        sync = "NORMAL" if unsafe_synchronous_normal else "FULL"
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not path.exists():
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            self._w = _connect(path, synchronous=sync)
+            self._r = _connect(path, synchronous=sync)
+            self._w.executescript(_SCHEMA)
+            version = self._w.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+            if version is None:
+                self._w.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            elif version[0] != SCHEMA_VERSION:
+                raise StoreError(f"{path}: unsupported audit schema {version[0]!r}")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open audit store {path}: {exc}") from exc
+        except OSError as exc:
+            raise StoreError(f"cannot create audit store {path}: {exc.strerror}") from exc
+        self._wlock = threading.Lock()
+        self._rlock = threading.Lock()
+
+    # -- writes ---------------------------------------------------------------------------
+    def append(self, start: int, entries: Sequence[NewEntry], checkpoint: str) -> None:
+        with self._wlock:
+            conn = self._w
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    row = conn.execute("SELECT max(idx) FROM entries").fetchone()
+                    actual = 0 if row[0] is None else row[0] + 1
+                    if actual != start:
+                        raise StoreConflict(start, actual)
+                    conn.executemany(
+                        "INSERT INTO entries VALUES (?,?,?)",
+                        [(e.index, e.data, e.nodes) for e in entries],
+                    )
+                    pays = [(e.index, e.payload.salt, e.payload.body) for e in entries if e.payload]
+                    if pays:
+                        conn.executemany("INSERT INTO payloads VALUES (?,?,?)", pays)
+                    size = start + len(entries)
+                    conn.execute("INSERT INTO checkpoints VALUES (?,?)", (size, checkpoint))
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise StoreError(f"audit store write failed: {exc}") from exc
+
+    def add_cosignatures(self, size: int, witness: str, lines: Sequence[str]) -> None:
+        self._write(
+            "INSERT OR IGNORE INTO cosignatures VALUES (?,?,?)", [(size, witness, x) for x in lines]
+        )
+
+    def purge_payloads(self, before: int) -> int:
+        with self._wlock:
+            try:
+                cur = self._w.execute("DELETE FROM payloads WHERE idx < ?", (before,))
+                return cur.rowcount
+            except sqlite3.Error as exc:
+                raise StoreError(f"audit store write failed: {exc}") from exc
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._write("INSERT OR REPLACE INTO meta VALUES (?,?)", [(key, value)])
+
+    def _write(self, sql: str, rows: list[tuple[object, ...]]) -> None:
+        with self._wlock:
+            try:
+                self._w.execute("BEGIN IMMEDIATE")
+                self._w.executemany(sql, rows)
+                self._w.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._w.in_transaction:
+                    self._w.execute("ROLLBACK")
+                raise StoreError(f"audit store write failed: {exc}") from exc
+
+    # -- reads ----------------------------------------------------------------------------
+    def _query(self, sql: str, args: Sequence[object] = ()) -> list[tuple[object, ...]]:
+        with self._rlock:
+            try:
+                return self._r.execute(sql, args).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"audit store read failed: {exc}") from exc
+
+    def size(self) -> int:
+        (value,) = self._query("SELECT max(idx) FROM entries")[0]
+        return 0 if value is None else int(value) + 1  # type: ignore[call-overload]
+
+    def nodes(self, ids: Collection[NodeId]) -> dict[NodeId, bytes]:
+        where = {node: node_location(node) for node in ids}
+        rows = sorted({idx for idx, _ in where.values()})
+        blobs: dict[int, bytes] = {}
+        for i in range(0, len(rows), 500):  # stay below SQLite's bound-parameter limit
+            chunk = rows[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT idx, CAST(nodes AS BLOB) FROM entries WHERE idx IN ({marks})"  # noqa: S608 - only '?' marks
+            for idx, blob in self._query(sql, chunk):
+                blobs[idx] = blob  # type: ignore[index,assignment]
+        out: dict[NodeId, bytes] = {}
+        for node, (idx, off) in where.items():
+            blob = blobs.get(idx)
+            if blob is not None and len(blob) >= off + HASH_SIZE:
+                out[node] = blob[off : off + HASH_SIZE]
+        return out
+
+    def entries(self, start: int = 0, end: int | None = None) -> Iterator[tuple[int, bytes, bytes]]:
+        stop = (1 << 63) - 1 if end is None else end
+        with self._rlock:
+            try:
+                cur = self._r.execute(
+                    "SELECT idx, CAST(data AS BLOB), CAST(nodes AS BLOB) FROM entries"
+                    " WHERE idx >= ? AND idx < ? ORDER BY idx",
+                    (start, stop),
+                )
+                rows = cur.fetchmany(FETCH_ROWS)
+            except sqlite3.Error as exc:
+                raise StoreError(f"audit store read failed: {exc}") from exc
+        # the cursor is read outside the lock in chunks; WAL gives it a stable snapshot
+        while rows:
+            yield from rows
+            try:
+                with self._rlock:
+                    rows = cur.fetchmany(FETCH_ROWS)
+            except sqlite3.Error as exc:
+                raise StoreError(f"audit store read failed: {exc}") from exc
+
+    def payloads(self, start: int = 0, end: int | None = None) -> dict[int, Payload]:
+        stop = (1 << 63) - 1 if end is None else end
+        rows = self._query(
+            "SELECT idx, CAST(salt AS BLOB), CAST(body AS BLOB) FROM payloads"
+            " WHERE idx >= ? AND idx < ?", (start, stop)
+        )
+        return {int(i): Payload(bytes(s), bytes(b)) for i, s, b in rows}  # type: ignore[call-overload,arg-type]
+
+    def checkpoints(self) -> list[tuple[int, str]]:
+        rows = self._query("SELECT size, CAST(note AS BLOB) FROM checkpoints ORDER BY size")
+        return [(_int(s), _text(n)) for s, n in rows]
+
+    def latest_checkpoint(self) -> str | None:
+        rows = self._query("SELECT CAST(note AS BLOB) FROM checkpoints ORDER BY size DESC LIMIT 1")
+        return _text(rows[0][0]) if rows else None
+
+    def cosignatures(self) -> dict[int, list[str]]:
+        out: dict[int, list[str]] = {}
+        rows = self._query("SELECT size, CAST(line AS BLOB) FROM cosignatures ORDER BY size")
+        for size, line in rows:
+            out.setdefault(_int(size), []).append(_text(line))
+        return out
+
+    def get_meta(self, key: str) -> str | None:
+        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else None
+
+    def close(self) -> None:
+        with self._wlock, self._rlock:
+            try:
+                self._w.close()
+                self._r.close()
+            except sqlite3.Error as exc:
+                raise StoreError(f"closing audit store failed: {exc}") from exc

@@ -1,0 +1,45 @@
+"""Child process of the crash suite: append from 4 threads forever, print each durable ack.
+
+Usage: python crash_child.py DB TAG. Each acknowledged entry is printed as ``<index> <id>``
+only after ``Receipt.result()`` returned, i.e. after the batch's transaction committed.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+from warden.record import AuditLog
+
+
+def main() -> None:
+    db, tag = Path(sys.argv[1]), sys.argv[2]
+    log = AuditLog.open(db)
+    out = threading.Lock()
+
+    def worker(w: int) -> None:
+        n = 0
+        while True:
+            receipts = [
+                log.append_nowait({"type": "crash", "id": f"{tag}:{w}:{n + k}"},
+                                  payload={"n": n + k} if k % 7 == 0 else None)
+                for k in range(40)
+            ]
+            for k, r in enumerate(receipts):
+                idx = r.result()
+                with out:
+                    sys.stdout.write(f"{idx} {tag}:{w}:{n + k}\n")
+                    sys.stdout.flush()
+            n += 40
+
+    threads = [threading.Thread(target=worker, args=(w,), daemon=True) for w in range(4)]
+    for t in threads:
+        t.start()
+    print("ready", flush=True)
+    for t in threads:
+        t.join()
+
+
+if __name__ == "__main__":
+    main()

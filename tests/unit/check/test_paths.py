@@ -1,0 +1,104 @@
+import os
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from warden.check.paths import (
+    PathContext,
+    compile_glob,
+    globs_intersect,
+    is_within,
+    normalize,
+    resolve,
+)
+
+CTX = PathContext(cwd="/home/dev/project", home="/home/dev", workspace="/home/dev/project")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("~/.ssh/id_rsa", "/home/dev/.ssh/id_rsa"),
+        ("$HOME/.aws/credentials", "/home/dev/.aws/credentials"),
+        ("${HOME}/x", "/home/dev/x"),
+        ("../../etc/passwd", "/home/etc/passwd"),
+        ("../../../../../../etc/shadow", "/etc/shadow"),
+        ("src/./a/../b.py", "/home/dev/project/src/b.py"),
+        ("//etc//passwd", "/etc/passwd"),
+        ("~root/.ssh/id_rsa", "/root/.ssh/id_rsa"),
+        ("~alice/.aws/credentials", "/home/alice/.aws/credentials"),
+        ("$PWD/x", "/home/dev/project/x"),
+        ("~", "/home/dev"),
+    ],
+)
+def test_normalize(raw: str, expected: str) -> None:
+    assert normalize(raw, CTX) == expected
+
+
+def test_symlink_to_secret_is_resolved(tmp_path) -> None:
+    secret = tmp_path / "home" / ".ssh" / "id_rsa"
+    secret.parent.mkdir(parents=True)
+    secret.write_text("key")
+    link = tmp_path / "project" / "innocent.txt"
+    link.parent.mkdir()
+    os.symlink(secret, link)
+    assert resolve(str(link)) == str(secret)
+
+
+def test_resolve_missing_path_is_kept() -> None:
+    assert resolve("/nonexistent/dir/file") == "/nonexistent/dir/file"
+    assert resolve("/a\0b") == "/a\0b"
+
+
+def test_is_within() -> None:
+    assert is_within("/home/dev/project/a", "/home/dev/project")
+    assert is_within("/home/dev/project", "/home/dev/project")
+    assert not is_within("/home/dev/project2/a", "/home/dev/project")
+    assert is_within("/anything", "/")
+
+
+@pytest.mark.parametrize(
+    ("glob", "path", "match"),
+    [
+        ("/home/dev/.ssh/id_*", "/home/dev/.ssh/id_rsa", True),
+        ("/home/dev/.ssh/id_*", "/home/dev/.ssh/sub/id_rsa", False),
+        ("**/.env", "/x/y/.env", True),
+        ("**/.env", "/x/y/a.env", False),
+        ("/home/dev/.config/gcloud/**", "/home/dev/.config/gcloud/a/b.json", True),
+        ("/etc/cron*/**", "/etc/cron.d/job", True),
+        ("/dev/sd[a-z]", "/dev/sdb", True),
+    ],
+)
+def test_compile_glob(glob: str, path: str, match: bool) -> None:
+    assert bool(compile_glob(glob).match(path)) is match
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "meet"),
+    [
+        ("/home/dev/.ss?/id_*", "/home/dev/.ssh/id_*", True),
+        ("/e??/sh*ow", "/etc/shadow", True),
+        ("/home/dev/*.py", "/home/dev/.ssh/**", False),
+        ("/home/dev/**", "/home/dev/.aws/credentials", True),
+        ("/tmp/*", "/etc/passwd", False),
+        ("/home/dev/.ssh/[!a]*", "/home/dev/.ssh/id_rsa", True),
+        ("/home/dev/.ssh/[a]*", "/home/dev/.ssh/id_rsa", False),
+        ("/home/*/x", "/home/a/b/x", False),
+    ],
+)
+def test_globs_intersect(a: str, b: str, meet: bool) -> None:
+    assert globs_intersect(a, b) is meet
+    assert globs_intersect(b, a) is meet
+
+
+@given(st.text(alphabet="ab/*?.", max_size=12))
+def test_glob_intersects_itself_when_it_matches_something(g: str) -> None:
+    # a literal path always intersects a glob that matches it
+    literal = g.replace("*", "").replace("?", "a")
+    if compile_glob(g).match(literal):
+        assert globs_intersect(g, literal)
+
+
+def test_huge_globs_fail_closed() -> None:
+    assert globs_intersect("/*" * 2000, "/etc/shadow")
