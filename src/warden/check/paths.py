@@ -168,7 +168,9 @@ def _single_chars(tokens: tuple[str, ...]) -> tuple[str, ...]:
     """Split literal runs into one token per character so both sides advance in step."""
     out: list[str] = []
     for tok in tokens:
-        if tok.startswith(("*", "?", "[")) and tok != "[":
+        if tok == "**/":
+            out.extend(("**", "/"))
+        elif tok.startswith(("*", "?", "[")) and tok != "[":
             out.append(tok)
         else:
             out.extend(tok)
@@ -191,44 +193,66 @@ def _sets_meet(a: tuple[bool, str], b: tuple[bool, str]) -> bool:
 MAX_GLOB_TOKENS = 1200
 
 
+def _without_dot(cs: tuple[bool, str]) -> tuple[bool, str]:
+    neg, members = cs
+    return (True, members + ".") if neg else (False, members.replace(".", ""))
+
+
 @functools.lru_cache(maxsize=4096)
-def globs_intersect(a: str, b: str) -> bool:
-    """Whether some path matches both globs (dynamic programming over token positions)."""
-    ta, tb = _single_chars(_tokens(a)), _single_chars(_tokens(b))
+def globs_intersect(pattern: str, access: str, *, shell: bool = True) -> bool:
+    """Whether some path matches both the rule ``pattern`` and the glob ``access``.
+
+    Dynamic programming over token positions. With ``shell`` the access side follows bash's
+    pathname expansion: a wildcard at the start of a name never matches a leading ``.``
+    (bash(1), Pathname Expansion), so ``src/*.py`` cannot reach ``src/.env.py``. Without it
+    (a directory read recursively) hidden files count.
+    """
+    ta, tb = _single_chars(_tokens(pattern)), _single_chars(_tokens(access))
     if len(ta) + len(tb) > MAX_GLOB_TOKENS:
         return True  # too long to decide cheaply: assume the worst
 
+    def seg_start(j: int) -> bool:
+        return shell and (j == 0 or tb[j - 1] == "/")
+
     @functools.lru_cache(maxsize=None)
-    def meet(i: int, j: int) -> bool:
+    def meet(i: int, j: int, nodot: bool) -> bool:
+        """nodot: the next character taken from the access side may not be '.'."""
         if i == len(ta) and j == len(tb):
             return True
         if i < len(ta) and ta[i].startswith("*"):
-            if meet(i + 1, j):
+            if meet(i + 1, j, nodot):
                 return True
             if j < len(tb):
                 if tb[j].startswith("*"):
-                    return meet(i, j + 1)
+                    return meet(i, j + 1, nodot)
                 cs = _char_set(tb[j])
-                crosses = ta[i].startswith("**")
-                if cs is not None and (crosses or _sets_meet(cs, (True, "/"))):
-                    return meet(i, j + 1)
+                if cs is None or not (ta[i].startswith("**") or _sets_meet(cs, (True, "/"))):
+                    return False
+                if nodot and not _sets_meet(cs, (True, "./")):
+                    return False
+                return meet(i, j + 1, False)
             return False
         if j < len(tb) and tb[j].startswith("*"):
-            return _star_b(i, j)
+            first = nodot or seg_start(j)
+            if meet(i, j + 1, first):
+                return True
+            if i < len(ta):
+                cs = _char_set(ta[i])
+                if cs is None or not (tb[j].startswith("**") or _sets_meet(cs, (True, "/"))):
+                    return False
+                if first and not _sets_meet(cs, (True, "./")):
+                    return False
+                return meet(i + 1, j, shell and ta[i] == "/")
+            return False
         if i < len(ta) and j < len(tb):
             ca, cb = _char_set(ta[i]), _char_set(tb[j])
-            if ca is not None and cb is not None and _sets_meet(ca, cb):
-                return meet(i + 1, j + 1)
+            if ca is None or cb is None or not _sets_meet(ca, cb):
+                return False
+            wild = tb[j] == "?" or (tb[j].startswith("[") and len(tb[j]) > 1)
+            if nodot or (wild and seg_start(j)):
+                if not _sets_meet(ca, _without_dot(cb)):
+                    return False
+            return meet(i + 1, j + 1, False)
         return False
 
-    def _star_b(i: int, j: int) -> bool:
-        if meet(i, j + 1):
-            return True
-        if i < len(ta):
-            cs = _char_set(ta[i])
-            crosses = tb[j].startswith("**")
-            if cs is not None and (crosses or _sets_meet(cs, (True, "/"))):
-                return meet(i + 1, j)
-        return False
-
-    return meet(0, 0)
+    return meet(0, 0, False)

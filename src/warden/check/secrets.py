@@ -45,8 +45,8 @@ Decisions:
 from __future__ import annotations
 
 import hashlib
-import itertools
 import math
+import re
 from collections import Counter
 from collections.abc import Callable
 from typing import NamedTuple
@@ -243,55 +243,50 @@ _PLACEHOLDER_WORDS = (
     "dummy", "replace", "insert", "xxxx", "****", "....", "<", ">", "${", "{{", "%(", "secret",
     "password", "passwd", "token", "undefined", "process.env", "os.environ", "getenv",
 )
+_PLACEHOLDER_RE = re.compile("|".join(map(re.escape, _PLACEHOLDER_WORDS)))
 _PLACEHOLDER_STARTS = ("$", "%", "@", "/", "./", "../", "~", "!", "*", "&")
 _FILE_SUFFIXES = (".pem", ".key", ".json", ".txt", ".yaml", ".yml", ".crt", ".p12", ".env", ".cfg")
 
 
+# Small helpers on bounded strings use the stdlib engine (see _WORDS below for why that is safe).
+_RUNS = {n: re.compile(r"(.)\1{%d}" % (n - 1), re.DOTALL) for n in (4, 5, 6)}  # noqa: UP031
+_DIGIT = re.compile(r"[0-9]")
+_HEX_OR_DASH = re.compile(r"[0-9a-fA-F-]+")
+_UPPER = re.compile(r"[A-Z]")
+_ALPHA = re.compile(r"[A-Za-z]")
+_CLASS_RUNS = re.compile(r"[a-z]+|[A-Z]+|[0-9]+|[^a-zA-Z0-9]+")
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
 def _has_run(s: str, n: int) -> bool:
-    """True if ``s`` holds ``n`` identical characters in a row (``xxxxxx``, ``000000``)."""
-    run = 1
-    for a, b in itertools.pairwise(s):
-        run = run + 1 if a == b else 1
-        if run >= n:
-            return True
-    return False
+    """True if ``s`` holds ``n`` (4, 5 or 6) identical characters in a row (``xxxx``)."""
+    return _RUNS[n].search(s) is not None
 
 
 def _is_trivial(value: str) -> bool:
     """Format-correct but obviously filler: long runs of one character or very few distinct."""
-    return len(set(value)) < 6 or _has_run(value, 6)
+    sample = value[:ENTROPY_SAMPLE]
+    return len(set(sample)) < 6 or _has_run(sample, 6)
 
 
 def _is_placeholder(value: str) -> bool:
     low = value.lower()
     return (
         value.startswith(_PLACEHOLDER_STARTS)
-        or any(w in low for w in _PLACEHOLDER_WORDS)
+        or _PLACEHOLDER_RE.search(low) is not None
         or low.endswith(_FILE_SUFFIXES)
         or _has_run(value, 4)
     )
 
 
-def _classes(s: str) -> tuple[bool, bool, bool, bool]:
-    lower = upper = digit = other = False
-    for ch in s:
-        if ch.islower():
-            lower = True
-        elif ch.isupper():
-            upper = True
-        elif ch.isdigit():
-            digit = True
-        else:
-            other = True
-    return lower, upper, digit, other
+def _classes(s: str) -> tuple[bool, bool, bool]:
+    """Whether ``s`` has lowercase, uppercase and digit characters (ASCII)."""
+    return s.upper() != s, s.lower() != s, _DIGIT.search(s) is not None
 
 
 def _upper_share(s: str) -> float:
-    letters = [ch for ch in s if ch.isalpha()]
-    return sum(ch.isupper() for ch in letters) / len(letters) if letters else 0.0
-
-
-_HEX = frozenset("0123456789abcdefABCDEF")
+    letters = len(_ALPHA.findall(s))
+    return len(_UPPER.findall(s)) / letters if letters else 0.0
 
 
 def _entropy_floor(n: int) -> float:
@@ -305,10 +300,6 @@ def _entropy_floor(n: int) -> float:
     return min(4.5, math.log2(n) - 0.75 - 0.006 * (n - HIGH_ENTROPY_MIN_LEN))
 
 
-def _class_of(ch: str) -> int:
-    return 0 if ch.islower() else 1 if ch.isupper() else 2 if ch.isdigit() else 3
-
-
 # Adjacent characters of a random base62/base64 string change class (lower/upper/digit/other)
 # ~64% of the time; below 35% (the ~0.5th percentile at 20 characters) the token is made of runs
 # (words, acronyms, version numbers): MLKEM768X25519PrivateKey 30%, PKCS7EnvelopeBuilder 26%.
@@ -316,10 +307,13 @@ TRANSITION_MIN = 0.35
 # Share of a token covered by word-shaped runs ([A-Z]?[a-z]{3,} or [A-Z]{4,}); random strings of
 # 20+ characters exceed 0.7 in under 1% of samples, identifiers and paths usually do.
 WORDINESS_MAX = 0.7
-_WORDS = re2.compile(r"[A-Z]?[a-z]{3,}|[A-Z]{4,}")
+# Stdlib re is safe for the two patterns below: they only see bounded strings (a token sample of
+# ENTROPY_SAMPLE characters, a value of CONTEXT_MAX_LEN) and cannot backtrack more than a few
+# characters per position; it avoids RE2's per-call overhead on these tiny inputs.
+_WORDS = re.compile(r"[A-Z]?[a-z]{3,}|[A-Z]{4,}")
 
 
-_IDENTIFIER_CHAIN = re2.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+_IDENTIFIER_CHAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
 def _wordy(sample: str) -> bool:
@@ -328,19 +322,16 @@ def _wordy(sample: str) -> bool:
 
 def _looks_random(value: str) -> bool:
     """Standalone test for an unprefixed base64/base64url token (no context)."""
-    if value.startswith(_BENIGN_TOKEN_PREFIXES):
-        return False
-    if all(ch in _HEX or ch == "-" for ch in value):  # digests, UUIDs
-        return False
     sample = value[:ENTROPY_SAMPLE]
-    lower, upper, digit, _ = _classes(sample)
-    if not (lower and upper and digit):
-        return False
+    # Cheapest tests first (C-speed str methods): most tokens in commands are paths and names.
+    if sample.lower() == sample or sample.upper() == sample or _DIGIT.search(sample) is None:
+        return False  # needs upper, lower and digit
+    if value.startswith(_BENIGN_TOKEN_PREFIXES) or _HEX_OR_DASH.fullmatch(sample):
+        return False  # file magic, public keys, SRI digests; hex digests and UUIDs
     share = _upper_share(sample)
     if not UPPER_SHARE_BAND[0] <= share <= UPPER_SHARE_BAND[1] or _has_run(sample, 5):
         return False
-    classes = [_class_of(ch) for ch in sample]
-    changes = sum(a != b for a, b in itertools.pairwise(classes))
+    changes = len(_CLASS_RUNS.findall(sample)) - 1
     if changes < TRANSITION_MIN * (len(sample) - 1):
         return False
     if _wordy(sample):
@@ -361,7 +352,7 @@ def _context_value_ok(value: str) -> bool:
             and any(ch.isalpha() for ch in value)
             and shannon_entropy(value) >= HEX_MIN_ENTROPY
         )
-    lower, upper, digit, _ = _classes(value)
+    lower, upper, digit = _classes(value)
     if lower + upper + digit < 2:
         return False
     if not digit and _upper_share(value) < UPPER_SHARE_BAND[0]:  # CamelCase identifier
@@ -387,7 +378,7 @@ def _ok_format(kind: str, value: str) -> bool:
         tail = value.split("_", 1)[-1] if kind == "huggingface-token" else value[3:]
         if _is_placeholder(tail):
             return False
-        lower, upper, _, _ = _classes(tail)
+        lower, upper, _ = _classes(tail)
         return lower and upper and shannon_entropy(tail) >= 3.5
     if kind == "slack-token":
         return any(ch.isdigit() for ch in value) and not _is_placeholder(value[5:])
@@ -508,26 +499,20 @@ _CONTEXT_RULES: tuple[_Context, ...] = (
         _c(r"""(?:^|\s)(?:-p|--password=)([^\s'"$-][^\s'"]+)"""),
         _check_context,
     ),
-    _Context(
+    _Context(  # key = value, "key": "value", key: value; and command-line flags --token VALUE
         "generic-secret",
         (b"pass", b"pwd", b"secret", b"token", b"key", b"credential"),
         _c(
             r"(?i)[a-z0-9_.-]*(?:" + _KEY_NAME_WORDS + r")[a-z0-9_.-]*"
-            r"[\"'\]]{0,2}\s*(?::=|=>|:|=)\s*" + _VALUE
-        ),
-        _check_context,
-    ),
-    _Context(  # command-line flags: --token VALUE, --api-key VALUE
-        "generic-secret",
-        (b"pass", b"pwd", b"secret", b"token", b"key", b"credential"),
-        _c(
-            r"(?i)(?:^|\s)--?[a-z0-9-]*(?:" + _KEY_NAME_WORDS + r")[a-z0-9-]*\s+"
-            + _VALUE
+            r"[\"'\]]{0,2}\s*(?::=|=>|:|=)\s*" + _VALUE + "|"
+            r"(?:^|\s)--?[a-z0-9-]*(?:" + _KEY_NAME_WORDS + r")[a-z0-9-]*\s+" + _VALUE
         ),
         _check_context,
     ),
 )
 
+
+_TRIGGER_WORDS = frozenset(t for rule in _CONTEXT_RULES for t in rule.triggers)
 
 # ---------------------------------------------------------------------------------------------
 # Scan.
@@ -541,12 +526,14 @@ class _Spans:
     def __init__(self) -> None:
         self.items: list[tuple[int, int, str]] = []
 
+    def overlaps(self, start: int, end: int) -> bool:
+        return any(start < e and s < end for s, e, _ in self.items)
+
     def add(self, start: int, end: int, kind: str) -> bool:
-        for s, e, _ in self.items:
-            if start < e and s < end:
-                return False
-        self.items.append((start, end, kind))
-        return True
+        """Keep the span unless it overlaps one kept earlier; False once MAX_HITS are kept."""
+        if not self.overlaps(start, end):
+            self.items.append((start, end, kind))
+        return len(self.items) < MAX_HITS
 
 
 def _span(m: re2._Match) -> tuple[int, int, int]:
@@ -560,6 +547,18 @@ def _span(m: re2._Match) -> tuple[int, int, int]:
 
 def _inside(spans: list[tuple[int, int]], start: int, end: int) -> bool:
     return any(s <= start and end <= e for s, e in spans)
+
+
+def _benign_containers(data: bytes, low: bytes) -> list[tuple[int, int]]:
+    """Spans whose tokens are not secrets: public PEM blocks, URLs, data: URIs."""
+    spans: list[tuple[int, int]] = []
+    if b"-----begin" in low:
+        spans += [m.span() for m in _PUBLIC_PEM.finditer(data)]
+    if b"://" in data:
+        spans += [m.span() for m in _URL.finditer(data)]
+    if b"base64," in low:
+        spans += [m.span() for m in _DATA_URI.finditer(data)]
+    return spans
 
 
 def _scan(text: str) -> tuple[list[tuple[int, int, str]], bool]:
@@ -581,21 +580,23 @@ def _scan(text: str) -> tuple[list[tuple[int, int, str]], bool]:
                 return found.items, False
             i, s, e = _span(m)
             kind, _, lo, hi = _FORMAT_RULES[i]
-            if lo <= e - s <= hi and _ok_format(kind, text[s:e]):
-                found.add(s, e, kind)
+            if lo <= e - s <= hi and _ok_format(kind, text[s:e]) and not found.add(s, e, kind):
+                return found.items, False
 
     low = data.lower()
+    present = {t for t in _TRIGGER_WORDS if t in low}
     for rule in _CONTEXT_RULES:
-        if not any(t in low for t in rule.triggers):
+        if present.isdisjoint(rule.triggers):
             continue
         for m in rule.pattern.finditer(data):
             budget -= 1
             if budget < 0:
                 return found.items, False
             _, s, e = _span(m)
-            if s >= 0 and rule.min_len <= e - s <= rule.max_len:
-                if rule.check(text, text[s:e], m.start(), e):
-                    found.add(s, e, rule.kind)
+            ok = s >= 0 and rule.min_len <= e - s <= rule.max_len
+            ok = ok and rule.check(text, text[s:e], m.start(), e)
+            if ok and not found.add(s, e, rule.kind):
+                return found.items, False
 
     if b"://" in data:
         for m in _URL_USERINFO.finditer(data):
@@ -606,26 +607,24 @@ def _scan(text: str) -> tuple[list[tuple[int, int, str]], bool]:
             if _check_url_password(text, text[s:e], s, e):
                 scheme = text[m.start(1) : m.end(1)].lower()
                 db = scheme in _DB_SCHEMES or scheme.split("+")[0] in _DB_SCHEMES
-                found.add(s, e, "database-url-with-password" if db else "basic-auth-in-url")
+                kind = "database-url-with-password" if db else "basic-auth-in-url"
+                if not found.add(s, e, kind):
+                    return found.items, False
 
-    excluded: list[tuple[int, int]] = []
-    if b"-----begin" in low:
-        excluded += [m.span() for m in _PUBLIC_PEM.finditer(data)]
-    if b"://" in data:
-        excluded += [m.span() for m in _URL.finditer(data)]
-    if b"base64," in low:
-        excluded += [m.span() for m in _DATA_URI.finditer(data)]
+    excluded: list[tuple[int, int]] | None = None  # computed on the first random-looking token
     for m in _TOKEN.finditer(data):
         budget -= 1
-        if budget < 0 or len(found.items) >= MAX_HITS:
+        if budget < 0:
             return found.items, False
         s, e = m.span()
         if (s and data[s - 1] == 0x24) or data[max(0, s - 3) : s] == b"h1:":
             continue  # crypt(3) hashes ($2b$12$...) and $VARIABLES; go.sum module hashes
-        if excluded and _inside(excluded, s, e):
-            continue  # certificates, URLs, data: URIs
-        if _looks_random(text[s:e]):
-            found.add(s, e, "high-entropy")
+        if found.overlaps(s, e) or not _looks_random(text[s:e]):
+            continue
+        if excluded is None:
+            excluded = _benign_containers(data, low)
+        if not _inside(excluded, s, e) and not found.add(s, e, "high-entropy"):
+            return found.items, False  # (not inside certificates, URLs, data: URIs)
     if len(found.items) > MAX_HITS:
         del found.items[MAX_HITS:]
         complete = False
@@ -641,6 +640,8 @@ def scan_secrets(text: str, field: str) -> SecretScan:
     """
     items, complete = _scan(text)
     items.sort()
+    if len(items) > MAX_HITS:
+        del items[MAX_HITS:]
     hits = tuple(
         SecretHit(kind=kind, field=field, span=(s, e), redacted=redact(text[s:e]))
         for s, e, kind in items

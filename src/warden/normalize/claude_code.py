@@ -12,7 +12,7 @@ Sources (checked November 2026):
 - Tool inputs: Claude Code settings reference, "Tools available to Claude"
   (https://code.claude.com/docs/en/settings#tools-available-to-claude), and the tool input
   schemas shipped with the Agent SDK (``sdk-tools.d.ts`` in ``@anthropic-ai/claude-agent-sdk``):
-  ``Bash {command, description?, timeout?, run_in_background?}``,
+  ``Bash {command, description?, timeout?, run_in_background?, dangerouslyDisableSandbox?}``,
   ``Read {file_path, offset?, limit?}``, ``Write {file_path, content}``,
   ``Edit {file_path, old_string, new_string, replace_all?}``,
   ``MultiEdit {file_path, edits: [{old_string, new_string, replace_all?}]}``,
@@ -92,9 +92,10 @@ def _req(call: ToolCall, key: str, *, ident: bool = False) -> str:
 
 
 def _bash(call: ToolCall) -> Action:
-    # run_in_background, timeout and description stay in `input`; they are type-checked so that
-    # the engine can rely on them.
+    # run_in_background, dangerouslyDisableSandbox, timeout and description stay in `input`;
+    # the flags are type-checked so that the engine can rely on them.
     f.get_bool(call.input, "run_in_background", where=call.where)
+    f.get_bool(call.input, "dangerouslyDisableSandbox", where=call.where)
     timeout = call.input.get("timeout")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float)):
         raise InputError(f"{call.where}: `timeout` must be a number, not {f.type_name(timeout)}")

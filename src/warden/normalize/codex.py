@@ -33,6 +33,7 @@ import contextlib
 import posixpath
 import re
 import shlex
+from collections.abc import Iterator
 
 from warden.action import Action, ActionKind, FileChange
 from warden.errors import InputError
@@ -66,17 +67,44 @@ EVENTS: dict[str, HookKind] = {
 
 #: Tools that act on Codex's own state (plans, an already running process's stdin, questions to
 #: the user): ``CUSTOM``, input kept.
-INTERNALTOOLS = frozenset({"update_plan", "write_stdin", "request_user_input", "tool_search"})
+INTERNAL_TOOLS = frozenset({"update_plan", "write_stdin", "request_user_input", "tool_search"})
 
 _PATCH_PROGRAMS = frozenset({"apply_patch", "applypatch"})
 
-#: ``apply_patch <<'EOF' ... EOF`` inside a shell script, the form Codex's invocation parser
-#: extracts (optionally after ``cd DIR &&``).
-_HEREDOC_PATCH = re.compile(
-    r"(?:^|[\s;&|(])(?:apply_patch|applypatch)\s*<<-?\s*(['\"]?)(\w+)\1[^\n]*\n"
-    r"(.*?)\n[ \t]*\2[ \t]*(?:\n|$)",
-    re.DOTALL,
-)
+#: ``apply_patch <<'EOF'`` opening a heredoc inside a shell script, the form Codex's invocation
+#: parser extracts (optionally after ``cd DIR &&``). Matched at each occurrence of the program
+#: name only, and the body is found with ``str.find``: a regex spanning the body would backtrack
+#: quadratically on a command repeating the opener without a terminator.
+_HEREDOC_OPENER = re.compile(r"(?:apply_patch|applypatch)[ \t]*<<-?[ \t]*(['\"]?)(\w+)\1[^\n]*\n")
+
+#: Heredoc openers examined per command; past this the command is still judged as shell.
+MAX_EMBEDDED_PATCHES = 8
+
+
+def embedded_patches(script: str) -> Iterator[str]:
+    """The bodies of ``apply_patch <<DELIM ... DELIM`` heredocs in ``script``, in order."""
+    start = 0
+    for _ in range(MAX_EMBEDDED_PATCHES):
+        hits = [
+            i
+            for i in (script.find("apply_patch", start), script.find("applypatch", start))
+            if i >= 0
+        ]
+        if not hits:
+            return
+        found = min(hits)
+        opener = _HEREDOC_OPENER.match(script, found)
+        if opener is None:
+            start = found + len("applypatch")
+            continue
+        delimiter = re.escape(opener.group(2))
+        closer = re.compile(rf"^[ \t]*{delimiter}[ \t]*$", re.MULTILINE).search(
+            script, opener.end()
+        )
+        if closer is None:
+            return  # unterminated: the shell would refuse it as well
+        yield script[opener.end() : max(opener.end(), closer.start() - 1)]
+        start = closer.end()
 
 
 def _first(call: ToolCall, *keys: str, required: bool = False) -> str | None:
@@ -109,7 +137,8 @@ def patch_action(call: ToolCall, text: str) -> Action:
     except InputError as exc:
         raise InputError(f"{call.where}: {exc}") from exc
     paths = {change.path for change in changes}
-    path = changes[0].path if len(paths) == 1 and not changes[0].move_to else None
+    moves = any(change.move_to for change in changes)
+    path = changes[0].path if len(paths) == 1 and not moves else None
     return call.action(ActionKind.FILE_EDIT, path=path, changes=changes, cwd=_workdir(call))
 
 
@@ -122,11 +151,10 @@ def shell_action(call: ToolCall, command: str, *, argv: list[str] | None = None)
     f.check_identifier(command, where=call.where, key="command")
     changes: tuple[FileChange, ...] = ()
     for text in argv or [command]:
-        match = _HEREDOC_PATCH.search(text)
-        if match:
+        for body in embedded_patches(text):
             # A patch Codex would refuse changes nothing; the command is still judged as shell.
             with contextlib.suppress(InputError):
-                changes += parse_apply_patch(match.group(3))
+                changes += parse_apply_patch(body)
     return call.action(ActionKind.SHELL, command=command, changes=changes, cwd=_workdir(call))
 
 
@@ -202,7 +230,7 @@ TOOLS: dict[str, ToolMapper] = {
     "grep_files": _grep_files,
     "view_image": _read_file,
     "web_search": _web_search,
-    **dict.fromkeys(INTERNALTOOLS, _custom),
+    **dict.fromkeys(INTERNAL_TOOLS, _custom),
 }
 
 #: Tool names that identify a Codex payload when no other field does.

@@ -18,7 +18,8 @@ Sources (google-gemini/gemini-cli, main as of August 2026):
   ``tools/tool-names.ts``), ``list_directory {dir_path}``, ``web_fetch {prompt}`` (the URLs are
   inside the prompt, ``docs/tools/web-fetch.md``), ``google_web_search {query}``. Older releases
   used ``absolute_path``, ``path``, ``directory``, ``paths`` and ``include``; those spellings are
-  read too. ``save_memory {fact}`` was removed in 2026 but is still mapped.
+  read too. ``save_memory {fact}`` was removed in 2026 but is still mapped, as an edit of the
+  global memory file.
 - MCP tools: ``mcp_<server>_<tool>`` (``tools/mcp-tool.ts``, ``MCP_TOOL_PREFIX`` and
   ``parseMcpToolName``; the server part has no ``_``). The hook's ``mcp_context.server_name``
   is authoritative when present. Older releases used ``<server>__<tool>``.
@@ -62,13 +63,9 @@ EVENTS: dict[str, HookKind] = {
     "BeforeToolSelection": HookKind.OTHER,
 }
 
-#: Events only Gemini CLI fires; they identify its payloads.
-OWN_EVENTS = frozenset(EVENTS) - {"SessionStart", "SessionEnd", "Notification"}
-
 #: Gemini CLI's own tools that change nothing outside its state: ``CUSTOM``, input kept.
-INTERNALTOOLS = frozenset(
+INTERNAL_TOOLS = frozenset(
     {
-        "save_memory",
         "write_todos",
         "ask_user",
         "activate_skill",
@@ -200,6 +197,18 @@ def _web_search(call: ToolCall) -> Action:
     return call.action(ActionKind.WEB_SEARCH, query=_req(call, "query", ident=False))
 
 
+#: Where ``save_memory`` appended its fact (``memoryTool.ts`` before its removal: the global
+#: ``GEMINI.md`` under "## Gemini Added Memories"). Every later session loads this file into the
+#: model's context, so the fact is judged as an edit of it, not waved through as internal.
+MEMORY_FILE = "~/.gemini/GEMINI.md"
+
+
+def _save_memory(call: ToolCall) -> Action:
+    fact = _req(call, "fact", ident=False)
+    change = FileChange(path=MEMORY_FILE, op=ChangeOp.UPDATE, new_text=f"- {fact}\n")
+    return call.action(ActionKind.FILE_EDIT, path=MEMORY_FILE, changes=(change,))
+
+
 def _custom(call: ToolCall) -> Action:
     return call.action(ActionKind.CUSTOM)
 
@@ -217,7 +226,8 @@ TOOLS: dict[str, ToolMapper] = {
     "list_directory": _list_directory,
     "web_fetch": _web_fetch,
     "google_web_search": _web_search,
-    **dict.fromkeys(INTERNALTOOLS, _custom),
+    "save_memory": _save_memory,
+    **dict.fromkeys(INTERNAL_TOOLS, _custom),
 }
 
 #: Tool names that identify a Gemini CLI payload when no other field does.

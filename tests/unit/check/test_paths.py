@@ -85,11 +85,21 @@ def test_compile_glob(glob: str, path: str, match: bool) -> None:
         ("/home/dev/.ssh/[!a]*", "/home/dev/.ssh/id_rsa", True),
         ("/home/dev/.ssh/[a]*", "/home/dev/.ssh/id_rsa", False),
         ("/home/*/x", "/home/a/b/x", False),
+        ("/home/dev/.ssh/id_rsa", "/home/dev/*/id_rsa", False),
+        ("/home/dev/.ssh/id_rsa", "/home/dev/.*/id_rsa", True),
+        ("**/.env.*", "/p/src/*.py", False),
+        ("**/.env", "/p/.e?v", True),
+        ("**/.env", "/p/?env", False),
+        ("**/.warden/**", "/p/tmp/*", False),
     ],
 )
 def test_globs_intersect(a: str, b: str, meet: bool) -> None:
     assert globs_intersect(a, b) is meet
-    assert globs_intersect(b, a) is meet
+
+
+def test_shell_wildcards_skip_dotfiles_but_recursive_reads_do_not() -> None:
+    assert not globs_intersect("/home/dev/.aws/credentials", "/home/dev/**")
+    assert globs_intersect("/home/dev/.aws/credentials", "/home/dev/**", shell=False)
 
 
 @given(st.text(alphabet="ab/*?.", max_size=12))

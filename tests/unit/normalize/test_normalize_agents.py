@@ -288,3 +288,23 @@ def test_any_adapter_maps_the_others_file_writes(source: str) -> None:
         is ActionKind.FILE_WRITE
     )
     assert normalize(cc("apply_patch", command=PATCH), source=source).kind is ActionKind.FILE_EDIT
+
+
+def test_codex_heredoc_scan_stays_linear_on_repeated_openers() -> None:
+    # Found in review: a regex spanning the heredoc body backtracked quadratically here.
+    import time
+
+    for command in ("apply_patch <<E\n" * 200_000, "apply_patch" * 300_000):
+        started = time.perf_counter()
+        action = normalize(codex("Bash", command=command))
+        assert action.kind is ActionKind.SHELL and action.changes == ()
+        assert time.perf_counter() - started < 2.0
+
+
+def test_codex_several_heredoc_patches_in_one_script() -> None:
+    second = PATCH.replace("src/a.py", "src/b.py")
+    script = f'applypatch <<"X"\n{PATCH}\n  X\necho; apply_patch<<-EOF\n{second}\nEOF\n'
+    assert [c.path for c in normalize(codex("Bash", command=script)).changes] == [
+        "src/a.py",
+        "src/b.py",
+    ]

@@ -84,6 +84,10 @@ def expand_path_pattern(pattern: str, home: str) -> str:
     return pattern
 
 
+#: Operations that take a directory's contents whole when given a directory.
+_WHOLE_DIR_OPS = frozenset({"read", "delete"})
+
+
 def _path_pred(values: Sequence[str], env: CompileEnv, *, literal_globs: bool = False) -> Pred:
     """Path conditions. A glob access (``~/.ss?/id_*``) matches when some real path could match
     both; a directory taken whole (``tar cf - ~/.ssh/``, ``grep -r x ~/.aws``) matches when a
@@ -100,8 +104,14 @@ def _path_pred(values: Sequence[str], env: CompileEnv, *, literal_globs: bool = 
             return any(globs_intersect(p, f) for p in patterns for f in forms)
         if any(rx.match(f) for rx in regexes for f in forms):
             return True
-        if not literal_globs and (item.recursive or item.raw.endswith("/")):
-            return any(globs_intersect(p, f.rstrip("/") + "/**") for p in anchored for f in forms)
+        if not literal_globs and item.op in _WHOLE_DIR_OPS and (
+            item.recursive or (item.raw.endswith("/") and item.raw.strip("/"))
+        ):
+            return any(
+                globs_intersect(p, f.rstrip("/") + "/**", shell=False)
+                for p in anchored
+                for f in forms
+            )
         return False
 
     return pred
@@ -188,6 +198,9 @@ def _marker_preds(c: Any, env: CompileEnv) -> list[Pred]:
     if c.detail is not None:
         rx = compile_regex(c.detail)
         preds.append(lambda item: rx(item.detail))
+    if c.not_detail is not None:
+        nrx = compile_regex(c.not_detail)
+        preds.append(lambda item: not nrx(item.detail))
     return preds
 
 

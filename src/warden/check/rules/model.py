@@ -73,7 +73,8 @@ class NetCond(_Strict):
 
 class MarkerCond(_Strict):
     name: StrList
-    detail: str | None = None  # regex
+    detail: str | None = None  # regex the marker's detail must match
+    not_detail: str | None = None  # regex the same marker's detail must not match
 
 
 class EnvCond(_Strict):

@@ -379,7 +379,7 @@ def _docker(name: str, args: Argv) -> Effects:
         image = [w for w in rest if not w.startswith("-")]
         acc.link(NetDirection.UPLOAD, _registry_of(image[0]) if image else "docker.io")
     elif verb == "login":
-        server = [w for w in rest if not w.startswith("-")]
+        server = parse(rest, Grammar("-u -p --username --password")).operands
         acc.mark("docker.login", server[0] if server else "docker.io")
         acc.link(NetDirection.CONNECT, server[0] if server else "docker.io")
     elif verb == "cp":

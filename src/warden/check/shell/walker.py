@@ -77,6 +77,7 @@ _SCOPE_NODES = frozenset(
 )  # fmt: skip
 _KNOWN_VARS = frozenset({"HOME", "PWD", "IFS", "USER", "LOGNAME", "SHELL", "OLDPWD", "TMPDIR"})
 
+_CI_EXPR = re.compile(r"\$\{\{[^{}\n]{0,400}\}\}")
 _DEV_NET = re.compile(r"/dev/(?:tcp|udp)/[^/\s]+/\d+")
 
 _local = threading.local()
@@ -118,6 +119,7 @@ class _Sink:
     markers: list[Marker] = field(default_factory=list)
     env_read: list[str] = field(default_factory=list)
     env_set: list[tuple[str, str]] = field(default_factory=list)
+    live_globs: set[str] = field(default_factory=set)  # words the shell would glob-expand
     nodes: int = 0
 
     def mark(self, name: str, detail: str, span: Span) -> None:
@@ -171,6 +173,8 @@ def analyze_command(
     if len(text) > MAX_COMMAND_CHARS:
         sink.mark("analysis.incomplete", f"command is {len(text)} characters", (0, 0))
         text = text[:MAX_COMMAND_CHARS]
+    if "${{" in text:  # CI template expressions (GitHub Actions): unknown values, same length
+        text = _CI_EXPR.sub(lambda m: "${" + "_" * (len(m.group(0)) - 3) + "}", text)
     if "\0" in text:
         sink.mark("analysis.nul-byte", "the command contains a NUL byte", (text.index("\0"),) * 2)
         text = text.replace("\0", " ")
@@ -490,8 +494,13 @@ def _has_expansion(node: tree_sitter.Node) -> bool:
     stack = [node]
     while stack:
         cur = stack.pop()
-        if cur.type in ("simple_expansion", "expansion", "command_substitution"):
+        if cur.type == "command_substitution":
             return True
+        if cur.type in ("simple_expansion", "expansion"):
+            names = [c for c in cur.named_children if c.type == "variable_name"]
+            if names and not (names[0].text or b"").isdigit():
+                return True
+            continue
         stack.extend(cur.named_children)
     return False
 
@@ -514,7 +523,7 @@ def _run(
     name = posixpath.basename(raw_name) or raw_name
     name = _fold_name(sink, name, span)
     if name in frame.functions:
-        return _call_function(sink, frame, name, stdin, span)
+        return _call_function(sink, frame, name, argv, stdin, span)
     if name in ("cd", "pushd") and len(argv) <= 3:
         _change_dir(sink, argv)
     try:
@@ -558,16 +567,23 @@ def _fold_name(sink: _Sink, name: str, span: Span) -> str:
     return folded
 
 
-def _call_function(sink: _Sink, frame: _Frame, name: str, stdin: _Out, span: Span) -> _Out:
+def _call_function(
+    sink: _Sink, frame: _Frame, name: str, argv: tuple[str, ...], stdin: _Out, span: Span
+) -> _Out:
     if name in frame.calling:
         body_text = _node_text(frame, frame.functions[name])
         kind = "resource.fork-bomb" if "&" in body_text or "|" in body_text else "resource.recursion"
         sink.mark(kind, f"function {name} calls itself", span)
         return _NONE
     saved = frame.calling
+    saved_vars = dict(frame.vars)
     frame.calling = (*saved, name)
+    frame.vars["@"] = frame.vars["*"] = " ".join(argv[1:])
+    for index, arg in enumerate(argv[1:10], start=1):
+        frame.vars[str(index)] = arg
     out = _walk(sink, frame, frame.functions[name], stdin)
     frame.calling = saved
+    frame.vars = saved_vars
     return out
 
 
@@ -641,9 +657,31 @@ def _inline(
     except Exception as exc:  # fail closed on analyser bugs
         sink.mark("analysis.internal-error", f"{lang}: {type(exc).__name__}: {exc}", span)
         return
+    if ("analysis.incomplete", "unknown language") in inner.markers:
+        inner = _literal_scan(lang, code)
     child = _Frame(src=b"", text="", depth=frame.depth + 1, via=(*frame.via, *via, f"{name} -c"),
                    span=span, privileged=privileged, vars=frame.vars)  # fmt: skip
     _apply_effects(sink, child, name, (name,), inner, _NONE, span, privileged, False, ())
+
+
+_QUOTED_LITERAL = re.compile("'([^'\\n]{1,4096})'|\"([^\"\\n]{1,4096})\"")
+
+
+def _literal_scan(lang: str, code: str) -> Effects:
+    """Code in a language warden does not analyse (R, PowerShell, ...): its string literals that
+    name paths or URLs still count, so ``Rscript -e 'readLines("~/.ssh/id_rsa")'`` is seen."""
+    from warden.check.shell.effects import FileRef
+
+    files: list[FileRef] = []
+    nets: list[NetRef] = []
+    for m in _QUOTED_LITERAL.finditer(code[:MAX_COMMAND_CHARS]):
+        text = m.group(1) or m.group(2) or ""
+        if "://" in text and " " not in text:
+            nets.append(NetRef(NetDirection.FETCH, text))
+        elif text.startswith(("/", "~/", "$HOME/", "../")) and " " not in text:
+            files.append(FileRef(FileOp.READ, text))
+    return Effects(files=tuple(files), net=tuple(nets),
+                   markers=(("inline.unanalysed", lang),))  # fmt: skip
 
 
 def _stdin_code(
@@ -675,7 +713,7 @@ def _file(
     ctx = sink.paths
     path = normalize(raw, ctx)
     real = resolve(path)
-    glob = any(c in raw for c in "*?[")
+    glob = raw in sink.live_globs
     in_ws = is_within(path, ctx.workspace) and is_within(real, ctx.workspace)
     sink.files.append(
         FileAccess(op=op, path=path, raw=raw, by=by, span=span, in_workspace=in_ws, glob=glob,
@@ -707,14 +745,31 @@ def _eval_arg(
     kind = node.type
     if kind == "word" and _plain(node):
         return [_node_text(frame, node)], frozenset()
+    if kind == "word" and not _needs_eval(node):
+        word = _node_text(frame, node)
+        sink.live_globs.add(word)
+        return [word], frozenset()
     text = Text()
     origins: set[Origin] = set()
     _eval_into(sink, frame, node, text, info, origins, quoted=False)
-    words = [value for value, _glob in finish_word(text, info)]
+    words = []
+    for value, glob in finish_word(text, info):
+        words.append(value)
+        if glob:
+            sink.live_globs.add(value)
     return words, frozenset(origins)
 
 
 _SPECIAL = frozenset("\\{}*?[~$`'\"")
+
+
+def _needs_eval(node: tree_sitter.Node) -> bool:
+    """A word with glob characters but nothing else to evaluate (``src/*.py``)."""
+    raw = node.text
+    return raw is None or any(chr(b) in _SPECIAL_NO_GLOB for b in raw)
+
+
+_SPECIAL_NO_GLOB = frozenset("\\{}~$`'\"")
 
 
 def _plain(node: tree_sitter.Node) -> bool:
@@ -895,6 +950,9 @@ def _expansion(
         # keep a recognisable form for path normalisation
         text.add(value, QUOTED)
         return
+    if name == "@":  # "$@" is one word per argument
+        text.add(value, SPLIT)
+        return
     text.add(value, QUOTED if quoted else SPLIT)
 
 
@@ -911,7 +969,9 @@ def _var_value(sink: _Sink, frame: _Frame, name: str) -> str | None:
         return sink.paths.cwd
     if name == "IFS":
         return " "
-    if name and name not in _KNOWN_VARS and not name.isdigit() and name not in "@*#?$!-_0":
+    if name and name not in _KNOWN_VARS and not name.isdigit() and name.strip("_") and (
+        name not in "@*#?$!-_0"
+    ):
         sink.env_read.append(name)
     return None
 
@@ -1021,7 +1081,10 @@ def _error_fallback(sink: _Sink, frame: _Frame, node: tree_sitter.Node, stdin: _
                 info = WordInfo()
                 argv: list[str] = []
                 for word in command:
-                    argv.extend(v for v, _ in finish_word(Text(word, LIT * len(word)), info))
+                    for value, glob in finish_word(Text(word, LIT * len(word)), info):
+                        argv.append(value)
+                        if glob:
+                            sink.live_globs.add(value)
                 if argv and argv[0] not in ("{", "}", "then", "do", "fi", "done"):
                     _run(sink, frame, tuple(argv), stdin, span, frozenset())
                 command = []
