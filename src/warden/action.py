@@ -102,7 +102,9 @@ class Action(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     content: str | None = None
     changes: tuple[FileChange, ...] = ()
     pattern: str | None = None
+    paths: tuple[str, ...] = ()  # further paths of multi-file tools (Gemini read_many_files)
     url: str | None = None
+    urls: tuple[str, ...] = ()  # further URLs of multi-URL tools (Gemini web_fetch prompts)
     method: str | None = None
     body: str | None = None
     query: str | None = None
@@ -154,6 +156,7 @@ class Action(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     def touched_paths(self) -> tuple[str, ...]:
         """Every path the action names directly (not those a shell command names)."""
         paths = [self.path] if self.path else []
+        paths.extend(self.paths)
         for change in self.changes:
             paths.append(change.path)
             if change.move_to:

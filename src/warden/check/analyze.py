@@ -77,6 +77,7 @@ def analyze(action: Action, paths: PathContext) -> Facts:
         op = FileOp.LIST if listing else FileOp.READ
         recursive = bool(pattern) or listing or action.tool in ("Grep", "search_file_content")
         files.append(_access(op, action.path, action.tool, paths, recursive=recursive))
+        files.extend(_access(op, extra, action.tool, paths) for extra in action.paths)
         if pattern and "/" in pattern and action.tool in ("Glob", "glob"):
             joined = action.path.rstrip("/") + "/" + pattern
             files.append(_access(FileOp.LIST, joined, action.tool, paths, glob=True))
@@ -102,6 +103,9 @@ def analyze(action: Action, paths: PathContext) -> Facts:
         direction = NetDirection.UPLOAD if method in _UPLOAD_METHODS else NetDirection.FETCH
         net.append(_net(direction, action.url, action.tool))
         texts.append(("url", action.url))
+        for extra in action.urls:
+            net.append(_net(direction, extra, action.tool))
+            texts.append(("url", extra))
         if action.body:
             texts.append(("body", action.body))
     elif kind is ActionKind.WEB_SEARCH:

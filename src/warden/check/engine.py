@@ -82,6 +82,7 @@ class Engine:
             raise RuleError(issues)
         self.rules: tuple[CompiledRule, ...] = tuple(r for r in compiled if not r.combines)
         self.combos: tuple[CompiledRule, ...] = tuple(r for r in compiled if r.combines)
+        self._index = _RuleIndex.build(self.rules)
         self._read_deny = tuple(
             compile_glob(expand_path_pattern(p, self.home)) for p in policy.read_deny
         )
@@ -148,9 +149,10 @@ class Engine:
         text = primary_text(action)
         field = primary_field(action)
         view = ActionView(action, text)
+        present = _Present.of(facts)
         findings: list[Finding] = []
-        for rule in self.rules:
-            hit = self._match(rule, facts, view)
+        for rule in self._index.candidates(present):
+            hit = self._match(rule, facts, view, present)
             if hit is not None:
                 findings.append(self._finding(rule, hit, text, field))
         findings.extend(self._policy_findings(facts, paths, text, field))
@@ -160,8 +162,17 @@ class Engine:
                 findings.append(self._combo_finding(combo, related))
         return self._decision(findings, action)
 
-    def _match(self, rule: CompiledRule, facts: Facts, view: ActionView) -> tuple[Any, ...] | None:
+    def _match(
+        self, rule: CompiledRule, facts: Facts, view: ActionView, present: _Present
+    ) -> tuple[Any, ...] | None:
         for sel in rule.selections:
+            gate = sel.gate
+            if not gate.subjects <= present.subjects:
+                continue
+            if gate.marker_names is not None and gate.marker_names.isdisjoint(present.markers):
+                continue
+            if gate.exec_names is not None and gate.exec_names.isdisjoint(present.execs):
+                continue
             hit = sel.match(facts, view)
             if hit is not None:
                 if any(u.match(facts, view) is not None for u in rule.unless):
@@ -308,6 +319,78 @@ class Engine:
         if rule_id == "policy.write-outside-workspace":
             return "Keep changes inside the project directory, or ask the user."
         return ""
+
+
+@dataclass(frozen=True, slots=True)
+class _RuleIndex:
+    """Rules keyed by the marker and program names that can wake them.
+
+    A rule whose every selection requires one of a fixed set of marker names or program names
+    is only tried on actions that have one; the rest are always tried. Candidates keep the
+    rules' original order, so decisions do not depend on the index.
+    """
+
+    always: tuple[CompiledRule, ...]
+    by_marker: dict[str, tuple[int, ...]]
+    by_exec: dict[str, tuple[int, ...]]
+    rules: tuple[CompiledRule, ...]
+
+    @classmethod
+    def build(cls, rules: tuple[CompiledRule, ...]) -> _RuleIndex:
+        always: list[CompiledRule] = []
+        by_marker: dict[str, list[int]] = {}
+        by_exec: dict[str, list[int]] = {}
+        for pos, rule in enumerate(rules):
+            keys: list[tuple[str, frozenset[str]]] = []
+            for sel in rule.selections:
+                if sel.gate.marker_names is not None:
+                    keys.append(("m", sel.gate.marker_names))
+                elif sel.gate.exec_names is not None:
+                    keys.append(("e", sel.gate.exec_names))
+                else:
+                    keys = []
+                    break
+            if not keys:
+                always.append(rule)
+                continue
+            for kind, names in keys:
+                table = by_marker if kind == "m" else by_exec
+                for name in names:
+                    table.setdefault(name, []).append(pos)
+        return cls(tuple(always), {k: tuple(v) for k, v in by_marker.items()},
+                   {k: tuple(v) for k, v in by_exec.items()}, rules)  # fmt: skip
+
+    def candidates(self, present: _Present) -> list[CompiledRule]:
+        hits: set[int] = set()
+        for name in present.markers:
+            hits.update(self.by_marker.get(name, ()))
+        for name in present.execs:
+            hits.update(self.by_exec.get(name, ()))
+        if not hits:
+            return list(self.always)
+        extra = [self.rules[i] for i in sorted(hits)]
+        return [*self.always, *extra]
+
+
+@dataclass(frozen=True, slots=True)
+class _Present:
+    """Which subjects, marker names and program names an action's facts contain."""
+
+    subjects: frozenset[str]
+    markers: frozenset[str]
+    execs: frozenset[str]
+
+    @classmethod
+    def of(cls, facts: Facts) -> _Present:
+        subjects = {
+            name
+            for name, items in (("exec", facts.execs), ("file", facts.files), ("net", facts.net),
+                                ("marker", facts.markers), ("env_set", facts.env_set),
+                                ("env_read", facts.env_read), ("secret", facts.secrets))
+            if items
+        }  # fmt: skip
+        return cls(frozenset(subjects), frozenset(m.name for m in facts.markers),
+                   frozenset(e.name for e in facts.execs))  # fmt: skip
 
 
 def _combo_related(combo: CompiledRule, findings: list[Finding]) -> list[Finding] | None:

@@ -193,6 +193,28 @@ def _sets_meet(a: tuple[bool, str], b: tuple[bool, str]) -> bool:
 MAX_GLOB_TOKENS = 1200
 
 
+_WILD = re.compile(r"[*?\[]")
+
+
+def _ends_compatible(a: str, b: str) -> bool:
+    """Cheap necessary condition: the literal text before the first wildcard of each glob (and
+    after the last) must agree, or no path can match both."""
+    ma, mb = _WILD.search(a), _WILD.search(b)
+    pa = a if ma is None else a[: ma.start()]
+    pb = b if mb is None else b[: mb.start()]
+    n = min(len(pa), len(pb))
+    if pa[:n] != pb[:n]:
+        return False
+    if ma is None and mb is None:
+        return a == b
+    sa = a if ma is None else a[max(m.end() for m in _WILD.finditer(a)) :]
+    sb = b if mb is None else b[max(m.end() for m in _WILD.finditer(b)) :]
+    if "]" in sa or "]" in sb:  # a bracket expression's tail: skip the suffix test
+        return True
+    n = min(len(sa), len(sb))
+    return n == 0 or sa[-n:] == sb[-n:]
+
+
 def _without_dot(cs: tuple[bool, str]) -> tuple[bool, str]:
     neg, members = cs
     return (True, members + ".") if neg else (False, members.replace(".", ""))
@@ -207,6 +229,8 @@ def globs_intersect(pattern: str, access: str, *, shell: bool = True) -> bool:
     (bash(1), Pathname Expansion), so ``src/*.py`` cannot reach ``src/.env.py``. Without it
     (a directory read recursively) hidden files count.
     """
+    if not _ends_compatible(pattern, access):
+        return False
     ta, tb = _single_chars(_tokens(pattern)), _single_chars(_tokens(access))
     if len(ta) + len(tb) > MAX_GLOB_TOKENS:
         return True  # too long to decide cheaply: assume the worst

@@ -35,11 +35,15 @@ Decisions:
   digests that fill ordinary commands (git SHAs, sha256 checksums, image digests); a hex secret
   is still found in assignment context (``API_KEY=<hex>``), where the hex alphabet's entropy
   threshold applies.
+* **A password equal to its user name is not reported** (``postgres:postgres@``,
+  ``guest:guest@``): these are the default credentials of local development services.
 * **Tokens inside URL paths are not reported on entropy alone** (document ids, content hashes);
   credentials in URLs are found by the userinfo, webhook and query-parameter rules.
-* **Work is bounded.** Only the first :data:`SCAN_LIMIT` characters are scanned and at most
-  :data:`MAX_HITS` findings are returned; :func:`scan_secrets` says when either limit cut the
-  analysis short so the caller can add the ``analysis.incomplete`` marker (fail closed).
+* **Work is bounded.** Every pattern runs on RE2 (linear time, no backtracking); only the
+  first :data:`SCAN_LIMIT` characters are scanned, at most :data:`MAX_CANDIDATES` matches are
+  examined and at most :data:`MAX_HITS` findings kept. :func:`scan_secrets` says when a limit
+  cut the analysis short, so the caller can add the ``analysis.incomplete`` marker (fail
+  closed); :func:`redact_text` never passes unscanned text through.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ from warden.check.facts import SecretHit
 
 __all__ = [
     "KINDS",
+    "MAX_CANDIDATES",
     "MAX_HITS",
     "SCAN_LIMIT",
     "SecretScan",
@@ -75,6 +80,9 @@ SCAN_LIMIT = 1 << 20
 # More findings than this in one field means the field is a dump of secrets (or an attack on the
 # checker); the verdict will not change with the 257th, so stop and report incompleteness.
 MAX_HITS = 256
+# Regex matches examined per call (all stages). Each costs a few microseconds of Python; the cap
+# bounds a hostile input (tens of thousands of near-miss candidates) to tens of milliseconds.
+MAX_CANDIDATES = 4096
 # Entropy is estimated on a token's first characters; a longer sample adds cost, not accuracy.
 ENTROPY_SAMPLE = 1024
 
@@ -84,6 +92,8 @@ HIGH_ENTROPY_MIN_LEN = 20
 # Values assigned to secret-named keys must be at least this long (shorter ones are flags,
 # numbers, booleans and placeholders far more often than credentials).
 CONTEXT_MIN_LEN = 8
+# Values longer than this in key=value context are documents or code, not credentials.
+CONTEXT_MAX_LEN = 256
 # Private key blocks must carry at least this many body characters (base64 of ~48 bytes): a
 # bare "-----BEGIN RSA PRIVATE KEY-----" header in a grep pattern is not a key.
 PRIVATE_KEY_MIN_BODY = 64
@@ -123,7 +133,8 @@ def shannon_entropy(s: str) -> float:
     n = len(s)
     if n == 0:
         return 0.0
-    return -sum(c / n * math.log2(c / n) for c in Counter(s).values())
+    # H = -sum(p log2 p) with p = c/n, rearranged to one log per distinct character.
+    return math.log2(n) - sum(c * math.log2(c) for c in Counter(s).values()) / n
 
 
 def redact(secret: str) -> str:
@@ -183,7 +194,7 @@ _FORMAT_RULES: tuple[tuple[str, str, int, int], ...] = (
         50,
         _ANY,
     ),
-    ("slack-token", r"\b(xox[abposre]-[0-9A-Za-z-]+)", 15, _ANY),
+    ("slack-token", r"\b(xox[abposre]-[0-9A-Za-z-]+)", 20, _ANY),
     ("slack-token", r"\b(xapp-\d-[A-Za-z0-9-]+)", 27, _ANY),
     ("stripe-key", r"\b((?:sk|rk)_live_[0-9A-Za-z]+)", 24, 255),
     ("stripe-key", r"\b(whsec_[A-Za-z0-9+/=]+)", 38, _ANY),
@@ -215,11 +226,6 @@ _KEY_NAME_WORDS = (  # words in the names of keys that hold credentials
     r"|(?:encryption|signing|master|jwt|hmac|session|client|app)[_.-]?key"
 )
 _VALUE = r"""(?:"([^"\r\n]+)"|'([^'\r\n]+)'|([^\s"'`;&|,(){}\[\]<>\\]+))"""
-# Values longer than this in key=value context are documents or code, not credentials.
-CONTEXT_MAX_LEN = 256
-# Regex matches examined per call (all stages). Each costs a few microseconds of Python; the cap
-# bounds a hostile input (tens of thousands of near-miss candidates) to ~20-40 ms.
-MAX_CANDIDATES = 4096
 
 
 class _Context(NamedTuple):
@@ -385,12 +391,15 @@ def _ok_format(kind: str, value: str) -> bool:
     return True
 
 
-# Base64 prefixes of benign binary content and public key material: PNG, JPEG, GIF, WOFF/WOFF2,
-# TrueType/OpenType, PDF, RIFF/WebP, SVG, ZIP, gzip, and SSH public key blobs (RFC 4253 6.6).
+# Token prefixes of benign content. Base64 of binary files: PNG, JPEG, GIF, WOFF/WOFF2,
+# TrueType/OpenType, PDF, RIFF/WebP, SVG, XML, ZIP, gzip. Public keys: SSH blobs (RFC 4253
+# 6.6), minisign ("Ed" + key id: RWQ..RWT). Digests: SRI (W3C Subresource Integrity). C++
+# symbols: Itanium ABI mangling (_ZN, _ZSt, _ZT).
 _BENIGN_TOKEN_PREFIXES = (
     "iVBORw0KGgo", "/9j/", "R0lGOD", "d09GMg", "d09GRg", "AAEAAAA", "T1RUTw", "JVBERi0", "UklGR",
     "PHN2Zy", "PD94bWw", "UEsDB", "H4sI", "AAAAB3NzaC1", "AAAAC3NzaC1", "AAAAE2VjZHNh",
-    "AAAAGnNrLXNzaC1", "sha1-", "sha256-", "sha384-", "sha512-", "md5-",
+    "AAAAGnNrLXNzaC1", "RWQ", "RWR", "RWS", "RWT", "sha1-", "sha256-", "sha384-", "sha512-",
+    "md5-", "_ZN", "_ZSt", "_ZT",
 )
 
 _PUBLIC_PEM = re2.compile(
@@ -420,6 +429,8 @@ def _check_context(text: str, value: str, start: int, end: int) -> bool:
 
 
 def _check_url_password(_text: str, value: str, _start: int, _end: int) -> bool:
+    if len(value) > CONTEXT_MAX_LEN:
+        return False
     return not _is_placeholder(value) and value.lower() not in {"pass", "pwd", "x-oauth-basic"}
 
 
@@ -499,6 +510,12 @@ _CONTEXT_RULES: tuple[_Context, ...] = (
         _c(r"""(?:^|\s)(?:-p|--password=)([^\s'"$-][^\s'"]+)"""),
         _check_context,
     ),
+    _Context(  # ~/.netrc entries (curl, git, pip, heroku read them)
+        "generic-secret",
+        (b"machine",),
+        _c(r"(?i)\bmachine\s+\S+\s+(?:login\s+\S+\s+)?password\s+([^\s\"']+)"),
+        _check_context,
+    ),
     _Context(  # key = value, "key": "value", key: value; and command-line flags --token VALUE
         "generic-secret",
         (b"pass", b"pwd", b"secret", b"token", b"key", b"credential"),
@@ -536,9 +553,9 @@ class _Spans:
         return len(self.items) < MAX_HITS
 
 
-def _span(m: re2._Match) -> tuple[int, int, int]:
+def _span(m: re2._Match, ngroups: int) -> tuple[int, int, int]:
     """(group index, start, end) of the first participating capture group, or (-1, 0, 0)."""
-    for i in range(1, m.re.groups + 1):
+    for i in range(1, ngroups + 1):
         s, e = m.span(i)
         if s >= 0:
             return i - 1, s, e
@@ -562,14 +579,14 @@ def _benign_containers(data: bytes, low: bytes) -> list[tuple[int, int]]:
 
 
 def _scan(text: str) -> tuple[list[tuple[int, int, str]], bool]:
-    """Accepted (start, end, kind) spans, and whether the analysis was complete."""
-    complete = len(text) <= SCAN_LIMIT
+    """Accepted (start, end, kind) spans of the first SCAN_LIMIT characters, and whether a work
+    cap (MAX_HITS, MAX_CANDIDATES) stopped the scan early ("exhausted")."""
     text = text[:SCAN_LIMIT]
     # Every pattern is ASCII, so a non-ASCII character can only ever be a separator; encoding it
     # as one "?" byte keeps offsets equal to str indexes and lets RE2 skip UTF-8 bookkeeping.
     data = text.encode("ascii", "replace")
     if _GATE.search(data) is None:
-        return [], complete
+        return [], False
     found = _Spans()
     budget = MAX_CANDIDATES
 
@@ -577,45 +594,49 @@ def _scan(text: str) -> tuple[list[tuple[int, int, str]], bool]:
         for m in _FORMAT.finditer(data):
             budget -= 1
             if budget < 0:
-                return found.items, False
-            i, s, e = _span(m)
+                return found.items, True
+            i, s, e = _span(m, len(_FORMAT_RULES))
             kind, _, lo, hi = _FORMAT_RULES[i]
             if lo <= e - s <= hi and _ok_format(kind, text[s:e]) and not found.add(s, e, kind):
-                return found.items, False
+                return found.items, True
 
     low = data.lower()
     present = {t for t in _TRIGGER_WORDS if t in low}
     for rule in _CONTEXT_RULES:
         if present.isdisjoint(rule.triggers):
             continue
+        ngroups = rule.pattern.groups
         for m in rule.pattern.finditer(data):
             budget -= 1
             if budget < 0:
-                return found.items, False
-            _, s, e = _span(m)
-            ok = s >= 0 and rule.min_len <= e - s <= rule.max_len
+                return found.items, True
+            _, s, e = _span(m, ngroups)
+            ok = s >= 0 and rule.min_len <= e - s <= rule.max_len and not found.overlaps(s, e)
             ok = ok and rule.check(text, text[s:e], m.start(), e)
             if ok and not found.add(s, e, rule.kind):
-                return found.items, False
+                return found.items, True
 
     if b"://" in data:
         for m in _URL_USERINFO.finditer(data):
             budget -= 1
             if budget < 0:
-                return found.items, False
+                return found.items, True
             s, e = m.span(2)
+            user = text[m.start() : s - 1].rpartition("/")[2]
+            if found.overlaps(s, e) or text[s:e] == user:
+                continue
             if _check_url_password(text, text[s:e], s, e):
                 scheme = text[m.start(1) : m.end(1)].lower()
                 db = scheme in _DB_SCHEMES or scheme.split("+")[0] in _DB_SCHEMES
                 kind = "database-url-with-password" if db else "basic-auth-in-url"
                 if not found.add(s, e, kind):
-                    return found.items, False
+                    return found.items, True
 
     excluded: list[tuple[int, int]] | None = None  # computed on the first random-looking token
     for m in _TOKEN.finditer(data):
         budget -= 1
         if budget < 0:
-            return found.items, False
+            return found.items, True
         s, e = m.span()
         if (s and data[s - 1] == 0x24) or data[max(0, s - 3) : s] == b"h1:":
             continue  # crypt(3) hashes ($2b$12$...) and $VARIABLES; go.sum module hashes
@@ -624,29 +645,24 @@ def _scan(text: str) -> tuple[list[tuple[int, int, str]], bool]:
         if excluded is None:
             excluded = _benign_containers(data, low)
         if not _inside(excluded, s, e) and not found.add(s, e, "high-entropy"):
-            return found.items, False  # (not inside certificates, URLs, data: URIs)
-    if len(found.items) > MAX_HITS:
-        del found.items[MAX_HITS:]
-        complete = False
-    return found.items, complete
+            return found.items, True  # (not inside certificates, URLs, data: URIs)
+    return found.items, False
 
 
 def scan_secrets(text: str, field: str) -> SecretScan:
     """Find secrets in ``text`` (the action field named ``field``), and say if analysis was whole.
 
     ``complete`` is False when ``text`` is longer than :data:`SCAN_LIMIT` (the tail was not
-    read) or :data:`MAX_HITS` was reached; the caller should then add an ``analysis.incomplete``
-    marker rather than treat the text as clean.
+    read) or a work cap (:data:`MAX_HITS`, :data:`MAX_CANDIDATES`) stopped the scan; the caller
+    should then add an ``analysis.incomplete`` marker rather than treat the text as clean.
     """
-    items, complete = _scan(text)
+    items, exhausted = _scan(text)
     items.sort()
-    if len(items) > MAX_HITS:
-        del items[MAX_HITS:]
     hits = tuple(
         SecretHit(kind=kind, field=field, span=(s, e), redacted=redact(text[s:e]))
         for s, e, kind in items
     )
-    return SecretScan(hits, complete)
+    return SecretScan(hits, complete=not exhausted and len(text) <= SCAN_LIMIT)
 
 
 def find_secrets(text: str, field: str) -> tuple[SecretHit, ...]:
@@ -660,10 +676,13 @@ def find_secrets(text: str, field: str) -> tuple[SecretHit, ...]:
 def redact_text(text: str) -> str:
     """``text`` with every secret found replaced by :func:`redact` of it.
 
-    Fails closed: whatever was not scanned (past :data:`SCAN_LIMIT`, or past the last finding
-    when :data:`MAX_HITS` was reached) is replaced by a marker instead of being passed through.
+    Fails closed: text past :data:`SCAN_LIMIT` is replaced by a marker instead of being passed
+    through, and if a work cap stopped the scan (so any part may hold a secret not yet found)
+    the whole text is replaced by a marker.
     """
-    items, complete = _scan(text)
+    items, exhausted = _scan(text)
+    if exhausted:
+        return f"…[{len(text)} characters not shown: too many secret candidates to check]"
     items.sort()
     out: list[str] = []
     pos = 0
@@ -671,10 +690,8 @@ def redact_text(text: str) -> str:
         out.append(text[pos:s])
         out.append(redact(text[s:e]))
         pos = e
-    if complete:
-        out.append(text[pos:])
-    else:
-        stop = min(len(text), SCAN_LIMIT) if len(items) < MAX_HITS else pos
-        out.append(text[pos:stop])
+    stop = min(len(text), SCAN_LIMIT)
+    out.append(text[pos:stop])
+    if stop < len(text):
         out.append(f"…[{len(text) - stop} characters not scanned]")
     return "".join(out)

@@ -12,13 +12,15 @@ Two families of attack hide what a command does from the person (or model) readi
   fullwidth forms (``ｃｕｒｌ``), mathematical alphanumerics (``𝐜𝐮𝐫𝐥``).
   :func:`fold_confusables` maps them to the ASCII they imitate so that names can be compared.
 
-Sources: Unicode Standard Annex #31 and #9 (bidi controls); DerivedCoreProperties.txt
+Sources: UAX #9 (the bidirectional algorithm and its controls) and N. Boucher, R. Anderson,
+"Trojan Source: Invisible Vulnerabilities" (2021); DerivedCoreProperties.txt
 ``Default_Ignorable_Code_Point`` (Unicode 15.1) for the invisible set; UAX #15 (NFKC); Unicode
 Technical Standard #39 ``confusables.txt`` for look-alikes. The table below was generated from
 ``confusables.json`` of the ``confusable-homoglyphs`` 3.3.1 package (a JSON rendering of
 ``confusables.txt``), keeping the single characters that imitate one printable ASCII character,
-are letters, digits, punctuation or symbols (categories L, N, P, S), and are *not* already mapped
-to ASCII by NFKC (NFKC handles fullwidth and mathematical forms, 801 of the 1,457 entries). Where
+are letters, digits, punctuation or symbols (categories L, N, P, S; 10 combining marks and
+format characters are left out), and are *not* already mapped to ASCII by NFKC (NFKC handles
+the fullwidth and mathematical forms, 791 of the 1,457 entries). Where
 TR39 merges ``I``/``l``/``1`` into the prototype ``l``, capital letters map to ``I``. The package
 itself is not used at run time: it imports ``urllib`` and parses 900 KB of JSON (~60 ms), too
 slow for the hook path.
@@ -29,6 +31,7 @@ input they return in about a microsecond.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -200,6 +203,8 @@ def _ascii_controls(text: str) -> tuple[tuple[int, str], ...]:
 
 # Control characters except TAB, LF and CR (a CR is reported only when not followed by LF).
 _CONTROL_CHARS = frozenset(chr(c) for c in (*range(0x20), 0x7F)) - {"\t", "\n"}
+# The same set as one character class: a single C-speed scan for the ASCII fast path.
+_ASCII_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def find_invisible(text: str) -> tuple[tuple[int, str], ...]:
@@ -215,7 +220,7 @@ def find_invisible(text: str) -> tuple[tuple[int, str], ...]:
     ``str`` (code point) indexes.
     """
     if text.isascii():
-        if text.isprintable() or _CONTROL_CHARS.isdisjoint(text):
+        if text.isprintable() or _ASCII_CONTROL.search(text) is None:
             return ()
         return _ascii_controls(text)
     out: list[tuple[int, str]] = []

@@ -92,6 +92,15 @@ def first_url(text: str) -> str | None:
     return match.group(0) if match else None
 
 
+#: Gemini CLI's web_fetch takes at most 20 URLs from a prompt (``web-fetch.ts``).
+MAX_PROMPT_URLS = 20
+
+
+def all_urls(text: str) -> tuple[str, ...]:
+    """Every ``http(s)://`` token of a ``web_fetch`` prompt (bounded)."""
+    return tuple(m.group(0) for _, m in zip(range(MAX_PROMPT_URLS * 5), _URL.finditer(text)))
+
+
 def mcp_server_of(name: str) -> str | None:
     """The server of a Gemini MCP tool name, in the current or the older forms."""
     claude_style = split_mcp_name(name)
@@ -140,11 +149,11 @@ def _read_file(call: ToolCall) -> Action:
 
 
 def _read_many(call: ToolCall) -> Action:
-    # Action has one path; the first include entry is lifted and every entry stays in `input`.
+    # the first include entry is `path`, the rest `paths`: every one is judged
     for key in ("include", "paths"):
         paths = f.get_str_list(call.input, key, where=call.where, identifier=True)
         if paths:
-            return call.action(ActionKind.FILE_READ, path=paths[0])
+            return call.action(ActionKind.FILE_READ, path=paths[0], paths=tuple(paths[1:]))
     raise InputError(f"{call.where}: `include` must be a non-empty array of paths")
 
 
@@ -183,14 +192,16 @@ def _list_directory(call: ToolCall) -> Action:
 
 def _web_fetch(call: ToolCall) -> Action:
     url = _first(call, "url")
+    rest: tuple[str, ...] = ()
     if url is None:
-        url = first_url(_req(call, "prompt", ident=False))
-        if url is not None:
-            f.check_identifier(url, where=call.where, key="prompt")
+        found = all_urls(_req(call, "prompt", ident=False))
+        for each in found:
+            f.check_identifier(each, where=call.where, key="prompt")
+        url, rest = (found[0], found[1:]) if found else (None, ())
     if url is None:
         # Gemini CLI refuses a prompt without a URL; nothing would be fetched.
         return call.action(ActionKind.CUSTOM)
-    return call.action(ActionKind.HTTP, url=url, method="GET")
+    return call.action(ActionKind.HTTP, url=url, urls=rest, method="GET")
 
 
 def _web_search(call: ToolCall) -> Action:

@@ -163,7 +163,7 @@ def verify_log(
             )
     root = roots.get(size, EMPTY_ROOT)
     statuses = [_check_witness(w, witnessed.get(w.name), roots, size, last_good) for w in witnesses]
-    _check_cosignatures(store, checkpoints, witnesses)
+    _check_cosignatures(store, checkpoints, witnesses, size)
     if push and size:
         latest = checkpoints[size]
         for w in witnesses:
@@ -197,18 +197,36 @@ def _check_witness(
 
 
 def _check_cosignatures(
-    store: AuditStore, checkpoints: dict[int, SignedCheckpoint], witnesses: Sequence[WitnessClient]
+    store: AuditStore,
+    checkpoints: dict[int, SignedCheckpoint],
+    witnesses: Sequence[WitnessClient],
+    log_size: int,
 ) -> None:
     known = {w.name: w.verifier for w in witnesses}
     for size, lines in store.cosignatures().items():
+        if size > log_size:
+            raise VerificationError(
+                f"witnesses cosigned size {size} but the log has only {log_size} entries:"
+                " truncated or rolled back",
+                index=log_size,
+            )
         cp = checkpoints.get(size)
         if cp is None:
-            raise VerificationError(f"cosignatures for a checkpoint of size {size} that is absent")
+            raise VerificationError(f"the cosigned checkpoint of size {size} was deleted")
         for line in lines:
-            sig = NoteSignature.parse_line(line)
+            try:
+                sig = NoteSignature.parse_line(line)
+            except FormatError as exc:
+                raise VerificationError(f"stored cosignature for size {size}: {exc}") from exc
             ver = known.get(sig.name)
             if ver is not None and ver.matches(sig):
-                cp.add(sig).cosigned_by(ver)
+                try:
+                    cp.add(sig).cosigned_by(ver)
+                except VerificationError as exc:
+                    raise VerificationError(
+                        f"cosignature of {ver.name} on size {size} no longer verifies: the"
+                        " checkpoint was re-signed (rewritten log)"
+                    ) from exc
 
 
 class _Reader:

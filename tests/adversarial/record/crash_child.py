@@ -34,9 +34,10 @@ def main() -> None:
             n += 40
 
     threads = [threading.Thread(target=worker, args=(w,), daemon=True) for w in range(4)]
+    with out:
+        print("ready", flush=True)
     for t in threads:
         t.start()
-    print("ready", flush=True)
     for t in threads:
         t.join()
 

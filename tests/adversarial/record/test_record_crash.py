@@ -25,7 +25,10 @@ def run_and_kill(db: Path, tag: str, rng: random.Random) -> dict[int, str]:
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
-    assert line.strip() == "ready", proc.stderr.read() if proc.stderr else line
+    if line.strip() != "ready":
+        proc.kill()
+        _, err = proc.communicate(timeout=30)
+        raise AssertionError(f"child did not start: {line!r} {err}")
     acked: dict[int, str] = {}
     deadline = time.monotonic() + rng.uniform(0.05, 0.4)
     while time.monotonic() < deadline:  # let it run, reading acks as they come

@@ -281,10 +281,20 @@ def subject_items(name: str, facts: Facts, view: ActionView) -> Sequence[Any]:
 
 
 @dataclass(frozen=True, slots=True)
+class Gate:
+    """What an action must have before a selection is worth evaluating (cheap set checks)."""
+
+    subjects: frozenset[str]
+    marker_names: frozenset[str] | None = None  # exact marker names, one of which must occur
+    exec_names: frozenset[str] | None = None  # exact program names, one of which must run
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledSelection:
     """Subject conditions; each must be met by some item (all predicates on the same item)."""
 
     conds: tuple[tuple[str, tuple[Pred, ...]], ...]
+    gate: Gate
 
     def match(self, facts: Facts, view: ActionView) -> tuple[Any, ...] | None:
         """The items that satisfied each subject, or None."""
@@ -339,7 +349,21 @@ def _compile_selection(sel: Selection, env: CompileEnv) -> CompiledSelection:
     # cheap, selective subjects first: an action or marker check fails fast
     order = {"action": 0, "marker": 1, "secret": 2, "env_set": 3, "env_read": 3, "net": 4}
     conds.sort(key=lambda c: order.get(c[0], 5))
-    return CompiledSelection(tuple(conds))
+    return CompiledSelection(tuple(conds), _gate(sel))
+
+
+def _exact(value: Any) -> frozenset[str] | None:
+    names = _as_list(value)
+    if not names or any(any(c in n for c in "*?[") for n in names):
+        return None
+    return frozenset(names)
+
+
+def _gate(sel: Selection) -> Gate:
+    subjects = frozenset(s for s in _SUBJECTS if getattr(sel, s) is not None) - {"action"}
+    markers = _exact(sel.marker.name) if sel.marker is not None else None
+    execs = _exact(sel.exec.name) if sel.exec is not None and sel.exec.name is not None else None
+    return Gate(subjects, markers, execs)
 
 
 def _requirement(text: str) -> Callable[[str, str], bool]:

@@ -108,8 +108,25 @@ class _Lexer:
         lang = self.lang
         hash_comment = lang in ("perl", "ruby", "python", "awk", "php")
         slash_comment = lang in ("node", "php")
+        fast = _fast_pattern(lang)
+        toks = self.toks
+        perl = lang == "perl"
         while self.pos < n:
             pos = self.pos
+            # Fast path: blanks, identifiers, numbers and operators that need no context.
+            m = fast.match(code, pos)
+            if m is not None:
+                kind = m.lastgroup
+                end = m.end()
+                if kind == "id":
+                    word = m.group()
+                    if perl and word in _PERL_QUOTE and self.perl_quote(word, end, pos):
+                        continue
+                    toks.append(Tok("id", word, pos))
+                elif kind != "sp":
+                    toks.append(Tok(kind or "op", m.group(), pos))
+                self.pos = end
+                continue
             ch = code[pos]
             if ch in " \t\r\f\v":
                 m = _SPACE.match(code, pos)
@@ -327,6 +344,33 @@ class _Lexer:
                 return
         self.emit("op", code[pos], pos)
         self.pos = pos + 1
+
+
+_FAST_OPS = (
+    r"<=>|===|!==|\*\*=|\.\.\.|\?->|::|->|=>|=~|!~|==|!=|<=|>=|&&|\|\||\|&|\.\.|<<|>>|\+=|-="
+    r"|\.=|\?\.|&\."
+)
+_FAST_CACHE: dict[str, re.Pattern[str]] = {}
+
+
+def _fast_pattern(lang: str) -> re.Pattern[str]:
+    """Blanks, newlines, identifiers, numbers and the operators that mean the same in every
+    context of ``lang`` (quotes, comment starters and literal-starting ``/``/``%``/``[`` are
+    left to the slow path). Alternatives start with distinct characters; no backtracking."""
+    pattern = _FAST_CACHE.get(lang)
+    if pattern is None:
+        singles = "(){}[];,.=+*!<>?:&|^~"
+        if lang == "lua":
+            singles = singles.replace("[", "")
+        if lang not in ("ruby",):
+            singles += "%"
+        ops = _FAST_OPS if lang != "lua" else r"==|~=|<=|>=|\.\.\.|\.\.|::"
+        pattern = re.compile(
+            r"(?P<sp>[ \t\r\f\v]++)|(?P<nl>\n)|(?P<id>[$@]{0,2}[A-Za-z_][A-Za-z0-9_]*+)"
+            r"|(?P<num>[0-9][A-Za-z0-9_.]*+)|(?P<op>" + ops + "|[" + re.escape(singles) + "])"
+        )
+        _FAST_CACHE[lang] = pattern
+    return pattern
 
 
 def unescape(raw: str) -> str:

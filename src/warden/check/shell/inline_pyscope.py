@@ -169,7 +169,9 @@ class Scope:
             key = self.value(node.slice, depth + 1)
             if base == "sys.modules" and key and UNKNOWN not in key:
                 return key
-            if base in ("builtins.__dict__", "__builtins__.__dict__", "vars()"):
+            if base in ("builtins", "builtins.__dict__", "globals()", "vars()"):
+                if key == "__builtins__":
+                    return "builtins"
                 return key if key and UNKNOWN not in key else None
         return None
 

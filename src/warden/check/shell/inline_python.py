@@ -69,6 +69,10 @@ class _Analyzer:
                     self.parents[node] = parent
             elif kind in _SCOPE_NODES:
                 collect(node)
+            if kind is ast.Attribute and node.attr in _ESCAPE_ATTRS:  # type: ignore[attr-defined]
+                # ().__class__.__base__.__subclasses__(), f.__globals__: reaching os without
+                # importing it, a sandbox-escape gadget this analysis cannot follow.
+                self.sink.marker("inline.dynamic-exec", node.attr)  # type: ignore[attr-defined]
             if kind in _LOOPS:
                 in_loop = True
             elif kind in _FUNCS:
@@ -205,6 +209,7 @@ _SCOPE_NODES = frozenset(
         ast.arg,
     }
 )
+_ESCAPE_ATTRS = frozenset({"__subclasses__", "__globals__", "__code__", "__builtins__"})
 _LOOPS = frozenset({ast.While, ast.For, ast.AsyncFor})
 _FUNCS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda})
 _ENV_DUMP_METHODS = frozenset({"copy", "items", "keys", "values", "__repr__", "__str__"})

@@ -42,8 +42,9 @@ _FD_DUP = re.compile(r"[<>]&\s{0,4}[0-9$]")
 _MAX_EVAL_DEPTH = 24
 # Work caps that keep hostile input linear: calls whose arguments are examined, tokens in a
 # bare argument list or assignment, and the length of an evaluated string (a = b + b doubling).
-_MAX_CALLS = 1024
-_MAX_SPAN = 512
+_MAX_CALLS = 512
+_MAX_SPAN = 256
+_MAX_ASSIGN = 64
 _MAX_VALUE = 64 * 1024
 WRITE_OP = "write"
 _NO_ARGS = 99  # Rule.a for calls that take no argument (ENV.to_h)
@@ -72,6 +73,7 @@ class _Scanner:
         self.calls = 0
         self.memo: dict[str, str | None] = {}
         self.codec_memo: dict[str, str | None] = {}
+        self.mentioned: dict[tuple[str, ...], bool] = {}
         self.match_ends = _matching(toks)
 
     # -- driver ---------------------------------------------------------------------------------
@@ -103,6 +105,8 @@ class _Scanner:
         if self.env_access(parts, j):
             return j
         rule = self.lookup(parts, after_member=i > 0 and self.is_member(self.toks[i - 1]))
+        if rule is None and len(parts) == 1 and j < len(self.toks) and self.toks[j].text == "(":
+            rule, name = self.variable_callee(parts[0], name)
         if rule is not None and self.calls < _MAX_CALLS:
             args = self.args(j, rule)
             if args is None and rule.a == _NO_ARGS:
@@ -157,6 +161,18 @@ class _Scanner:
             if j + 1 < n and self.is_member(toks[j]) and toks[j + 1].kind == "id":
                 j += 1
                 continue
+            if (  # cp["exec"](...), fs['readFileSync'](...): a member named by a string
+                self.lang.name in ("node", "python", "lua")
+                and j + 3 < n
+                and toks[j].text == "["
+                and toks[j + 1].kind == "str"
+                and toks[j + 2].text == "]"
+            ):
+                parts.append(toks[j + 1].text)
+                j += 3
+                if j + 1 < n and self.is_member(toks[j]) and toks[j + 1].kind == "id":
+                    j += 1
+                    continue
             break
         return parts, j
 
@@ -174,8 +190,30 @@ class _Scanner:
         rule = rules.get("*." + parts[-1])
         return rule if rule is not None and self.allowed(rule) else None
 
+    def variable_callee(self, var: str, name: str) -> tuple[Rule | None, str]:
+        """PHP ``$f = "sys"."tem"; $f("id")`` and perl ``&$f(...)``: a callee held in a
+        variable. A literal name is looked up like a direct call; a computed one is dynamic."""
+        if self.lang.name not in ("php", "perl") or not var.startswith("$"):
+            return None, name
+        if var.startswith(("$this", "$_")):
+            return None, name
+        target = self.const(var, 0)
+        if target is None or UNKNOWN in target:
+            if var in self.consts or self.lang.name == "php":
+                self.sink.marker("inline.dynamic-exec", f"{var}()")
+            return None, name
+        return self.lookup([target], after_member=False), target
+
     def allowed(self, rule: Rule) -> bool:
-        return not rule.requires or any(r in self.code for r in rule.requires)
+        return not rule.requires or self.mentions(rule.requires)
+
+    def mentions(self, words: tuple[str, ...]) -> bool:
+        """Whether the code contains any of ``words`` (memoised: one scan per word set)."""
+        found = self.mentioned.get(words)
+        if found is None:
+            found = any(w in self.code for w in words)
+            self.mentioned[words] = found
+        return found
 
     def args(self, j: int, rule: Rule) -> Args | None:
         """Arguments at ``j``: parenthesised, a Lua string/table call, or a bare list."""
@@ -233,7 +271,7 @@ class _Scanner:
                 self.multi.add(name)
             end = i + 2
             depth = 0
-            limit = min(n, i + 2 + _MAX_SPAN)
+            limit = min(n, i + 2 + _MAX_ASSIGN)
             while end < limit:
                 k = toks[end]
                 if k.kind == "op" and k.text in _OPEN:
@@ -255,14 +293,17 @@ class _Scanner:
         """The string a token slice evaluates to (:data:`UNKNOWN` for computed parts)."""
         if not toks or depth > _MAX_EVAL_DEPTH:
             return None
+        strips = 0
         while (
-            len(toks) >= 2
+            strips < 8
+            and len(toks) >= 2
             and toks[0].text == "("
             and toks[0].kind == "op"
             and toks[-1].text == ")"
             and _balanced_outer(toks)
         ):
             toks = toks[1:-1]
+            strips += 1
         parts: list[str | None] = []
         start = 0
         bracket = 0
@@ -609,7 +650,7 @@ class _Scanner:
                         return NetDirection.UPLOAD
                 if self.lang.name == "lua":
                     return NetDirection.UPLOAD
-            if self.lang.upload_hint and any(h in self.code for h in self.lang.upload_hint):
+            if self.lang.upload_hint and self.mentions(self.lang.upload_hint):
                 return NetDirection.UPLOAD
         return NetDirection.FETCH
 
@@ -735,8 +776,21 @@ class _Scanner:
         self.sink.env_set(key or UNKNOWN, UNKNOWN if value is None else value)
 
     def do_fork(self, rule: Rule, name: str, args: Args) -> None:
-        if any(loop in self.code for loop in self.lang.loop_words):
+        if self.mentions(self.lang.loop_words):
             self.sink.marker("resource.fork-bomb", "")
+
+    def do_indirect(self, rule: Rule, name: str, args: Args) -> None:
+        """``call_user_func('system', 'id')``: the first argument names the function."""
+        target = self.value(self.arg(args, 0))
+        if target is None or UNKNOWN in target:
+            self.sink.marker("inline.dynamic-exec", name)
+            return
+        inner = self.lookup([target], after_member=False)
+        if inner is not None:
+            rest = args[1:]
+            if rule.op == "array" and rest and _is_list(rest[0]):
+                rest = _split(rest[0][1:-1] if rest[0][0].text != "array" else rest[0][2:-1])
+            self.apply(inner, target, rest)
 
     def do_dynamic(self, rule: Rule, name: str, args: Args) -> None:
         self.sink.marker("inline.dynamic-exec", name)
@@ -846,12 +900,12 @@ class _Scanner:
         read from the socket and run."""
         if not self.made_socket:
             return
-        wired = any(w in self.code for w in self.lang.wiring)
+        wired = self.mentions(self.lang.wiring)
         dynamic = "inline.dynamic-exec" in self.sink.names()
         dup_in_shell = any(_FD_DUP.search(text) for text in self.sink.shell_texts())
         if (self.sink.runs_shell() and (dup_in_shell or wired)) or (dynamic and wired):
             self.sink.marker("net.socket-to-shell", "")
-        elif dynamic and any(w in self.code for w in _SOCKET_READS):
+        elif dynamic and self.mentions(_SOCKET_READS):
             self.sink.marker("net.socket-to-shell", "")  # commands read from the socket
 
 

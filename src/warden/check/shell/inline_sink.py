@@ -33,9 +33,10 @@ __all__ = [
 ]
 
 # Inline code comes from a command line or a here-document. Real one-liners are a few hundred
-# bytes and generated scripts a few KiB; 256 KiB is far above both while keeping the analysis
-# (ast.parse, tokenising) well under a few tens of milliseconds on the decision hot path.
-MAX_INLINE_CODE = 256 * 1024
+# bytes and generated helper scripts a few KiB; 64 KiB is far above both, and bounds the worst
+# case of the pure-Python tokeniser and ast walk to a few hundred milliseconds on the decision
+# hot path. Padding a payload past the limit does not hide it: the rest is reported incomplete.
+MAX_INLINE_CODE = 64 * 1024
 # Decoded payloads that decode to more code: exec(b64decode(...)) wrapped three times is
 # already deliberate obfuscation; deeper nesting is reported as incomplete, not followed.
 MAX_DECODE_DEPTH = 3

@@ -289,7 +289,8 @@ _DOCKER_RUN = Grammar(
     " --network --net --pid --ipc --uts --userns --cap-add --cap-drop --security-opt --device"
     " --mount --entrypoint --env-file --label --memory --cpus --restart --platform --add-host"
     " --dns --log-driver --log-opt --tmpfs --ulimit --cgroupns --runtime --gpus --volumes-from"
-    " --cidfile --label-file --health-cmd --shm-size --stop-signal --pull --init-path"
+    " --cidfile --label-file --health-cmd --shm-size --stop-signal --pull --init-path",
+    posix=True,
 )
 _SENSITIVE_MOUNTS = ("/", "/etc", "/root", "/home", "/var/run/docker.sock", "/run/docker.sock",
                      "/proc", "/sys", "/dev", "/var/lib/docker", "/boot", "/usr", "/var", "/run")
@@ -305,7 +306,7 @@ def _registry_of(image: str) -> str:
 
 
 def _docker_run(acc: Acc, words: list[str]) -> None:
-    parsed = parse(words, Grammar(" ".join(_DOCKER_RUN.values), posix=True))
+    parsed = parse(words, _DOCKER_RUN)
     if parsed.has("--privileged"):
         acc.mark("container.escape", "--privileged")
     for opt, value in parsed.opts:
@@ -319,7 +320,7 @@ def _docker_run(acc: Acc, words: list[str]) -> None:
                     source = part.partition("=")[2]
             if source.rstrip("/") in _SENSITIVE_MOUNTS or source == "/":
                 acc.mark("container.escape", f"{opt} {value}")
-            if source.startswith(("/", "~", ".")):
+            if source.startswith(("/", "~", ".", "$")):
                 acc.file(FileOp.READ, source, recursive=True)
                 if not value.endswith(":ro"):
                     acc.file(FileOp.WRITE, source, recursive=True)

@@ -210,7 +210,7 @@ def _nc(name: str, args: Argv) -> Effects:
     if parsed.has("-u", "--udp"):
         acc.mark("net.udp")
     if parsed.has("-z"):
-        acc.mark("net.scan", " ".join(operands))
+        acc.mark("net.scan", "")
     port_flag = parsed.value("-p", "--source-port")
     if listening:
         port_text = port_flag or (operands[-1] if operands else "")
@@ -258,7 +258,7 @@ def _socat_address(acc: Acc, address: str) -> str:
         acc.mark("net.listen", spec)
         return "net"
     if upper == "EXEC":
-        acc.run(spec.split())
+        acc.code(spec)  # socat splits and execs it; shell parsing yields the same argv
         return "exec"
     if upper == "SYSTEM":
         acc.code(rest.rpartition(",")[0] if "," in rest and "=" in rest.rpartition(",")[2]

@@ -77,6 +77,25 @@ _SCOPE_NODES = frozenset(
 )  # fmt: skip
 _KNOWN_VARS = frozenset({"HOME", "PWD", "IFS", "USER", "LOGNAME", "SHELL", "OLDPWD", "TMPDIR"})
 
+#: A command line of plain words (no quoting, expansion, globbing, redirection or operators):
+#: its argv is its words, exactly as bash would split it, so the parser is skipped.
+_SIMPLE_COMMAND = re.compile(r"[ \t]*[A-Za-z0-9_./:@%+,-][A-Za-z0-9_./:=@%+, \t-]*")
+#: Words the parser treats as syntax (declarations, keywords): never on the fast path.
+_SYNTAX_WORDS = frozenset(
+    {"export", "declare", "typeset", "local", "readonly", "unset", "alias", "if", "then", "else",
+     "elif", "fi", "for", "while", "until", "do", "done", "case", "esac", "function", "select",
+     "time", "coproc", "in"}
+)  # fmt: skip
+
+
+def _is_simple(text: str) -> bool:
+    """Whether ``text`` is plain words the fast path splits exactly as bash would."""
+    if not _SIMPLE_COMMAND.fullmatch(text):
+        return False
+    words = text.split()
+    return bool(words) and "=" not in words[0] and words[0] not in _SYNTAX_WORDS
+
+
 _CI_EXPR = re.compile(r"\$\{\{[^{}\n]{0,400}\}\}")
 _DEV_NET = re.compile(r"/dev/(?:tcp|udp)/[^/\s]+/\d+")
 
@@ -178,6 +197,10 @@ def analyze_command(
     if "\0" in text:
         sink.mark("analysis.nul-byte", "the command contains a NUL byte", (text.index("\0"),) * 2)
         text = text.replace("\0", " ")
+    if _is_simple(text):
+        words = tuple(text.split())
+        _run(sink, _Frame(src=text.encode(), text=text), words, _NONE, (0, len(text)), frozenset())
+        return sink.facts()
     _walk_code(sink, _Frame(src=b"", text=text), text, _NONE)
     return sink.facts()
 
@@ -766,15 +789,18 @@ _SPECIAL = frozenset("\\{}*?[~$`'\"")
 def _needs_eval(node: tree_sitter.Node) -> bool:
     """A word with glob characters but nothing else to evaluate (``src/*.py``)."""
     raw = node.text
-    return raw is None or any(chr(b) in _SPECIAL_NO_GLOB for b in raw)
+    return raw is None or _SPECIAL_NO_GLOB.search(raw) is not None
 
 
-_SPECIAL_NO_GLOB = frozenset("\\{}~$`'\"")
+_SPECIAL_NO_GLOB = re.compile(rb"[\\{}~$`'\"]")
+
+
+_SPECIAL_BYTES = re.compile(rb"[\\{}*?\[~$`'\"]")
 
 
 def _plain(node: tree_sitter.Node) -> bool:
     raw = node.text
-    return raw is not None and not any(chr(b) in _SPECIAL for b in raw)
+    return raw is not None and _SPECIAL_BYTES.search(raw) is None
 
 
 def _eval_into(

@@ -57,7 +57,7 @@ _PATHOLOGICAL = [
     "-" * 999_999 + "1",
     "open(" * 100_000 + ")" * 100_000,
     "x.y" * 300_000,
-    "\n".join("f%d = '%d' + f%d" % (i, i, i - 1) for i in range(60_000)),
+    "\n".join(f"f{i} = '{i}' + f{i - 1}" for i in range(60_000)),
     "exec(" * 50_000 + "'x'" + ")" * 50_000,
     "/" * 1_000_000,
     "`" * 1_000_000,
@@ -86,8 +86,10 @@ def test_arbitrary_text_never_raises(language: str, code: str) -> None:
 
 
 _ALPHABET = st.sampled_from(
-    list("()[]{}'\"`/\\$@%#;,.=+-<>|&:!?~ \n\tqsmxyrwe0123")
-    + ["system", "exec", "eval", "open", "os.", "require", "fork", "while", "ENV", "getline"]
+    [
+        *"()[]{}'\"`/\\$@%#;,.=+-<>|&:!?~ \n\tqsmxyrwe0123",
+        *("system", "exec", "eval", "open", "os.", "require", "fork", "while", "ENV", "getline"),
+    ]
 )
 
 

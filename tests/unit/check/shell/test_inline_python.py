@@ -11,7 +11,8 @@ from warden.check.facts import FileOp, NetDirection
 from warden.check.shell.effects import Effects, FileRef, NetRef
 from warden.check.shell.inline import analyze_inline
 
-R, W, A, D, C, X = FileOp.READ, FileOp.WRITE, FileOp.APPEND, FileOp.DELETE, FileOp.CHMOD, FileOp.EXEC
+R, W, A, D = FileOp.READ, FileOp.WRITE, FileOp.APPEND, FileOp.DELETE
+C, X = FileOp.CHMOD, FileOp.EXEC
 FETCH, UPLOAD, CONNECT = NetDirection.FETCH, NetDirection.UPLOAD, NetDirection.CONNECT
 
 
@@ -222,6 +223,10 @@ def test_os_system_curl_pipe_sh() -> None:
         "import subprocess; subprocess.run('id', shell=True)",
         "import os; os.popen('id').read()",
         "import subprocess; subprocess.getoutput('id')",
+        "__builtins__['exec'](\"import os; os.system('id')\")",
+        "globals()['__builtins__'].exec(\"import os; os.system('id')\")",
+        "import sys, os; sys.modules['os'].system('id')",
+        "import subprocess as sp; sp.Popen(args='id', shell=True)",
     ],
 )
 def test_alias_resolution_finds_the_shell_call(code: str) -> None:
@@ -261,9 +266,7 @@ def test_exec_and_spawn_families(code: str, argv: tuple[str, ...]) -> None:
 
 
 def test_fork_bomb() -> None:
-    assert py("import os\nwhile True: os.fork()") == Effects(
-        markers=(("resource.fork-bomb", ""),)
-    )
+    assert py("import os\nwhile True: os.fork()") == Effects(markers=(("resource.fork-bomb", ""),))
     assert py("import os; os.fork()") == Effects()
 
 
@@ -323,16 +326,12 @@ def test_base64_hidden_payload_is_decoded_and_analysed() -> None:
 def test_zlib_of_base64_payload() -> None:
     payload = base64.b64encode(zlib.compress(b"import os;os.system('id')")).decode()
     code = f"import zlib,base64; exec(zlib.decompress(base64.b64decode('{payload}')))"
-    assert py(code) == Effects(
-        shell_code=("id",), markers=(("obfuscation.decoded-exec", "zlib"),)
-    )
+    assert py(code) == Effects(shell_code=("id",), markers=(("obfuscation.decoded-exec", "zlib"),))
 
 
 def test_rot13_payload() -> None:
     code = "import codecs; exec(codecs.decode('vzcbeg bf; bf.flfgrz(\"vq\")', 'rot13'))"
-    assert py(code) == Effects(
-        shell_code=("id",), markers=(("obfuscation.decoded-exec", "rot13"),)
-    )
+    assert py(code) == Effects(shell_code=("id",), markers=(("obfuscation.decoded-exec", "rot13"),))
 
 
 def test_base64_shell_text_is_decoded() -> None:
@@ -365,9 +364,7 @@ def test_computed_import_and_getattr_are_dynamic() -> None:
 
 
 def test_exec_of_literal_code_is_followed() -> None:
-    assert py("exec(\"import os\\nos.remove('/tmp/x')\")") == Effects(
-        files=(FileRef(D, "/tmp/x"),)
-    )
+    assert py("exec(\"import os\\nos.remove('/tmp/x')\")") == Effects(files=(FileRef(D, "/tmp/x"),))
 
 
 # -- code that does not parse ---------------------------------------------------------------------
@@ -392,4 +389,15 @@ def test_python2_reverse_shell_fallback() -> None:
             ("analysis.incomplete", "python syntax error"),
             ("net.socket-to-shell", ""),
         ),
+    )
+
+
+def test_subclasses_gadget_is_dynamic() -> None:
+    code = "[c for c in ().__class__.__base__.__subclasses__() if c.__name__=='Popen'][0](['id'])"
+    assert py(code) == Effects(markers=(("inline.dynamic-exec", "__subclasses__"),))
+
+
+def test_starred_command_is_dynamic() -> None:
+    assert py("import os; os.system(*['id'])") == Effects(
+        markers=(("inline.dynamic-exec", "os.system"),)
     )
