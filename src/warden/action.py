@@ -139,6 +139,8 @@ class Action(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
             raise InputError(f"invalid action: {exc}") from exc
         except msgspec.DecodeError as exc:
             raise InputError(f"invalid JSON: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise InputError(f"input is not valid UTF-8: {exc.reason}") from exc
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Action:

@@ -173,6 +173,10 @@ class Engine:
                 continue
             if gate.exec_names is not None and gate.exec_names.isdisjoint(present.execs):
                 continue
+            if gate.file_ops is not None and gate.file_ops.isdisjoint(present.file_ops):
+                continue
+            if gate.net_dirs is not None and gate.net_dirs.isdisjoint(present.net_dirs):
+                continue
             hit = sel.match(facts, view)
             if hit is not None:
                 if any(u.match(facts, view) is not None for u in rule.unless):
@@ -379,6 +383,8 @@ class _Present:
     subjects: frozenset[str]
     markers: frozenset[str]
     execs: frozenset[str]
+    file_ops: frozenset[str]
+    net_dirs: frozenset[str]
 
     @classmethod
     def of(cls, facts: Facts) -> _Present:
@@ -390,7 +396,9 @@ class _Present:
             if items
         }  # fmt: skip
         return cls(frozenset(subjects), frozenset(m.name for m in facts.markers),
-                   frozenset(e.name for e in facts.execs))  # fmt: skip
+                   frozenset(e.name for e in facts.execs),
+                   frozenset(f.op.value for f in facts.files),
+                   frozenset(n.direction.value for n in facts.net))  # fmt: skip
 
 
 def _combo_related(combo: CompiledRule, findings: list[Finding]) -> list[Finding] | None:
@@ -427,8 +435,9 @@ def _evidence(item: Any, text: str, field: str) -> Evidence:
 
 
 def _cut(text: str) -> str:
+    """Evidence as it may be shown and logged: secrets redacted first, then shortened."""
     from warden.check.secrets import redact_text
 
-    text = redact_text(text) if len(text) < 20_000 else text[:EVIDENCE_CHARS]
+    text = redact_text(text[: EVIDENCE_CHARS * 64])
     return text if len(text) <= EVIDENCE_CHARS else text[: EVIDENCE_CHARS - 1] + "…"
 

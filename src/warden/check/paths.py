@@ -79,27 +79,19 @@ def normalize(raw: str, ctx: PathContext) -> str:
     return p
 
 
-#: Symlink resolution touches the disk; bound the cache so a long-lived engine stays small.
-_RESOLVE_CACHE = 4096
-
-
-@functools.lru_cache(maxsize=_RESOLVE_CACHE)
-def _realpath(p: str) -> str:
-    try:
-        return os.path.realpath(p)
-    except (OSError, ValueError):
-        return p
-
-
 def resolve(path: str) -> str:
     """``path`` with symlinks that exist on disk resolved (a missing tail is kept as written).
 
-    Cached per path: an engine judges the same paths again and again, and a symlink planted
-    after the first look is caught by the containment layer, not here.
+    Never cached: an agent can re-point a symlink between two actions (``ln -sf ~/.ssh/id_rsa
+    notes.txt`` after an innocent ``cat notes.txt``), so every check looks at the disk afresh.
+    A link swapped between the check and the read itself is the containment layer's to stop.
     """
     if "\0" in path:
         return path
-    return _realpath(path)
+    try:
+        return os.path.realpath(path)
+    except (OSError, ValueError):
+        return path
 
 
 def is_within(path: str, root: str) -> bool:
@@ -231,6 +223,11 @@ def globs_intersect(pattern: str, access: str, *, shell: bool = True) -> bool:
     """
     if not _ends_compatible(pattern, access):
         return False
+    last_p, last_a = pattern.rpartition("/")[2], access.rpartition("/")[2]
+    if (last_p != pattern or last_a != access) and "**" not in last_p and "**" not in last_a:
+        # both final components must match the same file name: a short check first
+        if not globs_intersect(last_p, last_a, shell=shell):
+            return False
     ta, tb = _single_chars(_tokens(pattern)), _single_chars(_tokens(access))
     if len(ta) + len(tb) > MAX_GLOB_TOKENS:
         return True  # too long to decide cheaply: assume the worst

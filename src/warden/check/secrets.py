@@ -379,9 +379,10 @@ def _ok_format(kind: str, value: str) -> bool:
     if kind == "private-key" or kind == "gcp-service-account":
         parts = value.split("-----")  # "", "BEGIN ...", body, "END ...", ""
         body = parts[2] if len(parts) > 2 else ""
-        return sum(ch.isalnum() for ch in body) >= PRIVATE_KEY_MIN_BODY
+        return sum(ch.isalnum() for ch in body[: 4 * PRIVATE_KEY_MIN_BODY]) >= PRIVATE_KEY_MIN_BODY
     if kind in ("openai-key", "anthropic-key", "huggingface-token"):
         tail = value.split("_", 1)[-1] if kind == "huggingface-token" else value[3:]
+        tail = tail[:ENTROPY_SAMPLE]
         if _is_placeholder(tail):
             return False
         lower, upper, _ = _classes(tail)
@@ -417,13 +418,17 @@ def _always(_text: str, _value: str, _start: int, _end: int) -> bool:
     return True
 
 
-# Key names that hold identifiers, names or locations of secrets, not secrets.
-_NOT_SECRET_KEY_SUFFIXES = ("id", "name", "file", "path", "url", "uri", "type", "length", "ref")
+# Key names that hold identifiers, names or locations of secrets, not secrets: private_key_id,
+# secretName, TOKEN_FILE, password-path (a separator or a camelCase hump before the word).
+_NOT_SECRET_KEY = re.compile(
+    r"(?:[_.-](?i:id|name|file|path|url|uri|type|length|ref)"
+    r"|(?<=[a-z])(?:Id|ID|Name|File|Path|Url|URL|Uri|URI|Type|Length|Ref))$"
+)
 
 
 def _check_context(text: str, value: str, start: int, end: int) -> bool:
-    key = text[start : end - len(value)].strip(" \t\"':=>]").lower()
-    if key.endswith(_NOT_SECRET_KEY_SUFFIXES):
+    key = text[start : end - len(value)].strip(" \t\"':=>]")
+    if _NOT_SECRET_KEY.search(key):
         return False
     return _context_value_ok(value) and not _next_is_code(text, end)
 

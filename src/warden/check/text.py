@@ -173,9 +173,11 @@ def is_ascii_fast(text: str) -> bool:
     return text.isascii()
 
 
+_INVISIBLE = frozenset(cp for lo, hi in _INVISIBLE_RANGES for cp in range(lo, hi + 1))
+
+
 def _is_invisible(ch: str) -> bool:
-    cp = ord(ch)
-    if any(lo <= cp <= hi for lo, hi in _INVISIBLE_RANGES):
+    if ord(ch) in _INVISIBLE:
         return True
     cat = unicodedata.category(ch)
     return cat in ("Cf", "Zl", "Zp", "Cs") or (cat == "Zs" and ch != " ")
@@ -234,20 +236,39 @@ def find_invisible(text: str) -> tuple[tuple[int, str], ...]:
     return tuple(out)
 
 
+# Characters seen per process are few; the cap stops hostile input (every code point once) from
+# growing the translation cache past a few megabytes.
+_DROP_CACHE_MAX = 1 << 16
+
+
+class _DropTable(dict[int, "int | str | None"]):
+    """``str.translate`` table, filled on demand: invisible -> dropped, space separator -> " "."""
+
+    def __missing__(self, cp: int) -> int | str | None:
+        ch = chr(cp)
+        value: int | str | None = cp
+        if unicodedata.category(ch) == "Zs":
+            value = " "
+        elif _is_invisible(ch):
+            value = None
+        if len(self) < _DROP_CACHE_MAX:
+            self[cp] = value
+        return value
+
+
+_DROP = _DropTable()
+
+
 def _fold_once(text: str) -> str:
-    kept = "".join(
-        " " if unicodedata.category(ch) == "Zs" else ch
-        for ch in text
-        if ch.isascii() or not _is_invisible(ch) or unicodedata.category(ch) == "Zs"
-    )
-    return unicodedata.normalize("NFKC", kept).translate(_FOLD)
+    return unicodedata.normalize("NFKC", text.translate(_DROP)).translate(_FOLD)
 
 
 def fold_confusables(text: str) -> str:
     """``text`` with look-alike characters replaced by the ASCII they imitate.
 
-    Steps, repeated until nothing changes (at most :data:`MAX_FOLD_ROUNDS`): drop invisible
-    characters (see :func:`find_invisible`; a space separator becomes U+0020 instead), apply NFKC
+    Steps, repeated until nothing changes (at most :data:`MAX_FOLD_ROUNDS`): drop the invisible
+    and format characters :func:`find_invisible` reports (control characters are kept; a space
+    separator becomes U+0020), apply NFKC
     (fullwidth, mathematical, ligatures, superscripts), then map the TR39 look-alikes NFKC leaves
     alone (Cyrillic, Greek, Armenian, Cherokee, Latin extensions ...). Characters with no ASCII
     look-alike are kept, so the result is ASCII only if every character had one.

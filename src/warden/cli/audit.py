@@ -41,12 +41,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: 
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     cmds = parser.add_subparsers(dest="audit_command", metavar="ACTION")
-    parser.set_defaults(func=lambda a: (parser.print_help(), 2)[1])
+
+    def usage(_: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+
+    parser.set_defaults(func=usage)
 
     def add(name: str, help_: str, func: Any) -> argparse.ArgumentParser:
-        p = cmds.add_parser(name, help=help_, description=help_, epilog=EXAMPLES,
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
-        p.add_argument("--db", type=Path, help="audit database (default: $XDG_DATA_HOME/warden/audit.db)")
+        p = cmds.add_parser(
+            name,
+            help=help_,
+            description=help_,
+            epilog=EXAMPLES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        p.add_argument(
+            "--db", type=Path, help="audit database (default: $XDG_DATA_HOME/warden/audit.db)"
+        )
         p.set_defaults(func=func)
         return p
 
@@ -57,12 +69,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: 
 
     p = add("verify", "verify the whole log (or an exported bundle)", _verify)
     _key_args(p)
-    p.add_argument("--witness", action="append", default=[], metavar="SPEC",
-                   help="witness to check against: DIR[=VKEY] or URL=VKEY (repeatable)")
+    p.add_argument(
+        "--witness",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="witness to check against: DIR[=VKEY] or URL=VKEY (repeatable)",
+    )
     p.add_argument("--witnesses-file", type=Path, help="file of witness SPECs (one a line)")
     p.add_argument("--bundle", type=Path, help="verify an exported bundle offline instead")
-    p.add_argument("--witness-vkey", action="append", default=[], metavar="VKEY",
-                   help="with --bundle: witness that must have cosigned (repeatable)")
+    p.add_argument(
+        "--witness-vkey",
+        action="append",
+        default=[],
+        metavar="VKEY",
+        help="with --bundle: witness that must have cosigned (repeatable)",
+    )
     p.add_argument("--no-push", action="store_true", help="do not submit to remote witnesses")
     p.add_argument("--json", action="store_true")
     p.add_argument("--progress", action="store_true", help="progress on stderr even if no TTY")
@@ -88,7 +110,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: 
     p.add_argument("--end", type=int)
     _key_args(p)
 
-    p = add("checkpoint", "print the latest signed checkpoint; --witness to get it cosigned", _checkpoint)
+    p = add(
+        "checkpoint",
+        "print the latest signed checkpoint; --witness to get it cosigned",
+        _checkpoint,
+    )
     p.add_argument("--witness", action="append", default=[], metavar="SPEC")
     p.add_argument("--witnesses-file", type=Path)
     _key_args(p)
@@ -160,15 +186,27 @@ def _verify(args: argparse.Namespace) -> int:
                 raise InputError(f"cannot read {args.bundle}: {exc.strerror}") from exc
             wits = [load_verifier(v) for v in args.witness_vkey]
             rep = verify_bundle(data, key, witnesses=wits)
-            _out(args, {"ok": True, "tree_size": rep.size, "entries": len(rep.entries),
-                        "cosigned_by": list(rep.cosigned_by)},
-                 f"OK: {len(rep.entries)} entries proven in the signed tree of size {rep.size}")
+            _out(
+                args,
+                {
+                    "ok": True,
+                    "tree_size": rep.size,
+                    "entries": len(rep.entries),
+                    "cosigned_by": list(rep.cosigned_by),
+                },
+                f"OK: {len(rep.entries)} entries proven in the signed tree of size {rep.size}",
+            )
             return 0
         witnesses = _witnesses(args)
         show = args.progress or sys.stderr.isatty()
         with _reader(args) as reader:
-            report = verify_log(reader.store, key, witnesses=witnesses,
-                                progress=_progress if show else None, push=not args.no_push)
+            report = verify_log(
+                reader.store,
+                key,
+                witnesses=witnesses,
+                progress=_progress if show else None,
+                push=not args.no_push,
+            )
         if show:
             print(file=sys.stderr)
     except VerificationError as exc:
@@ -176,20 +214,36 @@ def _verify(args: argparse.Namespace) -> int:
         msg = str(exc).removeprefix(f"entry {exc.index}: ")
         _out(args, {"ok": False, "index": exc.index, "error": msg}, f"FAILED at {where}: {msg}")
         return 1
-    lines = [f"OK: {report.size} entries re-hashed, root {base64.b64encode(report.root).decode()}",
-             f"    {report.checkpoints} signed checkpoints verified, {report.payloads} payloads"]
+    lines = [
+        f"OK: {report.size} entries re-hashed, root {base64.b64encode(report.root).decode()}",
+        f"    {report.checkpoints} signed checkpoints verified, {report.payloads} payloads",
+    ]
     for w in report.witnesses:
-        lines.append(f"    witness {w.name}: size {w.witnessed_size},"
-                     f" {w.unwitnessed} entries not yet witnessed")
+        lines.append(
+            f"    witness {w.name}: size {w.witnessed_size},"
+            f" {w.unwitnessed} entries not yet witnessed"
+        )
     if not report.witnesses:
-        lines.append(f"    no witness: {report.size} entries not witnessed (a key holder could"
-                     " rewrite them undetected)")
-    _out(args, {"ok": True, "size": report.size, "root": base64.b64encode(report.root).decode(),
-                "checkpoints": report.checkpoints, "payloads": report.payloads,
-                "unwitnessed": report.unwitnessed,
-                "witnesses": [{"name": w.name, "size": w.witnessed_size,
-                               "unwitnessed": w.unwitnessed} for w in report.witnesses]},
-         "\n".join(lines))
+        lines.append(
+            f"    no witness: {report.size} entries not witnessed (a key holder could"
+            " rewrite them undetected)"
+        )
+    _out(
+        args,
+        {
+            "ok": True,
+            "size": report.size,
+            "root": base64.b64encode(report.root).decode(),
+            "checkpoints": report.checkpoints,
+            "payloads": report.payloads,
+            "unwitnessed": report.unwitnessed,
+            "witnesses": [
+                {"name": w.name, "size": w.witnessed_size, "unwitnessed": w.unwitnessed}
+                for w in report.witnesses
+            ],
+        },
+        "\n".join(lines),
+    )
     return 0
 
 
@@ -209,10 +263,14 @@ def _show(args: argparse.Namespace) -> int:
             print(json.dumps(entry.to_json(), indent=None if args.json else 2, ensure_ascii=False))
             return 0
         cp = reader.latest_checkpoint()
-        info = {"db": str(_db(args)), "origin": reader.origin, "size": reader.size(),
-                "vkey": reader.store.get_meta("vkey"),
-                "payloads": len(reader.store.payloads()),
-                "checkpoint": cp.text() if cp else None}
+        info = {
+            "db": str(_db(args)),
+            "origin": reader.origin,
+            "size": reader.size(),
+            "vkey": reader.store.get_meta("vkey"),
+            "payloads": len(reader.store.payloads()),
+            "checkpoint": cp.text() if cp else None,
+        }
     if args.json:
         print(json.dumps(info))
     else:
@@ -245,9 +303,14 @@ def _tail(args: argparse.Namespace) -> int:
 def _prove(args: argparse.Namespace) -> int:
     with _reader(args) as reader:
         size = args.size if args.size is not None else reader.size()
-        b64 = [base64.b64encode(h).decode() for h in (
-            reader.consistency_proof(args.consistency, size) if args.consistency is not None
-            else reader.inclusion_proof(_index(args), size))]
+        b64 = [
+            base64.b64encode(h).decode()
+            for h in (
+                reader.consistency_proof(args.consistency, size)
+                if args.consistency is not None
+                else reader.inclusion_proof(_index(args), size)
+            )
+        ]
         if args.consistency is not None:
             obj: dict[str, Any] = {"old": args.consistency, "size": size, "proof": b64}
         else:

@@ -123,7 +123,7 @@ def _split(data: bytes, *, force_lines: bool) -> list[tuple[int, bytes]]:
         try:
             msgspec.json.decode(stripped)
             return [(1, stripped)]
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, UnicodeDecodeError):
             if b"\n" not in stripped:
                 return [(1, stripped)]
     return [(n, line.strip()) for n, line in enumerate(data.splitlines(), 1) if line.strip()]
@@ -139,5 +139,7 @@ def _to_action(raw: bytes, source: str | None) -> Any:
         payload = msgspec.json.decode(raw)
     except msgspec.DecodeError as exc:
         raise InputError(f"invalid JSON: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"input is not valid UTF-8: {exc.reason} at byte {exc.start}") from exc
     return normalize(payload, source=source)
 

@@ -92,6 +92,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_ERROR
+    except Exception as exc:  # a bug: say so plainly, keep the traceback for those who ask
+        import os
+
+        if os.environ.get("WARDEN_DEBUG"):
+            raise
+        print(f"warden: internal error: {type(exc).__name__}: {exc} "
+              "(set WARDEN_DEBUG=1 for a traceback)", file=sys.stderr)  # fmt: skip
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

@@ -18,20 +18,38 @@ examples:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
-    parser = sub.add_parser("witness", help=summary, description=summary, epilog=EXAMPLES,
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = sub.add_parser(
+        "witness",
+        help=summary,
+        description=summary,
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     cmds = parser.add_subparsers(dest="witness_command", metavar="ACTION")
-    parser.set_defaults(func=lambda a: (parser.print_help(), 2)[1])
 
-    p = cmds.add_parser("init", help="create a witness directory with a cosigner key",
-                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    def usage(_: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+
+    parser.set_defaults(func=usage)
+
+    p = cmds.add_parser(
+        "init",
+        help="create a witness directory with a cosigner key",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--dir", type=Path, required=True)
     p.add_argument("--name", required=True, help="witness key name, e.g. witness.example/w1")
     p.add_argument("--log-vkey", action="append", required=True, help="trusted log key")
     p.set_defaults(func=_init)
 
-    p = cmds.add_parser("serve", help="serve add-checkpoint over HTTP",
-                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cmds.add_parser(
+        "serve",
+        help="serve add-checkpoint over HTTP",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--dir", type=Path, required=True, help="witness state directory")
     p.add_argument("--key", type=Path, help="cosigner key (default: DIR/witness.key)")
     p.add_argument("--log-vkey", action="append", help="trusted log key (default: DIR/logs.vkeys)")
@@ -58,8 +76,11 @@ def _serve(args: argparse.Namespace) -> int:
     witness = Witness(args.dir, signer=signer, logs=logs)
     server = make_server(witness, args.host, args.port)
     host, port = server.server_address[:2]
-    print(f"witness {witness.signer.verifier.vkey}\nlistening on http://{host!s}:{port}",
-          file=sys.stderr, flush=True)
+    print(
+        f"witness {witness.signer.verifier.vkey}\nlistening on http://{host!s}:{port}",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -79,7 +79,9 @@ def verify_bundle(
     if not isinstance(doc, dict) or doc.get("format") != BUNDLE_FORMAT:
         raise FormatError(f"not a {BUNDLE_FORMAT} bundle")
     if set(doc) != {"format", "checkpoint", "entries"}:
-        raise FormatError(f"bundle has unexpected fields {sorted(set(doc) ^ {'format', 'checkpoint', 'entries'})}")
+        raise FormatError(
+            f"bundle has unexpected fields {sorted(set(doc) ^ {'format', 'checkpoint', 'entries'})}"
+        )
     cp = SignedCheckpoint.open(_field(doc, "checkpoint", str, "bundle"), log_key)
     for w in witnesses:
         cp.cosigned_by(w)
@@ -90,8 +92,10 @@ def verify_bundle(
             raise FormatError(f"{where} must have exactly index, leaf and proof")
         idx = _field(item, "index", int, where)
         leaf = _field(item, "leaf", str, where).encode("utf-8")
-        proof = [b64decode_strict(h, f"{where} proof") if isinstance(h, str) else b""
-                 for h in _field(item, "proof", list, where)]
+        proof = [
+            b64decode_strict(h, f"{where} proof") if isinstance(h, str) else b""
+            for h in _field(item, "proof", list, where)
+        ]
         try:
             verify_inclusion(idx, cp.size, leaf_hash(leaf), proof, cp.root)
         except VerificationError as exc:

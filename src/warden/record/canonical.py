@@ -1,18 +1,19 @@
 """Canonical JSON (RFC 8785, the JSON Canonicalization Scheme) for audit records.
 
 Every record is hashed in its canonical form, so the same logical record always gives the same
-bytes. ``rfc8785`` is the reference encoder; it is pure Python and costs ~25 us a record, so the
-hot path uses the C ``json`` encoder when its output is provably identical to RFC 8785:
+bytes. ``rfc8785`` is the reference encoder; it is pure Python (~25 us a record here), so the
+hot path uses msgspec's C encoder with sorted keys when its output is provably identical:
 
-* keys sorted by code point equal keys sorted by UTF-16 code unit (§3.2.3) when they are ASCII;
-* strings are escaped the same way (§3.2.2.2: ``\\b \\t \\n \\f \\r``, ``\\u00xx`` lowercase,
-  nothing else) by both encoders;
-* integers print the same when they have at most 15 digits (inside the IEEE-754 exact range);
-* floats print differently (``1.0`` vs ``1``, ``1e-07`` vs ``1e-7``) so any output that *might*
-  hold a float, by a conservative pattern, goes to the reference encoder.
+* the output is ASCII, so sorting keys by code point equals sorting by UTF-16 code unit
+  (RFC 8785 §3.2.3) and no lone surrogate can hide in a string;
+* strings are escaped the same way by both (§3.2.2.2: ``\\b \\t \\n \\f \\r``, other control
+  characters as ``\\u00xx``, nothing else), which a property test pins;
+* decoding the output gives back a value equal to the input (catches NaN/inf, which msgspec
+  writes as ``null``, tuples, and anything else JSON cannot hold) and contains no float: floats
+  print differently (``1.0`` vs ``1``, ``1e-07`` vs ``1e-7``), so they take the reference path;
+* no integer has 16 or more digits (outside the IEEE-754 exact range, RFC 8785 §3.2.2.3).
 
-Anything non-ASCII or matching the pattern falls back to ``rfc8785``, so the fast path can only
-ever be slower, never different; a property test pins the equivalence.
+Anything else falls back to ``rfc8785``, so the fast path can only be slower, never different.
 """
 
 from __future__ import annotations
@@ -22,31 +23,47 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import msgspec
 import rfc8785
 
 from warden.errors import FormatError
 
 __all__ = ["canonical_json", "parse_json_object"]
 
-_encode = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-).encode
+_encode = msgspec.json.Encoder(order="sorted").encode
+_BIG_INT = re.compile(rb"\d{16}")  # false positives inside strings only cost the slow path
 
-# a number token that may be a float or an integer with 16+ digits; matches anywhere a number
-# may start ('[', ':' or ',' then the token), plus false positives inside strings (harmless)
-_SLOW = re.compile(r"[\[:,]-?(?:\d+[.eE]|\d{16})")
+
+class _HasFloat(Exception):
+    pass
+
+
+def _no_float(_: str) -> float:
+    raise _HasFloat
+
+
+_decode = msgspec.json.Decoder(float_hook=_no_float).decode
+
+
+def _fast(value: Mapping[str, Any]) -> bytes | None:
+    try:
+        data = _encode(value)
+        if not data.isascii() or _BIG_INT.search(data):
+            return None
+        if _decode(data) != value:
+            return None
+    except (_HasFloat, TypeError, ValueError, msgspec.MsgspecError, RecursionError):
+        return None
+    return data
 
 
 def canonical_json(value: Mapping[str, Any]) -> bytes:
     """RFC 8785 bytes of a JSON object; :class:`FormatError` if it is not representable."""
     if not isinstance(value, Mapping):
         raise FormatError(f"a record must be a JSON object, not {type(value).__name__}")
-    try:
-        text = _encode(value)
-    except (TypeError, ValueError, RecursionError) as exc:
-        raise FormatError(f"record is not JSON-serialisable: {exc}") from exc
-    if text.isascii() and _SLOW.search(text) is None:
-        return text.encode("ascii")
+    data = _fast(value)
+    if data is not None:
+        return data
     try:
         return rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, TypeError, ValueError, RecursionError) as exc:

@@ -145,7 +145,7 @@ class AuditLog(LogReader):
         self._close_lock = threading.Lock()
 
     @classmethod
-    def open(  # type: ignore[override]
+    def open(
         cls,
         path: Path | None = None,
         *,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from dataclasses import dataclass
 
 from warden.errors import VerificationError
 
@@ -24,12 +24,12 @@ __all__ = [
     "CompactRange",
     "NodeId",
     "consistency_ranges",
+    "fold_nodes",
     "inclusion_ranges",
     "leaf_hash",
     "mth",
     "node_hash",
     "range_nodes",
-    "fold_nodes",
     "root_from_inclusion",
     "verify_consistency",
     "verify_inclusion",
@@ -45,7 +45,8 @@ EMPTY_ROOT = hashlib.sha256(b"").digest()
 _sha256 = hashlib.sha256
 
 
-class NodeId(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class NodeId:
     """A complete subtree: ``2**level`` leaves starting at leaf ``index * 2**level``."""
 
     level: int
@@ -198,7 +199,9 @@ def root_from_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[byte
     return r
 
 
-def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes], root: bytes) -> None:
+def verify_inclusion(
+    index: int, size: int, leaf: bytes, proof: Sequence[bytes], root: bytes
+) -> None:
     """RFC 9162 §2.1.3.2: raise :class:`VerificationError` unless ``leaf`` is at ``index``."""
     if len(root) != HASH_SIZE:
         raise VerificationError("root hash has the wrong length")
@@ -287,6 +290,41 @@ class CompactRange:
             n >>= 1
         stack.append(h)
         self.size += 1
+        return done
+
+    def append_many(self, leaves: Sequence[bytes]) -> list[bytes]:
+        """:meth:`append` for a batch; returns each leaf's node blob (its hashes, joined)."""
+        stack = self._stack
+        n = self.size
+        blobs = []
+        for h in leaves:
+            blob = h
+            m = n
+            while m & 1:
+                h = _sha256(b"\x01" + stack.pop() + h).digest()
+                blob += h
+                m >>= 1
+            stack.append(h)
+            blobs.append(blob)
+            n += 1
+        self.size = n
+        return blobs
+
+    def append_subtree(self, h: bytes, level: int) -> list[bytes]:
+        """Add a complete subtree of ``2**level`` leaves (``size`` must be a multiple of it).
+
+        Returns the hashes of the higher subtrees it completed (levels ``level + 1``, ...).
+        """
+        if self.size % (1 << level):
+            raise ValueError("subtree is not aligned with the tree edge")
+        done = []
+        n = self.size >> level
+        while n & 1:
+            h = _sha256(b"\x01" + self._stack.pop() + h).digest()
+            done.append(h)
+            n >>= 1
+        self._stack.append(h)
+        self.size += 1 << level
         return done
 
     def root(self) -> bytes:

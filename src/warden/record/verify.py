@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 
 from warden.errors import FormatError, VerificationError
 from warden.record.checkpoint import SignedCheckpoint
-from warden.record.entry import payload_digest
+from warden.record.entry import Payload, payload_digest
 from warden.record.merkle import EMPTY_ROOT, HASH_SIZE, CompactRange
 from warden.record.note import NoteSignature, NoteVerifier
+from warden.record.rehash import rehash
 from warden.record.store.base import AuditStore
 from warden.record.witness.base import WitnessClient
 from warden.record.witness.push import push_checkpoint
@@ -35,7 +36,6 @@ from warden.record.witness.push import push_checkpoint
 __all__ = ["VerifyReport", "WitnessStatus", "verify_log"]
 
 Progress = Callable[[int, int], None]
-_PROGRESS_EVERY = 65536
 _sha256 = hashlib.sha256
 
 
@@ -100,54 +100,24 @@ def verify_log(
                 raise VerificationError(f"witness {w.name} holds a bad checkpoint: {exc}") from exc
             witnessed[w.name] = cp
     want = set(checkpoints) | {cp.size for cp in witnessed.values()}
-    roots: dict[int, bytes] = {0: EMPTY_ROOT}
-    total = store.size()
     payloads = store.payloads()
-    last_good = 0
-    tree = CompactRange()
-    expected = 0
-    for idx, data, blob in store.entries():
-        if idx != expected:
-            raise VerificationError("entry is missing (deleted)", index=expected)
-        if type(data) is not bytes or type(blob) is not bytes:
-            raise VerificationError("entry is not stored as bytes (edited)", index=idx)
-        leaf = _sha256(b"\x00" + data).digest()
-        if blob[:HASH_SIZE] != leaf:
-            raise VerificationError("entry bytes do not match their leaf hash (edited)", index=idx)
-        prefix = b'{"i":%d,' % idx
-        if not data.startswith(prefix):
-            raise VerificationError("entry holds another index (moved or inserted)", index=idx)
-        nodes = tree.append(leaf)
-        pay = payloads.get(idx)
-        if pay is not None:
-            digest = data[len(prefix) + 11 : len(prefix) + 75]  # after '"payload":"'
-            if digest.decode("ascii", "replace") != payload_digest(pay.salt, pay.body):
-                raise VerificationError("stored payload does not match its committed hash", index=idx)
-        expected = idx + 1
-        if expected in want:
-            root = tree.root()
-            roots[expected] = root
-            cp = checkpoints.get(expected)
-            if cp is not None:
-                if cp.root != root:
-                    raise VerificationError(
-                        f"entries {last_good}..{idx} do not match the signed checkpoint of"
-                        f" size {expected} (rewritten)",
-                        index=last_good,
-                    )
-                last_good = expected
-        if (len(nodes) > 1 or len(blob) != HASH_SIZE) and blob != b"".join(nodes):
-            start = idx + 1 - (1 << (len(nodes) - 1))
-            # the entries up to a matching signed checkpoint are authentic: then it is the node
-            raise VerificationError(
-                f"stored tree nodes over entries {start}..{idx} do not match the entries",
-                index=idx if last_good == expected else max(start, last_good),
-            )
-        if progress is not None and expected % _PROGRESS_EVERY == 0:
-            progress(expected, total)
-    size = expected
-    if progress is not None:
-        progress(size, total)
+    count, low, high = store.bounds()
+    if low is not None and low < 0:
+        raise VerificationError(f"rows with negative indexes (from {low}) were inserted")
+    total = 0 if high is None else high + 1
+    fast = rehash(store, total, want, payloads, progress)
+    ok = fast.ok and count == total
+    ok = ok and all(fast.roots[s] == cp.root for s, cp in checkpoints.items() if s <= total)
+    if ok:
+        size, roots, last_good = (
+            total,
+            fast.roots,
+            max((s for s in checkpoints if s <= total), default=0),
+        )
+    else:  # something is wrong: the row-by-row pass says where and what
+        size, roots, last_good = _locate(store, checkpoints, want, payloads, total)
+        if size == total:  # the careful pass found nothing the fast one did: still fail
+            raise VerificationError(f"log does not re-hash: {fast.problem or 'rows missing'}")
     if not checkpoints:
         if size:
             raise VerificationError("entries exist but no signed checkpoint covers them", index=0)
@@ -174,6 +144,60 @@ def verify_log(
                     for s in statuses
                 ]
     return VerifyReport(size, root, len(checkpoints), len(payloads), tuple(statuses))
+
+
+def _locate(
+    store: AuditStore,
+    checkpoints: dict[int, SignedCheckpoint],
+    want: set[int],
+    payloads: dict[int, Payload],
+    total: int,
+) -> tuple[int, dict[int, bytes], int]:
+    """Row by row: raise at the first bad entry, with the reason (slow, only after a failure)."""
+    roots: dict[int, bytes] = {0: EMPTY_ROOT}
+    last_good = 0
+    tree = CompactRange()
+    expected = 0
+    for idx, data, blob in store.entries():
+        if idx != expected:
+            raise VerificationError("entry is missing (deleted)", index=expected)
+        if type(data) is not bytes or type(blob) is not bytes:
+            raise VerificationError("entry is not stored as bytes (edited)", index=idx)
+        leaf = _sha256(b"\x00" + data).digest()
+        if blob[:HASH_SIZE] != leaf:
+            raise VerificationError("entry bytes do not match their leaf hash (edited)", index=idx)
+        prefix = b'{"i":%d,' % idx
+        if not data.startswith(prefix):
+            raise VerificationError("entry holds another index (moved or inserted)", index=idx)
+        nodes = tree.append(leaf)
+        pay = payloads.get(idx)
+        if pay is not None:
+            digest = data[len(prefix) + 11 : len(prefix) + 75]  # after '"payload":"'
+            if digest.decode("ascii", "replace") != payload_digest(pay.salt, pay.body):
+                raise VerificationError(
+                    "stored payload does not match its committed hash", index=idx
+                )
+        expected = idx + 1
+        if expected in want:
+            root = tree.root()
+            roots[expected] = root
+            cp = checkpoints.get(expected)
+            if cp is not None:
+                if cp.root != root:
+                    raise VerificationError(
+                        f"entries {last_good}..{idx} do not match the signed checkpoint of"
+                        f" size {expected} (rewritten)",
+                        index=last_good,
+                    )
+                last_good = expected
+        if (len(nodes) > 1 or len(blob) != HASH_SIZE) and blob != b"".join(nodes):
+            start = idx + 1 - (1 << (len(nodes) - 1))
+            # the entries up to a matching signed checkpoint are authentic: then it is the node
+            raise VerificationError(
+                f"stored tree nodes over entries {start}..{idx} do not match the entries",
+                index=idx if last_good == expected else max(start, last_good),
+            )
+    return expected, roots, last_good
 
 
 def _check_witness(
@@ -239,3 +263,7 @@ class _Reader:
         from warden.record.proofs import consistency_proof
 
         return consistency_proof(self.store, old, new)
+
+    def latest_checkpoint(self) -> SignedCheckpoint | None:
+        text = self.store.latest_checkpoint()
+        return SignedCheckpoint.parse(text) if text else None

@@ -147,14 +147,15 @@ class Writer:
         for _ in range(MAX_CONFLICT_RETRIES):
             tree = self._tree.copy()
             start = tree.size
-            entries = []
-            for i, (tail, payload) in enumerate(batch.items, start):
-                data = b'{"i":%d,' % i + tail  # entry.entry_bytes, inlined on the hot path
-                nodes = tree.append(_sha256(b"\x00" + data).digest())
-                entries.append(NewEntry(i, data, b"".join(nodes), payload))
+            items = batch.items
+            # entry.entry_bytes, inlined on the hot path
+            datas = [b'{"i":%d,' % i + tail for i, (tail, _) in enumerate(items, start)]
+            blobs = tree.append_many([_sha256(b"\x00" + d).digest() for d in datas])
+            entries = list(map(NewEntry, range(start, tree.size), datas, blobs))
+            payloads = [(start + k, p) for k, (_, p) in enumerate(items) if p is not None]
             signed = Checkpoint(self._signer.name, tree.size, tree.root()).sign(self._signer)
             try:
-                self._store.append(start, entries, signed.text())
+                self._store.append(start, entries, payloads, signed.text())
             except StoreConflict as exc:  # another process appended: reload the edge, retry
                 self._tree = compact_range(self._store, exc.actual)
                 continue

@@ -16,9 +16,13 @@ from warden.record.merkle import CompactRange, leaf_hash
 
 
 def record(i: int) -> dict[str, object]:
-    return {"type": "decision", "time": f"2026-11-21T06:{i // 60:02d}:{i % 60:02d}Z",
-            "session": "s-7", "action": {"kind": "shell", "command": f"ls /tmp/{i}"},
-            "decision": {"verdict": "allow" if i % 3 else "deny"}}
+    return {
+        "type": "decision",
+        "time": f"2026-11-21T06:{i // 60:02d}:{i % 60:02d}Z",
+        "session": "s-7",
+        "action": {"kind": "shell", "command": f"ls /tmp/{i}"},
+        "decision": {"verdict": "allow" if i % 3 else "deny"},
+    }
 
 
 def build_log(db: Path, n: int, *, batched: bool = False) -> NoteSigner:
@@ -57,7 +61,9 @@ def sql(request: pytest.FixtureRequest) -> SqlRunner:
     return TOOLS[request.param]
 
 
-def rewrite(db: Path, signer: NoteSigner | None, mutate: Callable[[list[bytes]], list[bytes]]) -> None:
+def rewrite(
+    db: Path, signer: NoteSigner | None, mutate: Callable[[list[bytes]], list[bytes]]
+) -> None:
     """An attacker who recomputes every hash after editing entries (and re-signs if holding
     the key): rows, node blobs and, with ``signer``, every checkpoint."""
     conn = sqlite3.connect(db)

@@ -22,8 +22,10 @@ def main() -> None:
         n = 0
         while True:
             receipts = [
-                log.append_nowait({"type": "crash", "id": f"{tag}:{w}:{n + k}"},
-                                  payload={"n": n + k} if k % 7 == 0 else None)
+                log.append_nowait(
+                    {"type": "crash", "id": f"{tag}:{w}:{n + k}"},
+                    payload={"n": n + k} if k % 7 == 0 else None,
+                )
                 for k in range(40)
             ]
             for k, r in enumerate(receipts):

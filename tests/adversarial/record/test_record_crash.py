@@ -21,7 +21,9 @@ KILLS = 20
 def run_and_kill(db: Path, tag: str, rng: random.Random) -> dict[int, str]:
     proc = subprocess.Popen(
         [sys.executable, str(CHILD), str(db), tag],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()

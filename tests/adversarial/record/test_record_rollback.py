@@ -94,7 +94,7 @@ def test_resigned_rewrite_needs_a_witness(tmp_path: Path) -> None:
     rewrite(db, signer, edit)
     rep = verify(db, signer, [])  # without a witness this is undetectable, by design
     assert rep.size == 12
-    with pytest.raises(VerificationError, match="different root|fork"):
+    with pytest.raises(VerificationError, match=r"different root|fork"):
         verify(db, signer, [w])
 
 

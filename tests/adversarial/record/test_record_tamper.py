@@ -62,8 +62,11 @@ def test_delete_last_row(log, sql: SqlRunner) -> None:  # type: ignore[no-untype
 def test_modify_row(log, sql: SqlRunner, seed: int) -> None:  # type: ignore[no-untyped-def]
     db, signer, _ = log
     i = random.Random(seed).randrange(N)
-    sql(db, f"UPDATE entries SET data = CAST(replace(CAST(data AS TEXT), 'ls /tmp', 'rm -rf')"
-            f" AS BLOB) WHERE idx = {i};")
+    sql(
+        db,
+        f"UPDATE entries SET data = CAST(replace(CAST(data AS TEXT), 'ls /tmp', 'rm -rf')"
+        f" AS BLOB) WHERE idx = {i};",
+    )
     expect(db, signer, i, "edited")
 
 
@@ -73,9 +76,13 @@ def test_change_one_character(log, sql: SqlRunner, seed: int) -> None:  # type: 
     rng = random.Random(seed)
     i = rng.randrange(N)
     pos = rng.randrange(1, 60)
-    sql(db, f"UPDATE entries SET data = substr(data, 1, {pos - 1}) ||"
-            f" CAST(char(unicode(substr(CAST(data AS TEXT), {pos}, 1)) ^ 1) AS BLOB) ||"
-            f" substr(data, {pos + 1}) WHERE idx = {i};".replace("^ 1", "+ 1"))
+    sql(
+        db,
+        f"UPDATE entries SET data = substr(data, 1, {pos - 1}) ||"
+        f" CAST(char(unicode(substr(CAST(data AS TEXT), {pos}, 1)) + 1) AS BLOB) ||"
+        f" substr(data, {pos + 1}) WHERE idx = {i};",
+    )
+    expect(db, signer, i)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -99,8 +106,11 @@ def test_flip_one_bit_keep_blob_type(log, seed: int) -> None:  # type: ignore[no
 def test_edit_tree_node_only(log, sql: SqlRunner, seed: int) -> None:  # type: ignore[no-untyped-def]
     db, signer, batched = log
     i = random.Random(seed).choice([k for k in range(N) if (k + 1) % 2 == 0])  # has parents
-    sql(db, f"UPDATE entries SET nodes = substr(nodes, 1, 32) || zeroblob(length(nodes) - 32)"
-            f" WHERE idx = {i};")
+    sql(
+        db,
+        f"UPDATE entries SET nodes = substr(nodes, 1, 32) || zeroblob(length(nodes) - 32)"
+        f" WHERE idx = {i};",
+    )
     with pytest.raises(VerificationError, match="tree nodes") as info:
         verify(db, signer)
     got = info.value.index
@@ -116,9 +126,12 @@ def test_edit_tree_node_only(log, sql: SqlRunner, seed: int) -> None:  # type: i
 def test_swap_rows(log, sql: SqlRunner, seed: int) -> None:  # type: ignore[no-untyped-def]
     db, signer, _ = log
     i, j = sorted(random.Random(seed).sample(range(N), 2))
-    sql(db, f"""UPDATE entries SET idx = -1 WHERE idx = {i};
+    sql(
+        db,
+        f"""UPDATE entries SET idx = -1 WHERE idx = {i};
                 UPDATE entries SET idx = {i} WHERE idx = {j};
-                UPDATE entries SET idx = {j} WHERE idx = -1;""")
+                UPDATE entries SET idx = {j} WHERE idx = -1;""",
+    )
     expect(db, signer, i)
 
 
@@ -126,9 +139,12 @@ def test_swap_rows(log, sql: SqlRunner, seed: int) -> None:  # type: ignore[no-u
 def test_swap_data_only(log, sql: SqlRunner, seed: int) -> None:  # type: ignore[no-untyped-def]
     db, signer, _ = log
     i, j = sorted(random.Random(seed).sample(range(N), 2))
-    sql(db, f"""CREATE TEMP TABLE t AS SELECT idx, data FROM entries WHERE idx IN ({i},{j});
+    sql(
+        db,
+        f"""CREATE TEMP TABLE t AS SELECT idx, data FROM entries WHERE idx IN ({i},{j});
                 UPDATE entries SET data = (SELECT data FROM t WHERE idx = {j}) WHERE idx = {i};
-                UPDATE entries SET data = (SELECT data FROM t WHERE idx = {i}) WHERE idx = {j};""")
+                UPDATE entries SET data = (SELECT data FROM t WHERE idx = {i}) WHERE idx = {j};""",
+    )
     expect(db, signer, i)
 
 
@@ -142,9 +158,12 @@ def test_insert_at_end(log, sql: SqlRunner) -> None:  # type: ignore[no-untyped-
 def test_insert_in_middle(log, sql: SqlRunner, seed: int) -> None:  # type: ignore[no-untyped-def]
     db, signer, _ = log
     i = random.Random(seed).randrange(1, N)
-    sql(db, f"""UPDATE entries SET idx = -(idx + 1) WHERE idx >= {i};
+    sql(
+        db,
+        f"""UPDATE entries SET idx = -(idx + 1) WHERE idx >= {i};
                 UPDATE entries SET idx = -idx WHERE idx < 0;
-                INSERT INTO entries SELECT {i}, data, nodes FROM entries WHERE idx = 0;""")
+                INSERT INTO entries SELECT {i}, data, nodes FROM entries WHERE idx = 0;""",
+    )
     expect(db, signer, i)
 
 
@@ -179,10 +198,13 @@ def test_rehashed_edit_without_key(log, seed: int) -> None:  # type: ignore[no-u
 
 def test_forged_checkpoint_signature(log, sql: SqlRunner) -> None:  # type: ignore[no-untyped-def]
     db, signer, _ = log
-    sql(db, f"UPDATE checkpoints SET note = replace(note, '\n{N}\n', '\n{N}\n') || ''"
-            f" WHERE size = {N};"
-            "UPDATE checkpoints SET note = substr(note, 1, length(note) - 6) || 'AAAA=\n'"
-            f" WHERE size = {N};")
+    sql(
+        db,
+        f"UPDATE checkpoints SET note = replace(note, '\n{N}\n', '\n{N}\n') || ''"
+        f" WHERE size = {N};"
+        "UPDATE checkpoints SET note = substr(note, 1, length(note) - 6) || 'AAAA=\n'"
+        f" WHERE size = {N};",
+    )
     with pytest.raises(VerificationError, match=f"size {N}"):
         verify(db, signer)
 
@@ -191,7 +213,7 @@ def test_payload_edit(log, sql: SqlRunner) -> None:  # type: ignore[no-untyped-d
     db, signer, batched = log
     if batched:
         pytest.skip("the batched log has no payloads")
-    sql(db, "UPDATE payloads SET body = CAST('{\"out\":\"nothing to see\"}' AS BLOB) WHERE idx = 8;")
+    sql(db, 'UPDATE payloads SET body = CAST(\'{"out":"nothing to see"}\' AS BLOB) WHERE idx = 8;')
     expect(db, signer, 8, "payload")
 
 

@@ -29,12 +29,16 @@ def db(tmp_path: Path) -> Path:
     assert main(["audit", "keygen", "--db", str(path)]) == 0
     with AuditLog.open(path) as log:
         for i in range(12):
-            log.append({"type": "decision", "time": f"t{i}", "session": "s", "i": i},
-                       payload={"stdout": "x" * i})
+            log.append(
+                {"type": "decision", "time": f"t{i}", "session": "s", "i": i},
+                payload={"stdout": "x" * i},
+            )
     return path
 
 
-def test_keygen_permissions_and_refuses_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_keygen_permissions_and_refuses_overwrite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     key = tmp_path / "keys" / "audit.key"
     assert main(["audit", "keygen", "--key", str(key), "--name", "example.com/log"]) == 0
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
@@ -55,8 +59,10 @@ def test_verify_ok_and_json(db: Path, capsys: pytest.CaptureFixture[str]) -> Non
 
 def test_verify_failure_names_the_index(db: Path) -> None:
     with sqlite3.connect(db) as c:
-        c.execute("UPDATE entries SET data = CAST(replace(CAST(data AS TEXT), 'decision', 'nothing')"
-                  " AS BLOB) WHERE idx = 7")
+        c.execute(
+            "UPDATE entries SET data = CAST(replace(CAST(data AS TEXT), 'decision', 'nothing')"
+            " AS BLOB) WHERE idx = 7"
+        )
     c.close()
     code, out, err = run("audit", "verify", "--db", str(db))
     assert code == 1
@@ -83,22 +89,32 @@ def test_show_tail_prove(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "t11 decision s" in capsys.readouterr().out
     assert main(["audit", "prove", "5", "--db", str(db), "--json"]) == 0
     proof = json.loads(capsys.readouterr().out)
-    from warden.record.merkle import leaf_hash, verify_inclusion
-    from warden.record.checkpoint import SignedCheckpoint
     import base64
 
+    from warden.record.checkpoint import SignedCheckpoint
+    from warden.record.merkle import leaf_hash, verify_inclusion
+
     cp = SignedCheckpoint.parse(proof["checkpoint"])
-    verify_inclusion(5, 12, leaf_hash(proof["leaf"].encode()),
-                     [base64.b64decode(h) for h in proof["proof"]], cp.root)
+    verify_inclusion(
+        5,
+        12,
+        leaf_hash(proof["leaf"].encode()),
+        [base64.b64decode(h) for h in proof["proof"]],
+        cp.root,
+    )
     assert main(["audit", "prove", "--consistency", "4", "--db", str(db), "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)["proof"]) > 0
 
 
 def test_export_and_offline_bundle_verify(db: Path, tmp_path: Path) -> None:
     bundle = tmp_path / "bundle.json"
-    assert main(["audit", "export", str(bundle), "--db", str(db), "--start", "2", "--end", "6"]) == 0
+    assert (
+        main(["audit", "export", str(bundle), "--db", str(db), "--start", "2", "--end", "6"]) == 0
+    )
     vkey = db.with_suffix(".vkey")
-    code, out, _ = run("audit", "verify", "--bundle", str(bundle), "--vkey", str(vkey), "--db", "/nonexistent/x.db")
+    code, out, _ = run(
+        "audit", "verify", "--bundle", str(bundle), "--vkey", str(vkey), "--db", "/nonexistent/x.db"
+    )
     assert code == 0 and "OK: 4 entries" in out
     doc = json.loads(bundle.read_text())
     doc["entries"][1]["leaf"] = doc["entries"][1]["leaf"].replace("decision", "nothing!")
@@ -107,12 +123,22 @@ def test_export_and_offline_bundle_verify(db: Path, tmp_path: Path) -> None:
     assert code == 1 and "FAILED at entry 3" in out and "Traceback" not in err
 
 
-@pytest.mark.parametrize("content", ["", "{", "[]", '{"format":"warden-audit-bundle/v1"}',
-                                     '{"format":"x","checkpoint":"","entries":[]}'])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "",
+        "{",
+        "[]",
+        '{"format":"warden-audit-bundle/v1"}',
+        '{"format":"x","checkpoint":"","entries":[]}',
+    ],
+)
 def test_malformed_bundles_are_readable_errors(db: Path, tmp_path: Path, content: str) -> None:
     bundle = tmp_path / "b.json"
     bundle.write_text(content)
-    code, _, err = run("audit", "verify", "--bundle", str(bundle), "--vkey", str(db.with_suffix(".vkey")))
+    code, _, err = run(
+        "audit", "verify", "--bundle", str(bundle), "--vkey", str(db.with_suffix(".vkey"))
+    )
     assert code == 1 and err.startswith("warden: ") and "Traceback" not in err
 
 
@@ -133,11 +159,16 @@ def test_bad_keys_are_readable_errors(db: Path, tmp_path: Path) -> None:
 def test_witness_cli_serve_and_checkpoint(db: Path, tmp_path: Path) -> None:
     wdir = tmp_path / "wit"
     vkey = db.with_suffix(".vkey").read_text().strip()
-    code, out, _ = run("witness", "init", "--dir", str(wdir), "--name", "witness.test/w1", "--log-vkey", vkey)
+    code, out, _ = run(
+        "witness", "init", "--dir", str(wdir), "--name", "witness.test/w1", "--log-vkey", vkey
+    )
     assert code == 0
     wvkey = out.split("cosigner key: ")[1].strip()
-    proc = subprocess.Popen([sys.executable, "-m", "warden", "witness", "serve", "--dir", str(wdir),
-                             "--port", "0"], stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "warden", "witness", "serve", "--dir", str(wdir), "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stderr is not None
         proc.stderr.readline()
@@ -163,7 +194,10 @@ def test_witness_cli_serve_and_checkpoint(db: Path, tmp_path: Path) -> None:
 def test_dir_witness_from_witnesses_file(db: Path, tmp_path: Path) -> None:
     wdir = tmp_path / "usb" / "wit"
     vkey = db.with_suffix(".vkey").read_text().strip()
-    assert main(["witness", "init", "--dir", str(wdir), "--name", "w.test/usb", "--log-vkey", vkey]) == 0
+    assert (
+        main(["witness", "init", "--dir", str(wdir), "--name", "w.test/usb", "--log-vkey", vkey])
+        == 0
+    )
     db.with_suffix(".witnesses").write_text(f"# other disk\n{wdir}\n")
     assert main(["audit", "checkpoint", "--db", str(db)]) == 0
     code, out, _ = run("audit", "verify", "--db", str(db))

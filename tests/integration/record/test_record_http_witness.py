@@ -71,7 +71,12 @@ def test_protocol_statuses(server) -> None:  # type: ignore[no-untyped-def]
     assert post(url, format_request(1, [], forged.text()))[0] == 403
     # 404: unknown origin, unknown path
     stranger = NoteSigner.generate("someone/else")
-    assert post(url, format_request(0, [], Checkpoint("someone/else", 1, root1).sign(stranger).text()))[0] == 404
+    assert (
+        post(
+            url, format_request(0, [], Checkpoint("someone/else", 1, root1).sign(stranger).text())
+        )[0]
+        == 404
+    )
     assert post(url, b"x", "/nope")[0] == 404
 
 

@@ -15,8 +15,13 @@ from warden.record.merkle import leaf_hash, verify_consistency, verify_inclusion
 
 
 def rec(i: int) -> dict[str, object]:
-    return {"type": "decision", "time": f"t{i}", "session": "s1", "action": {"n": i},
-            "decision": {"verdict": "allow"}}
+    return {
+        "type": "decision",
+        "time": f"t{i}",
+        "session": "s1",
+        "action": {"n": i},
+        "decision": {"verdict": "allow"},
+    }
 
 
 def test_append_returns_indexes_and_checkpoints(tmp_path: Path) -> None:
@@ -28,7 +33,9 @@ def test_append_returns_indexes_and_checkpoints(tmp_path: Path) -> None:
         assert log.entry(3).record == rec(3)
 
 
-def test_default_location_and_key_permissions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_location_and_key_permissions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     assert default_db_path() == tmp_path / "xdg" / "warden" / "audit.db"
     with AuditLog.open() as log:
@@ -46,6 +53,7 @@ def test_nowait_batches_from_many_threads(tmp_path: Path) -> None:
     got: list[int] = []
     lock = threading.Lock()
     with AuditLog.open(tmp_path / "a.db") as log:
+
         def producer(k: int) -> None:
             receipts = [log.append_nowait(rec(k * 1000 + i)) for i in range(300)]
             idx = [r.result(timeout=30) for r in receipts]
@@ -95,7 +103,7 @@ def test_two_processes_worth_of_writers(tmp_path: Path) -> None:
 def test_payloads_are_purgeable(tmp_path: Path) -> None:
     with AuditLog.open(tmp_path / "a.db") as log:
         for i in range(10):
-            log.append(rec(i), payload={"stdout": "secret-%d" % i})
+            log.append(rec(i), payload={"stdout": f"secret-{i}"})
         assert log.entry(4).payload == {"stdout": "secret-4"}
         assert log.purge_payloads(before=6) == 6
         assert log.entry(4).payload is None and log.entry(4).payload_hash

@@ -177,6 +177,24 @@ def test_placeholders_are_not_secrets(text: str) -> None:
     assert find_secrets(text, "command") == ()
 
 
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("private_key_id: 3f2a9c1d8e7b6a5f4c3d2e1f0a9b8c7d", False),  # an id, not a secret
+        ("secretName: Xk9mQ2vL7pR4tY8wB3nK", False),
+        ("TOKEN_FILE=Xk9mQ2vL7pR4tY8wB3nK", False),
+        ("AUTH_TOKEN_ANDROID=Xk9mQ2vL7pR4tY8wB3nK", True),  # "ID" here is not a suffix
+        ("api_key = settings.API_KEY_VALUE", False),  # an expression
+        ("token = get_token(Xk9mQ2vL7pR4tY8wB3nK)", False),
+        ("SESSION_KEY=b33478e7d25999db0bdb9f668258c8ff", True),  # hex in context counts
+    ],
+)
+def test_generic_key_names(text: str, found: bool) -> None:
+    """Key-name context decides generic-secret (a random value may still be high-entropy)."""
+    kinds = [h.kind for h in find_secrets(text, "command")]
+    assert ("generic-secret" in kinds) is found, kinds
+
+
 def test_overlap_prefers_specific_kind() -> None:
     token = "ghs_" + "aB3dE5gH7jK9mN1pQ2sT4vW6yZ8bC0dF2hJ4"
     text = f"git clone https://x-access-token:{token}@github.com/o/r && TOKEN={token}"

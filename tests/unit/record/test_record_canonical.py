@@ -23,7 +23,9 @@ scalars = (
 )
 values = st.recursive(
     scalars,
-    lambda kids: st.lists(kids, max_size=5) | st.dictionaries(st.text(max_size=8), kids, max_size=5),
+    lambda kids: (
+        st.lists(kids, max_size=5) | st.dictionaries(st.text(max_size=8), kids, max_size=5)
+    ),
     max_leaves=25,
 )
 
@@ -45,7 +47,7 @@ def test_matches_rfc8785(obj: dict[str, Any]) -> None:
     [
         {"a": 1.0, "b": 1e21, "c": 1e-7, "d": -0.0, "e": 123456789012345678.0},
         {"\U0001f600": 1, "\ufb01": 2, "z": "x"},  # UTF-16 order differs from code point order
-        {"s": "ctl\x01\x1f\n\t\"\\/\u2028"},
+        {"s": 'ctl\x01\x1f\n\t"\\/\u2028'},
         {"n": 2**53 - 1, "m": -(2**53) + 1},
         {"time": "12:30.5", "v": [1, 2, 3]},  # float-looking text inside a string
     ],
@@ -92,8 +94,15 @@ def test_entry_with_salted_payload() -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [b"not json", b"[1]", b'{"i":0,"v":2,"record":{}}', b'{"i":0,"v":1,"record":{},"x":1}',
-     b'{"i":0,"v":1}', b'{"v":1,"record":{}}', b'{"i":true,"v":1,"record":{}}'],
+    [
+        b"not json",
+        b"[1]",
+        b'{"i":0,"v":2,"record":{}}',
+        b'{"i":0,"v":1,"record":{},"x":1}',
+        b'{"i":0,"v":1}',
+        b'{"v":1,"record":{}}',
+        b'{"i":true,"v":1,"record":{}}',
+    ],
 )
 def test_bad_entries(data: bytes) -> None:
     with pytest.raises(FormatError):

@@ -41,8 +41,8 @@ def naive_path(i: int, data: list[bytes]) -> list[bytes]:
     while k * 2 < n:
         k *= 2
     if i < k:
-        return naive_path(i, data[:k]) + [naive_mth(data[k:])]
-    return naive_path(i - k, data[k:]) + [naive_mth(data[:k])]
+        return [*naive_path(i, data[:k]), naive_mth(data[k:])]
+    return [*naive_path(i - k, data[k:]), naive_mth(data[:k])]
 
 
 def naive_subproof(mm: int, data: list[bytes], b: bool) -> list[bytes]:
@@ -53,8 +53,8 @@ def naive_subproof(mm: int, data: list[bytes], b: bool) -> list[bytes]:
     while k * 2 < n:
         k *= 2
     if mm <= k:
-        return naive_subproof(mm, data[:k], b) + [naive_mth(data[k:])]
-    return naive_subproof(mm - k, data[k:], False) + [naive_mth(data[:k])]
+        return [*naive_subproof(mm, data[:k], b), naive_mth(data[k:])]
+    return [*naive_subproof(mm - k, data[k:], False), naive_mth(data[:k])]
 
 
 def hashes_for(ranges: list[tuple[int, int]], data: list[bytes]) -> list[bytes]:
@@ -231,7 +231,7 @@ def test_property_proofs(n: int, draw: st.DataObject) -> None:
     m.verify_consistency(old, n, m.mth(leaves[:old]), root, cproof)
     if 0 < old < n:
         with pytest.raises(VerificationError):
-            m.verify_consistency(old, n, m.mth(leaves[: old - 1] + [SOME]), root, cproof)
+            m.verify_consistency(old, n, m.mth([*leaves[: old - 1], SOME]), root, cproof)
 
 
 @settings(max_examples=100, deadline=None)

@@ -287,6 +287,8 @@ class Gate:
     subjects: frozenset[str]
     marker_names: frozenset[str] | None = None  # exact marker names, one of which must occur
     exec_names: frozenset[str] | None = None  # exact program names, one of which must run
+    file_ops: frozenset[str] | None = None  # file operations, one of which must occur
+    net_dirs: frozenset[str] | None = None  # network directions, one of which must occur
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,7 +365,10 @@ def _gate(sel: Selection) -> Gate:
     subjects = frozenset(s for s in _SUBJECTS if getattr(sel, s) is not None) - {"action"}
     markers = _exact(sel.marker.name) if sel.marker is not None else None
     execs = _exact(sel.exec.name) if sel.exec is not None and sel.exec.name is not None else None
-    return Gate(subjects, markers, execs)
+    ops = _exact(sel.file.op) if sel.file is not None and sel.file.op is not None else None
+    dirs = (_exact(sel.net.direction) if sel.net is not None and sel.net.direction is not None
+            else None)  # fmt: skip
+    return Gate(subjects, markers, execs, ops, dirs)
 
 
 def _requirement(text: str) -> Callable[[str, str], bool]:

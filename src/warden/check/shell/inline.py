@@ -5,9 +5,12 @@ The shell walker hands inline code (``Effects.inline_code``) to :func:`analyze_i
 its argv: files touched, hosts contacted, programs run (``nested`` argv or ``shell_code`` the
 walker parses again), environment set, and markers.
 
-Python is parsed with :mod:`ast` (``inline_python``); the other languages are tokenised and their
-calls matched against per-language tables (``inline_lex``, ``inline_scan``, ``inline_rules``).
-Nothing is executed. What the analysis cannot follow becomes a marker, never silence:
+Python is parsed with :mod:`ast` (``inline_python`` walks, ``inline_pyscope`` resolves aliases and
+string values, ``inline_pyrules`` says what each callee does); the other languages, and Python
+that does not parse, are tokenised (``inline_lex``) and their call sites matched against
+per-language tables (``inline_scanbase``, ``inline_scan``, ``inline_rules``). Everything writes
+into one :class:`~.inline_sink.Sink`. Nothing is executed, and every pattern is linear-time.
+What the analysis cannot follow becomes a marker, never silence:
 
 - ``("analysis.incomplete", why)``: code too large, a syntax error, an unknown language.
 - ``("inline.dynamic-exec", what)``: code, a command or a module name computed at run time.
@@ -23,6 +26,17 @@ Paths are reported as written, with ``~`` or ``$HOME`` prefixes kept (``os.path.
 A part computed at run time inside an otherwise literal path or shell text is written as
 :data:`UNKNOWN_PATH_PART` (a glob star) or :data:`UNKNOWN_SHELL_PART` (a variable expansion)
 and accompanied by a dynamic marker.
+
+Known blind spots (by design; each leaves a marker or is listed here):
+
+- Flow-insensitive: a name assigned more than once has no value; branches are not followed.
+- The token scanner does not follow function aliases (``const f = fs.readFileSync; f(p)``,
+  ``{readFileSync: r} = require('fs')``); ``require``/``import`` of a computed name is marked.
+- Code reached only through run-time data (``exec(input())``, commands read from a socket) is
+  ``inline.dynamic-exec``; whether that socket feeds a shell is a heuristic (socket made, shell or
+  dynamic command run, a wiring idiom such as ``dup2``/``>&S``/``.pipe(``/``reopen`` present).
+- Perl/Ruby here-documents, Perl formats and prototypes, Ruby ``send(:system, ...)`` (marked
+  dynamic), and macro-like metaprogramming are not modelled.
 """
 
 from __future__ import annotations

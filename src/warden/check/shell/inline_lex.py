@@ -54,6 +54,8 @@ _HOME_INTERP = re.compile(
     r"|process\.env\.HOME|process\.env\[['\"]HOME['\"]\]|os\.homedir\(\)|\$_SERVER\[['\"]HOME['\"]\]"
     r"|\$_ENV\[['\"]HOME['\"]\]|getenv\(['\"]HOME['\"]\))$"
 )
+# Interpolated snippets handed on per literal-heavy program; more are not followed.
+_MAX_INTERPOLATED = 64
 _PERL_SPECIAL = re.compile(r"[$@\\]")
 _PAIRS = {"(": ")", "[": "]", "{": "}", "<": ">"}
 _PERL_QUOTE = frozenset({"q", "qq", "qw", "qx", "m", "qr", "s", "tr", "y"})
@@ -78,6 +80,7 @@ class _Lexer:
         self.lang = lang
         self.toks: list[Tok] = []
         self.pos = 0
+        self.interpolated: list[str] = []
 
     def emit(self, kind: str, text: str, pos: int) -> None:
         self.toks.append(Tok(kind, text, pos))
@@ -151,7 +154,7 @@ class _Lexer:
                 self.slash_regex(pos)
             elif ch == "%" and lang == "ruby" and self.operand_expected():
                 self.ruby_percent(pos)
-            elif ch.isdigit():
+            elif "0" <= ch <= "9":
                 m = _NUM.match(code, pos)
                 end = m.end() if m else pos + 1
                 self.emit("num", code[pos:end], pos)
@@ -160,9 +163,16 @@ class _Lexer:
                 self.word(pos)
             else:
                 self.operator(pos)
+        # Code inside "#{...}", `${...}`, "@{[ ... ]}" runs too: hand it to the scanner last.
+        for snippet in self.interpolated[:_MAX_INTERPOLATED]:
+            self.toks.append(Tok("interp", snippet, n))
         return self.toks
 
     # -- pieces ---------------------------------------------------------------------------------
+    def interp(self, raw: str, style: str) -> str:
+        """Decode an interpolating literal, keeping the interpolated code for the scanner."""
+        return interpolate(raw, style, self.interpolated)
+
     def skip_line(self, start: int) -> None:
         m = _LINE_COMMENT.match(self.code, start)
         self.pos = m.end() if m else len(self.code)
@@ -227,15 +237,15 @@ class _Lexer:
         raw, after = self.body(pos + 1, q)
         self.pos = after
         if q == "`" and lang in ("perl", "ruby", "php"):
-            self.emit("cmd", interpolate(raw, _INTERPOLATES[lang]), pos)
+            self.emit("cmd", self.interp(raw, _INTERPOLATES[lang]), pos)
         elif q == "'" and lang in ("perl", "php", "ruby"):
             self.emit("str", raw.replace("\\\\", "\\").replace("\\'", "'"), pos)
         elif q == "'" or (q == '"' and lang in ("node", "lua", "awk", "python")):
             self.emit("str", unescape(raw), pos)
         elif q == "`" and lang == "node":
-            self.emit("str", interpolate(raw, "js"), pos)
+            self.emit("str", self.interp(raw, "js"), pos)
         elif q == '"':
-            self.emit("str", interpolate(raw, _INTERPOLATES.get(lang, "")), pos)
+            self.emit("str", self.interp(raw, _INTERPOLATES.get(lang, "")), pos)
         else:
             self.emit("str", unescape(raw), pos)
 
@@ -262,13 +272,13 @@ class _Lexer:
         raw, after = self.delimited(i + 1, _PAIRS.get(code[i], code[i]))
         self.pos = after
         if kind == "x":
-            self.emit("cmd", interpolate(raw, "ruby"), pos)
+            self.emit("cmd", self.interp(raw, "ruby"), pos)
         elif kind in ("w", "W", "i", "I"):
             self.words(raw, pos)
         elif kind == "r":
             self.emit("re", raw, pos)
         else:
-            self.emit("str", interpolate(raw, "ruby") if kind != "q" else raw, pos)
+            self.emit("str", self.interp(raw, "ruby") if kind != "q" else raw, pos)
 
     def words(self, raw: str, pos: int) -> None:
         self.emit("op", "[", pos)
@@ -321,13 +331,13 @@ class _Lexer:
         flags = code[after:flags_end]
         self.pos = flags_end
         if word == "qx":
-            self.emit("cmd", interpolate(first, "perl"), pos)
+            self.emit("cmd", self.interp(first, "perl"), pos)
         elif word == "qw":
             self.words(first, pos)
         elif word in ("q",):
             self.emit("str", first, pos)
         elif word == "qq":
-            self.emit("str", interpolate(first, "perl"), pos)
+            self.emit("str", self.interp(first, "perl"), pos)
         else:
             self.emit("re", first, pos)
             if word == "s" and "e" in flags:
@@ -395,17 +405,17 @@ def _unescape_one(m: re.Match[str]) -> str:
     return _SIMPLE_ESC.get(esc, esc)
 
 
-def interpolate(raw: str, style: str) -> str:
+def interpolate(raw: str, style: str, code: list[str] | None = None) -> str:
     """Decode an interpolating literal; interpolated parts become :data:`UNKNOWN` (``$HOME``
     when they are the home directory)."""
     if style == "perl":
-        return _interp_perl(raw)
+        return _interp_perl(raw, code)
     if style in ("ruby", "js"):
-        return _interp_braced(raw, "#{" if style == "ruby" else "${")
+        return _interp_braced(raw, "#{" if style == "ruby" else "${", code)
     return unescape(raw)
 
 
-def _interp_perl(raw: str) -> str:
+def _interp_perl(raw: str, code: list[str] | None) -> str:
     out: list[str] = []
     i = 0
     n = len(raw)
@@ -431,15 +441,19 @@ def _interp_perl(raw: str) -> str:
             continue
         end = m.end()
         sub = _PERL_SUBSCRIPT.match(raw, end)
-        if sub is not None and not raw.startswith("$_", j):
+        if sub is not None and m.group(0) != "$_":
             end = sub.end()
         text = raw[j:end]
         out.append("$HOME" if _HOME_INTERP.match(text) else UNKNOWN)
+        if text[1:2] == "{":  # ${ \ cmd() }, @{[ cmd() ]}: a block of code
+            _keep(code, text[2:-1])
+        elif end > m.end():  # $ENV{X}, $h->{k}: a subscripted variable
+            _keep(code, text)
         i = end
     return "".join(out)
 
 
-def _interp_braced(raw: str, opener: str) -> str:
+def _interp_braced(raw: str, opener: str, code: list[str] | None) -> str:
     out: list[str] = []
     i = 0
     while True:
@@ -454,5 +468,12 @@ def _interp_braced(raw: str, opener: str) -> str:
             break
         inner = raw[j + 2 : end].strip()
         out.append("$HOME" if _HOME_INTERP.match(inner) else UNKNOWN)
+        if code is not None and not inner.isidentifier():
+            _keep(code, inner)
         i = end + 1
     return "".join(out)
+
+
+def _keep(code: list[str] | None, snippet: str) -> None:
+    if code is not None and len(code) < _MAX_INTERPOLATED and snippet.strip():
+        code.append(snippet)

@@ -15,6 +15,7 @@ from warden.check.shell.sem_core import (
     Handler,
     names,
     parse,
+    port_of,
     split_host_port,
 )
 
@@ -22,9 +23,9 @@ __all__ = ["HANDLERS"]
 
 # --- tar --------------------------------------------------------------------------------------
 
-_TAR_VALUE_LETTERS = frozenset("fCTXbgHIKLNV")
+_TAR_VALUE_LETTERS = frozenset("fCTXbgHIKLNVF")
 _TAR = Grammar(
-    "-f -C -T -X -b -g -H -I -K -L -N -V --file --directory --files-from --exclude-from"
+    "-f -C -T -X -b -g -H -I -K -L -N -V -F --file --directory --files-from --exclude-from"
     " --blocking-factor --listed-incremental --format --use-compress-program --starting-file"
     " --tape-length --newer --label --exclude --transform --xform --owner --group --mode"
     " --to-command --checkpoint-action --info-script --new-volume-script --rsh-command"
@@ -52,8 +53,10 @@ def _tar(name: str, args: Argv) -> Effects:
     creating = parsed.has("-c", "--create", "-r", "--append", "-u", "--update")
     extracting = parsed.has("-x", "--extract", "--get")
     if creating:
-        members = [m if directory is None or m.startswith("/") else f"{directory}/{m}"
-                   for m in parsed.operands]
+        members = [
+            m if directory is None or m.startswith("/") else f"{directory}/{m}"
+            for m in parsed.operands
+        ]
         acc.files_of(FileOp.READ, members, recursive=True)
         if archive not in (None, "-"):
             acc.write(archive)
@@ -73,7 +76,7 @@ def _tar(name: str, args: Argv) -> Effects:
             acc.code(val)
             acc.mark("archive.exec", val)
         elif opt in ("-I", "--use-compress-program", "--rsh-command"):
-            acc.run(val.split())
+            acc.code(val)  # GNU tar runs these through /bin/sh -c
     if archive and ":" in archive and not archive.startswith(("/", ".")):
         host = archive.partition(":")[0]
         acc.link(NetDirection.UPLOAD if creating else NetDirection.FETCH, host)
@@ -88,12 +91,14 @@ _ZIP = Grammar("-b -n -t -tt -x -i -P -Z -O --temp-path --suffixes --exclude --i
 def _zip(name: str, args: Argv) -> Effects:
     words = list(args)
     acc = Acc()
-    if "-TT" in words:
-        index = words.index("-TT")
+    for spelling in ("--unzip-command", "-TT"):
+        if spelling not in words:
+            continue
+        index = words.index(spelling)
         if index + 1 < len(words):
             acc.code(words[index + 1])
             acc.mark("archive.exec", words[index + 1])
-            del words[index : index + 2]
+        del words[index : index + 2]
     parsed = parse(words, _ZIP)
     if parsed.operands:
         acc.write(parsed.operands[0])
@@ -104,8 +109,11 @@ def _zip(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
+_UNZIP_OPTS = Grammar("-d -x -P -I -O")
+
+
 def _unzip(name: str, args: Argv) -> Effects:
-    parsed = parse(args, Grammar("-d -x -P -I -O"))
+    parsed = parse(args, _UNZIP_OPTS)
     acc = Acc()
     if parsed.operands:
         acc.read(parsed.operands[0])
@@ -156,7 +164,7 @@ _COMPRESSORS: dict[str, tuple[str, bool, bool]] = {
     "compress": (".Z", False, False),
     "uncompress": (".Z", True, False),
 }
-_COMPRESS = Grammar("-S -T -o -b -L --suffix --threads --memlimit --format -M")
+_COMPRESS = Grammar("-S -T -o -M --suffix --threads --memlimit --format")
 
 
 def _compress(name: str, args: Argv) -> Effects:
@@ -269,8 +277,17 @@ def _gpg(name: str, args: Argv) -> Effects:
     if parsed.has("--delete-secret-keys", "--delete-keys", "--delete-secret-and-public-key"):
         acc.mark("gpg.delete-keys")
         return acc.build()
-    if not parsed.has("--export", "--export-secret-keys", "--export-secret-subkeys", "-k",
-                      "--list-keys", "-K", "--list-secret-keys", "--recv-keys", "--send-keys"):
+    if not parsed.has(
+        "--export",
+        "--export-secret-keys",
+        "--export-secret-subkeys",
+        "-k",
+        "--list-keys",
+        "-K",
+        "--list-secret-keys",
+        "--recv-keys",
+        "--send-keys",
+    ):
         acc.files_of(FileOp.READ, parsed.operands)
     return acc.build()
 
@@ -284,11 +301,15 @@ def _sql(acc: Acc, text: str, shell_escapes: tuple[str, ...]) -> None:
         stripped = line.strip()
         for escape in shell_escapes:
             if stripped.startswith(escape):
-                acc.code(stripped[len(escape):].strip())
+                acc.code(stripped[len(escape) :].strip())
                 acc.mark("db.shell-escape", stripped)
 
 
-_SQLITE = Grammar("-cmd -separator -nullvalue -newline -init -vfs -pagecache -lookaside -mmap")
+_SQLITE = Grammar(
+    "-cmd -separator -nullvalue -newline -init -vfs -pagecache -lookaside -mmap -maxsize"
+    " -escape -zip",
+    long_dash=True,
+)
 
 
 def _sqlite3(name: str, args: Argv) -> Effects:
@@ -327,7 +348,7 @@ def _psql(name: str, args: Argv) -> Effects:
 
 
 _MYSQL = Grammar(
-    "-e -h -P -u -D -S --execute --host --port --user --database --socket --password"
+    "-e -h -P -u -D -S --execute --host --port --user --database --socket"
     " --defaults-file --defaults-extra-file --tee --init-command"
 )
 
@@ -384,7 +405,7 @@ def _redis(name: str, args: Argv) -> Effects:
 
 
 def _int(text: str | None) -> int | None:
-    return int(text) if text is not None and text.isdigit() and 0 < int(text) < 65536 else None
+    return port_of(text)
 
 
 HANDLERS: dict[str, Handler] = {

@@ -26,7 +26,9 @@ __all__ = [
     "Handler",
     "Parsed",
     "is_pathlike",
+    "is_stdout",
     "is_url",
+    "matches",
     "names",
     "parse",
     "port_of",
@@ -84,16 +86,44 @@ def _disables_history(name: str, value: str) -> bool:
 class Grammar:
     """The option syntax of one program.
 
-    ``values`` lists the options that take a value, short (``-o``) and long (``--output``)
-    alike, space-separated. ``posix`` stops option parsing at the first operand, as wrappers do
-    (``sudo -u x CMD -rf`` must leave ``-rf`` to ``CMD``).
+    ``values`` lists the options that take a *required* value, short (``-o``) and long
+    (``--output``) alike, space-separated; options whose value is optional (``--backup[=X]``)
+    must not be listed, or they would swallow the next operand. ``posix`` stops option parsing
+    at the first operand, as wrappers do (``sudo -u x CMD -rf`` must leave ``-rf`` to ``CMD``).
+    ``long_dash`` makes ``-word`` one option rather than a cluster (``sqlite3 -cmd``).
+
+    Long options may be abbreviated to any unambiguous prefix, as getopt_long and git allow
+    (``rm --rec``): :meth:`Parsed.has` matches prefixes, so ``--rec`` counts as
+    ``--recursive``, and ``--out=x`` is recorded as ``--output``. An abbreviation without ``=``
+    never consumes the next word (only value options are declared, so an exact flag such as
+    ``--start`` could otherwise be mistaken for ``--startas``).
     """
 
-    __slots__ = ("posix", "values")
+    __slots__ = ("long_dash", "longs", "posix", "values")
 
-    def __init__(self, values: str = "", *, posix: bool = False) -> None:
+    def __init__(self, values: str = "", *, posix: bool = False, long_dash: bool = False) -> None:
         self.values = frozenset(values.split())
+        self.longs = tuple(sorted(v for v in self.values if v.startswith("--")))
         self.posix = posix
+        self.long_dash = long_dash
+
+    def expand(self, name: str) -> str | None:
+        """The value option ``name`` abbreviates, if exactly one."""
+        if len(name) < 4:
+            return None
+        found = [full for full in self.longs if full.startswith(name)]
+        return found[0] if len(found) == 1 else None
+
+
+def matches(opt: str, *names: str) -> bool:
+    """Whether option ``opt`` as written is one of ``names`` or abbreviates a long one."""
+    return _matches(opt, names)
+
+
+def _matches(opt: str, names: tuple[str, ...]) -> bool:
+    if opt in names:
+        return True
+    return opt[:2] == "--" and len(opt) > 2 and any(n.startswith(opt) for n in names)
 
 
 class Parsed:
@@ -106,18 +136,25 @@ class Parsed:
         self.operands = operands
 
     def has(self, *names: str) -> bool:
-        return any(name in names for name, _ in self.opts)
+        """Whether any of ``names`` was given (long options also as an abbreviation)."""
+        for name, _ in self.opts:  # inlined _matches: this is the hottest loop of the layer
+            if name in names:
+                return True
+            if name[:2] == "--" and len(name) > 2:
+                for full in names:
+                    if full.startswith(name):
+                        return True
+        return False
 
     def value(self, *names: str) -> str | None:
         """The last value given to any of ``names``, or None."""
-        found: str | None = None
-        for name, val in self.opts:
-            if name in names and val is not None:
-                found = val
-        return found
+        for name, val in reversed(self.opts):
+            if val is not None and _matches(name, names):
+                return val
+        return None
 
     def values(self, *names: str) -> list[str]:
-        return [val for name, val in self.opts if name in names and val is not None]
+        return [val for name, val in self.opts if val is not None and _matches(name, names)]
 
 
 def parse(args: Sequence[str], grammar: Grammar) -> Parsed:
@@ -139,8 +176,12 @@ def parse(args: Sequence[str], grammar: Grammar) -> Parsed:
                 operands.extend(argv[i:])
                 break
             continue
-        if word[1] == "-":
+        if word[1] == "-" or grammar.long_dash:
             name, eq, val = word.partition("=")
+            if eq and name not in takes and name[:2] == "--":
+                # An abbreviation with an attached value names a value option. Without `=` it
+                # may be an exact flag we do not list (`--start` vs `--startas`): never consume.
+                name = grammar.expand(name) or name
             if eq:
                 opts.append((name, val))
             elif name in takes:
@@ -169,6 +210,14 @@ def names(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
+STDOUT_PATHS = frozenset({"-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1", "/dev/tty"})
+
+
+def is_stdout(path: str) -> bool:
+    """True for output paths that are really the program's stdout."""
+    return path in STDOUT_PATHS
+
+
 def is_url(word: str) -> bool:
     return "://" in word
 
@@ -181,7 +230,7 @@ def is_pathlike(word: str) -> bool:
 
 
 def port_of(text: str | None) -> int | None:
-    if text is None or not text.isdigit():
+    if text is None or not (text.isascii() and text.isdigit()):  # "¹".isdigit() is True
         return None
     number = int(text)
     return number if 0 < number < 65536 else None

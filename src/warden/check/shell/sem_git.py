@@ -12,19 +12,56 @@ from collections.abc import Callable
 
 from warden.check.facts import FileOp, NetDirection
 from warden.check.shell.effects import Effects
-from warden.check.shell.sem_core import ANY_ADDRESS, Acc, Argv, Grammar, Handler, parse
+from warden.check.shell.sem_core import (
+    ANY_ADDRESS,
+    Acc,
+    Argv,
+    Grammar,
+    Handler,
+    matches,
+    parse,
+    port_of,
+)
 
 __all__ = ["HANDLERS"]
 
-_GLOBAL_VALUES = frozenset({"-C", "-c", "--git-dir", "--work-tree", "--namespace", "--exec-path",
-                            "--config-env", "--super-prefix", "--list-cmds"})
+_GLOBAL_VALUES = frozenset(
+    {
+        "-C",
+        "-c",
+        "--git-dir",
+        "--work-tree",
+        "--namespace",
+        "--exec-path",
+        "--config-env",
+        "--super-prefix",
+        "--list-cmds",
+    }
+)
 # Config keys whose value git runs through the shell.
-_EXEC_KEYS = frozenset({
-    "core.sshcommand", "core.pager", "core.editor", "core.fsmonitor", "core.askpass",
-    "core.hookspath", "diff.external", "credential.helper", "sequence.editor", "gpg.program",
-    "gpg.ssh.program", "core.gitproxy", "pager.log", "pager.diff", "uploadpack.packobjectshook",
-    "protocol.ext.allow", "merge.tool", "diff.tool", "filter.lfs.process",
-})
+_EXEC_KEYS = frozenset(
+    {
+        "core.sshcommand",
+        "core.pager",
+        "core.editor",
+        "core.fsmonitor",
+        "core.askpass",
+        "core.hookspath",
+        "diff.external",
+        "credential.helper",
+        "sequence.editor",
+        "gpg.program",
+        "gpg.ssh.program",
+        "core.gitproxy",
+        "pager.log",
+        "pager.diff",
+        "uploadpack.packobjectshook",
+        "protocol.ext.allow",
+        "merge.tool",
+        "diff.tool",
+        "filter.lfs.process",
+    }
+)
 
 
 class _Ctx:
@@ -67,10 +104,18 @@ def _remote_target(operands: list[str]) -> str:
     return operands[0] if operands else "origin"
 
 
+_CLONE_OPTS = Grammar(
+    "-b -o -u -j -c --branch --origin --upload-pack --jobs --config"
+    " --depth --template --reference --separate-git-dir --filter"
+    " --shallow-since --shallow-exclude --server-option"
+)
+
+
 def _clone(ctx: _Ctx, args: Argv) -> None:
-    parsed = parse(args, Grammar("-b -o -u -j -c --branch --origin --upload-pack --jobs --config"
-                                 " --depth --template --reference --separate-git-dir --filter"
-                                 " --shallow-since --shallow-exclude --server-option"))
+    parsed = parse(
+        args,
+        _CLONE_OPTS,
+    )
     acc = ctx.acc
     for pair in parsed.values("-c", "--config"):
         key, _, value = pair.partition("=")
@@ -92,9 +137,16 @@ def _clone(ctx: _Ctx, args: Argv) -> None:
     acc.file(FileOp.WRITE, ctx.path(dest), recursive=True)
 
 
+_FETCH_OPTS = Grammar(
+    "-j --depth --jobs --upload-pack --refmap -o --server-option --shallow-since -s --strategy -X"
+)
+
+
 def _fetch(ctx: _Ctx, args: Argv) -> None:
-    parsed = parse(args, Grammar("-j --depth --jobs --upload-pack --refmap -o --server-option"
-                                 " --shallow-since --recurse-submodules -s --strategy -X"))
+    parsed = parse(
+        args,
+        _FETCH_OPTS,
+    )
     ctx.acc.link(NetDirection.FETCH, _remote_target(parsed.operands))
     for command in parsed.values("--upload-pack"):
         ctx.acc.code(command)
@@ -108,38 +160,54 @@ def _pull(ctx: _Ctx, args: Argv) -> None:
         ctx.acc.mark("git.no-verify")
 
 
-_FORCE_FLAGS = ("-f", "--force", "--force-with-lease", "--force-if-includes", "--mirror",
-                "--delete", "-d", "--prune")
+_FORCE_FLAGS = (
+    "-f",
+    "--force",
+    "--force-with-lease",
+    "--force-if-includes",
+    "--mirror",
+    "--delete",
+    "-d",
+    "--prune",
+)
+
+
+_PUSH_OPTS = Grammar("--receive-pack --exec --repo -o --push-option --recurse-submodules")
 
 
 def _push(ctx: _Ctx, args: Argv) -> None:
-    parsed = parse(args, Grammar("--receive-pack --exec --repo -o --push-option"
-                                 " --recurse-submodules --signed"))
+    parsed = parse(args, _PUSH_OPTS)
     acc = ctx.acc
     operands = parsed.operands
     acc.link(NetDirection.UPLOAD, parsed.value("--repo") or _remote_target(operands))
     for opt, value in parsed.opts:
-        if opt in _FORCE_FLAGS:
+        if matches(opt, *_FORCE_FLAGS):
             acc.mark("git.force-push", opt if value is None else f"{opt}={value}")
         elif opt in ("--receive-pack", "--exec") and value is not None:
             acc.code(value)
             acc.mark("git.config-exec", opt)
-        elif opt == "--no-verify":
+        elif matches(opt, "--no-verify"):
             acc.mark("git.no-verify")
     for refspec in operands[1:]:
         if refspec.startswith("+") or refspec.startswith(":"):
             acc.mark("git.force-push", refspec)
 
 
+_REMOTE_OPTS = Grammar("-t -m --track --master --push")
+
+
 def _remote(ctx: _Ctx, args: Argv) -> None:
-    parsed = parse(args, Grammar("-t -m --track --master --push"))
+    parsed = parse(args, _REMOTE_OPTS)
     words = parsed.operands
     if len(words) >= 3 and words[0] in ("add", "set-url"):
         ctx.acc.mark("git.remote-add", words[-1])
 
 
+_CONFIG_OPTS = Grammar("-f --file --blob --type --default --comment --value")
+
+
 def _config(ctx: _Ctx, args: Argv) -> None:
-    parsed = parse(args, Grammar("-f --file --blob --type --default --comment --value"))
+    parsed = parse(args, _CONFIG_OPTS)
     acc = ctx.acc
     words = parsed.operands
     if words and words[0] in ("set", "unset", "get", "list", "edit", "rename-section"):
@@ -197,10 +265,13 @@ def _reset(ctx: _Ctx, args: Argv) -> None:
         ctx.acc.file(FileOp.WRITE, ctx.path("."), recursive=True)
 
 
+_CLEAN_OPTS = Grammar("-e --exclude")
+
+
 def _clean(ctx: _Ctx, args: Argv) -> None:
-    parsed = parse(args, Grammar("-e --exclude"))
-    letters = sorted({opt.lstrip("-")[0] for opt, _ in parsed.opts if opt in (
-        "-f", "-x", "-X", "-d", "--force")})
+    parsed = parse(args, _CLEAN_OPTS)
+    flags = {"f": ("-f", "--force"), "x": ("-x",), "X": ("-X",), "d": ("-d",)}
+    letters = sorted(letter for letter, names in flags.items() if parsed.has(*names))
     if "f" not in letters or parsed.has("-n", "--dry-run"):
         return
     if {"x", "X", "d"} & set(letters):
@@ -221,8 +292,11 @@ def _checkout(ctx: _Ctx, args: Argv) -> None:
             ctx.acc.file(FileOp.WRITE, ctx.path(path), recursive=path == ".")
 
 
+_RESTORE_OPTS = Grammar("-s --source --pathspec-from-file")
+
+
 def _restore(ctx: _Ctx, args: Argv) -> None:
-    parsed = parse(args, Grammar("-s --source --pathspec-from-file"))
+    parsed = parse(args, _RESTORE_OPTS)
     if parsed.has("--staged") and not parsed.has("-W", "--worktree"):
         return
     paths = parsed.operands
@@ -232,9 +306,17 @@ def _restore(ctx: _Ctx, args: Argv) -> None:
             ctx.acc.file(FileOp.WRITE, ctx.path(path), recursive=path == ".")
 
 
+_COMMIT_OPTS = Grammar(
+    "-m -F -C -c -t --message --file --template --author --date"
+    " --fixup --squash --reuse-message --reedit-message --trailer"
+)
+
+
 def _commit(ctx: _Ctx, args: Argv) -> None:
-    parsed = parse(args, Grammar("-m -F -C -c -t --message --file --template --author --date"
-                                 " --fixup --squash --reuse-message --reedit-message --trailer"))
+    parsed = parse(
+        args,
+        _COMMIT_OPTS,
+    )
     if parsed.has("-n", "--no-verify"):
         ctx.acc.mark("git.no-verify")
     acc = ctx.acc
@@ -266,8 +348,11 @@ def _ls_remote(ctx: _Ctx, args: Argv) -> None:
     ctx.acc.link(NetDirection.FETCH, _remote_target(words))
 
 
+_ARCHIVE_OPTS = Grammar("-o --output --format --prefix --remote --exec")
+
+
 def _archive(ctx: _Ctx, args: Argv) -> None:
-    parsed = parse(args, Grammar("-o --output --format --prefix --remote --exec"))
+    parsed = parse(args, _ARCHIVE_OPTS)
     ctx.acc.write(*[ctx.path(o) for o in parsed.values("-o", "--output")])
     remote = parsed.value("--remote")
     if remote:
@@ -276,8 +361,11 @@ def _archive(ctx: _Ctx, args: Argv) -> None:
         ctx.acc.code(command)
 
 
+_SEND_EMAIL_OPTS = Grammar("--to --cc --bcc --from --smtp-server --smtp-server-port")
+
+
 def _send_email(ctx: _Ctx, args: Argv) -> None:
-    parsed = parse(args, Grammar("--to --cc --bcc --from --smtp-server --smtp-server-port"))
+    parsed = parse(args, _SEND_EMAIL_OPTS)
     ctx.acc.files_of(FileOp.READ, [ctx.path(p) for p in parsed.operands])
     ctx.acc.link(NetDirection.UPLOAD, parsed.value("--smtp-server") or "smtp")
 
@@ -285,7 +373,7 @@ def _send_email(ctx: _Ctx, args: Argv) -> None:
 def _daemon(ctx: _Ctx, args: Argv) -> None:
     port = next((a.partition("=")[2] for a in args if a.startswith("--port=")), "9418")
     ctx.acc.mark("net.listen", port)
-    ctx.acc.link(NetDirection.LISTEN, ANY_ADDRESS, int(port) if port.isdigit() else None)
+    ctx.acc.link(NetDirection.LISTEN, ANY_ADDRESS, port_of(port))
 
 
 _SUBCOMMANDS: dict[str, Callable[[_Ctx, Argv], None]] = {

@@ -13,9 +13,9 @@ import binascii
 
 from warden.check.facts import FileOp, NetDirection
 from warden.check.shell.effects import Effects
-from warden.check.shell.sem_cloud import HANDLERS as _PACKAGE_HANDLERS
 from warden.check.shell.sem_core import ANY_ADDRESS, Acc, Argv, Grammar, Handler, parse
-from warden.check.shell.sem_net import listen_port
+from warden.check.shell.sem_pkg import package_manager
+from warden.check.shell.sem_probe import listen_port
 
 __all__ = ["HANDLERS"]
 
@@ -84,20 +84,35 @@ def _source(name: str, args: Argv) -> Effects:
 # --- python -----------------------------------------------------------------------------------
 
 _PY_VALUE_FLAGS = frozenset("WXQ")
-_PY_LISTENERS = {"http.server": "8000", "SimpleHTTPServer": "8000", "smtpd": "8025",
-                 "pyftpdlib": "2121", "uploadserver": "8000", "aiosmtpd": "8025",
-                 "wsgiref.simple_server": "8000", "xmlrpc.server": "8000"}
+_PY_LISTENERS = {
+    "http.server": "8000",
+    "SimpleHTTPServer": "8000",
+    "smtpd": "8025",
+    "pyftpdlib": "2121",
+    "uploadserver": "8000",
+    "aiosmtpd": "8025",
+    "wsgiref.simple_server": "8000",
+    "xmlrpc.server": "8000",
+}
+
+
+_PYTHON_MODULE_OPTS = Grammar("-b -d -p --bind --directory --port")
 
 
 def _python_module(acc: Acc, module: str, rest: Argv) -> None:
     acc.mark("python.module", module)
     if module in _PY_LISTENERS:
         port = next((w for w in rest if w.isdigit()), _PY_LISTENERS[module])
-        parsed = parse(rest, Grammar("-b -d -p --bind --directory --port"))
-        listen_port(acc, parsed.value("-p", "--port") or port,
-                    parsed.value("-b", "--bind") or ANY_ADDRESS)
-    elif module in ("pip", "pip3", "uv", "pipx", "poetry", "ensurepip", "venv", "virtualenv"):
-        acc.run([module if module != "ensurepip" else "pip", *rest])
+        parsed = parse(rest, _PYTHON_MODULE_OPTS)
+        listen_port(
+            acc, parsed.value("-p", "--port") or port, parsed.value("-b", "--bind") or ANY_ADDRESS
+        )
+    elif module in ("pip", "pip3", "uv", "pipx", "poetry"):
+        acc.run([module, *rest])
+    elif module in ("venv", "virtualenv"):
+        acc.files_of(FileOp.WRITE, [w for w in rest if not w.startswith("-")], recursive=True)
+    elif module == "ensurepip":
+        acc.mark("pkg.install", "pip")
     elif module in ("base64", "binascii") and ("-d" in rest or "--decode" in rest):
         acc.outputs_decoded = True
         acc.files_of(FileOp.READ, [w for w in rest if not w.startswith("-")])
@@ -222,8 +237,9 @@ def _perl_like(name: str, args: Argv, language: str) -> Effects:
             acc.write(raw)
     libraries = [value for opt, value in opts if opt == "-r"]
     if language == "ruby" and "un" in libraries and any("httpd" in c for c in code):
-        port = next((operands[k + 1] for k, w in enumerate(operands[:-1]) if w in ("-p",
-                     "--port")), "8080")
+        port = next(
+            (operands[k + 1] for k, w in enumerate(operands[:-1]) if w in ("-p", "--port")), "8080"
+        )
         listen_port(acc, port)
     return acc.build()
 
@@ -251,6 +267,9 @@ def _node(name: str, args: Argv) -> Effects:
     for code in parsed.values("-e", "--eval", "-p", "--print"):
         acc.inline.append(("node", code))
     acc.read(*parsed.values("--env-file"))
+    for module in parsed.values("-r", "--require", "--import", "--loader", "--experimental-loader"):
+        if module.startswith((".", "/", "~")):
+            acc.file(FileOp.EXEC, module)
     for opt, value in parsed.opts:
         if opt.startswith("--inspect"):
             host, _, port = (value or "127.0.0.1:9229").rpartition(":")
@@ -289,13 +308,16 @@ def _script_or_url(acc: Acc, script: str) -> None:
         acc.file(FileOp.EXEC, script)
 
 
+_BUN_OPTS = Grammar("-e -p --eval --print -r --preload", posix=True)
+
+
 def _bun(name: str, args: Argv) -> Effects:
     words = list(args)
     if words and words[0] in ("add", "install", "i", "x", "publish"):
-        return _PACKAGE_HANDLERS["bun"](name, args)
+        return package_manager(name, args)
     if words and words[0] == "run":
         words = words[1:]
-    parsed = parse(words, Grammar("-e -p --eval --print -r --preload", posix=True))
+    parsed = parse(words, _BUN_OPTS)
     acc = Acc()
     for code in parsed.values("-e", "--eval", "-p", "--print"):
         acc.inline.append(("node", code))
@@ -307,8 +329,11 @@ def _bun(name: str, args: Argv) -> Effects:
 # --- others -----------------------------------------------------------------------------------
 
 
+_PHP_OPTS = Grammar("-r -S -t -f -d -c -B -R -F -E -z", posix=True)
+
+
 def _php(name: str, args: Argv) -> Effects:
-    parsed = parse(args, Grammar("-r -S -t -f -d -c -B -R -F -E -z", posix=True))
+    parsed = parse(args, _PHP_OPTS)
     acc = Acc()
     for code in parsed.values("-r", "-B", "-R", "-E"):
         acc.inline.append(("php", code))
@@ -326,8 +351,11 @@ def _php(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
+_LUA_OPTS = Grammar("-e -l", posix=True)
+
+
 def _lua(name: str, args: Argv) -> Effects:
-    parsed = parse(args, Grammar("-e -l", posix=True))
+    parsed = parse(args, _LUA_OPTS)
     acc = Acc()
     for code in parsed.values("-e"):
         acc.inline.append(("lua", code))
@@ -338,8 +366,11 @@ def _lua(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
+_OSASCRIPT_OPTS = Grammar("-e -l -s", posix=True)
+
+
 def _osascript(name: str, args: Argv) -> Effects:
-    parsed = parse(args, Grammar("-e -l -s", posix=True))
+    parsed = parse(args, _OSASCRIPT_OPTS)
     acc = Acc()
     language = "jxa" if (parsed.value("-l") or "").lower() == "javascript" else "applescript"
     code = parsed.values("-e")
@@ -386,10 +417,46 @@ def _pwsh(name: str, args: Argv) -> Effects:
         if key in ("executionpolicy", "ep", "ex", "exec") and value.lower() == "bypass":
             acc.mark("powershell.bypass", value)
             i += 1
-        elif key in ("windowstyle", "w", "configurationname", "workingdirectory", "wd",
-                     "outputformat", "of", "inputformat", "if", "settingsfile", "custompipename",
-                     "executionpolicy", "ep", "version", "v"):
+        elif key in (
+            "windowstyle",
+            "w",
+            "configurationname",
+            "workingdirectory",
+            "wd",
+            "outputformat",
+            "of",
+            "inputformat",
+            "if",
+            "settingsfile",
+            "custompipename",
+            "executionpolicy",
+            "ep",
+            "version",
+            "v",
+        ):
             i += 1
+    return acc.build()
+
+
+_MAKE = Grammar(
+    "-f -C -I -o -W --file --makefile --directory --include-dir --old-file --assume-old"
+    " --new-file --what-if --assume-new --eval"
+)
+
+
+def _make(name: str, args: Argv) -> Effects:
+    """make/just run recipes from a file the agent may have written: report it as executed."""
+    parsed = parse(args, _MAKE)
+    acc = Acc()
+    directory = parsed.value("-C", "--directory")
+    default = "justfile" if name == "just" else "Makefile"
+    for makefile in parsed.values("-f", "--file", "--makefile") or [default]:
+        joined = (
+            makefile if directory is None or makefile.startswith("/") else f"{directory}/{makefile}"
+        )
+        acc.file(FileOp.EXEC, joined)
+    for code in parsed.values("--eval"):
+        acc.mark("make.eval", code)
     return acc.build()
 
 
@@ -436,4 +503,7 @@ HANDLERS: dict[str, Handler] = {
     "pwsh": _pwsh,
     "powershell": _pwsh,
     "Rscript": _rscript,
+    "make": _make,
+    "gmake": _make,
+    "just": _make,
 }

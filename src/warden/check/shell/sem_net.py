@@ -1,6 +1,7 @@
-"""HTTP clients and raw network tools: curl, wget, nc, socat, telnet, DNS tools, ping, scanners.
+"""HTTP clients and raw network tools: curl, wget, nc/ncat/netcat, socat, telnet.
 
-ssh and the file-transfer tools live in :mod:`warden.check.shell.sem_remote`.
+ssh and the file-transfer tools live in :mod:`warden.check.shell.sem_remote`; DNS tools, ping
+and scanners in :mod:`warden.check.shell.sem_probe`.
 """
 
 from __future__ import annotations
@@ -13,13 +14,12 @@ from warden.check.shell.sem_core import (
     Argv,
     Grammar,
     Handler,
-    names,
+    is_stdout,
     parse,
     port_of,
-    split_host_port,
 )
 
-__all__ = ["HANDLERS", "check_dns_name"]
+__all__ = ["HANDLERS"]
 
 # --- curl -------------------------------------------------------------------------------------
 
@@ -38,7 +38,11 @@ _CURL = Grammar(
     " --tls-max --tlsuser --tlspassword --login-options --socks4 --socks4a --socks5"
     " --socks5-hostname --ftp-port --cert-type --key-type --pass --proxy-header --request-target"
     " --happy-eyeballs-timeout-ms --sasl-authzid --service-name --krb --delegation"
-    " --create-file-mode --libcurl --range --url-query"
+    " --create-file-mode --libcurl --url-query --noproxy --curves --engine --ftp-account"
+    " --ftp-method --proxy-cacert --proxy-cert --proxy-key --proxy-ciphers --mail-auth"
+    " --trace-config --ipfs-gateway --haproxy-clientip --proxy-service-name --dns-interface"
+    " --dns-ipv4-addr --dns-ipv6-addr --random-file --egd-file --tls13-ciphers"
+    " --proxy-pinnedpubkey --ssl-sessions --proxy-capath --proxy-crlfile --proxy-pass"
 )
 _CURL_DATA = frozenset(
     {"-d", "--data", "--data-ascii", "--data-binary", "--data-raw", "--data-urlencode", "--json"}
@@ -92,15 +96,34 @@ def _curl(name: str, args: Argv) -> Effects:
                 acc.read(value)
         elif opt in ("-X", "--request") and value.upper() in _CURL_SENDING_METHODS:
             sending = True
-        elif opt in ("-K", "--config", "--netrc-file", "--cacert", "--cert", "--key",
-                     "--capath", "--crlfile"):
+        elif opt in (
+            "-K",
+            "--config",
+            "--netrc-file",
+            "--cacert",
+            "--cert",
+            "--key",
+            "--capath",
+            "--crlfile",
+        ):
             acc.read(value)
             if opt in ("-K", "--config"):
                 acc.mark("net.config-file", value)
         elif opt in ("-b", "--cookie") and "=" not in value:
             acc.read(value)
-        elif opt in ("-c", "--cookie-jar", "-D", "--dump-header", "--trace", "--trace-ascii",
-                     "--stderr", "--libcurl", "--etag-save", "--hsts", "--alt-svc"):
+        elif opt in (
+            "-c",
+            "--cookie-jar",
+            "-D",
+            "--dump-header",
+            "--trace",
+            "--trace-ascii",
+            "--stderr",
+            "--libcurl",
+            "--etag-save",
+            "--hsts",
+            "--alt-svc",
+        ):
             if value != "-":
                 acc.write(value)
         elif opt in ("--unix-socket", "--abstract-unix-socket"):
@@ -122,7 +145,7 @@ def _curl(name: str, args: Argv) -> Effects:
         target = outputs[index] if index < len(outputs) else None
         if target is None and remote_names:
             target = _url_name(url)
-        if target is None or target == "-":
+        if target is None or is_stdout(target):
             acc.outputs_network = True
         else:
             acc.write(f"{out_dir}/{target}" if out_dir and not target.startswith("/") else target)
@@ -150,9 +173,19 @@ def _wget(name: str, args: Argv) -> Effects:
     sending = parsed.has("--post-data", "--post-file", "--body-data", "--body-file")
     method = parsed.value("--method")
     sending = sending or (method is not None and method.upper() in _CURL_SENDING_METHODS)
-    acc.read(*parsed.values("--post-file", "--body-file", "-i", "--input-file", "--config",
-                            "--load-cookies", "--ca-certificate", "--certificate",
-                            "--private-key"))
+    acc.read(
+        *parsed.values(
+            "--post-file",
+            "--body-file",
+            "-i",
+            "--input-file",
+            "--config",
+            "--load-cookies",
+            "--ca-certificate",
+            "--certificate",
+            "--private-key",
+        )
+    )
     acc.write(*parsed.values("-o", "--output-file", "--save-cookies", "--rejected-log"))
     acc.files_of(FileOp.APPEND, parsed.values("-a", "--append-output"))
     for command in parsed.values("--use-askpass"):
@@ -164,7 +197,7 @@ def _wget(name: str, args: Argv) -> Effects:
         acc.link(direction, url)
     document = parsed.value("-O", "--output-document")
     prefix = parsed.value("-P", "--directory-prefix")
-    if document == "-":
+    if document is not None and is_stdout(document):
         acc.outputs_network = True
     elif document is not None:
         acc.write(document)
@@ -227,14 +260,53 @@ def _nc(name: str, args: Argv) -> Effects:
 
 # --- socat ------------------------------------------------------------------------------------
 
-_SOCAT_CONNECT = ("TCP", "TCP4", "TCP6", "TCP-CONNECT", "OPENSSL", "OPENSSL-CONNECT", "SSL",
-                  "UDP", "UDP4", "UDP6", "UDP-CONNECT", "UDP-SENDTO", "SCTP", "SCTP-CONNECT",
-                  "SOCKS4", "SOCKS4A", "SOCKS5", "PROXY", "DCCP-CONNECT")
-_SOCAT_LISTEN = ("TCP-LISTEN", "TCP4-LISTEN", "TCP6-LISTEN", "TCP-L", "UDP-LISTEN",
-                 "UDP4-LISTEN", "UDP-RECV", "UDP-RECVFROM", "OPENSSL-LISTEN", "SSL-L",
-                 "SCTP-LISTEN", "DCCP-LISTEN")
-_SOCAT_FILES = ("OPEN", "CREATE", "CREAT", "FILE", "GOPEN", "PIPE", "UNIX-CONNECT",
-                "UNIX-CLIENT", "UNIX-LISTEN", "UNIX-SENDTO")
+_SOCAT_CONNECT = (
+    "TCP",
+    "TCP4",
+    "TCP6",
+    "TCP-CONNECT",
+    "OPENSSL",
+    "OPENSSL-CONNECT",
+    "SSL",
+    "UDP",
+    "UDP4",
+    "UDP6",
+    "UDP-CONNECT",
+    "UDP-SENDTO",
+    "SCTP",
+    "SCTP-CONNECT",
+    "SOCKS4",
+    "SOCKS4A",
+    "SOCKS5",
+    "PROXY",
+    "DCCP-CONNECT",
+)
+_SOCAT_LISTEN = (
+    "TCP-LISTEN",
+    "TCP4-LISTEN",
+    "TCP6-LISTEN",
+    "TCP-L",
+    "UDP-LISTEN",
+    "UDP4-LISTEN",
+    "UDP-RECV",
+    "UDP-RECVFROM",
+    "OPENSSL-LISTEN",
+    "SSL-L",
+    "SCTP-LISTEN",
+    "DCCP-LISTEN",
+)
+_SOCAT_FILES = (
+    "OPEN",
+    "CREATE",
+    "CREAT",
+    "FILE",
+    "GOPEN",
+    "PIPE",
+    "UNIX-CONNECT",
+    "UNIX-CLIENT",
+    "UNIX-LISTEN",
+    "UNIX-SENDTO",
+)
 
 
 def _socat_address(acc: Acc, address: str) -> str:
@@ -261,8 +333,9 @@ def _socat_address(acc: Acc, address: str) -> str:
         acc.code(spec)  # socat splits and execs it; shell parsing yields the same argv
         return "exec"
     if upper == "SYSTEM":
-        acc.code(rest.rpartition(",")[0] if "," in rest and "=" in rest.rpartition(",")[2]
-                 else rest)
+        acc.code(
+            rest.rpartition(",")[0] if "," in rest and "=" in rest.rpartition(",")[2] else rest
+        )
         return "exec"
     if upper in _SOCAT_FILES:
         acc.read(spec)
@@ -278,167 +351,25 @@ def _socat(name: str, args: Argv) -> Effects:
     addresses = [w for w in args if not w.startswith("-") or w == "-"][:2]
     kinds = [_socat_address(acc, address) for address in addresses]
     if "net" in kinds and "exec" in kinds:
-        acc.mark("net.exec-on-connect", next(a for a, k in zip(addresses, kinds, strict=True)
-                                             if k == "exec"))
+        acc.mark(
+            "net.exec-on-connect",
+            next(a for a, k in zip(addresses, kinds, strict=True) if k == "exec"),
+        )
     if "net" in kinds:
         acc.outputs_network = True
     return acc.build()
 
 
+_TELNET_OPTS = Grammar("-b -e -l -n -k -X")
+
+
 def _telnet(name: str, args: Argv) -> Effects:
-    parsed = parse(args, Grammar("-b -e -l -n -k -X"))
+    parsed = parse(args, _TELNET_OPTS)
     acc = Acc()
     if parsed.operands:
         port = port_of(parsed.operands[1]) if len(parsed.operands) > 1 else None
         acc.link(NetDirection.CONNECT, parsed.operands[0], port)
     acc.outputs_network = True
-    return acc.build()
-
-
-# --- DNS --------------------------------------------------------------------------------------
-
-# DNS tunnelling tools (iodine, dnscat2, exfil one-liners) pack data into long labels and deep
-# names. RFC 1035 allows 63-byte labels and 253-byte names; legitimate names rarely come close.
-DNS_LONG_LABEL = 40
-DNS_LONG_NAME = 100
-DNS_MANY_LABELS = 8
-_DNS_TYPES = names(
-    "A AAAA MX TXT NS SOA CNAME PTR SRV ANY CAA DS DNSKEY NSEC TLSA HTTPS SVCB NAPTR AXFR IXFR"
-    " SPF HINFO IN CH HS"
-)
-
-
-def check_dns_name(acc: Acc, name: str) -> None:
-    """Flag names shaped like DNS-tunnelled data."""
-    labels = name.rstrip(".").split(".")
-    if (
-        len(name) > DNS_LONG_NAME
-        or len(labels) > DNS_MANY_LABELS
-        or max(len(label) for label in labels) > DNS_LONG_LABEL
-    ):
-        acc.mark("net.dns-long-label", name)
-
-
-def _resolve(acc: Acc, name: str) -> None:
-    acc.link(NetDirection.RESOLVE, name)
-    check_dns_name(acc, name)
-
-
-_DIG = Grammar("-b -c -f -k -p -q -t -x -y")
-
-
-def _dig(name: str, args: Argv) -> Effects:
-    parsed = parse(args, _DIG)
-    acc = Acc()
-    acc.read(parsed.value("-f"), parsed.value("-k"))
-    for query in parsed.values("-q", "-x"):
-        _resolve(acc, query)
-    for word in parsed.operands:
-        if word.startswith("@"):
-            acc.link(NetDirection.CONNECT, word[1:], port_of(parsed.value("-p")) or 53)
-        elif not word.startswith("+") and word.upper() not in _DNS_TYPES:
-            _resolve(acc, word)
-    return acc.build()
-
-
-def _nslookup(name: str, args: Argv) -> Effects:
-    acc = Acc()
-    operands = [w for w in args if not w.startswith("-")]
-    if name == "host":
-        parsed = parse(args, Grammar("-c -N -R -t -m -W"))
-        operands = parsed.operands
-    if operands:
-        _resolve(acc, operands[0])
-    if len(operands) > 1:
-        acc.link(NetDirection.CONNECT, operands[1], 53)
-    return acc.build()
-
-
-def _resolvectl(name: str, args: Argv) -> Effects:
-    parsed = parse(args, Grammar("-i -p -t -c --interface --protocol --type --class"))
-    acc = Acc()
-    if parsed.operands and parsed.operands[0] in ("query", "service", "openpgp", "tlsa"):
-        for word in parsed.operands[1:]:
-            _resolve(acc, word)
-    return acc.build()
-
-
-def _getent(name: str, args: Argv) -> Effects:
-    acc = Acc()
-    words = [w for w in args if not w.startswith("-")]
-    if words and words[0] in ("hosts", "ahosts", "ahostsv4", "ahostsv6"):
-        for word in words[1:]:
-            _resolve(acc, word)
-    elif words and words[0] in ("shadow", "gshadow"):
-        acc.read("/etc/" + words[0])
-    return acc.build()
-
-
-# --- ping / traceroute / scanners -------------------------------------------------------------
-
-_PING = Grammar("-c -i -s -W -w -I -t -p -l -m -M -Q -S -T -F -q -f -z -N -g -P")
-
-
-def _ping(name: str, args: Argv) -> Effects:
-    parsed = parse(args, _PING)
-    acc = Acc()
-    for host in parsed.operands[:1]:
-        acc.link(NetDirection.CONNECT, host)
-        check_dns_name(acc, host)
-    pattern = parsed.value("-p")
-    if pattern is not None and name.startswith("ping"):
-        acc.mark("net.ping-pattern", pattern)
-    return acc.build()
-
-
-_NMAP = Grammar(
-    "-p -iL -iR -oN -oX -oG -oA -oS -e -S -D -g --script --script-args --exclude --excludefile"
-    " --top-ports --max-rate --min-rate --source-port --data --data-string --data-length"
-    " --ttl --spoof-mac --proxies --dns-servers --resume --stylesheet -T -sI -b"
-)
-
-
-def _nmap(name: str, args: Argv) -> Effects:
-    words = args  # nmap spells options as multi-letter single-dash words: scan by hand
-    acc = Acc()
-    targets: list[str] = []
-    i, n = 0, len(words)
-    values = _NMAP.values | {"-a", "--addresses", "--ports", "-r", "--rate", "-i", "--interface",
-                             "-w", "--output-file", "-o", "-b", "--range", "--ulimit"}
-    while i < n:
-        word = words[i]
-        i += 1
-        if word in values:
-            if i < n and word in ("-iL", "--excludefile"):
-                acc.read(words[i])
-            elif i < n and word.startswith("-o") and word != "-o":
-                acc.write(words[i])
-            elif i < n and word in ("-a", "--addresses"):
-                targets.extend(words[i].split(","))
-            i += 1
-        elif word.startswith("-"):
-            continue
-        else:
-            targets.append(word)
-    acc.mark("net.scan", " ".join(targets))
-    for target in targets:
-        acc.link(NetDirection.CONNECT, target)
-    return acc.build()
-
-
-def _http_server(name: str, args: Argv) -> Effects:
-    acc = Acc()
-    parsed = parse(args, Grammar("-p -a --port --address"))
-    port = parsed.value("-p", "--port") or "8080"
-    acc.mark("net.listen", port)
-    acc.link(NetDirection.LISTEN, parsed.value("-a", "--address") or ANY_ADDRESS, port_of(port))
-    return acc.build()
-
-
-def _arp_host(name: str, args: Argv) -> Effects:
-    acc = Acc()
-    host = next((w for w in args if not w.startswith("-")), None)
-    acc.link(NetDirection.CONNECT, host)
     return acc.build()
 
 
@@ -453,28 +384,4 @@ HANDLERS: dict[str, Handler] = {
     "nc.openbsd": _nc,
     "socat": _socat,
     "telnet": _telnet,
-    "dig": _dig,
-    "drill": _dig,
-    "nslookup": _nslookup,
-    "host": _nslookup,
-    "resolvectl": _resolvectl,
-    "getent": _getent,
-    "ping": _ping,
-    "ping6": _ping,
-    "traceroute": _ping,
-    "traceroute6": _ping,
-    "tracepath": _ping,
-    "mtr": _ping,
-    "arping": _arp_host,
-    "nmap": _nmap,
-    "masscan": _nmap,
-    "zmap": _nmap,
-    "rustscan": _nmap,
-    "http-server": _http_server,
 }
-
-
-def listen_port(acc: Acc, port: str, host: str = ANY_ADDRESS) -> None:
-    """Record a listening socket (used by the interpreter handlers)."""
-    acc.mark("net.listen", port)
-    acc.link(NetDirection.LISTEN, host, port_of(port) or split_host_port(port)[1])

@@ -6,6 +6,8 @@ few whose argv needs care (sed, awk, jq, yq, xxd, find) have their own handler.
 
 from __future__ import annotations
 
+import re
+
 from warden.check.facts import FileOp, NetDirection
 from warden.check.shell.effects import Effects
 from warden.check.shell.sem_core import Acc, Argv, Grammar, Handler, parse
@@ -47,8 +49,9 @@ class ReadSpec:
         recursive: bool = False,
         ops: tuple[FileOp, ...] = (FileOp.READ,),
         decode_opts: tuple[str, ...] = (),
+        long_dash: bool = False,
     ) -> None:
-        self.grammar = Grammar(values)
+        self.grammar = Grammar(values, long_dash=long_dash)
         self.pattern_first = pattern_first
         self.pattern_opts = pattern_opts
         self.file_opts = file_opts or {}
@@ -114,7 +117,7 @@ _SPECS: dict[str, ReadSpec] = {
     "head": ReadSpec("-n -c --lines --bytes"),
     "tail": ReadSpec("-n -c -s --lines --bytes --sleep-interval --pid --max-unchanged-stats"),
     "nl": ReadSpec("-b -d -f -h -i -l -n -s -v -w"),
-    "od": ReadSpec("-A -j -N -S -t -w --address-radix --skip-bytes --read-bytes --format --width"),
+    "od": ReadSpec("-A -j -N -S -t --address-radix --skip-bytes --read-bytes --format"),
     "hexdump": ReadSpec("-e -f -n -s", file_opts={"-f": FileOp.READ}),
     "hd": ReadSpec("-e -f -n -s", file_opts={"-f": FileOp.READ}),
     "strings": ReadSpec("-n -t -e -T --bytes --radix --encoding --target"),
@@ -156,7 +159,7 @@ _SPECS: dict[str, ReadSpec] = {
     "wc": ReadSpec(file_opts={"--files0-from": FileOp.READ}),
     "diff": ReadSpec(
         "-C -U -I -x -X -F -L -S --label --starting-file --from-file --to-file --exclude"
-        " --exclude-from --ignore-matching-lines --unified --context --line-format",
+        " --exclude-from --ignore-matching-lines --line-format",
         file_opts={
             "-X": FileOp.READ,
             "--exclude-from": FileOp.READ,
@@ -172,7 +175,7 @@ _SPECS: dict[str, ReadSpec] = {
     "fold": ReadSpec("-w --width"),
     "rev": ReadSpec(),
     "expand": ReadSpec("-t --tabs"),
-    "column": ReadSpec("-c -s -t -o -N -R -T -H -W -d -E -J -n -l"),
+    "column": ReadSpec("-c -s -o -N -R -T -H -W -E -n -l -C"),
     "file": ReadSpec(
         "-m -f -e -F -P --magic-file --files-from --separator --exclude --parameter",
         file_opts={"-f": FileOp.READ, "--files-from": FileOp.READ, "-m": FileOp.READ},
@@ -237,7 +240,7 @@ _SPECS: dict[str, ReadSpec] = {
     # Editors: they read the file and usually save it.
     "nano": ReadSpec("-o -Q -r -s -T -X -Y --operatingdir --speller --syntax", ops=_EDIT),
     "pico": ReadSpec(ops=_EDIT),
-    "micro": ReadSpec("-config-dir", ops=_EDIT),
+    "micro": ReadSpec("-config-dir -plugin", ops=_EDIT, long_dash=True),
     "gedit": ReadSpec(ops=_EDIT),
     "kate": ReadSpec(ops=_EDIT),
     "subl": ReadSpec(ops=_EDIT),
@@ -246,6 +249,12 @@ _SPECS: dict[str, ReadSpec] = {
     "mcedit": ReadSpec(ops=_EDIT),
 }
 
+
+# GNU sed's `e` command and `s///e` flag run shell commands; `w FILE` writes a file. Scripts are
+# not parsed in full: these patterns catch the forms an attacker would write.
+_SED_EXEC = re.compile(r"(?:^|[;{}\n])\s*(?:\d+|\$|/[^/]*/)?\s*e(?:\s|;|$)")
+_SED_S_EXEC = re.compile(r"s(.)(?:(?!\1).)*\1(?:(?!\1).)*\1[gpiImM0-9]*e")
+_SED_WRITE = re.compile(r"(?:^|[;{}\n])\s*(?:\d+|\$|/[^/]*/)?\s*w\s+([^;\n}]+)")
 
 _SED = Grammar("-e -f -l --expression --file --line-length")
 
@@ -256,7 +265,12 @@ def _sed(name: str, args: Argv) -> Effects:
     operands = parsed.operands
     if operands and not parsed.has("-e", "-f", "--expression", "--file"):
         operands = operands[1:]
-    in_place = any(opt == "-i" or opt.startswith("--in-place") for opt, _ in parsed.opts)
+    in_place = parsed.has("-i", "--in-place")
+    scripts = parsed.values("-e", "--expression") or parsed.operands[:1]
+    for script in scripts if not parsed.has("-f", "--file") else ():
+        if _SED_EXEC.search(script) or _SED_S_EXEC.search(script):
+            acc.mark("sed.exec", script)
+        acc.files_of(FileOp.WRITE, _SED_WRITE.findall(script))
     for raw in operands:
         acc.read(raw)
         if in_place:
@@ -265,7 +279,9 @@ def _sed(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
-_AWK = Grammar("-f -v -F -i -l -E --file --assign --field-separator --include --load --exec")
+_AWK = Grammar(
+    "-f -v -F -i -l -E -e --file --assign --field-separator --include --load --exec --source"
+)
 
 
 def _awk(name: str, args: Argv) -> Effects:
@@ -274,8 +290,10 @@ def _awk(name: str, args: Argv) -> Effects:
     operands = parsed.operands
     sources = parsed.values("-f", "--file", "-E", "--exec")
     acc.read(*sources)
-    if not sources and operands:
-        program, operands = operands[0], operands[1:]
+    programs = parsed.values("-e", "--source")
+    if not sources and not programs and operands:
+        programs, operands = [operands[0]], operands[1:]
+    for program in programs:
         acc.inline.append(("awk", program))
         if "system(" in program or '| "' in program or "|&" in program:
             acc.mark("awk.exec", program)
@@ -346,7 +364,7 @@ def _yq(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
-_XXD = Grammar("-c -g -l -s -o -n -C --cols --groupsize --len --seek --name")
+_XXD = Grammar("-c -g -l -s -o -n --cols --groupsize --len --seek --name")
 
 
 def _xxd(name: str, args: Argv) -> Effects:
@@ -374,7 +392,14 @@ def _uniq(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
-_VIM = Grammar("-c -S -u -U -i -w -W -s -t -T -q -r --cmd")
+_VIM = Grammar("-c -S -u -U -i -w -W -s -t -T -q --cmd")
+
+
+# Vim's interface commands that run their argument as code in another language.
+_VIM_LANGUAGES = {
+    "py": "python", "py3": "python", "python": "python", "python3": "python", "pyx": "python",
+    "pythonx": "python", "lua": "lua", "perl": "perl", "ruby": "ruby",
+}
 
 
 def _vim(name: str, args: Argv) -> Effects:
@@ -394,6 +419,10 @@ def _vim(name: str, args: Argv) -> Effects:
             acc.mark("editor.exec", command)
         elif text.startswith(("py", "lua", "perl", "ruby", "call system", "term", "sh")):
             acc.mark("editor.exec", command)
+            verb, _, code = text.partition(" ")
+            language = _VIM_LANGUAGES.get(verb)
+            if language is not None and code:
+                acc.inline.append((language, code))
     for script in parsed.values("-S", "-u", "-s", "-W", "-w"):
         acc.read(script)
     for raw in files:
@@ -420,7 +449,7 @@ def _emacs(name: str, args: Argv) -> Effects:
 
 
 _CODE = Grammar(
-    "-g -d -r -a --goto --diff --add --install-extension --uninstall-extension"
+    "-g -a --goto --add --install-extension --uninstall-extension"
     " --user-data-dir --extensions-dir --profile --locale --category --sync"
 )
 

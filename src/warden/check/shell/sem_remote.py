@@ -148,7 +148,9 @@ _RSYNC = Grammar(
     " --files-from --temp-dir --partial-dir --backup-dir --suffix --chmod --chown --port"
     " --password-file --log-file --compare-dest --copy-dest --link-dest --bwlimit --timeout"
     " --contimeout --max-size --min-size --info --debug --out-format --usermap --groupmap"
-    " --iconv --write-batch --read-batch --only-write-batch --block-size --modify-window"
+    " --iconv --write-batch --read-batch --only-write-batch --block-size --modify-window -M"
+    " --remote-option --outbuf --compress-choice --checksum-choice --max-delete --address"
+    " --sockopts --log-file-format --early-input --stop-after --stop-at --skip-compress"
 )
 
 
@@ -159,8 +161,11 @@ def _rsync(name: str, args: Argv) -> Effects:
         acc.code(remote_shell)
     for path in parsed.values("--rsync-path"):
         acc.mark("ssh.local-command", path)
-    acc.read(*parsed.values("--exclude-from", "--include-from", "--files-from", "--password-file",
-                            "--read-batch"))
+    acc.read(
+        *parsed.values(
+            "--exclude-from", "--include-from", "--files-from", "--password-file", "--read-batch"
+        )
+    )
     acc.write(*parsed.values("--log-file", "--write-batch", "--only-write-batch"))
     operands = parsed.operands
     _transfer(acc, operands, port_of(parsed.value("--port")))
@@ -210,8 +215,11 @@ def _ftp_commands(acc: Acc, script: str, host: str | None) -> None:
             acc.code(command.strip().lstrip("!").removeprefix("shell").strip())
 
 
+_LFTP_OPTS = Grammar("-c -e -f -p -u --port --user")
+
+
 def _lftp(name: str, args: Argv) -> Effects:
-    parsed = parse(args, Grammar("-c -e -f -p -u --port --user"))
+    parsed = parse(args, _LFTP_OPTS)
     acc = Acc()
     host = parsed.operands[0] if parsed.operands else None
     acc.link(NetDirection.CONNECT, host, port_of(parsed.value("-p", "--port")))
@@ -221,8 +229,11 @@ def _lftp(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
+_FTP_OPTS = Grammar("-P -s -T -B -o -c -m -r -q")
+
+
 def _ftp(name: str, args: Argv) -> Effects:
-    parsed = parse(args, Grammar("-P -s -T -B -o -c -m -r -q"))
+    parsed = parse(args, _FTP_OPTS)
     acc = Acc()
     operands = parsed.operands
     if operands:
@@ -235,8 +246,11 @@ def _ftp(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
+_SSH_COPY_ID_OPTS = Grammar("-i -p -o -F -t")
+
+
 def _ssh_copy_id(name: str, args: Argv) -> Effects:
-    parsed = parse(args, Grammar("-i -p -o -F -t"))
+    parsed = parse(args, _SSH_COPY_ID_OPTS)
     acc = Acc()
     acc.read(parsed.value("-i"))
     for host in parsed.operands[:1]:
@@ -245,15 +259,16 @@ def _ssh_copy_id(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
-_KEYGEN = Grammar("-b -C -D -E -F -f -I -J -j -K -m -N -n -O -P -r -s -t -V -w -Y -Z -z -a -G -T")
+_KEYGEN = Grammar("-b -C -D -E -F -f -I -J -j -m -N -n -O -P -R -r -s -t -V -w -Y -Z -z -a -G -T")
 
 
 def _ssh_keygen(name: str, args: Argv) -> Effects:
     parsed = parse(args, _KEYGEN)
     acc = Acc()
     path = parsed.value("-f")
-    reading = parsed.has("-y", "-l", "-e", "-i", "-B", "-F", "-R", "-H", "-L", "-Y", "-D", "-k",
-                         "-Q", "-c", "-p")
+    reading = parsed.has(
+        "-y", "-l", "-e", "-i", "-B", "-F", "-R", "-H", "-L", "-Y", "-D", "-k", "-Q", "-c", "-p"
+    )
     if path is None:
         if not reading:
             acc.mark("ssh.keygen", "")

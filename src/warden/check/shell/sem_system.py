@@ -39,9 +39,12 @@ _PKILL = Grammar(
 )
 
 
+_KILLALL = Grammar("-s -u -o -y -n --signal --user --older-than --younger-than --ns --context")
+
+
 def _pkill(name: str, args: Argv) -> Effects:
     words = [w for w in args if not (w.startswith("-") and w[1:].isdigit())]
-    parsed = parse(words, _PKILL)
+    parsed = parse(words, _KILLALL if name == "killall" else _PKILL)
     acc = Acc()
     targets = parsed.operands + parsed.values("-u", "--user", "-U", "--uid", "--euid")
     acc.mark("process.kill", " ".join(targets))
@@ -64,8 +67,19 @@ _STOP = frozenset({"stop", "kill", "freeze"})
 _DISABLE = frozenset({"disable", "mask"})
 _ENABLE = frozenset({"enable", "reenable", "link", "preset", "add-wants", "add-requires"})
 _START = frozenset({"start", "restart", "reload-or-restart", "try-restart", "reload"})
-_POWER = frozenset({"poweroff", "reboot", "halt", "kexec", "suspend", "hibernate", "rescue",
-                    "emergency", "soft-reboot"})
+_POWER = frozenset(
+    {
+        "poweroff",
+        "reboot",
+        "halt",
+        "kexec",
+        "suspend",
+        "hibernate",
+        "rescue",
+        "emergency",
+        "soft-reboot",
+    }
+)
 
 
 def _systemctl(name: str, args: Argv) -> Effects:
@@ -167,9 +181,30 @@ def _ufw(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
-_IPTABLES_CHANGE = frozenset({"-F", "--flush", "-X", "--delete-chain", "-Z", "--zero", "-P",
-                              "--policy", "-D", "--delete", "-A", "--append", "-I", "--insert",
-                              "-R", "--replace", "-N", "--new-chain", "-E", "--rename-chain"})
+_IPTABLES_CHANGE = frozenset(
+    {
+        "-F",
+        "--flush",
+        "-X",
+        "--delete-chain",
+        "-Z",
+        "--zero",
+        "-P",
+        "--policy",
+        "-D",
+        "--delete",
+        "-A",
+        "--append",
+        "-I",
+        "--insert",
+        "-R",
+        "--replace",
+        "-N",
+        "--new-chain",
+        "-E",
+        "--rename-chain",
+    }
+)
 
 
 def _iptables(name: str, args: Argv) -> Effects:
@@ -191,8 +226,10 @@ def _nft(name: str, args: Argv) -> Effects:
 
 def _firewall_cmd(name: str, args: Argv) -> Effects:
     acc = Acc()
-    if any(w.startswith(("--add", "--remove", "--set", "--panic", "--reload", "--change"))
-           for w in args):
+    if any(
+        w.startswith(("--add", "--remove", "--set", "--panic", "--reload", "--change"))
+        for w in args
+    ):
         acc.mark("firewall.change", " ".join(args))
     return acc.build()
 
@@ -242,8 +279,14 @@ def _set(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
-def _shopt(name: str, args: Argv) -> Effects:
-    return Acc().build()
+def _trap(name: str, args: Argv) -> Effects:
+    """``trap CODE SIGNALS``: CODE runs later, on the signal or at exit."""
+    acc = Acc()
+    words = [w for w in args if w != "--"]
+    if words and not words[0].startswith("-") and len(words) > 1 and words[0]:
+        acc.code(words[0])
+        acc.mark("shell.trap", " ".join(words[1:]))
+    return acc.build()
 
 
 # --- logs, modules, users ---------------------------------------------------------------------
@@ -256,18 +299,24 @@ def _journalctl(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
+_LOGROTATE_OPTS = Grammar("-s -l -m --state --log --mail")
+
+
 def _logrotate(name: str, args: Argv) -> Effects:
     acc = Acc()
-    parsed = parse(args, Grammar("-s -l -m --state --log --mail"))
+    parsed = parse(args, _LOGROTATE_OPTS)
     acc.read(*parsed.operands)
     if parsed.has("-f", "--force"):
         acc.mark("log.vacuum", "logrotate -f")
     return acc.build()
 
 
+_MODULE_OPTS = Grammar("-C -d -S -o --config --dirname --set-version --options")
+
+
 def _module(name: str, args: Argv) -> Effects:
     acc = Acc()
-    parsed = parse(args, Grammar("-C -d -S -o --config --dirname --set-version --options"))
+    parsed = parse(args, _MODULE_OPTS)
     operands = parsed.operands
     target = operands[0] if operands else ""
     if name == "insmod":
@@ -311,10 +360,17 @@ def _format(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
+_MOUNT_OPTS = Grammar(
+    "-t -o -O -L -U -T -N --types --options --source --target --fstab --namespace"
+)
+
+
 def _mount(name: str, args: Argv) -> Effects:
     acc = Acc()
-    parsed = parse(args, Grammar("-t -o -O -L -U -T -B --types --options --source --target"
-                                 " --bind --rbind --move"))
+    parsed = parse(
+        args,
+        _MOUNT_OPTS,
+    )
     if name == "mount" and not parsed.operands and not parsed.has("-a", "--all"):
         return acc.build()
     detail = " ".join(parsed.operands)
@@ -325,8 +381,11 @@ def _mount(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
+_CRONTAB_OPTS = Grammar("-u")
+
+
 def _crontab(name: str, args: Argv) -> Effects:
-    parsed = parse(args, Grammar("-u -s"))
+    parsed = parse(args, _CRONTAB_OPTS)
     acc = Acc()
     if parsed.has("-e"):
         acc.mark("cron.edit", "")
@@ -380,7 +439,7 @@ HANDLERS: dict[str, Handler] = {
     "local": _export,
     "readonly": _export,
     "set": _set,
-    "shopt": _shopt,
+    "trap": _trap,
     "journalctl": _journalctl,
     "logrotate": _logrotate,
     "insmod": _module,

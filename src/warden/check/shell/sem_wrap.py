@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from warden.check.facts import FileOp
 from warden.check.shell.effects import Effects
 from warden.check.shell.sem_core import Acc, Argv, Grammar, Handler, Parsed, parse
 
-__all__ = ["HANDLERS", "split_assignments"]
+__all__ = ["HANDLERS", "split_assignments", "wrapper"]
 
 
 def split_assignments(words: list[str] | Argv) -> tuple[list[tuple[str, str]], list[str]]:
@@ -31,7 +30,7 @@ def split_assignments(words: list[str] | Argv) -> tuple[list[tuple[str, str]], l
     return assignments, list(words[index:])
 
 
-def _wrapper(
+def wrapper(
     values: str,
     *,
     skip: int = 0,
@@ -62,7 +61,7 @@ def _wrapper(
 # --- privilege --------------------------------------------------------------------------------
 
 _SUDO = Grammar(
-    "-u -g -C -D -h -p -r -t -U -T -R --user --group --close-from --chdir --host --prompt --role"
+    "-u -g -C -D -p -r -t -U -T -R --user --group --close-from --chdir --host --prompt --role"
     " --type --other-user --command-timeout --chroot",
     posix=True,
 )
@@ -96,8 +95,11 @@ def _sudo(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
+_DOAS_OPTS = Grammar("-u -C", posix=True)
+
+
 def _doas(name: str, args: Argv) -> Effects:
-    parsed = parse(args, Grammar("-u -C", posix=True))
+    parsed = parse(args, _DOAS_OPTS)
     acc = Acc()
     acc.privileged = True
     user = parsed.value("-u") or ""
@@ -109,8 +111,10 @@ def _doas(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
-_SU = Grammar("-c -s -g -G -w -C --command --shell --group --supp-group"
-              " --whitelist-environment --session-command")
+_SU = Grammar(
+    "-c -s -g -G -w -C --command --shell --group --supp-group"
+    " --whitelist-environment --session-command"
+)
 
 
 def _su(name: str, args: Argv) -> Effects:
@@ -130,8 +134,11 @@ def _su(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
+_PKEXEC_OPTS = Grammar("--user", posix=True)
+
+
 def _pkexec(name: str, args: Argv) -> Effects:
-    parsed = parse(args, Grammar("--user", posix=True))
+    parsed = parse(args, _PKEXEC_OPTS)
     acc = Acc()
     acc.privileged = True
     user = parsed.value("--user") or ""
@@ -181,135 +188,14 @@ def _env(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
-# --- detachment -------------------------------------------------------------------------------
-
-
-def _daemon_extra(acc: Acc, parsed: Parsed) -> bool:
-    for opt, value in parsed.opts:
-        if opt in ("-o", "-e", "-p", "-l") and value is not None:
-            acc.write(value)
-        elif opt == "-E" and value is not None:
-            key, _, val = value.partition("=")
-            acc.assign(key, val)
-    return True
-
-
-def _start_stop_daemon(name: str, args: Argv) -> Effects:
-    words = list(args)
-    tail: list[str] = []
-    if "--" in words:
-        index = words.index("--")
-        words, tail = words[:index], words[index + 1 :]
-    parsed = parse(words, Grammar(
-        "-x -a -n -p -u -c -g -d -r -N -P -k -s -R --exec --startas --name --pidfile --user"
-        " --chuid --group --chdir --chroot --nicelevel --signal --retry --umask --output"
-    ))
-    acc = Acc()
-    if not parsed.has("-S", "--start"):
-        return acc.build()
-    program = parsed.value("-a", "--startas") or parsed.value("-x", "--exec")
-    if program:
-        acc.run([program, *tail])
-    acc.detached = parsed.has("-b", "--background")
-    acc.mark("detach.daemonize", program or "")
-    return acc.build()
-
-
-def _screen(name: str, args: Argv) -> Effects:
-    acc = Acc()
-    words = list(args)
-    if "-X" in words:
-        command = words[words.index("-X") + 1 :]
-        if command[:1] == ["stuff"] and len(command) > 1:
-            acc.code(command[1].replace("^M", "\n").rstrip("\n\r"))
-        elif command[:1] in (["exec"], ["screen"]):
-            acc.run(command[1:])
-        return acc.build()
-    parsed = parse(words, Grammar("-S -c -e -h -p -T -t -Logfile -x -r -R", posix=True))
-    letters = "".join(opt[1:] for opt, _ in parsed.opts)
-    if ("d" in letters or "D" in letters) and "m" in letters:
-        acc.detached = True
-        acc.mark("detach.screen")
-    acc.read(parsed.value("-c"))
-    acc.run(parsed.operands)
-    return acc.build()
-
-
-_TMUX_RUNNERS = frozenset({"new-session", "new", "new-window", "neww", "split-window", "splitw",
-                           "respawn-pane", "respawnp", "respawn-window", "respawnw", "run-shell",
-                           "run", "pipe-pane", "pipep", "if-shell", "if"})
-_TMUX_SUB = Grammar("-s -n -c -t -x -y -e -F -f -l -p -S -N -T -w")
-
-
-def _tmux(name: str, args: Argv) -> Effects:
-    acc = Acc()
-    outer = parse(args, Grammar("-L -S -f -c -T", posix=True))
-    for code in outer.values("-c"):
-        acc.code(code)
-    acc.read(outer.value("-f"))
-    words = outer.operands
-    if not words:
-        return acc.build()
-    verb, rest = words[0], words[1:]
-    if verb in _TMUX_RUNNERS:
-        parsed = parse(rest, _TMUX_SUB)
-        if parsed.has("-d") and verb in ("new-session", "new", "new-window", "neww"):
-            acc.detached = True
-            acc.mark("detach.tmux")
-        if parsed.operands:
-            acc.code(" ".join(parsed.operands))
-    elif verb in ("send-keys", "send"):
-        parsed = parse(rest, Grammar("-t -N"))
-        keys = [k for k in parsed.operands if k not in ("Enter", "C-m", "KPEnter")]
-        if keys:
-            acc.code(" ".join(keys))
-    return acc.build()
-
-
-_SYSTEMD_RUN = Grammar(
-    "-u -p -E -M -H -G --unit --property --description --slice --setenv --uid --gid --nice"
-    " --working-directory --machine --host --on-active --on-boot --on-startup --on-unit-active"
-    " --on-unit-inactive --on-calendar --on-clock-change --timer-property --path-property"
-    " --socket-property --service-type --send-sighup",
-    posix=True,
-)
-
-
-def _systemd_run(name: str, args: Argv) -> Effects:
-    parsed = parse(args, _SYSTEMD_RUN)
-    acc = Acc()
-    timer = any(opt.startswith("--on-") for opt, _ in parsed.opts)
-    acc.mark("systemd.transient", "timer" if timer else parsed.value("-u", "--unit") or "")
-    acc.detached = not parsed.has("--scope", "--pty", "-t", "--wait", "-P", "--pipe")
-    for value in parsed.values("-E", "--setenv"):
-        key, _, val = value.partition("=")
-        acc.assign(key, val)
-    acc.run(parsed.operands)
-    if parsed.has("-H", "--host"):
-        acc.remote = True
-    return acc.build()
-
-
-def _at(name: str, args: Argv) -> Effects:
-    parsed = parse(args, Grammar("-f -q -t"))
-    acc = Acc()
-    if name in ("atq", "atrm") or parsed.has("-l", "-d", "-r", "-c"):
-        return acc.build()
-    acc.mark("at.schedule", "")
-    acc.detached = True
-    script = parsed.value("-f")
-    if script is None:
-        acc.stdin_is_code = True
-    else:
-        acc.file(FileOp.EXEC, script)
-    return acc.build()
-
-
 # --- process wrappers -------------------------------------------------------------------------
 
 
+_COMMAND_OPTS = Grammar("", posix=True)
+
+
 def _command(name: str, args: Argv) -> Effects:
-    parsed = parse(args, Grammar("", posix=True))
+    parsed = parse(args, _COMMAND_OPTS)
     acc = Acc()
     if name == "command" and parsed.has("-v", "-V"):
         return acc.build()
@@ -317,18 +203,24 @@ def _command(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
+_EXEC_OPTS = Grammar("-a", posix=True)
+
+
 def _exec(name: str, args: Argv) -> Effects:
-    parsed = parse(args, Grammar("-a", posix=True))
+    parsed = parse(args, _EXEC_OPTS)
     acc = Acc()
     acc.run(parsed.operands)
     return acc.build()
+
+
+_NICE_OPTS = Grammar("-n --adjustment", posix=True)
 
 
 def _nice(name: str, args: Argv) -> Effects:
     words = list(args)
     if words and words[0][:1] == "-" and words[0][1:].lstrip("-").isdigit():
         words = words[1:]  # historical `nice -10 CMD`
-    parsed = parse(words, Grammar("-n --adjustment", posix=True))
+    parsed = parse(words, _NICE_OPTS)
     acc = Acc()
     acc.run(parsed.operands)
     return acc.build()
@@ -349,12 +241,15 @@ def _xargs(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
+_FLOCK_OPTS = Grammar("-w -E -c --timeout --conflict-exit-code --command", posix=True)
+
+
 def _flock(name: str, args: Argv) -> Effects:
-    parsed = parse(args, Grammar("-w -E -c --timeout --conflict-exit-code --command", posix=True))
+    parsed = parse(args, _FLOCK_OPTS)
     acc = Acc()
     operands = parsed.operands
     if operands and not operands[0].isdigit():
-        acc.write(operands[0])
+        acc.read(operands[0])  # the lock file: opened (created if missing), never written
     for code in parsed.values("-c", "--command"):
         acc.code(code)
     if len(operands) > 1:
@@ -365,8 +260,11 @@ def _flock(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
+_WATCH_OPTS = Grammar("-n --interval --equexit", posix=True)
+
+
 def _watch(name: str, args: Argv) -> Effects:
-    parsed = parse(args, Grammar("-n --interval --equexit", posix=True))
+    parsed = parse(args, _WATCH_OPTS)
     acc = Acc()
     if parsed.has("-x", "--exec"):
         acc.run(parsed.operands)
@@ -422,8 +320,25 @@ def _gdb(name: str, args: Argv) -> Effects:
         word = words[i]
         i += 1
         key, eq, value = word.lstrip("-").partition("=")
-        needs = key in ("p", "pid", "ex", "eval-command", "x", "command", "iex", "ix", "cd", "d",
-                        "directory", "s", "symbols", "c", "core", "se", "init-eval-command")
+        needs = key in (
+            "p",
+            "pid",
+            "ex",
+            "eval-command",
+            "x",
+            "command",
+            "iex",
+            "ix",
+            "cd",
+            "d",
+            "directory",
+            "s",
+            "symbols",
+            "c",
+            "core",
+            "se",
+            "init-eval-command",
+        )
         if word.startswith("-") and needs and not eq and i < len(words):
             value, i = words[i], i + 1
         if key == "args":
@@ -439,6 +354,8 @@ def _gdb(name: str, args: Argv) -> Effects:
                 acc.code(command.removeprefix("!").removeprefix("shell "))
             if command.startswith(("!", "shell", "call", "python", "pipe", "|")):
                 acc.mark("debugger.exec", command)
+            if command.startswith(("python ", "py ", "python-interactive ")):
+                acc.inline.append(("python", command.partition(" ")[2]))
         elif key in ("x", "command", "ix"):
             acc.read(value)
     if len(operands) > 1 and operands[1].isdigit():
@@ -446,8 +363,11 @@ def _gdb(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
+_CHROOT_OPTS = Grammar("--userspec --groups", posix=True)
+
+
 def _chroot(name: str, args: Argv) -> Effects:
-    parsed = parse(args, Grammar("--userspec --groups", posix=True))
+    parsed = parse(args, _CHROOT_OPTS)
     acc = Acc()
     if parsed.operands:
         acc.mark("fs.chroot", parsed.operands[0])
@@ -458,12 +378,18 @@ def _chroot(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
+_UNSHARE_OPTS = Grammar(
+    "-S -G -R -w --setuid --setgid --propagation --root --wd --map-user --map-group"
+    " --map-users --map-groups --kill-child",
+    posix=True,
+)
+
+
 def _unshare(name: str, args: Argv) -> Effects:
-    parsed = parse(args, Grammar(
-        "-S -G -R -w --setuid --setgid --propagation --root --wd --map-user --map-group"
-        " --map-users --map-groups --kill-child",
-        posix=True,
-    ))
+    parsed = parse(
+        args,
+        _UNSHARE_OPTS,
+    )
     acc = Acc()
     acc.mark("namespace.unshare", " ".join(opt for opt, _ in parsed.opts))
     if parsed.has("-r", "--map-root-user"):
@@ -475,8 +401,11 @@ def _unshare(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
+_NSENTER_OPTS = Grammar("-t -S -G --target --setuid --setgid", posix=True)
+
+
 def _nsenter(name: str, args: Argv) -> Effects:
-    parsed = parse(args, Grammar("-t -S -G --target --setuid --setgid", posix=True))
+    parsed = parse(args, _NSENTER_OPTS)
     acc = Acc()
     target = parsed.value("-t", "--target") or ""
     acc.mark("namespace.enter", target)
@@ -496,9 +425,17 @@ def _busybox(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
+_SCRIPT_OPTS = Grammar(
+    "-c -E -I -O -B -T -m --command --log-in --log-out --log-io"
+    " --log-timing --echo --logging-format"
+)
+
+
 def _script(name: str, args: Argv) -> Effects:
-    parsed = parse(args, Grammar("-c -E -I -O -B -T -m --command --log-in --log-out --log-io"
-                                 " --log-timing --echo --logging-format"))
+    parsed = parse(
+        args,
+        _SCRIPT_OPTS,
+    )
     acc = Acc()
     for code in parsed.values("-c", "--command"):
         acc.code(code)
@@ -516,13 +453,6 @@ def _eval(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
-def _disown(name: str, args: Argv) -> Effects:
-    acc = Acc()
-    acc.detached = True
-    acc.mark("detach.disown")
-    return acc.build()
-
-
 HANDLERS: dict[str, Handler] = {
     "sudo": _sudo,
     "sudoedit": _sudo,
@@ -530,32 +460,23 @@ HANDLERS: dict[str, Handler] = {
     "su": _su,
     "pkexec": _pkexec,
     "env": _env,
-    "nohup": _wrapper("", marker="detach.nohup", detached=True),
-    "setsid": _wrapper("", marker="detach.setsid", detached=True),
-    "disown": _disown,
-    "daemonize": _wrapper("-a? -c -e -E -l -o -p -u", marker="detach.daemonize", detached=True,
-                          extra=_daemon_extra),
-    "start-stop-daemon": _start_stop_daemon,
-    "screen": _screen,
-    "tmux": _tmux,
-    "systemd-run": _systemd_run,
-    "at": _at,
-    "batch": _at,
-    "atq": _at,
-    "atrm": _at,
-    "timeout": _wrapper("-s -k --signal --kill-after", skip=1),
-    "gtimeout": _wrapper("-s -k --signal --kill-after", skip=1),
+    "timeout": wrapper("-s -k --signal --kill-after", skip=1),
+    "gtimeout": wrapper("-s -k --signal --kill-after", skip=1),
     "nice": _nice,
-    "renice": _wrapper("-n -g -p -u --priority --relative"),
-    "ionice": _wrapper("-c -n -p -P -u --class --classdata --pid --pgid --uid",
-                       extra=lambda acc, p: not p.has("-p", "-P", "-u", "--pid", "--pgid")),
-    "stdbuf": _wrapper("-i -o -e --input --output --error"),
-    "time": _wrapper("-f -o --format --output", extra=_time_extra),
-    "chrt": _wrapper("-T -P -D --sched-runtime --sched-period --sched-deadline", skip=1,
-                     extra=lambda acc, p: not p.has("-p", "--pid")),
-    "taskset": _wrapper("", skip=1, extra=lambda acc, p: not p.has("-p", "--pid")),
-    "unbuffer": _wrapper(""),
-    "caffeinate": _wrapper("-t -w"),
+    "ionice": wrapper(
+        "-c -n -p -P -u --class --classdata --pid --pgid --uid",
+        extra=lambda acc, p: not p.has("-p", "-P", "-u", "--pid", "--pgid"),
+    ),
+    "stdbuf": wrapper("-i -o -e --input --output --error"),
+    "time": wrapper("-f -o --format --output", extra=_time_extra),
+    "chrt": wrapper(
+        "-T -P -D --sched-runtime --sched-period --sched-deadline",
+        skip=1,
+        extra=lambda acc, p: not p.has("-p", "--pid"),
+    ),
+    "taskset": wrapper("", skip=1, extra=lambda acc, p: not p.has("-p", "--pid")),
+    "unbuffer": wrapper(""),
+    "caffeinate": wrapper("-t -w"),
     "command": _command,
     "builtin": _command,
     "exec": _exec,
@@ -563,9 +484,10 @@ HANDLERS: dict[str, Handler] = {
     "flock": _flock,
     "watch": _watch,
     "parallel": _parallel,
-    "strace": _wrapper("-o -e -p -s -u -a -b -E -I -P -S -X -O --output --attach --user",
-                       extra=_trace_extra),
-    "ltrace": _wrapper("-o -e -p -s -u -l -n -a -A -D -F --output", extra=_trace_extra),
+    "strace": wrapper(
+        "-o -e -p -s -u -a -b -E -I -P -S -X -O --output --attach --user", extra=_trace_extra
+    ),
+    "ltrace": wrapper("-o -e -p -s -u -l -n -a -A -D -F --output", extra=_trace_extra),
     "gdb": _gdb,
     "chroot": _chroot,
     "unshare": _unshare,
@@ -574,8 +496,8 @@ HANDLERS: dict[str, Handler] = {
     "toybox": _busybox,
     "script": _script,
     "eval": _eval,
-    "firejail": _wrapper("--profile --private --net --whitelist --blacklist --name"),
-    "proxychains": _wrapper("-f -q"),
-    "proxychains4": _wrapper("-f -q"),
-    "torsocks": _wrapper("-u -p -a -P"),
+    "firejail": wrapper("--profile --private --net --whitelist --blacklist --name"),
+    "proxychains": wrapper("-f -q"),
+    "proxychains4": wrapper("-f -q"),
+    "torsocks": wrapper("-u -p -a -P"),
 }

@@ -16,10 +16,7 @@ __all__ = ["HANDLERS", "mode_markers"]
 
 _RECURSIVE = ("-r", "-R", "--recursive", "-a", "--archive")
 
-_CP = Grammar(
-    "-t -S --target-directory --suffix --backup --sparse --reflink --preserve --no-preserve"
-    " --context"
-)
+_CP = Grammar("-t -S --target-directory --suffix --sparse --no-preserve")
 
 
 def _copy_like(args: Argv, grammar: Grammar, *, move: bool) -> tuple[Acc, list[str], str | None]:
@@ -42,7 +39,7 @@ def _cp(name: str, args: Argv) -> Effects:
     return _copy_like(args, _CP, move=False)[0].build()
 
 
-_MV = Grammar("-t -S --target-directory --suffix --backup --context")
+_MV = Grammar("-t -S --target-directory --suffix")
 
 
 def _mv(name: str, args: Argv) -> Effects:
@@ -50,8 +47,7 @@ def _mv(name: str, args: Argv) -> Effects:
 
 
 _INSTALL = Grammar(
-    "-t -m -o -g -S --target-directory --mode --owner --group --suffix --backup"
-    " --strip-program --context"
+    "-t -m -o -g -S --target-directory --mode --owner --group --suffix --strip-program"
 )
 
 
@@ -71,7 +67,7 @@ def _install(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
-_LN = Grammar("-t -S --target-directory --suffix --backup")
+_LN = Grammar("-t -S --target-directory --suffix")
 
 
 def _ln(name: str, args: Argv) -> Effects:
@@ -91,8 +87,11 @@ def _ln(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
+_TEE = Grammar()
+
+
 def _tee(name: str, args: Argv) -> Effects:
-    parsed = parse(args, Grammar("--output-error"))
+    parsed = parse(args, _TEE)
     op = FileOp.APPEND if parsed.has("-a", "--append") else FileOp.WRITE
     acc = Acc()
     acc.files_of(op, parsed.operands)
@@ -112,8 +111,11 @@ def _touch(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
+_MODE = Grammar("-m --mode")
+
+
 def _mkdir(name: str, args: Argv) -> Effects:
-    parsed = parse(args, Grammar("-m --mode --context -Z"))
+    parsed = parse(args, _MODE)
     acc = Acc()
     acc.files_of(FileOp.WRITE, parsed.operands)
     mode = parsed.value("-m", "--mode")
@@ -123,8 +125,11 @@ def _mkdir(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
+_TRUNCATE = Grammar("-s -r --size --reference")
+
+
 def _truncate(name: str, args: Argv) -> Effects:
-    parsed = parse(args, Grammar("-s -r -o --size --reference --io-blocks"))
+    parsed = parse(args, _TRUNCATE)
     acc = Acc()
     acc.files_of(FileOp.WRITE, parsed.operands)
     acc.read(parsed.value("-r", "--reference"))
@@ -132,7 +137,7 @@ def _truncate(name: str, args: Argv) -> Effects:
 
 
 def _mkfifo(name: str, args: Argv) -> Effects:
-    parsed = parse(args, Grammar("-m --mode --context"))
+    parsed = parse(args, _MODE)
     acc = Acc()
     acc.files_of(FileOp.WRITE, parsed.operands)
     for raw in parsed.operands:
@@ -153,7 +158,7 @@ def _dd(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
-_RM = Grammar("--interactive --one-file-system")
+_RM = Grammar()
 
 
 def _rm(name: str, args: Argv) -> Effects:
@@ -168,7 +173,7 @@ def _rm(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
-_SHRED = Grammar("-n -s --iterations --size --random-source --remove")
+_SHRED = Grammar("-n -s --iterations --size --random-source")
 
 
 def _shred(name: str, args: Argv) -> Effects:
@@ -184,20 +189,19 @@ def _shred(name: str, args: Argv) -> Effects:
 # --- permissions ----------------------------------------------------------------------------
 
 _SYMBOLIC = re.compile(r"^[ugoa]*([-+=][rwxXstugo]*)+(,[ugoa]*([-+=][rwxXstugo]*)+)*$")
-_OCTAL = re.compile(r"^[0-7]{1,4}$")
+_OCTAL = re.compile(r"^[0-7]{1,6}$")
 
 
 def mode_markers(mode: str, path: str) -> list[tuple[str, str]]:
     """Markers for a chmod-style ``mode`` applied to ``path``."""
     found: list[tuple[str, str]] = []
     if _OCTAL.match(mode):
-        digits = mode.zfill(4)
-        special, perms = int(digits[0]), digits[1:]
-        if any(int(d) & 1 for d in perms):
+        bits = int(mode, 8)
+        if bits & 0o111:
             found.append(("chmod.executable", path))
-        if special & 6:
+        if bits & 0o6000:
             found.append(("privilege.setuid", path))
-        if int(perms[2]) & 2:
+        if bits & 0o002:
             found.append(("chmod.world-writable", path))
         return found
     for clause in mode.split(","):
@@ -246,8 +250,11 @@ def _chmod(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
+_CHOWN_OPTS = Grammar("--from --reference")
+
+
 def _chown(name: str, args: Argv) -> Effects:
-    parsed = parse(args, Grammar("--from --reference"))
+    parsed = parse(args, _CHOWN_OPTS)
     acc = Acc()
     operands = parsed.operands
     if parsed.value("--reference") is None and operands:
@@ -330,8 +337,11 @@ def _find(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
+_PATCH_OPTS = Grammar("-i -o -d -p -r -B -D -F -V -z --input --output --directory")
+
+
 def _patch(name: str, args: Argv) -> Effects:
-    parsed = parse(args, Grammar("-i -o -d -p -r -B -D -F -V -z --input --output --directory"))
+    parsed = parse(args, _PATCH_OPTS)
     acc = Acc()
     acc.read(*parsed.values("-i", "--input"))
     acc.write(*parsed.values("-o", "--output"))

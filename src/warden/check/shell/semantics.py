@@ -9,11 +9,32 @@ suffixes (``python3.12``, ``pip3.11``) and ``mkfs.<type>``.
 ``~/bin/rm``) adds ``FileRef(EXEC, argv[0])`` to whatever the name means: a local script named
 ``rm`` is analysed as ``rm`` *and* reported as executed.
 
+Conventions
+    - Paths are raw as written. Where the program itself resolves them against a directory
+      option, the join is done here (``tar -C d -cf x f`` reads ``d/f``; ``git -C repo clean``
+      deletes ``repo``). Words holding ``$``/backquotes stay opaque and are reported raw.
+    - ``recursive=True`` on a FileRef means the whole tree below the path is affected (rm -r,
+      cp -r, chmod -R, find, tar c, clone destinations, ``mv`` of a source).
+    - NetRef targets are what the program contacts, as written: a URL, ``host``,
+      ``user@host:path`` (scp/rsync), a git remote *name* (``origin`` when none is given), a
+      package registry host (``pypi.org``), a bucket URI (``s3://b/k``). LISTEN refs use
+      ``0.0.0.0`` unless a bind address is given.
+    - Option parsing follows getopt_long (see :class:`~warden.check.shell.sem_core.Grammar`):
+      combined short flags, attached values, ``--opt=value``, ``--``, abbreviated long options
+      (``rm --rec``). Grammars list only options with *required* values, so an option we do not
+      know costs at most a misread operand, never a swallowed one.
+    - ``shell_code`` is text the program hands to a shell (``sh -c``, ssh's remote command,
+      ``watch``, ``tmux new``, tar ``--checkpoint-action=exec=``, ``git -c core.sshCommand=``);
+      ``nested`` is an argv it execs directly (``sudo``, ``xargs``, ``find -exec``).
+
 Unknown programs
     An unknown program gets the marker ``semantics.unknown`` and, for each operand (or
     ``--opt=value`` value) that looks like a path (contains ``/`` or starts with ``~`` or
     ``.``), a READ: a program handed a file most likely reads it. Never WRITE or DELETE: that
     would make every unknown tool look destructive. Operands that are URLs become CONNECT.
+    A bare ``$VAR`` operand is not reported (it is as likely a flag or a name as a path).
+    A handful of builtins and harmless utilities (``echo``, ``cd``, ``pwd``, ``true`` ...) are
+    known to have no effects and return ``Effects()``.
 
 Failure
     Handlers are total over arbitrary argv (property-tested). Should one still raise, the
@@ -101,6 +122,7 @@ Markers
     kernel.module                module                  insmod/modprobe/rmmod
     log.vacuum                   args                    journalctl --vacuum-*/--rotate, logrotate
                                                          -f
+    make.eval                    code                    make --eval TEXT (inline makefile code)
     namespace.enter              target pid              nsenter
     namespace.unshare            options                 unshare
     net.config-file              file or commands        curl -K, wget -e (hidden URLs/options)
@@ -143,6 +165,7 @@ Markers
     service.stop                 unit                    systemctl stop/kill, disable --now, service
                                                          X stop
     shell.interactive            ""                      sh -i / bash -i
+    shell.trap                   signals                 trap CODE SIGNALS (CODE runs later)
     sql                          statement               sqlite3/psql -c/mysql -e/mongo --eval/
                                                          redis-cli command
     ssh.copy-id                  host                    ssh-copy-id (installs a login key)
@@ -169,9 +192,13 @@ from warden.check.facts import FileOp, NetDirection
 from warden.check.shell import (
     sem_archive,
     sem_cloud,
+    sem_container,
+    sem_detach,
     sem_git,
     sem_interp,
     sem_net,
+    sem_pkg,
+    sem_probe,
     sem_read,
     sem_remote,
     sem_system,
@@ -195,19 +222,44 @@ _INERT = (
     "echo printf true false : test [ [[ pwd cd pushd popd dirs whoami id groups date uname"
     " hostname which type hash sleep seq yes basename dirname tty clear reset uptime free nproc"
     " arch locale logname users who w ps top htop pgrep jobs fg bg wait umask ulimit alias"
-    " unalias let read printenv getconf tput stty shift return break continue trap caller"
-    " complete compgen mapfile readarray help times enable bind"
+    " unalias let read printenv getconf tput stty shift return break continue caller shopt"
+    " complete compgen mapfile readarray help times enable bind renice"
 )
 
+# The family modules, in table order; a name must appear in exactly one (a test checks).
+FAMILIES = (
+    sem_read,
+    sem_write,
+    sem_archive,
+    sem_net,
+    sem_probe,
+    sem_remote,
+    sem_cloud,
+    sem_pkg,
+    sem_container,
+    sem_git,
+    sem_system,
+    sem_wrap,
+    sem_detach,
+    sem_interp,
+)
 _TABLE: dict[str, Handler] = dict.fromkeys(_INERT.split(), _nothing)
-for _module in (sem_read, sem_write, sem_archive, sem_net, sem_remote, sem_cloud, sem_git,
-                sem_system, sem_wrap, sem_interp):
-    _TABLE.update(_module.HANDLERS)
+for _family in FAMILIES:
+    _TABLE.update(_family.HANDLERS)
 
 # `python3.12` -> `python`, `pip3.11` -> `pip`, `mkfs.ext4` -> `mkfs`, `fsck.vfat` -> `fsck`.
 _VERSIONED = re.compile(r"^([a-z][a-z-]*?)-?\d+(?:\.\d+)*$")
-_SYSTEM_DIRS = ("/bin/", "/usr/bin/", "/usr/local/bin/", "/sbin/", "/usr/sbin/",
-                "/usr/local/sbin/", "/opt/homebrew/bin/", "/usr/libexec/", "/snap/bin/")
+_SYSTEM_DIRS = (
+    "/bin/",
+    "/usr/bin/",
+    "/usr/local/bin/",
+    "/sbin/",
+    "/usr/sbin/",
+    "/usr/local/sbin/",
+    "/opt/homebrew/bin/",
+    "/usr/libexec/",
+    "/snap/bin/",
+)
 
 
 def _lookup(name: str) -> Handler | None:
@@ -246,7 +298,7 @@ def effects_of(argv: tuple[str, ...]) -> Effects:
         return _NO_EFFECTS
     head = argv[0]
     name = head.rpartition("/")[2] if "/" in head else head
-    args = argv[1:]
+    args = tuple(argv[1:])  # handlers rely on tuple semantics; callers may pass a list
     handler = _lookup(name)
     try:
         if handler is not None:

@@ -62,6 +62,10 @@ MAX_DEPTH = 8
 #: Syntax nodes visited per analysis before giving up (marked): bounds time on huge inputs.
 MAX_NODES = 200_000
 
+#: Syntactic nesting ($( $( ... ))), ((( ))) ...) followed before giving up (marked). Each level
+#: costs a few Python frames; this stays far below the interpreter's recursion limit.
+MAX_SYNTAX_DEPTH = 100
+
 _SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "ash", "mksh", "fish", "busybox"})
 _INTERPRETERS = {
     "python": "python", "python2": "python", "python3": "python", "perl": "perl",
@@ -116,10 +120,15 @@ def _parser() -> tree_sitter.Parser:
 
 @dataclass(slots=True)
 class _Out:
-    """What a construct writes to stdout: where it came from, and its text when known."""
+    """What a construct writes to stdout: where it came from, and its text when known.
+
+    ``listing`` holds directories whose file names the output lists (``find DIR``, ``ls DIR``):
+    a consumer that takes names as arguments (``xargs cat``) reads files inside them.
+    """
 
     origins: frozenset[Origin] = frozenset()
     value: str | None = None
+    listing: tuple[str, ...] = ()
 
 
 _NONE = _Out()
@@ -140,6 +149,7 @@ class _Sink:
     env_set: list[tuple[str, str]] = field(default_factory=list)
     live_globs: set[str] = field(default_factory=set)  # words the shell would glob-expand
     nodes: int = 0
+    nesting: int = 0
 
     def mark(self, name: str, detail: str, span: Span) -> None:
         self.markers.append(Marker(name=name, detail=detail[:200], span=span))
@@ -169,6 +179,7 @@ class _Frame:
     vars: dict[str, str] = field(default_factory=dict)
     functions: dict[str, tree_sitter.Node] = field(default_factory=dict)
     calling: tuple[str, ...] = ()
+    pipe_span: Span | None = None  # the pipeline being walked: evidence for data-flow findings
 
 
 def analyze_command(
@@ -262,6 +273,17 @@ def _walk(sink: _Sink, frame: _Frame, node: tree_sitter.Node, stdin: _Out) -> _O
         if sink.nodes == MAX_NODES + 1:
             sink.mark("analysis.incomplete", "command too complex", _span(frame, node))
         return _NONE
+    if sink.nesting >= MAX_SYNTAX_DEPTH:
+        sink.mark("analysis.incomplete", "command nested too deeply", _span(frame, node))
+        return _NONE
+    sink.nesting += 1
+    try:
+        return _walk_node(sink, frame, node, stdin)
+    finally:
+        sink.nesting -= 1
+
+
+def _walk_node(sink: _Sink, frame: _Frame, node: tree_sitter.Node, stdin: _Out) -> _Out:
     kind = node.type
     if kind == "pipeline":
         return _pipeline(sink, frame, node, stdin)
@@ -341,9 +363,12 @@ def _loop_markers(sink: _Sink, frame: _Frame, node: tree_sitter.Node) -> None:
 
 def _pipeline(sink: _Sink, frame: _Frame, node: tree_sitter.Node, stdin: _Out) -> _Out:
     out = stdin
+    saved = frame.pipe_span
+    frame.pipe_span = _span(frame, node)
     for child in node.children:
         if child.is_named:
             out = _walk(sink, frame, child, out)
+    frame.pipe_span = saved
     return out
 
 
@@ -543,6 +568,8 @@ def _run(
 ) -> _Out:
     """Record one program run and everything its argv makes it do."""
     raw_name = argv[0]
+    if not raw_name:
+        return _NONE  # `"" args`: bash finds no such command and runs nothing
     name = posixpath.basename(raw_name) or raw_name
     name = _fold_name(sink, name, span)
     if name in frame.functions:
@@ -583,8 +610,8 @@ def _fold_name(sink: _Sink, name: str, span: Span) -> str:
 
     if find_invisible(name):
         sink.mark("obfuscation.invisible-char", name, span)
-        name = "".join(ch for ch in name if ch.isprintable() and not ch.isspace())
-    folded = fold_confusables(name)
+        name = "".join(ch for ch in name if ch.isprintable() and not ch.isspace()) or name
+    folded = fold_confusables(name) or name
     if folded != name:
         sink.mark("obfuscation.confusable", f"{name} looks like {folded}", span)
     return folded
@@ -632,8 +659,10 @@ def _apply_effects(
     if eff.detached and not any(m.startswith("detach.") for m, _ in eff.markers):
         sink.mark("detach.other", name, span)
     here = (*via, name)
+    roots = tuple(ref.raw for ref in eff.files if ref.op is FileOp.LIST)
     for inner in eff.nested:
         if inner:
+            inner = _bind_names(inner, name, roots, stdin)
             _run(sink, frame, inner, stdin, span, frozenset(), via=here,
                  privileged=privileged, background=background or eff.detached)  # fmt: skip
     for code in eff.shell_code:
@@ -654,6 +683,7 @@ def _apply_effects(
     if any(ref.op is FileOp.READ for ref in eff.files):
         origins.add(Origin.FILE)
     origins.add(Origin.COMMAND)
+    listing = roots if name in _LISTERS else ()
     value: str | None = None
     if name == "echo":
         value = values.echo_value(argv[1:])
@@ -665,7 +695,33 @@ def _apply_effects(
         value = values.transform(name, argv[1:], stdin.value)
         if value is not None and value != stdin.value and name != "cat":
             origins.add(Origin.DECODED)
-    return _Out(frozenset(origins), value)
+    if not listing and stdin.listing and name in _NAME_FILTERS:
+        listing = stdin.listing  # `find DIR | grep x | xargs cat` still names files in DIR
+    return _Out(frozenset(origins), value, listing)
+
+
+#: Programs whose output is a list of file names under their operands.
+_LISTERS = frozenset({"find", "ls", "fd", "fdfind", "tree", "locate", "du"})
+#: Programs that pass names through (a filtered listing is still a listing).
+_NAME_FILTERS = frozenset({"grep", "egrep", "fgrep", "rg", "head", "tail", "sort", "uniq", "sed",
+                           "awk", "cut", "tr", "cat", "tee"})  # fmt: skip
+
+
+def _bind_names(
+    inner: tuple[str, ...], name: str, roots: tuple[str, ...], stdin: _Out
+) -> tuple[str, ...]:
+    """File names a wrapper hands to its command: ``find DIR -exec cat {} ;`` reads files in
+    DIR, ``find DIR | xargs cat`` too. The directory stands in with a trailing slash, which
+    path rules read as "something inside it"."""
+    if name == "find" and "{}" in inner:
+        dirs = [r.rstrip("/") + "/" for r in roots] or ["./"]
+        return tuple(d for arg in inner for d in ([*dirs] if arg == "{}" else [arg]))
+    if name == "xargs" and stdin.listing:
+        dirs = tuple(r.rstrip("/") + "/" for r in stdin.listing)
+        if any("{}" in arg for arg in inner):
+            return tuple(d for arg in inner for d in (dirs if arg == "{}" else (arg,)))
+        return (*inner, *dirs)
+    return inner
 
 
 def _inline(
@@ -712,10 +768,11 @@ def _stdin_code(
     privileged: bool, via: tuple[str, ...],
 ) -> None:  # fmt: skip
     """A shell or interpreter runs whatever arrives on stdin."""
+    where = frame.pipe_span or span  # the whole pipeline shows where the code came from
     if Origin.NETWORK in stdin.origins:
-        sink.mark("exec.remote-code", f"{name} runs code fetched from the network", span)
+        sink.mark("exec.remote-code", f"{name} runs code fetched from the network", where)
     if Origin.DECODED in stdin.origins:
-        sink.mark("obfuscation.decoded-exec", f"{name} runs decoded text", span)
+        sink.mark("obfuscation.decoded-exec", f"{name} runs decoded text", where)
     if stdin.value is None:
         return
     child = _Frame(src=b"", text="", depth=frame.depth, via=(*frame.via, *via, f"{name} <stdin>"),

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from warden.errors import StoreError
 from warden.record.entry import Payload
@@ -34,12 +34,12 @@ class StoreConflict(StoreError):
         super().__init__(f"store has {actual} entries, writer expected {expected}")
 
 
-@dataclass(frozen=True, slots=True)
-class NewEntry:
-    index: int
+class NewEntry(NamedTuple):
+    """A row to append: index, leaf bytes, node blob (a tuple, so it binds to SQL directly)."""
+
+    idx: int
     data: bytes
     nodes: bytes
-    payload: Payload | None = None
 
 
 def node_location(node: NodeId) -> tuple[int, int]:
@@ -55,8 +55,14 @@ class AuditStore(ABC):
         """Number of entries (the highest index plus one, as stored)."""
 
     @abstractmethod
-    def append(self, start: int, entries: Sequence[NewEntry], checkpoint: str) -> None:
-        """Durably write entries ``start..`` and the checkpoint that covers them, atomically.
+    def append(
+        self,
+        start: int,
+        entries: Sequence[NewEntry],
+        payloads: Sequence[tuple[int, Payload]],
+        checkpoint: str,
+    ) -> None:
+        """Durably write entries ``start..``, their payloads and the checkpoint, atomically.
 
         Raises :class:`StoreConflict` (and writes nothing) unless the store has ``start``
         entries.
@@ -69,6 +75,14 @@ class AuditStore(ABC):
     @abstractmethod
     def entries(self, start: int = 0, end: int | None = None) -> Iterator[tuple[int, bytes, bytes]]:
         """``(index, leaf bytes, node blob)`` in index order, streamed."""
+
+    @abstractmethod
+    def entries_bulk(self, start: int, end: int) -> list[tuple[bytes, bytes]]:
+        """``(leaf bytes, node blob)`` of ``[start, end)`` in index order, all at once."""
+
+    @abstractmethod
+    def bounds(self) -> tuple[int, int | None, int | None]:
+        """``(row count, lowest index, highest index)`` as stored."""
 
     @abstractmethod
     def payloads(self, start: int = 0, end: int | None = None) -> dict[int, Payload]:

@@ -66,7 +66,9 @@ class Witness:
         self._lock = threading.Lock()
 
     def _state_path(self, origin: str) -> Path:
-        return self.dir / "logs" / (hashlib.sha256(origin.encode()).hexdigest()[:32] + ".checkpoint")
+        return (
+            self.dir / "logs" / (hashlib.sha256(origin.encode()).hexdigest()[:32] + ".checkpoint")
+        )
 
     def latest(self, origin: str) -> SignedCheckpoint | None:
         path = self._state_path(origin)
@@ -122,7 +124,7 @@ class Witness:
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, path)
+        tmp.replace(path)
         dfd = os.open(path.parent, os.O_RDONLY)
         try:
             os.fsync(dfd)

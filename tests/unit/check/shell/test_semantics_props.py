@@ -20,14 +20,81 @@ _PROGRAMS = sorted(known_programs())
 _SHELL_DIR = Path(semantics_module.__file__).parent
 
 # Words that exercise option parsing: dangling value options, separators, odd prefixes.
-_TRICKY = st.sampled_from([
-    "-", "--", "-o", "-c", "-e", "-f", "-d", "-i", "-p", "-l", "-x", "-u", "-r", "-rf", "-C",
-    "--output", "--data=@x", "-d@", "@", "=", ":", "::", "a:b", "user@h:", "host:", "[::1]:22",
-    "s3://", "gs://b", "http://", "file://", "ext::", "+x", "4755", "-1", ";", "+", "{}", ":::",
-    "$X", "`id`", "", " ", "/", ".", "~", "-o-", "--exec=", "EXEC:", "TCP:h", "TCP-LISTEN:",
-    "SYSTEM:", "--checkpoint-action=exec=", "-TT", "-X", "stuff", "--", "push", "clone", "config",
-    "-enc", "-m", "http.server", "s_client", "-connect", "install", "run", "exec", "-v",
-])
+_TRICKY = st.sampled_from(
+    [
+        "-",
+        "--",
+        "-o",
+        "-c",
+        "-e",
+        "-f",
+        "-d",
+        "-i",
+        "-p",
+        "-l",
+        "-x",
+        "-u",
+        "-r",
+        "-rf",
+        "-C",
+        "--output",
+        "--data=@x",
+        "-d@",
+        "@",
+        "=",
+        ":",
+        "::",
+        "a:b",
+        "user@h:",
+        "host:",
+        "[::1]:22",
+        "s3://",
+        "gs://b",
+        "http://",
+        "file://",
+        "ext::",
+        "+x",
+        "4755",
+        "-1",
+        ";",
+        "+",
+        "{}",
+        ":::",
+        "$X",
+        "`id`",
+        "",
+        " ",
+        "/",
+        ".",
+        "~",
+        "-o-",
+        "--exec=",
+        "EXEC:",
+        "TCP:h",
+        "TCP-LISTEN:",
+        "SYSTEM:",
+        "--checkpoint-action=exec=",
+        "-TT",
+        "-X",
+        "stuff",
+        "--",
+        "push",
+        "clone",
+        "config",
+        "-enc",
+        "-m",
+        "http.server",
+        "s_client",
+        "-connect",
+        "install",
+        "run",
+        "exec",
+        "-v",
+        "¹",
+        "٣٣",
+        "²²:¹",
+    ]
+)
 _WORD = st.one_of(_TRICKY, st.text(max_size=12))
 _ARGS = st.lists(_WORD, max_size=8)
 
@@ -51,9 +118,11 @@ def test_arbitrary_argv_never_raises(argv: list[str]) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from(["git", "docker", "kubectl", "sudo", "env", "aws", "npm", "systemctl"]),
-       st.sampled_from(["clone", "push", "run", "exec", "config", "s3", "install", "-C", "-c"]),
-       _ARGS)
+@given(
+    st.sampled_from(["git", "docker", "kubectl", "sudo", "env", "aws", "npm", "systemctl"]),
+    st.sampled_from(["clone", "push", "run", "exec", "config", "s3", "install", "-C", "-c"]),
+    _ARGS,
+)
 def test_subcommand_handlers_are_total(program: str, sub: str, args: list[str]) -> None:
     _assert_total((program, sub, *args))
 
@@ -88,8 +157,9 @@ def _emitted_markers() -> set[str]:
     for path in _SHELL_DIR.glob("sem*.py"):
         text = path.read_text()
         found |= set(re.findall(r'mark\(\s*"([a-z0-9.-]+)"', text))
-        found |= set(re.findall(r'\(\s*"([a-z0-9]+\.[a-z0-9.-]+)",\s*(?:path|raw|name|value|f")',
-                                text))
+        found |= set(
+            re.findall(r'\(\s*"([a-z0-9]+\.[a-z0-9.-]+)",\s*(?:path|raw|name|value|f")', text)
+        )
         found |= set(re.findall(r'marker="([a-z0-9.-]+)"', text))
         found |= set(re.findall(r'_docker_cp\(.*"([a-z0-9]+\.[a-z0-9-]+)"\)', text))
         found |= set(re.findall(r':\s*"((?:env|history)\.[a-z0-9-]+)"', text))
@@ -161,3 +231,11 @@ def test_lookup_is_fast() -> None:
             effects_of(argv)
     per_call = (time.perf_counter() - start) / (rounds * len(argvs))
     assert per_call < 100e-6, f"{per_call * 1e6:.1f} µs per call"
+
+
+def test_each_program_belongs_to_one_family() -> None:
+    seen: dict[str, str] = {}
+    for family in semantics_module.FAMILIES:
+        for name in family.HANDLERS:
+            assert name not in seen, f"{name} in {family.__name__} and {seen[name]}"
+            seen[name] = family.__name__

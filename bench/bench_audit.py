@@ -1,0 +1,210 @@
+"""Benchmark of the audit log (layer 4): run ``python bench/bench_audit.py [--quick]``.
+
+Measures, on this machine:
+  * durable batched appends/s (one producer, append_nowait, synchronous=FULL);
+  * producers each waiting for their own durable ack: throughput and latency percentiles;
+  * full verification (re-hash of every entry, every checkpoint) of N records, beside the raw
+    SHA-256 limit (hashlib on the same leaf bytes, and on one large buffer);
+  * inclusion and consistency proofs at N records: generation (from SQLite) and verification.
+Targets from the issue are printed beside each number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from warden.record import AuditLog, verify_log
+from warden.record.merkle import leaf_hash, verify_consistency, verify_inclusion
+from warden.record.store.sqlite import SQLiteStore
+
+
+def record(i: int) -> dict[str, object]:
+    return {
+        "type": "decision",
+        "time": "2026-11-21T06:30:00.123456Z",
+        "session": "s-8f3a2b",
+        "action": {"kind": "shell", "command": f"ls -la /tmp/{i}", "cwd": "/home/agent"},
+        "decision": {"verdict": "allow", "rules": [], "reason": "no rule matched"},
+    }
+
+
+def bench_batched(tmp: Path, n: int) -> float:
+    with AuditLog.open(tmp / "batched.db") as log:
+        log.append(record(-1))
+        t0 = time.perf_counter()
+        last = None
+        for i in range(n):
+            last = log.append_nowait(record(i))
+        assert last is not None
+        last.result()
+        dt = time.perf_counter() - t0
+    return n / dt
+
+
+def bench_acked(tmp: Path, producers: int, seconds: float) -> tuple[float, float, float, float]:
+    lat: list[float] = []
+    lock = threading.Lock()
+    stop = time.perf_counter() + seconds
+    with AuditLog.open(tmp / "acked.db") as log:
+        log.append(record(-1))
+
+        def producer(k: int) -> None:
+            mine = []
+            i = 0
+            while time.perf_counter() < stop:
+                t = time.perf_counter()
+                log.append(record(k * 10_000_000 + i))
+                mine.append(time.perf_counter() - t)
+                i += 1
+            with lock:
+                lat.extend(mine)
+
+        t0 = time.perf_counter()
+        threads = [threading.Thread(target=producer, args=(k,)) for k in range(producers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        dt = time.perf_counter() - t0
+    lat.sort()
+    q = statistics.quantiles(lat, n=100)
+    return len(lat) / dt, statistics.median(lat) * 1e3, q[94] * 1e3, q[98] * 1e3
+
+
+def build(db: Path, n: int) -> None:
+    with AuditLog.open(db, unsafe_synchronous_normal=True) as log:
+        receipts = [log.append_nowait(record(i)) for i in range(n)]
+        receipts[-1].result()
+
+
+def bench_verify(db: Path) -> tuple[float, float, float, int]:
+    store = SQLiteStore(db)
+    try:
+        vkey = _vkey(db)
+        t0 = time.perf_counter()
+        report = verify_log(store, vkey)
+        dt = time.perf_counter() - t0
+        datas = [d for _, d, _ in store.entries()]
+    finally:
+        store.close()
+    sha = hashlib.sha256
+    t0 = time.perf_counter()
+    for d in datas:
+        sha(b"\x00" + d).digest()
+    leaf_dt = time.perf_counter() - t0
+    big = b"".join(datas)
+    t0 = time.perf_counter()
+    sha(big).digest()
+    mbps = len(big) / (time.perf_counter() - t0) / 1e6
+    return dt, leaf_dt, mbps, report.size
+
+
+def _vkey(db: Path):  # type: ignore[no-untyped-def]
+    from warden.record import load_verifier
+
+    return load_verifier(db.with_suffix(".key"))
+
+
+def bench_proofs(db: Path, reps: int) -> dict[str, float]:
+    from warden.record import LogReader
+
+    out: dict[str, float] = {}
+    with LogReader.open(db) as reader:
+        size = reader.size()
+        cp = reader.checkpoint(_vkey(db))
+        import random
+
+        rng = random.Random(7)
+        idxs = [rng.randrange(size) for _ in range(reps)]
+        olds = [rng.randrange(1, size) for _ in range(reps)]
+        leaves = {i: leaf_hash(reader.leaf(i)) for i in idxs}
+        t = []
+        proofs = []
+        for i in idxs:
+            t0 = time.perf_counter()
+            proofs.append(reader.inclusion_proof(i, size))
+            t.append(time.perf_counter() - t0)
+        out["inclusion_gen_us"] = statistics.median(t) * 1e6
+        t = []
+        for i, p in zip(idxs, proofs, strict=True):
+            t0 = time.perf_counter()
+            verify_inclusion(i, size, leaves[i], p, cp.root)
+            t.append(time.perf_counter() - t0)
+        out["inclusion_verify_us"] = statistics.median(t) * 1e6
+        roots = {}
+        from warden.record.proofs import root_at
+
+        for o in olds:
+            roots[o] = root_at(reader.store, o)
+        t, cproofs = [], []
+        for o in olds:
+            t0 = time.perf_counter()
+            cproofs.append(reader.consistency_proof(o, size))
+            t.append(time.perf_counter() - t0)
+        out["consistency_gen_us"] = statistics.median(t) * 1e6
+        t = []
+        for o, p in zip(olds, cproofs, strict=True):
+            t0 = time.perf_counter()
+            verify_consistency(o, size, roots[o], cp.root, p)
+            t.append(time.perf_counter() - t0)
+        out["consistency_verify_us"] = statistics.median(t) * 1e6
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="smaller sizes (a few seconds)")
+    ap.add_argument("--records", type=int, help="records for verify/proof benchmarks")
+    args = ap.parse_args()
+    n_batch = 50_000 if args.quick else 200_000
+    n_tree = args.records or (100_000 if args.quick else 1_000_000)
+    secs = 2.0 if args.quick else 5.0
+    rows: list[tuple[str, str, str]] = []
+    with tempfile.TemporaryDirectory(prefix="warden-bench-") as d:
+        tmp = Path(d)
+        rate = bench_batched(tmp, n_batch)
+        rows.append((f"durable batched appends ({n_batch:,})", f"{rate:,.0f} /s", ">= 100,000 /s"))
+        for producers in (16, 64):
+            thr, med, p95, p99 = bench_acked(tmp, producers, secs)
+            rows.append(
+                (f"acked appends, {producers} producers", f"{thr:,.0f} /s", ">= 20,000 /s")
+            )
+            rows.append(
+                (f"  latency median / p95 / p99", f"{med:.2f} / {p95:.2f} / {p99:.2f} ms",
+                 "median <= 3 ms")
+            )
+        db = tmp / "tree.db"
+        t0 = time.perf_counter()
+        build(db, n_tree)
+        print(f"(built {n_tree:,} records in {time.perf_counter() - t0:.1f} s)", file=sys.stderr)
+        vt, leaf_dt, mbps, size = bench_verify(db)
+        scale = 1_000_000 / size
+        rows.append((f"full verify, {size:,} records", f"{vt:.2f} s", "<= 2 s at 1M"))
+        if size != 1_000_000:
+            rows.append(("  scaled to 1M", f"{vt * scale:.2f} s", "<= 2 s"))
+        rows.append(("  floor: SHA-256 of every leaf alone", f"{leaf_dt:.2f} s", ""))
+        rows.append(("  raw SHA-256 throughput (one buffer)", f"{mbps:,.0f} MB/s", ""))
+        p = bench_proofs(db, 2000)
+        rows.append((f"inclusion proof generate @ {size:,}", f"{p['inclusion_gen_us']:.0f} us",
+                     "<= 200 us"))
+        rows.append(("inclusion proof verify", f"{p['inclusion_verify_us']:.1f} us", "<= 20 us"))
+        rows.append((f"consistency proof generate @ {size:,}",
+                     f"{p['consistency_gen_us']:.0f} us", "<= 200 us"))
+        rows.append(("consistency proof verify", f"{p['consistency_verify_us']:.1f} us",
+                     "<= 20 us"))
+    w = max(len(r[0]) for r in rows)
+    print(f"{'benchmark':<{w}}  {'measured':>24}  target")
+    for name, value, target in rows:
+        print(f"{name:<{w}}  {value:>24}  {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

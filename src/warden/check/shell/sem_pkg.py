@@ -1,0 +1,199 @@
+"""Package managers: pip/uv/poetry/pipx, npm/pnpm/yarn/bun/npx, cargo, go, gem, composer, and
+system package managers (apt, dnf, apk, brew, ...).
+
+An install is a FETCH from the tool's registry (or the ``--index-url``/``--registry`` given)
+plus ``pkg.install`` per package; URL and ``git+`` specs are FETCHes of that URL; local paths and
+requirement files are READs.
+"""
+
+from __future__ import annotations
+
+from warden.check.facts import FileOp, NetDirection
+from warden.check.shell.effects import Effects
+from warden.check.shell.sem_core import Acc, Argv, Grammar, Handler, is_url, parse
+
+__all__ = ["HANDLERS", "package_manager"]
+
+_REGISTRY = {
+    "pip": "pypi.org",
+    "pip3": "pypi.org",
+    "uv": "pypi.org",
+    "poetry": "pypi.org",
+    "pipx": "pypi.org",
+    "uvx": "pypi.org",
+    "pdm": "pypi.org",
+    "conda": "conda.anaconda.org",
+    "mamba": "conda.anaconda.org",
+    "npm": "registry.npmjs.org",
+    "pnpm": "registry.npmjs.org",
+    "yarn": "registry.yarnpkg.com",
+    "bun": "registry.npmjs.org",
+    "npx": "registry.npmjs.org",
+    "bunx": "registry.npmjs.org",
+    "cargo": "crates.io",
+    "go": "proxy.golang.org",
+    "gem": "rubygems.org",
+    "bundle": "rubygems.org",
+    "composer": "packagist.org",
+    "apt": "deb.debian.org",
+    "apt-get": "deb.debian.org",
+    "dnf": "mirrors.fedoraproject.org",
+    "yum": "mirrors.fedoraproject.org",
+    "apk": "dl-cdn.alpinelinux.org",
+    "brew": "formulae.brew.sh",
+    "pacman": "archlinux.org",
+    "zypper": "download.opensuse.org",
+    "snap": "api.snapcraft.io",
+    "flatpak": "flathub.org",
+    "nix-env": "cache.nixos.org",
+    "dotnet": "api.nuget.org",
+    "nuget": "api.nuget.org",
+}
+_INSTALL_VERBS = {
+    "pip": ("install", "download"),
+    "pip3": ("install", "download"),
+    "uv": ("add", "pip", "tool", "sync"),
+    "poetry": ("add", "install"),
+    "pdm": ("add", "install"),
+    "pipx": ("install", "run", "inject"),
+    "conda": ("install", "create"),
+    "mamba": ("install", "create"),
+    "npm": ("install", "i", "add", "ci", "exec", "x"),
+    "pnpm": ("install", "i", "add", "dlx"),
+    "yarn": ("add", "install", "dlx"),
+    "bun": ("add", "install", "i", "x"),
+    "cargo": ("install", "add"),
+    "go": ("install", "get"),
+    "gem": ("install",),
+    "bundle": ("install", "add"),
+    "composer": ("require", "install", "global"),
+    "apt": ("install",),
+    "apt-get": ("install",),
+    "dnf": ("install",),
+    "yum": ("install",),
+    "apk": ("add",),
+    "brew": ("install", "tap"),
+    "pacman": ("-S", "-Sy", "-Syu", "-U"),
+    "zypper": ("install", "in"),
+    "snap": ("install",),
+    "flatpak": ("install",),
+    "nix-env": ("-i", "-iA"),
+    "dotnet": ("add", "tool"),
+    "nuget": ("install",),
+}
+# Option grammars differ by ecosystem: npm's -f is --force, pip's is --find-links.
+_PY_VALUES = Grammar(
+    "-r -c -e -i -t -f -p --index-url --extra-index-url --requirement --constraint --editable"
+    " --target --root --prefix --find-links --python --global-option --config-settings"
+    " --only-binary --no-binary --platform --python-version --cache-dir --index --default-index"
+    " --from --spec --with --src --upgrade-strategy --progress-bar --log --proxy --retries"
+    " --timeout --trusted-host --cert --client-cert --report --group --extra --source"
+)
+_JS_VALUES = Grammar(
+    "-C -p --registry --prefix --cache --userconfig --filter --tag --save-prefix --package"
+    " --otp --scope --dir --cwd --workspace --globalconfig"
+)
+_OTHER_VALUES = Grammar(
+    "-p -j -o --git --path --branch --tag --rev --index --registry --root --version --package"
+    " --bin --features --target --source --target-dir --profile --config --jobs --install-dir"
+    " --bindir --repo --option"
+)
+_GRAMMARS = {
+    **dict.fromkeys(
+        ("pip", "pip3", "uv", "uvx", "poetry", "pipx", "pdm", "conda", "mamba"), _PY_VALUES
+    ),
+    **dict.fromkeys(("npm", "pnpm", "yarn", "bun", "npx", "bunx"), _JS_VALUES),
+}
+_DIRECT_RUNNERS = frozenset({"npx", "bunx", "uvx"})
+# Verbs that run a script defined in the project manifest (package.json "scripts").
+_SCRIPT_VERBS = frozenset({"run", "run-script", "test", "t", "start", "stop", "restart"})
+_MANIFESTS = {
+    "npm": "package.json",
+    "pnpm": "package.json",
+    "yarn": "package.json",
+    "composer": "composer.json",
+}
+
+
+def _pkg(name: str, args: Argv) -> Effects:
+    parsed = parse(args, _GRAMMARS.get(name, _OTHER_VALUES))
+    acc = Acc()
+    words = parsed.operands
+    verbs = _INSTALL_VERBS.get(name, ())
+    if name in _DIRECT_RUNNERS:
+        packages, installing = words[:1], True
+    elif name in ("pacman", "nix-env"):
+        installing = any(opt in verbs for opt, _ in parsed.opts) or bool(set(args) & set(verbs))
+        packages = words
+    else:
+        installing = bool(words) and words[0] in verbs
+        packages = words[1:] if installing else []
+        if name == "uv" and words[:1] in (["pip"], ["tool"]):
+            installing = len(words) > 1 and words[1] in ("install", "run", "sync")
+            packages = words[2:]
+        if (name == "pipx" and words[:1] == ["run"]) or words[:1] in (["exec"], ["x"], ["dlx"]):
+            packages = packages[:1]
+    if not installing:
+        verb = words[0] if words else ""
+        if verb in ("publish", "upload", "push") and name in _REGISTRY:
+            acc.link(NetDirection.UPLOAD, _REGISTRY[name])
+            acc.mark("pkg.publish", name)
+        elif verb in _SCRIPT_VERBS and name in _MANIFESTS:
+            acc.file(FileOp.EXEC, _MANIFESTS[name])  # runs a script the manifest defines
+        elif name == "go" and verb == "run" and any("@" in w for w in words[1:2]):
+            acc.link(NetDirection.FETCH, _REGISTRY["go"])
+            acc.mark("pkg.install", words[1])
+        return acc.build()
+    indexes = parsed.values(
+        "-i",
+        "--index-url",
+        "--extra-index-url",
+        "--registry",
+        "--source",
+        "--index",
+        "--find-links",
+        "-f",
+        "--default-index",
+    )
+    for index in indexes:
+        acc.link(NetDirection.FETCH, index)
+        acc.mark("pkg.custom-index", index)
+    if not indexes:
+        acc.link(NetDirection.FETCH, _REGISTRY.get(name, name))
+    for requirement in parsed.values("-r", "--requirement", "-c", "--constraint"):
+        acc.read(requirement)
+        acc.mark("pkg.install", requirement)
+    for git in parsed.values("--git"):
+        acc.link(NetDirection.FETCH, git)
+        acc.mark("pkg.install", git)
+    for path in parsed.values("-e", "--editable", "--path"):
+        if is_url(path):
+            acc.link(NetDirection.FETCH, path.removeprefix("git+"))
+        else:
+            acc.read(path)
+        acc.mark("pkg.install", path)
+    for package in packages:
+        if is_url(package) or package.startswith("git+"):
+            acc.link(NetDirection.FETCH, package.removeprefix("git+"))
+        elif package.startswith((".", "/", "~")) or package.endswith((".whl", ".tar.gz", ".tgz")):
+            acc.read(package)
+        acc.mark("pkg.install", package)
+    if not packages and not parsed.values("-r", "--requirement", "--git", "-e", "--editable"):
+        acc.mark("pkg.install", "")
+    if parsed.has(
+        "--break-system-packages",
+        "--trusted-host",
+        "--allow-unauthenticated",
+        "--nogpgcheck",
+        "--no-verify",
+        "--insecure",
+    ):
+        acc.mark("pkg.unsafe-flag", " ".join(a for a in args if a.startswith("--")))
+    return acc.build()
+
+
+package_manager = _pkg  # also reached through `bun add`, `python -m pip` and friends
+
+# bun is registered by sem_interp (it is a runtime first), which delegates here.
+HANDLERS: dict[str, Handler] = {name: _pkg for name in _INSTALL_VERBS if name != "bun"}
+HANDLERS.update(dict.fromkeys(_DIRECT_RUNNERS, _pkg))

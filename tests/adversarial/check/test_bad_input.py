@@ -1,0 +1,109 @@
+"""Hostile input: huge, malformed, binary, deeply nested. Every one gets a bounded, safe answer."""
+
+import time
+
+import pytest
+
+from warden.action import Action, ActionKind
+from warden.check.engine import CheckContext, Engine
+from warden.check.policy.load import Layer, builtin_policy_path, load_policy
+from warden.check.rules.lint import EXAMPLE_CONTEXT, EXAMPLE_HOME
+from warden.check.rules.load import load_packs
+from warden.decision import Verdict
+
+ENGINE = Engine(load_policy([Layer(builtin_policy_path(), "builtin")]), load_packs(),
+                home=EXAMPLE_HOME)
+#: A hang guard, not a performance target (bench/ has those): generous for a loaded CI machine.
+BOUND_S = 20.0
+
+
+def judge(command: str):
+    start = time.monotonic()
+    d = ENGINE.check(Action(kind=ActionKind.SHELL, command=command, cwd="/home/dev/project"),
+                     EXAMPLE_CONTEXT)
+    elapsed = time.monotonic() - start
+    assert elapsed < BOUND_S, f"{elapsed:.1f}s"
+    assert d.error is None, d.error
+    return d
+
+
+def test_ten_megabyte_command_is_denied_as_incomplete() -> None:
+    d = judge("echo " + "A" * 10_000_000)
+    assert d.verdict is Verdict.DENY and "analysis.incomplete" in d.rules
+
+
+def test_ten_megabyte_pipeline_of_commands() -> None:
+    d = judge("true | " * 1_500_000 + "true")
+    assert d.verdict >= Verdict.DENY
+
+
+def test_dangerous_tail_after_padding_is_not_missed() -> None:
+    # padding past the analysed prefix must not launder what follows
+    d = judge("echo hi; " + "#" * 600_000 + "\ncat ~/.ssh/id_rsa")
+    assert d.verdict >= Verdict.DENY
+
+
+@pytest.mark.parametrize("depth", [50, 500, 5000])
+def test_deeply_nested_substitutions(depth: int) -> None:
+    d = judge("echo " + "$(" * depth + "id" + ")" * depth)
+    if depth > 100:
+        assert d.verdict is Verdict.DENY and "analysis.incomplete" in d.rules
+
+
+def test_deeply_nested_subshells() -> None:
+    d = judge("(" * 3000 + "ls" + ")" * 3000)
+    assert "analysis.incomplete" in d.rules
+
+
+def test_deeply_nested_sh_c() -> None:
+    command = "cat /etc/shadow"
+    for _ in range(12):
+        command = "sh -c " + "'" + command.replace("'", "'\\''") + "'"
+    d = judge(command)
+    assert d.verdict >= Verdict.DENY  # either seen through or marked too deep
+
+
+def test_unbalanced_quotes_and_brackets() -> None:
+    for command in ["echo 'x", 'echo "x', "echo $(x", "echo ${x", "if then", "(((", "`"]:
+        assert judge(command).verdict is Verdict.DENY, command
+
+
+def test_nul_bytes_and_invalid_unicode() -> None:
+    assert judge("cat /etc/hostname\0/etc/shadow").verdict >= Verdict.DENY
+    judge("echo \udcff\udcfe")  # lone surrogates (invalid UTF-8 decoded with surrogateescape)
+    judge("echo \x00\x01\x02\x7f")
+
+
+def test_brace_bombs_are_bounded() -> None:
+    d = judge("echo " + "{a,b}" * 40)
+    assert "analysis.incomplete" in d.rules
+    d = judge("echo {1..99999999}")
+    assert d.error is None
+
+
+def test_pathological_regex_inputs() -> None:
+    # inputs built to make backtracking regexes explode: RE2 and bounded scans must shrug
+    judge("curl " + "a" * 200_000 + "!")
+    judge("echo " + "-----BEGIN " * 50_000)
+    judge("echo " + "eyJ" + "a." * 100_000)
+    judge("git push " + "+" * 100_000)
+    judge("x=" + "${x:0:1}" * 10_000)
+
+
+def test_huge_non_shell_inputs() -> None:
+    big = "x" * 5_000_000
+    write = Action(kind=ActionKind.FILE_WRITE, tool="Write", path="/home/dev/project/a.txt",
+                   content=big + "AKIAIOSFODNN7EXAMPLE", cwd="/home/dev/project")
+    start = time.monotonic()
+    d = ENGINE.check(write, CheckContext(home=EXAMPLE_HOME))
+    assert time.monotonic() - start < BOUND_S
+    assert d.error is None
+    mcp = Action(kind=ActionKind.MCP, tool="mcp__x__y",
+                 input={"items": [{"path": f"/p/{i}"} for i in range(100_000)]})
+    assert ENGINE.check(mcp, CheckContext(home=EXAMPLE_HOME)).verdict >= Verdict.DENY
+
+
+def test_many_paths_and_urls() -> None:
+    urls = tuple(f"https://h{i}.example/" for i in range(2000))
+    action = Action(kind=ActionKind.HTTP, tool="web_fetch", url="https://a.example/", urls=urls)
+    assert ENGINE.check(action, CheckContext(home=EXAMPLE_HOME)).error is None

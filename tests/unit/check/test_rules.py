@@ -1,0 +1,165 @@
+"""Rule packs: every rule's own examples, and strict loading with file:line errors."""
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from warden.check.rules.lint import lint
+from warden.check.rules.load import CATEGORIES, builtin_pack_paths, load_packs
+from warden.errors import RuleError
+
+from .conftest import example_engine
+
+RULES = load_packs()
+
+
+def test_builtin_packs_load_and_cover_every_threat_category() -> None:
+    assert len(builtin_pack_paths()) >= 12
+    categories = {r.spec.category for r in RULES}
+    threats = set(CATEGORIES) - {"analysis", "policy"}
+    assert threats <= categories, threats - categories
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.spec.id)
+def test_rule_examples(rule) -> None:
+    problems = lint(example_engine(), [rule])
+    assert not problems, "\n".join(map(str, problems))
+
+
+def test_every_rule_has_positive_examples_and_most_have_negatives() -> None:
+    assert all(r.spec.examples.match for r in RULES)
+    with_negatives = sum(1 for r in RULES if r.spec.examples.no_match)
+    assert with_negatives / len(RULES) > 0.9
+
+
+def _pack(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "pack.toml"
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+def test_unknown_key_is_refused_with_its_line(tmp_path) -> None:
+    path = _pack(tmp_path, """\
+        [pack]
+        name = "t"
+
+        [[rule]]
+        id = "t.one"
+        category = "exfiltration"
+        severity = "high"
+        verdict = "deny"
+        description = "d"
+        reason = "r"
+        examples.match = ["x"]
+        [rule.match.file]
+        paht = ["/etc/x"]
+        """)
+    with pytest.raises(RuleError) as err:
+        load_packs([path], builtin=False)
+    issue = err.value.issues[0]
+    assert issue.line == 13 and "paht" in issue.message
+
+
+def test_all_problems_reported_at_once(tmp_path) -> None:
+    path = _pack(tmp_path, """\
+        [pack]
+        name = "t"
+
+        [[rule]]
+        id = "Bad Id"
+        category = "nonsense"
+        severity = "extreme"
+        verdict = "deny"
+        description = "d"
+        reason = "r"
+        technique = "X1"
+        [rule.match.marker]
+        name = "m"
+
+        [[rule]]
+        id = "t.two"
+        category = "exfiltration"
+        severity = "high"
+        verdict = "deny"
+        description = "d"
+        reason = "r"
+        examples.match = ["x"]
+        [rule.match.marker]
+        name = "m"
+
+        [[rule]]
+        id = "t.two"
+        category = "exfiltration"
+        severity = "high"
+        verdict = "deny"
+        description = "d"
+        reason = "r"
+        examples.match = ["x"]
+        [rule.match.marker]
+        name = "m"
+        """)
+    with pytest.raises(RuleError) as err:
+        load_packs([path], builtin=False)
+    text = str(err.value)
+    for fragment in ("dotted lower-case", "unknown category", "unknown severity", "ATT&CK",
+                     "examples.match", "duplicate rule id 't.two'"):
+        assert fragment in text or fragment.replace("examples.match", "example") in text, text
+    assert f"{path}:5" in text  # the bad id's line
+    assert f"{path}:27" in text  # the duplicate id
+
+
+def test_empty_selection_is_refused(tmp_path) -> None:
+    path = _pack(tmp_path, """\
+        [pack]
+        name = "t"
+        [[rule]]
+        id = "t.empty"
+        category = "exfiltration"
+        severity = "high"
+        verdict = "deny"
+        description = "d"
+        reason = "r"
+        examples.match = ["x"]
+        [rule.match]
+        """)
+    with pytest.raises(RuleError, match="empty selection"):
+        load_packs([path], builtin=False)
+
+
+def test_bad_regex_is_refused_at_compile(tmp_path) -> None:
+    from warden.check.engine import Engine
+    from warden.check.policy.load import Layer, builtin_policy_path, load_policy
+
+    path = _pack(tmp_path, """\
+        [pack]
+        name = "t"
+        [[rule]]
+        id = "t.rx"
+        category = "exfiltration"
+        severity = "high"
+        verdict = "deny"
+        description = "d"
+        reason = "r"
+        examples.match = ["x"]
+        [rule.match.exec]
+        argv = '(a'
+        """)
+    rules = load_packs([path], builtin=False)
+    with pytest.raises(RuleError, match="invalid or non-RE2 regex"):
+        Engine(load_policy([Layer(builtin_policy_path(), "builtin")]), rules)
+
+
+def test_backreferences_are_refused_because_re2_is_linear(tmp_path) -> None:
+    from warden.check.rules.compile import compile_regex
+
+    with pytest.raises(ValueError):
+        compile_regex(r"(a)\1")
+
+
+def test_syntax_error_has_a_line(tmp_path) -> None:
+    path = tmp_path / "broken.toml"
+    path.write_text('[pack]\nname = "t"\n[[rule]]\nid = "x\n')
+    with pytest.raises(RuleError) as err:
+        load_packs([path], builtin=False)
+    assert err.value.issues[0].line == 4
