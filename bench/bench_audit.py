@@ -177,7 +177,7 @@ def main() -> int:
                 (f"acked appends, {producers} producers", f"{thr:,.0f} /s", ">= 20,000 /s")
             )
             rows.append(
-                (f"  latency median / p95 / p99", f"{med:.2f} / {p95:.2f} / {p99:.2f} ms",
+                ("  latency median / p95 / p99", f"{med:.2f} / {p95:.2f} / {p99:.2f} ms",
                  "median <= 3 ms")
             )
         db = tmp / "tree.db"

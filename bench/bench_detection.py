@@ -22,13 +22,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from corpora import Item, benign_actions, benign_commands, holdout_attacks, holdout_benign  # noqa: E402
+from corpora import Item, benign_actions, benign_commands, holdout_attacks, holdout_benign
 
-from warden.check.engine import CheckContext, Engine  # noqa: E402
-from warden.check.policy.load import Layer, builtin_policy_path, load_policy  # noqa: E402
-from warden.check.rules.load import load_packs  # noqa: E402
-from warden.check.rules.lint import EXAMPLE_CONTEXT, EXAMPLE_HOME, example_action  # noqa: E402
-from warden.decision import Verdict  # noqa: E402
+from warden.check.engine import CheckContext, Engine
+from warden.check.policy.load import Layer, builtin_policy_path, load_policy
+from warden.check.rules.lint import EXAMPLE_CONTEXT, EXAMPLE_HOME, example_action
+from warden.check.rules.load import load_packs
+from warden.decision import Verdict
 
 
 def engine() -> Engine:
@@ -56,7 +56,9 @@ def benign_rates(eng: Engine, items: list[Item], name: str, show: bool) -> tuple
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--list", action="store_true", help="list benign items that were not allowed")
     args = ap.parse_args()
     eng = engine()
@@ -92,7 +94,7 @@ def main() -> int:
 def _table(rows: list[tuple[str, ...]]) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
-        print("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)))
+        print("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)))
 
 
 if __name__ == "__main__":

@@ -82,7 +82,7 @@ class StoreError(AuditError):
     """The audit store failed (I/O, database, locking)."""
 
 
-class KeyError_(AuditError):  # noqa: N801 - avoids shadowing the builtin KeyError
+class KeyError_(AuditError):
     """A signing or verification key is missing, malformed or wrong."""
 
 

@@ -56,7 +56,7 @@ class Origin(StrEnum):
     NETWORK = "network"  # a fetcher's output (curl, wget, nc, /dev/tcp)
     DECODED = "decoded"  # base64/xxd/printf-decoded text
     FILE = "file"  # a file's contents (cat, <, redirect)
-    SECRET = "secret"  # a file the analysis already knows to be sensitive
+    SECRET = "secret"  # noqa: S105 - a file the analysis already knows to be sensitive
     COMMAND = "command"  # another program's output
     LITERAL = "literal"  # text written in the command itself (echo, here-doc)
 

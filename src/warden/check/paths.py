@@ -143,7 +143,7 @@ def _char_set(tok: str) -> tuple[bool, str] | None:
         body = tok[1:-1]
         neg = body.startswith("!")
         body = body[1:] if neg else body
-        members = []
+        members: list[str] = []
         i = 0
         while i < len(body):
             if i + 2 < len(body) and body[i + 1] == "-":
@@ -224,10 +224,14 @@ def globs_intersect(pattern: str, access: str, *, shell: bool = True) -> bool:
     if not _ends_compatible(pattern, access):
         return False
     last_p, last_a = pattern.rpartition("/")[2], access.rpartition("/")[2]
-    if (last_p != pattern or last_a != access) and "**" not in last_p and "**" not in last_a:
-        # both final components must match the same file name: a short check first
-        if not globs_intersect(last_p, last_a, shell=shell):
-            return False
+    # both final components must match the same file name: a short check first
+    if (
+        (last_p != pattern or last_a != access)
+        and "**" not in last_p
+        and "**" not in last_a
+        and not globs_intersect(last_p, last_a, shell=shell)
+    ):
+        return False
     ta, tb = _single_chars(_tokens(pattern)), _single_chars(_tokens(access))
     if len(ta) + len(tb) > MAX_GLOB_TOKENS:
         return True  # too long to decide cheaply: assume the worst
@@ -235,7 +239,7 @@ def globs_intersect(pattern: str, access: str, *, shell: bool = True) -> bool:
     def seg_start(j: int) -> bool:
         return shell and (j == 0 or tb[j - 1] == "/")
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def meet(i: int, j: int, nodot: bool) -> bool:
         """nodot: the next character taken from the access side may not be '.'."""
         if i == len(ta) and j == len(tb):
@@ -270,9 +274,8 @@ def globs_intersect(pattern: str, access: str, *, shell: bool = True) -> bool:
             if ca is None or cb is None or not _sets_meet(ca, cb):
                 return False
             wild = tb[j] == "?" or (tb[j].startswith("[") and len(tb[j]) > 1)
-            if nodot or (wild and seg_start(j)):
-                if not _sets_meet(ca, _without_dot(cb)):
-                    return False
+            if (nodot or (wild and seg_start(j))) and not _sets_meet(ca, _without_dot(cb)):
+                return False
             return meet(i + 1, j + 1, False)
         return False
 

@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     for number, raw in items:
         try:
             action = _to_action(raw, args.source)
-        except Exception as exc:  # noqa: BLE001 - every bad line gets an answer, not a crash
+        except Exception as exc:
             from warden.errors import InputError
 
             message = str(exc) if isinstance(exc, InputError) else f"{type(exc).__name__}: {exc}"
@@ -102,7 +102,9 @@ def run(args: argparse.Namespace) -> int:
     return exit_code(worst)
 
 
-def _emit(decision: Decision, args: argparse.Namespace, color: bool, line: int | None = None) -> None:
+def _emit(
+    decision: Decision, args: argparse.Namespace, color: bool, line: int | None = None
+) -> None:
     from warden.cli.render import decision_json, decision_line
 
     if args.json:

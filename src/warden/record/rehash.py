@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from operator import itemgetter
 
 from warden.record.entry import Payload, payload_digest
 from warden.record.merkle import EMPTY_ROOT, HASH_SIZE, CompactRange, fold_nodes
@@ -26,6 +27,7 @@ __all__ = ["CHUNK_LEVEL", "RehashResult", "rehash"]
 #: 65,536 entries a chunk: ~20 MB of rows in memory, and few enough Python-level iterations.
 CHUNK_LEVEL = 16
 _sha256 = hashlib.sha256
+_first, _second = itemgetter(0), itemgetter(1)
 
 
 def _blob_lengths(chunk: int) -> list[int]:
@@ -122,7 +124,4 @@ def rehash(
 
 
 def rows_split(rows: list[tuple[bytes, bytes]]) -> tuple[list[bytes], list[bytes]]:
-    if not rows:
-        return [], []
-    datas, blobs = zip(*rows, strict=True)
-    return list(datas), list(blobs)
+    return list(map(_first, rows)), list(map(_second, rows))

@@ -29,7 +29,10 @@ def build_log(db: Path, n: int, *, batched: bool = False) -> NoteSigner:
     """A log of ``n`` entries; one checkpoint per entry unless ``batched``."""
     with AuditLog.open(db) as log:
         if batched:
-            receipts = [log.append_nowait(record(i)) for i in range(n)]
+            receipts = [
+                log.append_nowait(record(i), payload={"out": f"secret {i}"} if i % 4 == 0 else None)
+                for i in range(n)
+            ]
             for r in receipts:
                 r.result(30)
         else:

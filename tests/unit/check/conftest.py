@@ -2,8 +2,8 @@ import functools
 
 from warden.check.engine import Engine
 from warden.check.policy.load import Layer, builtin_policy_path, load_policy
-from warden.check.rules.load import load_packs
 from warden.check.rules.lint import EXAMPLE_HOME
+from warden.check.rules.load import load_packs
 
 
 @functools.cache

@@ -14,7 +14,7 @@ from warden.decision import Verdict
 from .conftest import example_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
-from corpora import benign_actions, benign_commands  # noqa: E402
+from corpora import benign_actions, benign_commands
 
 #: Asks above this share of the corpus mean the default policy has become a nag.
 MAX_ASK_RATE = 0.02

@@ -84,8 +84,7 @@ def test_policy_command_and_path_lists(tmp_path) -> None:
     assert "policy.command-denied" in check("terraform destroy -auto-approve", eng).rules
     assert check("kubectl delete pod x", eng).verdict is Verdict.ASK
     assert "policy.read-denied" in check("cat ~/secrets/plan.txt", eng).rules
-    assert "policy.host-denied" in check("pip download x --index-url https://pypi.org/simple", eng).rules or \
-        check("curl https://pypi.org/simple/", eng).verdict is Verdict.DENY
+    assert "policy.host-denied" in check("curl https://pypi.org/simple/", eng).rules
 
 
 def test_writes_outside_the_workspace_ask() -> None:
@@ -125,14 +124,16 @@ def test_semantics_bug_fails_closed(monkeypatch) -> None:
 
 def test_trusted_tools_skip_analysis(tmp_path) -> None:
     eng = engine_with(tmp_path, '[tools]\ntrusted = ["TodoWrite"]\n')
-    action = Action(kind=ActionKind.CUSTOM, tool="TodoWrite", input={"todos": ["cat ~/.ssh/id_rsa"]})
+    action = Action(kind=ActionKind.CUSTOM, tool="TodoWrite",
+                    input={"todos": ["cat ~/.ssh/id_rsa"]})
     assert eng.check(action, EXAMPLE_CONTEXT).verdict is Verdict.ALLOW
 
 
 def test_non_shell_actions_share_the_rules() -> None:
     eng = example_engine()
     ctx = CheckContext(home=EXAMPLE_HOME)
-    read = Action(kind=ActionKind.FILE_READ, tool="Read", path="~/.ssh/id_ed25519", cwd="/home/dev/p")
+    read = Action(kind=ActionKind.FILE_READ, tool="Read", path="~/.ssh/id_ed25519",
+                  cwd="/home/dev/p")
     assert "cred.ssh-key" in eng.check(read, ctx).rules
     write = Action(kind=ActionKind.FILE_WRITE, tool="Write", path="/home/dev/.ssh/authorized_keys",
                    content="ssh-ed25519 AAAA x", cwd="/home/dev/p")

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
 
 import msgspec
 
@@ -207,12 +206,13 @@ def load_policy(layers: list[Layer]) -> Policy:
         limited = layer.kind == "project" and not trust_project
         where = f"{layer.path}"
 
-        def scalar(key: str, value: str | None, *, loosen_check: bool = True) -> None:
+        def scalar(key: str, value: str | None, *, limited: bool = limited,
+                   where: str = where) -> None:  # fmt: skip
             if value is None:
                 return
             v = Verdict.parse(value)
             current = state[key]
-            if limited and loosen_check and isinstance(current, Verdict) and v < current:
+            if limited and isinstance(current, Verdict) and v < current:
                 ignored.append(f"{where}: {key} = {value} would loosen the policy")
                 return
             state[key] = v

@@ -36,7 +36,7 @@ class _Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=T
     pass
 
 
-class PolicyMeta(_Strict):
+class PolicyMeta(_Strict, frozen=True):
     name: str | None = None
     default: str | None = None
     on_error: str | None = None
@@ -44,39 +44,39 @@ class PolicyMeta(_Strict):
     trust_project: bool | None = None
 
 
-class PathsSection(_Strict):
+class PathsSection(_Strict, frozen=True):
     read_deny: list[str] = []
     write_allow: list[str] = []
     write_outside: str | None = None
     trusted_read: list[str] = []
 
 
-class NetworkSection(_Strict):
+class NetworkSection(_Strict, frozen=True):
     allow: list[str] = []
     deny: list[str] = []
 
 
-class CommandsSection(_Strict):
+class CommandsSection(_Strict, frozen=True):
     deny: list[str] = []
     ask: list[str] = []
 
 
-class RuleOverride(_Strict):
+class RuleOverride(_Strict, frozen=True):
     verdict: str | None = None
     enabled: bool | None = None
 
 
-class ToolsSection(_Strict):
+class ToolsSection(_Strict, frozen=True):
     trusted: list[str] = []
     unknown: str | None = None
 
 
-class PacksSection(_Strict):
+class PacksSection(_Strict, frozen=True):
     extra: list[str] = []
     disable: list[str] = []
 
 
-class PolicySpec(_Strict):
+class PolicySpec(_Strict, frozen=True):
     policy: PolicyMeta = PolicyMeta()
     paths: PathsSection = PathsSection()
     network: NetworkSection = NetworkSection()

@@ -230,11 +230,14 @@ def _secret_preds(c: Any, env: CompileEnv) -> list[Pred]:
 def _action_preds(c: Any, env: CompileEnv) -> list[Pred]:
     preds: list[Pred] = []
     if c.kind is not None:
-        preds.append(lambda a, p=_name_set(_as_list(c.kind)): p(a.action.kind.value))
+        kinds = _name_set(_as_list(c.kind))
+        preds.append(lambda a: kinds(a.action.kind.value))
     if c.tool is not None:
-        preds.append(lambda a, p=_name_set(_as_list(c.tool)): p(a.action.tool))
+        tools = _name_set(_as_list(c.tool))
+        preds.append(lambda a: tools(a.action.tool))
     if c.mcp_server is not None:
-        preds.append(lambda a, p=_name_set(_as_list(c.mcp_server)): p(a.action.mcp_server or ""))
+        servers = _name_set(_as_list(c.mcp_server))
+        preds.append(lambda a: servers(a.action.mcp_server or ""))
     if c.text is not None:
         rx = compile_regex(c.text)
         preds.append(lambda a: rx(a.text))

@@ -19,8 +19,8 @@ import msgspec
 __all__ = [
     "ActionCond",
     "EnvCond",
-    "ExecCond",
     "Examples",
+    "ExecCond",
     "FileCond",
     "MarkerCond",
     "NetCond",
@@ -39,7 +39,7 @@ class _Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=T
     pass
 
 
-class ExecCond(_Strict):
+class ExecCond(_Strict, frozen=True):
     name: StrList | None = None  # program names, globs allowed ("python3*")
     args: StrList | None = None  # some argument matches one of these globs
     argv: str | None = None  # regex over the argv joined by spaces
@@ -51,7 +51,7 @@ class ExecCond(_Strict):
     dynamic: bool | None = None
 
 
-class FileCond(_Strict):
+class FileCond(_Strict, frozen=True):
     op: StrList | None = None  # read write append delete chmod exec list
     path: StrList | None = None  # globs: "~/.ssh/id_*", "**/.env", "/etc/shadow"
     not_path: StrList | None = None  # globs the same access must not match
@@ -61,7 +61,7 @@ class FileCond(_Strict):
     by: StrList | None = None
 
 
-class NetCond(_Strict):
+class NetCond(_Strict, frozen=True):
     direction: StrList | None = None  # fetch upload connect listen resolve
     host: StrList | None = None  # globs: "*.pastebin.com"
     allowed: bool | None = None  # host is (not) on the policy's allowlist
@@ -71,30 +71,30 @@ class NetCond(_Strict):
     by: StrList | None = None
 
 
-class MarkerCond(_Strict):
+class MarkerCond(_Strict, frozen=True):
     name: StrList
     detail: str | None = None  # regex the marker's detail must match
     not_detail: str | None = None  # regex the same marker's detail must not match
 
 
-class EnvCond(_Strict):
+class EnvCond(_Strict, frozen=True):
     name: StrList
     value: str | None = None  # regex
 
 
-class SecretCond(_Strict):
+class SecretCond(_Strict, frozen=True):
     kind: StrList | None = None
     field: StrList | None = None
 
 
-class ActionCond(_Strict):
+class ActionCond(_Strict, frozen=True):
     kind: StrList | None = None
     tool: StrList | None = None
     mcp_server: StrList | None = None
     text: str | None = None  # regex over the action's main text: a last resort
 
 
-class Selection(_Strict):
+class Selection(_Strict, frozen=True):
     exec: ExecCond | None = None
     file: FileCond | None = None
     net: NetCond | None = None
@@ -105,12 +105,12 @@ class Selection(_Strict):
     action: ActionCond | None = None
 
 
-class Examples(_Strict):
+class Examples(_Strict, frozen=True):
     match: list[str | dict[str, Any]] = []
     no_match: list[str | dict[str, Any]] = []
 
 
-class RuleSpec(_Strict):
+class RuleSpec(_Strict, frozen=True):
     id: str
     category: str
     severity: str
@@ -126,12 +126,12 @@ class RuleSpec(_Strict):
     enabled: bool = True
 
 
-class PackMeta(_Strict):
+class PackMeta(_Strict, frozen=True):
     name: str
     description: str = ""
 
 
-class PackSpec(_Strict):
+class PackSpec(_Strict, frozen=True):
     pack: PackMeta
     rule: list[dict[str, Any]] = []  # each validated as a RuleSpec, one at a time
 

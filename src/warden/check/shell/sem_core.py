@@ -191,9 +191,11 @@ def parse(args: Sequence[str], grammar: Grammar) -> Parsed:
                 opts.append((name, None))
             continue
         j, size = 1, len(word)
+        seen = ""  # a flag repeated in one cluster (`-rrrr...`) is recorded once
         while j < size:
-            flag = "-" + word[j]
+            letter = word[j]
             j += 1
+            flag = "-" + letter
             if flag in takes:
                 if j < size:
                     opts.append((flag, word[j:]))
@@ -201,7 +203,9 @@ def parse(args: Sequence[str], grammar: Grammar) -> Parsed:
                     opts.append((flag, argv[i] if i < n else None))
                     i += 1
                 break
-            opts.append((flag, None))
+            if letter not in seen:
+                seen += letter
+                opts.append((flag, None))
     return Parsed(opts, operands)
 
 

@@ -192,8 +192,24 @@ def _pkg(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
+def _dpkg(name: str, args: Argv) -> Effects:
+    """dpkg -i / rpm -i|-U: installs local packages, running their maintainer scripts."""
+    acc = Acc()
+    installing = any(
+        w in ("-i", "--install", "-U", "--upgrade", "-F", "--freshen")
+        or (w.startswith("-") and not w.startswith("--") and ("i" in w or "U" in w))
+        for w in args
+    )
+    if installing:
+        for package in (w for w in args if not w.startswith("-")):
+            acc.read(package)
+            acc.mark("pkg.install", package)
+    return acc.build()
+
+
 package_manager = _pkg  # also reached through `bun add`, `python -m pip` and friends
 
 # bun is registered by sem_interp (it is a runtime first), which delegates here.
 HANDLERS: dict[str, Handler] = {name: _pkg for name in _INSTALL_VERBS if name != "bun"}
 HANDLERS.update(dict.fromkeys(_DIRECT_RUNNERS, _pkg))
+HANDLERS.update({"dpkg": _dpkg, "rpm": _dpkg})

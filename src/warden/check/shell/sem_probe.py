@@ -6,7 +6,7 @@ traceroute (CONNECT), nmap/masscan/zmap/rustscan (``net.scan``), http-server (``
 
 from __future__ import annotations
 
-from warden.check.facts import NetDirection
+from warden.check.facts import FileOp, NetDirection
 from warden.check.shell.effects import Effects
 from warden.check.shell.sem_core import (
     ANY_ADDRESS,
@@ -159,6 +159,10 @@ def _nmap(name: str, args: Argv) -> Effects:
                 acc.read(words[i])
             elif i < n and word.startswith("-o") and word != "-o":
                 acc.write(words[i])
+            elif i < n and word == "--script":
+                for script in words[i].split(","):
+                    if "/" in script or script.endswith(".nse"):
+                        acc.file(FileOp.EXEC, script)
             elif i < n and word in ("-a", "--addresses"):
                 targets.extend(words[i].split(","))
             i += 1
@@ -181,6 +185,24 @@ def _http_server(name: str, args: Argv) -> Effects:
     port = parsed.value("-p", "--port") or "8080"
     acc.mark("net.listen", port)
     acc.link(NetDirection.LISTEN, parsed.value("-a", "--address") or ANY_ADDRESS, port_of(port))
+    return acc.build()
+
+
+_TCPDUMP = Grammar(
+    "-i -w -r -z -Z -c -C -G -W -s -E -F -T -y -B -M -V -j --interface --snapshot-length"
+    " --time-stamp-type --buffer-size -f --print-file"
+)
+
+
+def _tcpdump(name: str, args: Argv) -> Effects:
+    """Packet capture: sniffing is sensitive; ``-z CMD`` runs a program on each saved file."""
+    parsed = parse(args, _TCPDUMP)
+    acc = Acc()
+    acc.mark("net.sniff", parsed.value("-i", "--interface") or "")
+    acc.write(*parsed.values("-w"))
+    acc.read(*parsed.values("-r", "-F", "-V", "--print-file"))
+    for command in parsed.values("-z"):
+        acc.run([command])
     return acc.build()
 
 
@@ -216,4 +238,7 @@ HANDLERS: dict[str, Handler] = {
     "zmap": _nmap,
     "rustscan": _nmap,
     "http-server": _http_server,
+    "tcpdump": _tcpdump,
+    "tshark": _tcpdump,
+    "dumpcap": _tcpdump,
 }

@@ -251,10 +251,39 @@ _SPECS: dict[str, ReadSpec] = {
 
 
 # GNU sed's `e` command and `s///e` flag run shell commands; `w FILE` writes a file. Scripts are
-# not parsed in full: these patterns catch the forms an attacker would write.
-_SED_EXEC = re.compile(r"(?:^|[;{}\n])\s*(?:\d+|\$|/[^/]*/)?\s*e(?:\s|;|$)")
-_SED_S_EXEC = re.compile(r"s(.)(?:(?!\1).)*\1(?:(?!\1).)*\1[gpiImM0-9]*e")
-_SED_WRITE = re.compile(r"(?:^|[;{}\n])\s*(?:\d+|\$|/[^/]*/)?\s*w\s+([^;\n}]+)")
+# not parsed in full: these scans catch the forms an attacker would write, in linear time.
+MAX_SED_SCRIPT = 16384  # worst case (unique delimiters) stays under ~5 ms
+_SED_EXEC = re.compile(r"(?:^|[;{}\n])[ \t]*(?:(?:\d+|\$|/[^/\n]*/)[ \t]*)?e(?:\s|;|$)")
+_SED_WRITE = re.compile(r"(?:^|[;{}\n])[ \t]*(?:(?:\d+|\$|/[^/\n]*/)[ \t]*)?w[ \t]+([^;\n}]+)")
+_SED_COMMAND_START = frozenset(";{}\n \t0123456789$/!,")
+_SED_S_FLAGS = frozenset("gpiImM0123456789")
+
+
+def _find_delimiter(script: str, delimiter: str, start: int) -> int:
+    index = script.find(delimiter, start)
+    while index > 0 and script[index - 1] == "\\":
+        index = script.find(delimiter, index + 1)
+    return index
+
+
+def _sed_substitute_executes(script: str) -> bool:
+    """Whether an ``s`` command in ``script`` carries the ``e`` flag."""
+    size = len(script)
+    k = script.find("s")
+    while k != -1 and k + 1 < size:
+        delimiter = script[k + 1]
+        if (k == 0 or script[k - 1] in _SED_COMMAND_START) and delimiter not in "\\\n":
+            middle = _find_delimiter(script, delimiter, k + 2)
+            end = _find_delimiter(script, delimiter, middle + 1) if middle != -1 else -1
+            if end != -1:
+                j = end + 1
+                while j < size and script[j] in _SED_S_FLAGS:
+                    j += 1
+                if j < size and script[j] == "e":
+                    return True
+        k = script.find("s", k + 1)
+    return False
+
 
 _SED = Grammar("-e -f -l --expression --file --line-length")
 
@@ -268,9 +297,12 @@ def _sed(name: str, args: Argv) -> Effects:
     in_place = parsed.has("-i", "--in-place")
     scripts = parsed.values("-e", "--expression") or parsed.operands[:1]
     for script in scripts if not parsed.has("-f", "--file") else ():
-        if _SED_EXEC.search(script) or _SED_S_EXEC.search(script):
+        if len(script) > MAX_SED_SCRIPT:
+            acc.mark("analysis.incomplete", "sed script too long to scan")
+            continue
+        if _SED_EXEC.search(script) or _sed_substitute_executes(script):
             acc.mark("sed.exec", script)
-        acc.files_of(FileOp.WRITE, _SED_WRITE.findall(script))
+        acc.files_of(FileOp.WRITE, [path.strip() for path in _SED_WRITE.findall(script)])
     for raw in operands:
         acc.read(raw)
         if in_place:
@@ -397,8 +429,15 @@ _VIM = Grammar("-c -S -u -U -i -w -W -s -t -T -q --cmd")
 
 # Vim's interface commands that run their argument as code in another language.
 _VIM_LANGUAGES = {
-    "py": "python", "py3": "python", "python": "python", "python3": "python", "pyx": "python",
-    "pythonx": "python", "lua": "lua", "perl": "perl", "ruby": "ruby",
+    "py": "python",
+    "py3": "python",
+    "python": "python",
+    "python3": "python",
+    "pyx": "python",
+    "pythonx": "python",
+    "lua": "lua",
+    "perl": "perl",
+    "ruby": "ruby",
 }
 
 

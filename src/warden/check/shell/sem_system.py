@@ -333,6 +333,19 @@ def _user_change(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
+def _setcap(name: str, args: Argv) -> Effects:
+    """``setcap CAPS FILE``: file capabilities are setuid by another name (cap_setuid+ep)."""
+    acc = Acc()
+    words = [w for w in args if not w.startswith("-")]
+    if name == "getcap":
+        acc.files_of(FileOp.LIST, words, recursive="-r" in args)
+        return acc.build()
+    for caps, path in zip(words[::2], words[1::2], strict=False):
+        acc.file(FileOp.CHMOD, path)
+        acc.mark("privilege.setcap", f"{caps} {path}")
+    return acc.build()
+
+
 # --- disks ------------------------------------------------------------------------------------
 
 
@@ -457,6 +470,10 @@ HANDLERS: dict[str, Handler] = {
     "chpasswd": _user_change,
     "newusers": _user_change,
     "visudo": _user_change,
+    "chsh": _user_change,
+    "chfn": _user_change,
+    "setcap": _setcap,
+    "getcap": _setcap,
     "vipw": _user_change,
     "vigr": _user_change,
     "mkfs": _format,

@@ -46,7 +46,8 @@ Markers
     ===========================  ======================  ===========================================
     name                         detail                  meaning
     ===========================  ======================  ===========================================
-    analysis.incomplete          ``semantics:<prog>``    a handler failed; effects are a fallback
+    analysis.incomplete          ``semantics:<prog>``    a handler failed (effects are a fallback),
+                                 or a reason             or input too large to scan (sed script)
     archive.exec                 command                 tar --checkpoint-action/--to-command, zip
                                                          -TT
     at.schedule                  ""                      at/batch schedules commands for later
@@ -134,6 +135,7 @@ Markers
     net.public-upload            service                 gh gist create --public
     net.remote-exec              login                   parallel -S (runs on other hosts)
     net.scan                     targets                 nmap/masscan/zmap/rustscan, nc -z
+    net.sniff                    interface or ""         tcpdump/tshark/dumpcap packet capture
     net.tunnel                   spec                    ssh -L/-R/-D/Forward options, kubectl port-
                                                          forward/proxy
     net.udp                      ""                      nc -u
@@ -146,6 +148,7 @@ Markers
     pkg.unsafe-flag              flags                   --break-system-packages, --trusted-host...
     powershell.bypass            policy                  -ExecutionPolicy Bypass
     privilege.root-shell         user or ""              sudo -s/-i, su, doas -s, pkexec: a shell
+    privilege.setcap             ``caps path``           setcap (file capabilities, e.g. cap_setuid)
     privilege.setuid             path                    chmod/install mode with setuid/setgid
     privilege.sudo               target user or ""       sudo/doas/pkexec/su -c as another user
     privilege.userns-root        ""                      unshare -r (root in a user namespace)
@@ -156,6 +159,7 @@ Markers
     security.apparmor-off        profile                 aa-disable/aa-teardown/aa-complain
     security.selinux-off         ""                      setenforce 0
     semantics.unknown            program name            no semantics known for this program
+    sed.exec                     script                  sed script with the e command or s///e
     service.daemon-reload        ""                      systemctl daemon-reload
     service.disable              unit                    systemctl disable/mask, launchctl unload
     service.edit                 unit                    systemctl edit/set-property

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+import itertools
 
 __all__ = [
     "LIT",
@@ -183,7 +184,7 @@ def brace_expand(text: Text, info: WordInfo) -> list[Text]:
         alts: list[Text] = []
         if commas:
             bounds = [i, *commas, j]
-            for a, b in zip(bounds, bounds[1:], strict=False):
+            for a, b in itertools.pairwise(bounds):
                 alts.append(Text(t.chars[a + 1 : b], t.mask[a + 1 : b]))
         else:
             items = _range_items(t.chars[i + 1 : j])

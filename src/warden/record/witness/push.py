@@ -117,11 +117,11 @@ class WitnessPusher:
             with self._cv:
                 while self._latest is None and not self._closing:
                     self._cv.wait()
-                if self._closing:
-                    return
                 cp, self._latest = self._latest, None
-            if cp is not None:
+            if cp is not None:  # including a last push of what was committed before close
                 self._push(cp)
+            if self._closing:
+                return
             with self._cv:
                 self._cv.wait_for(lambda: self._closing, timeout=PUSH_INTERVAL_S)
 

@@ -13,7 +13,7 @@ from warden.check.shell.inline import analyze_inline
 from warden.check.shell.semantics import effects_of
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[4] / "bench"))
-from corpora import benign_commands  # noqa: E402
+from corpora import benign_commands
 
 CTX = PathContext(cwd="/home/dev/project", home="/home/dev", workspace="/home/dev/project")
 

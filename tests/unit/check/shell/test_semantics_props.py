@@ -239,3 +239,24 @@ def test_each_program_belongs_to_one_family() -> None:
         for name in family.HANDLERS:
             assert name not in seen, f"{name} in {family.__name__} and {seen[name]}"
             seen[name] = family.__name__
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "x" * 100_000,
+        "s/" * 50_000,
+        "".join("; s" + chr(0x100 + i) for i in range(4000)),  # unique sed delimiters
+        "a." * 50_000 + "com",
+        "-" + "r" * 100_000,
+    ],
+    ids=["plain", "slashes", "sed-delimiters", "dns-labels", "flag-cluster"],
+)
+def test_pathological_words_stay_fast(shape: str) -> None:
+    worst = 0.0
+    for program in _PROGRAMS:
+        for argv in ((program, shape), (program, "-e", shape, shape), (program, "-c", shape)):
+            start = time.perf_counter()
+            effects_of(argv)
+            worst = max(worst, time.perf_counter() - start)
+    assert worst < 0.25, f"slowest call took {worst * 1e3:.0f} ms"

@@ -1,0 +1,309 @@
+"""Word expansion on the syntax tree: quotes, escapes, parameters, substitutions.
+
+Turns an argument node into the argv entries bash would produce (see :mod:`.words` for the
+text-level steps), recording obfuscation tags, environment reads and the origins of data
+substituted into the word. Assignments and declarations (``x=1``, ``export X=1``) are here too,
+since they are words that set variables.
+"""
+
+from __future__ import annotations
+
+import re
+
+import tree_sitter
+
+from warden.check.facts import Origin
+from warden.check.shell import walker
+from warden.check.shell.state import _KNOWN_VARS, _NONE, _Frame, _node_text, _Out, _Sink, _span
+from warden.check.shell.words import LIT, QUOTED, SPLIT, Text, WordInfo, decode_ansi_c, finish_word
+
+
+def _eval_arg(
+    sink: _Sink, frame: _Frame, node: tree_sitter.Node, info: WordInfo | None = None
+) -> tuple[list[str], frozenset[Origin]]:
+    """argv entries for one argument node, and the origins of data substituted into it."""
+    info = info if info is not None else WordInfo()
+    kind = node.type
+    if kind == "word" and _plain(node):
+        return [_node_text(frame, node)], frozenset()
+    if kind == "word" and not _needs_eval(node):
+        word = _node_text(frame, node)
+        sink.live_globs.add(word)
+        return [word], frozenset()
+    text = Text()
+    origins: set[Origin] = set()
+    _eval_into(sink, frame, node, text, info, origins, quoted=False)
+    words = []
+    for value, glob in finish_word(text, info):
+        words.append(value)
+        if glob:
+            sink.live_globs.add(value)
+    return words, frozenset(origins)
+
+_SPECIAL = frozenset("\\{}*?[~$`'\"")
+
+def _needs_eval(node: tree_sitter.Node) -> bool:
+    """A word with glob characters but nothing else to evaluate (``src/*.py``)."""
+    raw = node.text
+    return raw is None or _SPECIAL_NO_GLOB.search(raw) is not None
+
+_SPECIAL_NO_GLOB = re.compile(rb"[\\{}~$`'\"]")
+
+_SPECIAL_BYTES = re.compile(rb"[\\{}*?\[~$`'\"]")
+
+def _plain(node: tree_sitter.Node) -> bool:
+    raw = node.text
+    return raw is not None and _SPECIAL_BYTES.search(raw) is None
+
+def _eval_into(
+    sink: _Sink, frame: _Frame, node: tree_sitter.Node, text: Text, info: WordInfo,
+    origins: set[Origin], *, quoted: bool,
+) -> None:  # fmt: skip
+    kind = node.type
+    how = QUOTED if quoted else LIT
+    if kind in ("word", "number", "test_operator", "special_character", "_special_character",
+                "regex", "extglob_pattern"):  # fmt: skip
+        raw = _node_text(frame, node)
+        if quoted:
+            text.add(raw, QUOTED)
+        else:
+            _unquoted(raw, text, info)
+        return
+    if kind == "string_content":
+        raw = _node_text(frame, node)
+        text.add(_dq_unescape(raw), QUOTED)
+        return
+    if kind == "raw_string":
+        text.add(_node_text(frame, node)[1:-1], QUOTED)
+        return
+    if kind == "ansi_c_string":
+        decoded, hiding = decode_ansi_c(_node_text(frame, node)[2:-1])
+        if hiding:
+            info.tags.add("obfuscation.ansi-c")
+        text.add(decoded, QUOTED)
+        return
+    if kind in ("string", "translated_string"):
+        for child in node.children:
+            if child.is_named:
+                _eval_into(sink, frame, child, text, info, origins, quoted=True)
+        return
+    if kind == "concatenation":
+        pieces = [c for c in node.children if c.is_named or c.type in ("{", "}", ",")]
+        quoted_piece = any(p.type in ("raw_string", "string") for p in pieces)
+        if len(pieces) > 1 and quoted_piece and _looks_split(frame, pieces):
+            info.tags.add("obfuscation.split-quotes")
+        for child in node.children:
+            if child.is_named:
+                _eval_into(sink, frame, child, text, info, origins, quoted=quoted)
+            else:
+                text.add(_node_text(frame, child), how)
+        return
+    if kind == "brace_expression":
+        text.add(_node_text(frame, node), how)
+        return
+    if kind in ("simple_expansion", "expansion"):
+        _expansion(sink, frame, node, text, info, quoted=quoted)
+        return
+    if kind in ("command_substitution", "process_substitution"):
+        out = walker._substitution(sink, frame, node)
+        origins |= out.origins
+        if kind == "command_substitution" and out.value is not None:
+            text.add(out.value.rstrip("\n"), QUOTED if quoted else SPLIT)
+            if Origin.DECODED in out.origins:
+                info.tags.add("obfuscation.decoded-substitution")
+        else:
+            info.dynamic = True
+            placeholder = "$(...)" if kind == "command_substitution" else "/dev/fd/63"
+            text.add(placeholder, QUOTED)
+        return
+    if kind == "arithmetic_expansion":
+        for child in node.named_children:
+            _scan_substitutions(sink, frame, child, origins)
+        text.add(_node_text(frame, node), QUOTED)
+        info.dynamic = True
+        return
+    # anything else: keep its text, analyse substitutions inside it
+    _scan_substitutions(sink, frame, node, origins)
+    text.add(_node_text(frame, node), how)
+
+def _looks_split(frame: _Frame, pieces: list[tree_sitter.Node]) -> bool:
+    """``r''m``, ``"c"url``: quotes that split a plain word for no reason."""
+    joined = "".join(_node_text(frame, p) for p in pieces)
+    stripped = joined.replace("'", "").replace('"', "")
+    return stripped.replace("-", "").replace("_", "").replace(".", "").isalnum() and any(
+        p.type in ("raw_string", "string") and len(_node_text(frame, p)) <= 4 for p in pieces
+    )
+
+def _scan_substitutions(
+    sink: _Sink, frame: _Frame, node: tree_sitter.Node, origins: set[Origin]
+) -> None:
+    stack = [node]
+    while stack:
+        cur = stack.pop()
+        if cur.type in ("command_substitution", "process_substitution"):
+            origins |= walker._substitution(sink, frame, cur).origins
+            continue
+        stack.extend(cur.named_children)
+
+def _unquoted(raw: str, text: Text, info: WordInfo) -> None:
+    """An unquoted word: backslash escapes are removed; ``~``, braces and globs stay live."""
+    if "\\" not in raw:
+        text.add(raw, LIT)
+        return
+    i = 0
+    while i < len(raw):
+        ch = raw[i]
+        if ch == "\\" and i + 1 < len(raw):
+            nxt = raw[i + 1]
+            if nxt == "\n":
+                i += 2
+                continue
+            if nxt.isalnum() and i > 0:  # a leading `\ls` only skips aliases
+                info.tags.add("obfuscation.backslash")
+            text.add(nxt, QUOTED)
+            i += 2
+            continue
+        text.add(ch, LIT)
+        i += 1
+
+def _dq_unescape(raw: str) -> str:
+    if "\\" not in raw:
+        return raw
+    out: list[str] = []
+    i = 0
+    while i < len(raw):
+        if raw[i] == "\\" and i + 1 < len(raw) and raw[i + 1] in '$`"\\\n':
+            if raw[i + 1] != "\n":
+                out.append(raw[i + 1])
+            i += 2
+            continue
+        out.append(raw[i])
+        i += 1
+    return "".join(out)
+
+def _expansion(
+    sink: _Sink, frame: _Frame, node: tree_sitter.Node, text: Text, info: WordInfo, *,
+    quoted: bool,
+) -> None:  # fmt: skip
+    """``$NAME`` / ``${NAME...}``: known values substituted, the rest kept as written."""
+    raw = _node_text(frame, node)
+    name = ""
+    indirect = False
+    ops: list[tree_sitter.Node] = []
+    for child in node.children:
+        if child.type in ("variable_name", "special_variable_name"):
+            name = _node_text(frame, child)
+        elif child.type == "!":
+            indirect = True
+        elif child.type not in ("$", "${", "}"):
+            ops.append(child)
+    for op in ops:  # substitutions inside ${x:-$(cmd)}
+        if op.is_named:
+            _scan_substitutions(sink, frame, op, set())
+    value = _var_value(sink, frame, name)
+    if indirect:
+        info.tags.add("obfuscation.indirect-expansion")
+        value = _var_value(sink, frame, value) if value is not None else None
+    if name == "IFS":
+        info.tags.add("obfuscation.ifs")
+    if value is not None and ops:
+        value = _apply_param_ops(frame, value, ops)
+    elif value is None and ops:
+        # ${VAR:-default}: an unknown variable takes its default
+        op_text = "".join(_node_text(frame, o) for o in ops)
+        if op_text.startswith((":-", "-", ":=", "=")):
+            value = op_text.lstrip(":-=")
+    if value is None:
+        info.dynamic = True
+        text.add(raw, QUOTED)
+        return
+    if value and ops and not _is_default_op(frame, ops):
+        info.tags.add("obfuscation.parameter-expansion")
+    if name == "HOME" or name == "PWD":
+        # keep a recognisable form for path normalisation
+        text.add(value, QUOTED)
+        return
+    if name == "@":  # "$@" is one word per argument
+        text.add(value, SPLIT)
+        return
+    text.add(value, QUOTED if quoted else SPLIT)
+
+def _is_default_op(frame: _Frame, ops: list[tree_sitter.Node]) -> bool:
+    return "".join(_node_text(frame, o) for o in ops).startswith((":-", "-", ":=", "=", ":+", "+"))
+
+def _var_value(sink: _Sink, frame: _Frame, name: str) -> str | None:
+    if name in frame.vars:
+        return frame.vars[name]
+    if name == "HOME":
+        return sink.paths.home
+    if name == "PWD":
+        return sink.paths.cwd
+    if name == "IFS":
+        return " "
+    if name and name not in _KNOWN_VARS and not name.isdigit() and name.strip("_") and (
+        name not in "@*#?$!-_0"
+    ):
+        sink.env_read.append(name)
+    return None
+
+def _apply_param_ops(frame: _Frame, value: str, ops: list[tree_sitter.Node]) -> str | None:
+    op_text = "".join(_node_text(frame, o) for o in ops)
+    if op_text.startswith((":-", "-", ":=", "=")):
+        return value or op_text.lstrip(":-=")
+    if op_text.startswith(":") and op_text[1:2] not in ("-", "=", "?", "+"):
+        parts = op_text[1:].split(":")
+        try:
+            off = int(parts[0].strip() or 0)
+            if len(parts) > 1:
+                length = int(parts[1].strip())
+                return value[off : off + length] if length >= 0 else value[off:length]
+            return value[off:]
+        except ValueError:
+            return None
+    if op_text.startswith("/"):
+        body = op_text[2:] if op_text.startswith("//") else op_text[1:]
+        pat, _, rep = body.partition("/")
+        if any(c in pat for c in "*?["):
+            return None
+        return value.replace(pat, rep) if op_text.startswith("//") else value.replace(pat, rep, 1)
+    if op_text.startswith("#") and not any(c in op_text for c in "*?["):
+        pre = op_text.lstrip("#")
+        return value[len(pre) :] if value.startswith(pre) else value
+    if op_text.startswith("%") and not any(c in op_text for c in "*?["):
+        suf = op_text.lstrip("%")
+        return value[: -len(suf)] if suf and value.endswith(suf) else value
+    return None
+
+def _assignment(sink: _Sink, frame: _Frame, node: tree_sitter.Node) -> tuple[str, str]:
+    name_node = node.child_by_field_name("name")
+    value_node = node.child_by_field_name("value")
+    name = _node_text(frame, name_node) if name_node is not None else ""
+    value = ""
+    if value_node is not None:
+        info = WordInfo()
+        words, _ = _eval_arg(sink, frame, value_node, info)
+        value = " ".join(words)
+        for tag in info.tags:
+            sink.mark(tag, _node_text(frame, node)[:80], _span(frame, node))
+    return name, value
+
+def _assignments(sink: _Sink, frame: _Frame, node: tree_sitter.Node) -> None:
+    targets = [node] if node.type == "variable_assignment" else list(node.named_children)
+    for child in targets:
+        if child.type == "variable_assignment":
+            name, value = _assignment(sink, frame, child)
+            frame.vars[name] = value
+            sink.env_set.append((name, value))
+
+def _declaration(sink: _Sink, frame: _Frame, node: tree_sitter.Node) -> _Out:
+    keyword = node.children[0].type if node.children else ""
+    for child in node.named_children:
+        if child.type == "variable_assignment":
+            name, value = _assignment(sink, frame, child)
+            frame.vars[name] = value
+            sink.env_set.append((name, value))
+        elif child.type == "word" and _node_text(frame, child) == "-p":
+            sink.mark("env.dump", keyword, _span(frame, node))
+    if keyword in ("export", "declare", "typeset") and not node.named_children:
+        sink.mark("env.dump", keyword, _span(frame, node))
+    return _NONE

@@ -1,0 +1,359 @@
+"""Program runs: one argv, what it does, and everything it makes happen.
+
+:func:`_command` evaluates a command node's words and redirections; :func:`_run` records the
+program and asks :mod:`.semantics` what it does with its argv; :func:`_apply_effects` turns
+those effects into facts and follows nested programs, shell code, inline interpreter code and
+code arriving on stdin. Data flow between programs (network, decoded, literal values, file
+listings) is carried in :class:`~warden.check.shell.state._Out`.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+import tree_sitter
+
+from warden.check.facts import Exec, FileAccess, FileOp, NetAccess, NetDirection, Origin, Span
+from warden.check.paths import PathContext, is_within, normalize, resolve
+from warden.check.shell import expand, values, walker
+from warden.check.shell.effects import Effects, NetRef
+from warden.check.shell.netloc import parse_target
+from warden.check.shell.state import (
+    _INTERPRETERS,
+    _NONE,
+    _SHELLS,
+    MAX_COMMAND_CHARS,
+    MAX_DEPTH,
+    _Frame,
+    _node_text,
+    _Out,
+    _Sink,
+    _span,
+)
+from warden.check.shell.words import WordInfo
+
+
+def _command(
+    sink: _Sink, frame: _Frame, node: tree_sitter.Node, stdin: _Out, extra: tuple[str, ...]
+) -> _Out:
+    span = _span(frame, node)
+    argv: list[str] = list(extra)
+    args_from: set[Origin] = set()
+    assigns: list[tuple[str, str]] = []
+    redirects: list[tree_sitter.Node] = []
+    info = WordInfo()
+    name_seen = False
+    name_obfuscated: set[str] = set()
+    for child in node.children:
+        kind = child.type
+        if kind == "variable_assignment":
+            assigns.append(expand._assignment(sink, frame, child))
+            continue
+        if kind in ("file_redirect", "heredoc_redirect", "herestring_redirect"):
+            redirects.append(child)
+            continue
+        if not child.is_named:
+            continue
+        target = child.named_children[0] if kind == "command_name" else child
+        words, origins = expand._eval_arg(sink, frame, target, info)
+        if kind == "command_name":
+            name_seen = True
+            name_obfuscated = set(info.tags)
+            if words and target.type != "word" and _has_expansion(target):
+                name_obfuscated.add("obfuscation.variable-command")
+        args_from |= origins
+        argv.extend(words)
+    stdin, stdout_taken, after = walker._apply_redirects(sink, frame, redirects, stdin)
+    for tag in sorted(info.tags):
+        sink.mark(tag, _node_text(frame, node)[:80], span)
+    for reason in sorted(info.incomplete):
+        sink.mark("analysis.incomplete", reason, span)
+    sink.env_read.extend(info.env_read)
+    if not argv:
+        for name, value in assigns:
+            frame.vars[name] = value
+            sink.env_set.append((name, value))
+        return _NONE
+    for name, value in assigns:
+        sink.env_set.append((name, value))
+    dynamic = info.dynamic and name_seen and ("$" in argv[0] or "`" in argv[0])
+    if name_obfuscated and not dynamic:
+        sink.mark("obfuscation.command-name", argv[0], span)
+    out = _run(sink, frame, tuple(argv), stdin, span, frozenset(args_from), dynamic=dynamic)
+    if stdout_taken:
+        out = _NONE
+    for tail in after:
+        out = walker._walk(sink, frame, tail, out)
+    return out
+
+def _has_expansion(node: tree_sitter.Node) -> bool:
+    stack = [node]
+    while stack:
+        cur = stack.pop()
+        if cur.type == "command_substitution":
+            return True
+        if cur.type in ("simple_expansion", "expansion"):
+            names = [c for c in cur.named_children if c.type == "variable_name"]
+            if names and not (names[0].text or b"").isdigit():
+                return True
+            continue
+        stack.extend(cur.named_children)
+    return False
+
+def _run(
+    sink: _Sink,
+    frame: _Frame,
+    argv: tuple[str, ...],
+    stdin: _Out,
+    span: Span,
+    args_from: frozenset[Origin],
+    *,
+    dynamic: bool = False,
+    via: tuple[str, ...] = (),
+    privileged: bool = False,
+    background: bool = False,
+) -> _Out:
+    """Record one program run and everything its argv makes it do."""
+    raw_name = argv[0]
+    if not raw_name:
+        return _NONE  # `"" args`: bash finds no such command and runs nothing
+    name = posixpath.basename(raw_name) or raw_name
+    name = _fold_name(sink, name, span)
+    if name in frame.functions:
+        return _call_function(sink, frame, name, argv, stdin, span)
+    if name in ("cd", "pushd") and len(argv) <= 3:
+        _change_dir(sink, argv)
+    try:
+        eff = sink.effects_of((name, *argv[1:]) if raw_name == name else argv)
+    except Exception as exc:  # a bug in a handler must not become an allow
+        sink.mark("analysis.internal-error", f"{name}: {type(exc).__name__}: {exc}", span)
+        eff = Effects()
+    privileged = privileged or eff.privileged or frame.privileged
+    background = background or frame.background
+    sink.execs.append(
+        Exec(name=name, argv=argv, span=span, via=frame.via + via, stdin=stdin.origins,
+             args_from=args_from, background=background, privileged=privileged, dynamic=dynamic)
+    )  # fmt: skip
+    if raw_name != name and "/" in raw_name:
+        _file(sink, frame, FileOp.EXEC, raw_name, name, span)
+    out = _apply_effects(sink, frame, name, argv, eff, stdin, span, privileged, background, via)
+    return out
+
+def _change_dir(sink: _Sink, argv: tuple[str, ...]) -> None:
+    """``cd DIR`` moves the cwd for the commands after it (``cd ~/.ssh && cat id_rsa``)."""
+    operands = [a for a in argv[1:] if not a.startswith("-") or a == "-"]
+    target = operands[0] if operands else "~"
+    if target == "-" or "$" in target or "`" in target:
+        return
+    ctx = sink.paths
+    sink.paths = PathContext(cwd=normalize(target, ctx), home=ctx.home, workspace=ctx.workspace)
+
+def _fold_name(sink: _Sink, name: str, span: Span) -> str:
+    if name.isascii():
+        return name
+    from warden.check.text import find_invisible, fold_confusables
+
+    if find_invisible(name):
+        sink.mark("obfuscation.invisible-char", name, span)
+        name = "".join(ch for ch in name if ch.isprintable() and not ch.isspace()) or name
+    folded = fold_confusables(name) or name
+    if folded != name:
+        sink.mark("obfuscation.confusable", f"{name} looks like {folded}", span)
+    return folded
+
+def _call_function(
+    sink: _Sink, frame: _Frame, name: str, argv: tuple[str, ...], stdin: _Out, span: Span
+) -> _Out:
+    if name in frame.calling:
+        body_text = _node_text(frame, frame.functions[name])
+        forks = "&" in body_text or "|" in body_text
+        kind = "resource.fork-bomb" if forks else "resource.recursion"
+        sink.mark(kind, f"function {name} calls itself", span)
+        return _NONE
+    saved = frame.calling
+    saved_vars = dict(frame.vars)
+    frame.calling = (*saved, name)
+    frame.vars["@"] = frame.vars["*"] = " ".join(argv[1:])
+    for index, arg in enumerate(argv[1:10], start=1):
+        frame.vars[str(index)] = arg
+    out = walker._walk(sink, frame, frame.functions[name], stdin)
+    frame.calling = saved
+    frame.vars = saved_vars
+    return out
+
+def _apply_effects(
+    sink: _Sink,
+    frame: _Frame,
+    name: str,
+    argv: tuple[str, ...],
+    eff: Effects,
+    stdin: _Out,
+    span: Span,
+    privileged: bool,
+    background: bool,
+    via: tuple[str, ...],
+) -> _Out:
+    for ref in eff.files:
+        _file(sink, frame, ref.op, ref.raw, name, span, recursive=ref.recursive)
+    for net in eff.net:
+        _net(sink, net, name, span, stdin)
+    for mname, detail in eff.markers:
+        sink.mark(mname, detail, span)
+    sink.env_set.extend(eff.env_set)
+    if eff.detached and not any(m.startswith("detach.") for m, _ in eff.markers):
+        sink.mark("detach.other", name, span)
+    here = (*via, name)
+    roots = tuple(ref.raw for ref in eff.files if ref.op is FileOp.LIST)
+    for inner in eff.nested:
+        if inner:
+            inner = _bind_names(inner, name, roots, stdin)
+            _run(sink, frame, inner, stdin, span, frozenset(), via=here,
+                 privileged=privileged, background=background or eff.detached)  # fmt: skip
+    for code in eff.shell_code:
+        child = _Frame(src=b"", text="", depth=frame.depth, via=frame.via + here, span=span,
+                       privileged=privileged, background=background or eff.detached,
+                       vars=frame.vars, functions=frame.functions)  # fmt: skip
+        walker._walk_code(sink, child, code, stdin, via="remote" if eff.remote else "")
+    for lang, code in eff.inline_code:
+        _inline(sink, frame, lang, code, name, span, privileged, via)
+    if eff.stdin_is_code:
+        _stdin_code(sink, frame, name, stdin, span, privileged, via)
+    # what this program prints
+    origins: set[Origin] = set(stdin.origins)
+    if eff.outputs_network:
+        origins.add(Origin.NETWORK)
+    if eff.outputs_decoded:
+        origins.add(Origin.DECODED)
+    if any(ref.op is FileOp.READ for ref in eff.files):
+        origins.add(Origin.FILE)
+    origins.add(Origin.COMMAND)
+    listing = roots if name in _LISTERS else ()
+    value: str | None = None
+    if name == "echo":
+        value = values.echo_value(argv[1:])
+    elif name == "printf":
+        value = values.printf_value(argv[1:])
+        if value is not None and argv[1:] and values.hides_text(argv[1]):
+            origins.add(Origin.DECODED)
+    elif stdin.value is not None:
+        value = values.transform(name, argv[1:], stdin.value)
+        if value is not None and value != stdin.value and name != "cat":
+            origins.add(Origin.DECODED)
+    if not listing and stdin.listing and name in _NAME_FILTERS:
+        listing = stdin.listing  # `find DIR | grep x | xargs cat` still names files in DIR
+    return _Out(frozenset(origins), value, listing)
+
+#: Programs whose output is a list of file names under their operands.
+_LISTERS = frozenset({"find", "ls", "fd", "fdfind", "tree", "locate", "du"})
+
+#: Programs that pass names through (a filtered listing is still a listing).
+_NAME_FILTERS = frozenset({"grep", "egrep", "fgrep", "rg", "head", "tail", "sort", "uniq", "sed",
+                           "awk", "cut", "tr", "cat", "tee"})  # fmt: skip
+
+def _bind_names(
+    inner: tuple[str, ...], name: str, roots: tuple[str, ...], stdin: _Out
+) -> tuple[str, ...]:
+    """File names a wrapper hands to its command: ``find DIR -exec cat {} ;`` reads files in
+    DIR, ``find DIR | xargs cat`` too. The directory stands in with a trailing slash, which
+    path rules read as "something inside it"."""
+    if name == "find" and "{}" in inner:
+        found = tuple(r.rstrip("/") + "/" for r in roots) or ("./",)
+        return tuple(d for arg in inner for d in (found if arg == "{}" else (arg,)))
+    if name == "xargs" and stdin.listing:
+        dirs = tuple(r.rstrip("/") + "/" for r in stdin.listing)
+        if any("{}" in arg for arg in inner):
+            return tuple(d for arg in inner for d in (dirs if arg == "{}" else (arg,)))
+        return (*inner, *dirs)
+    return inner
+
+def _inline(
+    sink: _Sink, frame: _Frame, lang: str, code: str, name: str, span: Span,
+    privileged: bool, via: tuple[str, ...],
+) -> None:  # fmt: skip
+    if frame.depth >= MAX_DEPTH:
+        sink.mark("analysis.incomplete", "code nested too deeply", span)
+        return
+    try:
+        inner = sink.inline(lang, code)
+    except Exception as exc:  # fail closed on analyser bugs
+        sink.mark("analysis.internal-error", f"{lang}: {type(exc).__name__}: {exc}", span)
+        return
+    if ("analysis.incomplete", "unknown language") in inner.markers:
+        inner = _literal_scan(lang, code)
+    child = _Frame(src=b"", text="", depth=frame.depth + 1, via=(*frame.via, *via, f"{name} -c"),
+                   span=span, privileged=privileged, vars=frame.vars)  # fmt: skip
+    _apply_effects(sink, child, name, (name,), inner, _NONE, span, privileged, False, ())
+
+_QUOTED_LITERAL = re.compile("'([^'\\n]{1,4096})'|\"([^\"\\n]{1,4096})\"")
+
+def _literal_scan(lang: str, code: str) -> Effects:
+    """Code in a language warden does not analyse (R, PowerShell, ...): its string literals that
+    name paths or URLs still count, so ``Rscript -e 'readLines("~/.ssh/id_rsa")'`` is seen."""
+    from warden.check.shell.effects import FileRef
+
+    files: list[FileRef] = []
+    nets: list[NetRef] = []
+    for m in _QUOTED_LITERAL.finditer(code[:MAX_COMMAND_CHARS]):
+        text = m.group(1) or m.group(2) or ""
+        if "://" in text and " " not in text:
+            nets.append(NetRef(NetDirection.FETCH, text))
+        elif text.startswith(("/", "~/", "$HOME/", "../")) and " " not in text:
+            files.append(FileRef(FileOp.READ, text))
+    return Effects(files=tuple(files), net=tuple(nets),
+                   markers=(("inline.unanalysed", lang),))  # fmt: skip
+
+def _stdin_code(
+    sink: _Sink, frame: _Frame, name: str, stdin: _Out, span: Span,
+    privileged: bool, via: tuple[str, ...],
+) -> None:  # fmt: skip
+    """A shell or interpreter runs whatever arrives on stdin."""
+    where = frame.pipe_span or span  # the whole pipeline shows where the code came from
+    if Origin.NETWORK in stdin.origins:
+        sink.mark("exec.remote-code", f"{name} runs code fetched from the network", where)
+    if Origin.DECODED in stdin.origins:
+        sink.mark("obfuscation.decoded-exec", f"{name} runs decoded text", where)
+    if stdin.value is None:
+        return
+    child = _Frame(src=b"", text="", depth=frame.depth, via=(*frame.via, *via, f"{name} <stdin>"),
+                   span=span, privileged=privileged, vars=frame.vars)  # fmt: skip
+    lang = "shell" if name in _SHELLS else _INTERPRETERS.get(name.rstrip("0123456789."), "")
+    if lang == "shell":
+        walker._walk_code(sink, child, stdin.value, _NONE)
+    elif lang:
+        _inline(sink, frame, lang, stdin.value, name, span, privileged, via)
+
+def _file(
+    sink: _Sink, frame: _Frame, op: FileOp, raw: str, by: str, span: Span, *,
+    recursive: bool = False,
+) -> None:  # fmt: skip
+    if not raw:
+        return
+    ctx = sink.paths
+    path = normalize(raw, ctx)
+    real = resolve(path)
+    glob = raw in sink.live_globs
+    in_ws = is_within(path, ctx.workspace) and is_within(real, ctx.workspace)
+    sink.files.append(
+        FileAccess(op=op, path=path, raw=raw, by=by, span=span, in_workspace=in_ws, glob=glob,
+                   recursive=recursive, real=real if real != path else None)
+    )  # fmt: skip
+
+def _net(sink: _Sink, ref: NetRef, by: str, span: Span, stdin: _Out) -> None:
+    host, port, scheme, url = parse_target(ref.target, by)
+    sends = stdin.origins if ref.direction is NetDirection.UPLOAD else frozenset()
+    sink.net.append(
+        NetAccess(direction=ref.direction, host=host, port=ref.port or port, scheme=scheme,
+                  url=url, by=by, span=span, sends=sends)
+    )  # fmt: skip
+
+def _dev_net(sink: _Sink, frame: _Frame, dest: str, span: Span) -> None:
+    parts = dest.split("/")
+    host = parts[3] if len(parts) > 3 else ""
+    port = int(parts[4]) if len(parts) > 4 and parts[4].isdigit() else None
+    proto = "udp" if dest.startswith("/dev/udp/") else "tcp"
+    sink.net.append(
+        NetAccess(direction=NetDirection.CONNECT, host=host, port=port, scheme=proto, url=dest,
+                  by="bash", span=span)
+    )  # fmt: skip
+    sink.mark("net.dev-tcp", dest, span)

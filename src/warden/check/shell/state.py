@@ -1,0 +1,130 @@
+"""Shared state of one shell analysis: limits, the parser, and the walker's working records.
+
+:class:`_Sink` collects facts across the whole analysis (nested code included); :class:`_Frame`
+says how the text being walked relates to the command the person sees; :class:`_Out` is what a
+construct writes to stdout. The traversal (:mod:`.walker`), word expansion (:mod:`.expand`) and
+program runs (:mod:`.run`) share them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import tree_sitter
+import tree_sitter_bash
+
+from warden.check.facts import Exec, Facts, FileAccess, Marker, NetAccess, Origin, Span
+from warden.check.paths import PathContext
+from warden.check.shell.effects import Effects
+
+#: Commands longer than this are analysed up to this length and marked incomplete: nothing an
+#: agent legitimately types is longer, and the parse must stay bounded in time.
+MAX_COMMAND_CHARS = 512 * 1024
+
+#: Nesting of ``sh -c`` / ``eval`` / decoded payloads followed before giving up (marked).
+MAX_DEPTH = 8
+
+#: Syntax nodes visited per analysis before giving up (marked): bounds time on huge inputs.
+MAX_NODES = 200_000
+
+#: Syntactic nesting ($( $( ... ))), ((( ))) ...) followed before giving up (marked). Each level
+#: costs a few Python frames; this stays far below the interpreter's recursion limit.
+MAX_SYNTAX_DEPTH = 100
+
+_SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "ash", "mksh", "fish", "busybox"})
+
+_INTERPRETERS = {
+    "python": "python", "python2": "python", "python3": "python", "perl": "perl",
+    "node": "node", "nodejs": "node", "ruby": "ruby", "php": "php", "lua": "lua",
+}  # fmt: skip
+
+_KNOWN_VARS = frozenset({"HOME", "PWD", "IFS", "USER", "LOGNAME", "SHELL", "OLDPWD", "TMPDIR"})
+
+_local = threading.local()
+
+EffectsFn = Callable[[tuple[str, ...]], Effects]
+
+InlineFn = Callable[[str, str], Effects]
+
+def _parser() -> tree_sitter.Parser:
+    """One parser per thread: tree-sitter parsers are not thread-safe, languages are."""
+    parser: tree_sitter.Parser | None = getattr(_local, "parser", None)
+    if parser is None:
+        parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_bash.language()))
+        _local.parser = parser
+    return parser
+
+@dataclass(slots=True)
+class _Out:
+    """What a construct writes to stdout: where it came from, and its text when known.
+
+    ``listing`` holds directories whose file names the output lists (``find DIR``, ``ls DIR``):
+    a consumer that takes names as arguments (``xargs cat``) reads files inside them.
+    """
+
+    origins: frozenset[Origin] = frozenset()
+    value: str | None = None
+    listing: tuple[str, ...] = ()
+
+_NONE = _Out()
+
+@dataclass(slots=True)
+class _Sink:
+    """Facts collected across the whole analysis, nested code included."""
+
+    paths: PathContext
+    effects_of: EffectsFn
+    inline: InlineFn
+    execs: list[Exec] = field(default_factory=list)
+    files: list[FileAccess] = field(default_factory=list)
+    net: list[NetAccess] = field(default_factory=list)
+    markers: list[Marker] = field(default_factory=list)
+    env_read: list[str] = field(default_factory=list)
+    env_set: list[tuple[str, str]] = field(default_factory=list)
+    live_globs: set[str] = field(default_factory=set)  # words the shell would glob-expand
+    nodes: int = 0
+    nesting: int = 0
+
+    def mark(self, name: str, detail: str, span: Span) -> None:
+        self.markers.append(Marker(name=name, detail=detail[:200], span=span))
+
+    def facts(self) -> Facts:
+        return Facts(
+            execs=tuple(self.execs),
+            files=tuple(self.files),
+            net=tuple(self.net),
+            env_read=tuple(dict.fromkeys(self.env_read)),
+            env_set=tuple(self.env_set),
+            markers=tuple(dict.fromkeys(self.markers)),
+        )
+
+@dataclass(slots=True)
+class _Frame:
+    """How the text being walked relates to the command the person sees."""
+
+    src: bytes
+    text: str
+    depth: int = 0
+    via: tuple[str, ...] = ()
+    span: Span | None = None  # nested code: every fact points at this outer span
+    privileged: bool = False
+    background: bool = False
+    vars: dict[str, str] = field(default_factory=dict)
+    functions: dict[str, tree_sitter.Node] = field(default_factory=dict)
+    calling: tuple[str, ...] = ()
+    pipe_span: Span | None = None  # the pipeline being walked: evidence for data-flow findings
+
+def _node_text(frame: _Frame, node: tree_sitter.Node) -> str:
+    return frame.src[node.start_byte : node.end_byte].decode("utf-8", "replace")
+
+def _span(frame: _Frame, node: tree_sitter.Node) -> Span:
+    if frame.span is not None:
+        return frame.span
+    if frame.text.isascii():
+        return (node.start_byte, node.end_byte)
+    return (
+        len(frame.src[: node.start_byte].decode("utf-8", "replace")),
+        len(frame.src[: node.end_byte].decode("utf-8", "replace")),
+    )
