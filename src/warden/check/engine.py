@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from warden.action import Action
+from warden.action import Action, ActionKind
 from warden.check.analyze import analyze, primary_field, primary_text
 from warden.check.facts import Facts, FileAccess, FileOp, Marker, SecretHit
 from warden.check.paths import PathContext, compile_glob
@@ -43,6 +43,11 @@ from warden.decision import Decision, Evidence, Finding, Severity, Verdict
 from warden.errors import ConfigIssue, RuleError
 
 __all__ = ["CheckContext", "Engine"]
+
+#: Agent-internal tools whose arguments are not actions on the machine (plans, to-do lists,
+#: sub-agent prompts): never "unknown tools".
+_KNOWN_TOOLS = frozenset({"TodoWrite", "Task", "ExitPlanMode", "BashOutput", "KillShell",
+                          "KillBash", "SlashCommand", "save_memory", "write_todos"})  # fmt: skip
 
 #: Evidence text is cut to this many characters: enough to recognise, short enough to read.
 EVIDENCE_CHARS = 160
@@ -153,7 +158,7 @@ class Engine:
         findings: list[Finding] = []
         for rule in self._index.candidates(present):
             hit = self._match(rule, facts, view, present)
-            if hit is not None:
+            if hit is not None and not self._trusted_hit(hit):
                 findings.append(self._finding(rule, hit, text, field))
         findings.extend(self._policy_findings(facts, paths, text, field))
         for combo in self.combos:
@@ -278,13 +283,31 @@ class Engine:
                         f"runs `{line[:60]}`, which the policy asks about", ex)  # fmt: skip
         return out
 
-    def trusted_read(self, acc: FileAccess) -> bool:
-        return any(rx.match(f) for rx in self._trusted_read for f in acc.forms())
+    def _trusted_hit(self, hit: tuple[Any, ...]) -> bool:
+        """A match made only of reads of ``trusted_read`` paths (the user vouched for them)."""
+        if not self._trusted_read:
+            return False
+        return all(
+            isinstance(item, FileAccess)
+            and item.op in (FileOp.READ, FileOp.LIST)
+            and all(any(rx.match(f) for rx in self._trusted_read) for f in item.forms())
+            for item in hit
+        )
 
     # --- the decision ------------------------------------------------------------------------
 
     def _decision(self, findings: list[Finding], action: Action) -> Decision:
         if not findings:
+            unknown_tool = action.kind in (ActionKind.MCP, ActionKind.CUSTOM) and (
+                action.tool not in _KNOWN_TOOLS
+            )
+            if unknown_tool and self.policy.unknown_tool is not self.policy.default:
+                name = action.tool or "this tool"
+                return Decision(
+                    verdict=self.policy.unknown_tool,
+                    reason=f"no rule matched; {name} is not a tool warden knows ([tools] unknown)",
+                    policy=self.policy.digest,
+                )
             return Decision(verdict=self.policy.default, reason="no rule matched",
                             policy=self.policy.digest)  # fmt: skip
         findings.sort(key=lambda f: (f.verdict, f.severity, bool(f.related)), reverse=True)

@@ -99,11 +99,12 @@ class Grammar:
     ``--start`` could otherwise be mistaken for ``--startas``).
     """
 
-    __slots__ = ("long_dash", "longs", "posix", "values")
+    __slots__ = ("long_dash", "longs", "posix", "short_values", "values")
 
     def __init__(self, values: str = "", *, posix: bool = False, long_dash: bool = False) -> None:
         self.values = frozenset(values.split())
         self.longs = tuple(sorted(v for v in self.values if v.startswith("--")))
+        self.short_values = "".join(v[1] for v in self.values if len(v) == 2 and v != "--")
         self.posix = posix
         self.long_dash = long_dash
 
@@ -190,22 +191,22 @@ def parse(args: Sequence[str], grammar: Grammar) -> Parsed:
             else:
                 opts.append((name, None))
             continue
-        j, size = 1, len(word)
-        seen = ""  # a flag repeated in one cluster (`-rrrr...`) is recorded once
-        while j < size:
-            letter = word[j]
-            j += 1
-            flag = "-" + letter
-            if flag in takes:
-                if j < size:
-                    opts.append((flag, word[j:]))
-                else:
-                    opts.append((flag, argv[i] if i < n else None))
-                    i += 1
-                break
-            if letter not in seen:
-                seen += letter
-                opts.append((flag, None))
+        # A cluster: flags up to the first letter that takes a value, which takes the rest of
+        # the word (or the next word). Found with str.find so a huge `-rrrr...` stays linear;
+        # a flag repeated in one cluster is recorded once.
+        size = cut = len(word)
+        for letter in grammar.short_values:
+            k = word.find(letter, 1, cut)
+            if k != -1:
+                cut = k
+        for letter in dict.fromkeys(word[1:cut]):
+            opts.append(("-" + letter, None))
+        if cut < size:
+            if cut + 1 < size:
+                opts.append(("-" + word[cut], word[cut + 1 :]))
+            else:
+                opts.append(("-" + word[cut], argv[i] if i < n else None))
+                i += 1
     return Parsed(opts, operands)
 
 

@@ -83,7 +83,6 @@ def _source(name: str, args: Argv) -> Effects:
 
 # --- python -----------------------------------------------------------------------------------
 
-_PY_VALUE_FLAGS = frozenset("WXQ")
 _PY_LISTENERS = {
     "http.server": "8000",
     "SimpleHTTPServer": "8000",
@@ -139,20 +138,20 @@ def _python(name: str, args: Argv) -> Effects:
             if word == "--check-hash-based-pycs":
                 i += 1
             continue
-        for j, letter in enumerate(word[1:], start=2):
-            attached = word[j:]
-            if letter in "cm":
-                value = attached or (args[i] if i < n else "")
-                rest = args[i + (0 if attached else 1) :]
-                if letter == "c":
-                    acc.inline.append(("python", value))
-                else:
-                    _python_module(acc, value, rest)
-                return acc.build()
-            if letter in _PY_VALUE_FLAGS:
-                i += 0 if attached else 1
-                break
-            interactive = interactive or letter == "i"
+        cut = min((k for k in (word.find(c, 1) for c in "cmWXQ") if k != -1), default=0)
+        interactive = interactive or "i" in (word[1:cut] if cut else word)
+        if not cut:
+            continue
+        letter, attached = word[cut], word[cut + 1 :]
+        if letter in "cm":
+            value = attached or (args[i] if i < n else "")
+            rest = args[i + (0 if attached else 1) :]
+            if letter == "c":
+                acc.inline.append(("python", value))
+            else:
+                _python_module(acc, value, rest)
+            return acc.build()
+        i += 0 if attached else 1  # -W/-X/-Q take a value
     operands = args[i:]
     if operands:
         acc.file(FileOp.EXEC, operands[0])
@@ -186,28 +185,26 @@ def _cluster_interp(
         if not word.startswith("-") or word == "-":
             i -= 1
             break
-        j = 1
-        while j < len(word):
+        j, size, seen = 1, len(word), ""
+        while j < size:
             letter = word[j]
             j += 1
-            attached = word[j:]
-            if letter in code_letters:
+            if letter in code_letters or letter in value_letters:
+                attached = word[j:]
                 value = attached or (args[i] if i < n else "")
                 i += 0 if attached else 1
-                code.append(value)
+                if letter in code_letters:
+                    code.append(value)
+                else:
+                    opts.append(("-" + letter, value))
                 break
-            if letter in value_letters:
-                opts.append(("-" + letter, attached or (args[i] if i < n else "")))
-                i += 0 if attached else 1
+            if letter in rest_letters and j < size and not word[j].isalpha():
+                # -i.bak / -0777: an attached value, unless the rest is more flags (-pie).
+                opts.append(("-" + letter, word[j:]))
                 break
-            if letter in rest_letters:
-                # -i.bak / -0777 / -l: an attached value, unless the rest is more flags (-pie).
-                if attached and not attached[0].isalpha():
-                    opts.append(("-" + letter, attached))
-                    break
+            if letter not in seen:
+                seen += letter
                 opts.append(("-" + letter, ""))
-                continue
-            opts.append(("-" + letter, ""))
     return code, opts, list(args[i:])
 
 

@@ -1,0 +1,44 @@
+# warden: the two commands a fresh machine needs are `make demo` and `make test`.
+# Both create a virtual environment in .venv (Python 3.11+) and install warden into it.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck unit bench bench-quick clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## the main job: replay a rogue agent's session through warden
+demo: $(STAMP)
+	$(BIN)/warden demo
+
+## the whole test suite, with the lint and type gates
+test: lint typecheck unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+## benchmarks (numbers in the README come from these)
+bench: $(STAMP)
+	$(BIN)/python bench/bench_detection.py
+	$(BIN)/python bench/bench_engine.py
+	$(BIN)/python bench/bench_audit.py
+
+bench-quick: $(STAMP)
+	$(BIN)/python bench/bench_engine.py --quick
+	$(BIN)/python bench/bench_audit.py --quick
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info
