@@ -173,12 +173,13 @@ def main() -> int:
         rows.append((f"durable batched appends ({n_batch:,})", f"{rate:,.0f} /s", ">= 100,000 /s"))
         for producers in (16, 64):
             thr, med, p95, p99 = bench_acked(tmp, producers, secs)
+            rows.append((f"acked appends, {producers} producers", f"{thr:,.0f} /s", ">= 20,000 /s"))
             rows.append(
-                (f"acked appends, {producers} producers", f"{thr:,.0f} /s", ">= 20,000 /s")
-            )
-            rows.append(
-                ("  latency median / p95 / p99", f"{med:.2f} / {p95:.2f} / {p99:.2f} ms",
-                 "median <= 3 ms")
+                (
+                    "  latency median / p95 / p99",
+                    f"{med:.2f} / {p95:.2f} / {p99:.2f} ms",
+                    "median <= 3 ms",
+                )
             )
         db = tmp / "tree.db"
         t0 = time.perf_counter()
@@ -192,13 +193,20 @@ def main() -> int:
         rows.append(("  floor: SHA-256 of every leaf alone", f"{leaf_dt:.2f} s", ""))
         rows.append(("  raw SHA-256 throughput (one buffer)", f"{mbps:,.0f} MB/s", ""))
         p = bench_proofs(db, 2000)
-        rows.append((f"inclusion proof generate @ {size:,}", f"{p['inclusion_gen_us']:.0f} us",
-                     "<= 200 us"))
+        rows.append(
+            (f"inclusion proof generate @ {size:,}", f"{p['inclusion_gen_us']:.0f} us", "<= 200 us")
+        )
         rows.append(("inclusion proof verify", f"{p['inclusion_verify_us']:.1f} us", "<= 20 us"))
-        rows.append((f"consistency proof generate @ {size:,}",
-                     f"{p['consistency_gen_us']:.0f} us", "<= 200 us"))
-        rows.append(("consistency proof verify", f"{p['consistency_verify_us']:.1f} us",
-                     "<= 20 us"))
+        rows.append(
+            (
+                f"consistency proof generate @ {size:,}",
+                f"{p['consistency_gen_us']:.0f} us",
+                "<= 200 us",
+            )
+        )
+        rows.append(
+            ("consistency proof verify", f"{p['consistency_verify_us']:.1f} us", "<= 20 us")
+        )
     w = max(len(r[0]) for r in rows)
     print(f"{'benchmark':<{w}}  {'measured':>24}  target")
     for name, value, target in rows:

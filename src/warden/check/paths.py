@@ -79,19 +79,46 @@ def normalize(raw: str, ctx: PathContext) -> str:
     return p
 
 
+_FAST_RESOLVE = hasattr(os, "O_PATH") and os.path.isdir("/proc/self/fd")  # noqa: PTH112
+
+
 def resolve(path: str) -> str:
     """``path`` with symlinks that exist on disk resolved (a missing tail is kept as written).
 
     Never cached: an agent can re-point a symlink between two actions (``ln -sf ~/.ssh/id_rsa
     notes.txt`` after an innocent ``cat notes.txt``), so every check looks at the disk afresh.
     A link swapped between the check and the read itself is the containment layer's to stop.
+
+    On Linux the kernel resolves the path (``open(O_PATH)``, then ``/proc/self/fd``): three
+    system calls instead of one ``lstat`` per component. A dangling symlink is followed to the
+    path it names, because writing through it creates that file.
     """
     if "\0" in path:
         return path
+    if not _FAST_RESOLVE:
+        try:
+            return os.path.realpath(path)
+        except (OSError, ValueError):
+            return path
+    return _resolve(path)
+
+
+def _resolve(path: str) -> str:
     try:
+        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    except (FileNotFoundError, NotADirectoryError):
+        # missing (or a dangling link): the library walk resolves what exists and follows
+        # dangling links to the file a write would create
         return os.path.realpath(path)
     except (OSError, ValueError):
+        return path  # unreadable on the way (EACCES, ELOOP): judge the lexical form
+    try:
+        resolved = os.readlink(f"/proc/self/fd/{fd}")  # noqa: PTH115 - a str, not a Path
+    except OSError:
         return path
+    finally:
+        os.close(fd)
+    return resolved if resolved.startswith("/") else path
 
 
 def is_within(path: str, root: str) -> bool:

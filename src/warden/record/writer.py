@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 
@@ -31,10 +30,6 @@ log = logging.getLogger(__name__)
 #: Entries per transaction: large enough to amortise the fsync, small enough to keep a commit
 #: (and so the latency of the first entry in it) within a few milliseconds.
 MAX_BATCH = 4096
-#: When the next batch is smaller than this, wait GATHER_S before committing it, so that
-#: producers woken by the previous commit can join (fewer, larger fsyncs; adds <= GATHER_S).
-GATHER_BELOW = 64
-GATHER_S = 0.0005
 #: Entries queued but not yet durable before producers block (bounded memory, backpressure).
 MAX_PENDING = 65536
 #: Attempts when another process appended first (each reloads the tree edge).
@@ -131,10 +126,6 @@ class Writer:
                     self._has_work.wait()
                 if not self._queue:
                     return
-                small = len(self._queue[0].items) < GATHER_BELOW and not self._closing
-            if small:  # let producers that are about to append join this commit
-                time.sleep(GATHER_S)
-            with self._lock:
                 batch = self._queue.popleft()
             try:
                 checkpoint = self._commit(batch)

@@ -8,12 +8,13 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import build_log, record, rewrite
 
 from warden.errors import VerificationError
 from warden.record import AuditLog, NoteSigner, verify_log
 from warden.record.store.sqlite import SQLiteStore
 from warden.record.witness import DirWitness, init_witness_dir
+
+from .helpers import build_log, record, rewrite
 
 
 def copy_db(src: Path, dst: Path) -> None:

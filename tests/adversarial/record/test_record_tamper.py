@@ -11,11 +11,12 @@ import random
 from pathlib import Path
 
 import pytest
-from conftest import SqlRunner, build_log, rewrite
 
 from warden.errors import VerificationError
 from warden.record import verify_log
 from warden.record.store.sqlite import SQLiteStore
+
+from .helpers import SqlRunner, build_log, rewrite
 
 N = 40
 SEEDS = range(4)

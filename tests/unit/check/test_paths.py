@@ -112,3 +112,29 @@ def test_glob_intersects_itself_when_it_matches_something(g: str) -> None:
 
 def test_huge_globs_fail_closed() -> None:
     assert globs_intersect("/*" * 2000, "/etc/shadow")
+
+
+def test_resolve_matches_realpath(tmp_path) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "f.txt").write_text("x")
+    os.symlink(tmp_path / "a", tmp_path / "link")
+    os.symlink("b/f.txt", tmp_path / "a" / "rel")
+    for p in [tmp_path / "link" / "b" / "f.txt", tmp_path / "a" / "rel", tmp_path / "link" / "rel",
+              tmp_path / "link" / "missing" / "deeper.txt", tmp_path / "a" / "b" / "f.txt" / "x"]:
+        assert resolve(str(p)) == os.path.realpath(p), p
+
+
+def test_dangling_symlink_resolves_to_what_a_write_would_create(tmp_path) -> None:
+    target = tmp_path / "home" / ".config" / "systemd" / "user" / "evil.service"
+    target.parent.mkdir(parents=True)
+    os.symlink(target, tmp_path / "innocent")
+    assert resolve(str(tmp_path / "innocent")) == str(target)
+    # a chain of links, the last one dangling
+    os.symlink(tmp_path / "innocent", tmp_path / "chain")
+    assert resolve(str(tmp_path / "chain")) == str(target)
+
+
+def test_symlink_loop_terminates(tmp_path) -> None:
+    os.symlink(tmp_path / "b", tmp_path / "a")
+    os.symlink(tmp_path / "a", tmp_path / "b")
+    assert resolve(str(tmp_path / "a")).startswith(str(tmp_path))

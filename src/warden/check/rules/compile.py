@@ -94,27 +94,37 @@ def _path_pred(values: Sequence[str], env: CompileEnv, *, literal_globs: bool = 
     pattern names something inside it. ``literal_globs`` (for ``not_path``) compares a glob access
     as written, so a wildcard cannot talk its way into an exclusion."""
     patterns = [expand_path_pattern(v, env.home) for v in values]
-    regexes = [compile_glob(p) for p in patterns]
-    # "**/x" patterns can be inside any directory; only anchored ones are checked inside one
-    anchored = [p for p in patterns if not p.startswith("**")]
+    # one regex for all patterns: a single match per path instead of one per pattern
+    combined = re.compile("|".join(f"(?:{compile_glob(p).pattern})" for p in patterns),
+                          re.DOTALL)  # fmt: skip
+    # "**/x" patterns can be inside any directory; only anchored ones are checked inside one,
+    # and only those whose literal start is compatible with the directory
+    anchored = [(_literal_prefix(p), p) for p in patterns if not p.startswith("**")]
 
     def pred(item: Any) -> bool:
         forms = item.forms()
         if item.glob and not literal_globs:
             return any(globs_intersect(p, f) for p in patterns for f in forms)
-        if any(rx.match(f) for rx in regexes for f in forms):
+        if any(combined.match(f) for f in forms):
             return True
         if not literal_globs and item.op in _WHOLE_DIR_OPS and (
             item.recursive or (item.raw.endswith("/") and item.raw.strip("/"))
         ):
-            return any(
-                globs_intersect(p, f.rstrip("/") + "/**", shell=False)
-                for p in anchored
-                for f in forms
-            )
+            for f in forms:
+                inside = f.rstrip("/") + "/"
+                for prefix, p in anchored:
+                    if (prefix.startswith(inside) or inside.startswith(prefix)) and (
+                        globs_intersect(p, inside + "**", shell=False)
+                    ):
+                        return True
         return False
 
     return pred
+
+
+def _literal_prefix(glob: str) -> str:
+    cut = min((i for i in (glob.find(c) for c in "*?[") if i >= 0), default=len(glob))
+    return glob[:cut]
 
 
 def _field(attr: str, inner: Pred) -> Pred:

@@ -32,9 +32,13 @@ _TAR = Grammar(
 )
 
 
+# Old-style bundles are a handful of letters (`xzvf`); anything longer is an ordinary operand.
+MAX_TAR_BUNDLE = 16
+
+
 def _tar_argv(args: Argv) -> list[str]:
     """Expand old-style bundled letters: ``tar xzfC a.tgz dir`` -> ``-x -z -f a.tgz -C dir``."""
-    if not args or args[0].startswith("-") or "=" in args[0]:
+    if not args or not args[0].isalpha() or len(args[0]) > MAX_TAR_BUNDLE:
         return list(args)
     letters, rest = args[0], list(args[1:])
     out: list[str] = []

@@ -2,10 +2,12 @@
 
 ``docker run`` options that break isolation (``--privileged``, host namespaces, mounts of ``/``
 or the docker socket, dangerous capabilities, devices) become ``container.escape``; the command
-run inside the container is ``nested`` with ``remote=True``.
+run inside the container is ``shell_code`` (shell-quoted) with ``remote=True``.
 """
 
 from __future__ import annotations
+
+import shlex
 
 from warden.check.facts import FileOp, NetDirection
 from warden.check.shell.effects import Effects
@@ -55,6 +57,14 @@ _DANGEROUS_CAPS = frozenset(
 )
 
 
+def _inside(acc: Acc, command: list[str]) -> None:
+    """A command run inside a container: handed on as quoted shell text with ``remote`` set, so
+    its paths are not mistaken for the host's (escapes are flagged separately)."""
+    if command:
+        acc.code(shlex.join(command))
+        acc.remote = True
+
+
 def _registry_of(image: str) -> str:
     first, slash, _ = image.partition("/")
     if slash and ("." in first or ":" in first or first == "localhost"):
@@ -102,8 +112,7 @@ def _docker_run(acc: Acc, words: list[str]) -> None:
         if entry is not None:
             command = [entry, *command]
         if command:
-            acc.run(command)
-            acc.remote = True
+            _inside(acc, command)
 
 
 _DOCKER_OPTS = Grammar("-e -u -w --env --user --workdir --env-file", posix=True)
@@ -133,8 +142,7 @@ def _docker(name: str, args: Argv) -> Effects:
         parsed = parse(rest, _DOCKER_OPTS)
         if parsed.operands:
             acc.mark("container.exec", parsed.operands[0])
-            acc.run(parsed.operands[1:])
-            acc.remote = True
+            _inside(acc, parsed.operands[1:])
         if parsed.has("--privileged"):
             acc.mark("container.escape", "--privileged")
     elif verb == "pull" and rest:
@@ -197,8 +205,7 @@ def _kubectl(name: str, args: Argv) -> Effects:
     if verb in ("exec", "attach", "debug"):
         acc.mark("k8s.exec", verbs[1] if len(verbs) > 1 else "")
         if command:
-            acc.run(command)
-            acc.remote = True
+            _inside(acc, command)
     elif verb == "cp":
         _docker_cp(acc, verbs[1:], "k8s.cp")
     elif verb in ("apply", "create", "replace"):
@@ -215,8 +222,7 @@ def _kubectl(name: str, args: Argv) -> Effects:
     elif verb == "run":
         acc.mark("container.run", parsed.value("--image") or "")
         if command:
-            acc.run(command)
-            acc.remote = True
+            _inside(acc, command)
     return acc.build()
 
 

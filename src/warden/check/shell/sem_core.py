@@ -335,14 +335,16 @@ class Acc:
             self.markers.append(("history.disable", name))
 
     def build(self) -> Effects:
-        return Effects(
-            files=tuple(self.files),
-            net=tuple(self.net),
-            nested=tuple(self.nested),
-            shell_code=tuple(self.shell),
-            inline_code=tuple(self.inline),
-            env_set=tuple(self.env),
-            markers=tuple(self.markers),
+        files, net, nested, shell = self.files, self.net, self.nested, self.shell
+        inline, env, markers = self.inline, self.env, self.markers
+        return Effects(  # skip tuple() for the (common) empty lists
+            files=tuple(files) if files else (),
+            net=tuple(net) if net else (),
+            nested=tuple(nested) if nested else (),
+            shell_code=tuple(shell) if shell else (),
+            inline_code=tuple(inline) if inline else (),
+            env_set=tuple(env) if env else (),
+            markers=tuple(markers) if markers else (),
             stdin_is_code=self.stdin_is_code,
             outputs_network=self.outputs_network,
             outputs_decoded=self.outputs_decoded,

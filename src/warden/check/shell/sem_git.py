@@ -189,7 +189,7 @@ def _push(ctx: _Ctx, args: Argv) -> None:
         elif matches(opt, "--no-verify"):
             acc.mark("git.no-verify")
     for refspec in operands[1:]:
-        if refspec.startswith("+") or refspec.startswith(":"):
+        if refspec.startswith(("+", ":")):
             acc.mark("git.force-push", refspec)
 
 

@@ -1,8 +1,9 @@
 """Shells and language interpreters.
 
 ``sh -c CODE`` yields ``shell_code``; ``python -c CODE`` and other one-liners yield
-``inline_code`` as ``(language, code)`` with language one of ``python``, ``perl``, ``node``,
-``ruby``, ``php``, ``lua``, ``deno``, ``awk``, ``applescript``, ``jxa``, ``powershell``, ``r``;
+``inline_code`` as ``(language, code)`` with language one of ``python``, ``perl``, ``node``
+(node, bun, deno), ``ruby``, ``php``, ``lua``, ``awk``, ``applescript``, ``jxa``, ``powershell``,
+``r``;
 a script operand is ``FileRef(EXEC)``; reading the program from stdin sets ``stdin_is_code``.
 """
 
@@ -289,7 +290,7 @@ def _deno(name: str, args: Argv) -> Effects:
         return acc.build()
     verb = words[0]
     if verb == "eval" and len(words) > 1:
-        acc.inline.append(("deno", words[1]))
+        acc.inline.append(("node", words[1]))  # JavaScript: the node analyser applies
     elif verb in ("run", "install", "compile") and len(words) > 1:
         _script_or_url(acc, words[1])
     elif verb not in ("eval", "run", "fmt", "lint", "test", "check", "task", "info"):

@@ -53,7 +53,7 @@ _CURL_SENDING_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 def _data_file(acc: Acc, opt: str, value: str) -> None:
     """The file a curl ``-d``/``-F``/``--data-urlencode`` value reads, if any."""
-    if opt == "--data-raw" or opt == "--form-string":
+    if opt in ("--data-raw", "--form-string"):
         return
     if opt in _CURL_FORM:
         content = value.partition("=")[2]

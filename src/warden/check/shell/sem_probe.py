@@ -1,7 +1,8 @@
 """Name lookups, reachability probes, scanners and ad-hoc servers.
 
 dig/nslookup/host/drill/resolvectl/getent (RESOLVE, with a DNS-tunnelling heuristic), ping and
-traceroute (CONNECT), nmap/masscan/zmap/rustscan (``net.scan``), http-server (``net.listen``).
+traceroute (CONNECT), nmap/masscan/zmap/rustscan (``net.scan``), http-server (``net.listen``),
+tcpdump/tshark/dumpcap (``net.sniff``).
 """
 
 from __future__ import annotations

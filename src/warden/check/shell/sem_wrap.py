@@ -350,7 +350,7 @@ def _gdb(name: str, args: Argv) -> Effects:
             acc.mark("process.trace", value)
         elif key in ("ex", "eval-command", "iex", "init-eval-command"):
             command = value.strip()
-            if command.startswith("!") or command.startswith("shell "):
+            if command.startswith(("!", "shell ")):
                 acc.code(command.removeprefix("!").removeprefix("shell "))
             if command.startswith(("!", "shell", "call", "python", "pipe", "|")):
                 acc.mark("debugger.exec", command)

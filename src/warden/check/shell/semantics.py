@@ -182,8 +182,9 @@ Markers
     user.change                  full command            useradd/usermod/passwd/chpasswd/visudo...
     ===========================  ======================  ===========================================
 
-Inline-code languages: ``python``, ``perl``, ``node`` (node, bun), ``ruby``, ``php``, ``lua``,
-``deno``, ``awk``, ``applescript``, ``jxa``, ``powershell``, ``r``.
+Inline-code languages: ``python``, ``perl``, ``node`` (node, bun, deno), ``ruby``, ``php``,
+``lua``, ``awk`` (the seven :mod:`warden.check.shell.inline` analyses), and ``applescript``,
+``jxa``, ``powershell``, ``r`` (which the walker scans for literals only).
 """
 
 from __future__ import annotations

@@ -62,6 +62,45 @@ _SYNTAX_WORDS = frozenset(
      "time", "coproc", "in"}
 )  # fmt: skip
 
+#: Plain words joined by ``|``, ``&&``, ``||`` and ``;``: still no quoting or expansion, so
+#: the fast path splits it like bash and connects the pipes itself.
+_PLAIN_LIST = re.compile(
+    r"[ \t]*[A-Za-z0-9_./:@%+,-][A-Za-z0-9_./:=@%+, \t-]*"
+    r"(?:(?:\|\||&&|\||;)[ \t]*[A-Za-z0-9_./:@%+,-][A-Za-z0-9_./:=@%+, \t-]*)*;?[ \t]*"
+)
+_OPERATOR = re.compile(r"\|\||&&|\||;")
+
+
+def _run_plain_list(sink: _Sink, text: str) -> bool:
+    """Run a plain list of commands; False (nothing recorded) when one is not plain after all."""
+    segments: list[tuple[int, int, str]] = []  # start, end, operator before it
+    pos, op = 0, ""
+    for m in [*_OPERATOR.finditer(text), None]:
+        end = m.start() if m is not None else len(text)
+        chunk = text[pos:end]
+        if chunk.strip():
+            lead = len(chunk) - len(chunk.lstrip())
+            segments.append((pos + lead, pos + len(chunk.rstrip()), op))
+            if not _is_simple(chunk):
+                return False
+        elif m is not None or op != ";":
+            return False
+        if m is not None:
+            pos, op = m.end(), m.group(0)
+    frame = _Frame(src=text.encode(), text=text)
+    out = _NONE
+    for i, (start, end, before) in enumerate(segments):
+        if before != "|":  # a new pipeline starts here: find where it ends
+            last = i
+            while last + 1 < len(segments) and segments[last + 1][2] == "|":
+                last += 1
+            frame.pipe_span = (start, segments[last][1]) if last > i else None
+            out = _NONE
+        words = tuple(text[start:end].split())
+        out = run._run(sink, frame, words, out, (start, end), frozenset())
+    return True
+
+
 def _is_simple(text: str) -> bool:
     """Whether ``text`` is plain words the fast path splits exactly as bash would."""
     if not _SIMPLE_COMMAND.fullmatch(text):
@@ -101,8 +140,11 @@ def analyze_command(
         text = text.replace("\0", " ")
     if _is_simple(text):
         words = tuple(text.split())
+        start = len(text) - len(text.lstrip())
         frame = _Frame(src=text.encode(), text=text)
-        run._run(sink, frame, words, _NONE, (0, len(text)), frozenset())
+        run._run(sink, frame, words, _NONE, (start, len(text.rstrip())), frozenset())
+        return sink.facts()
+    if _PLAIN_LIST.fullmatch(text) and _run_plain_list(sink, text):
         return sink.facts()
     _walk_code(sink, _Frame(src=b"", text=text), text, _NONE)
     return sink.facts()
@@ -235,11 +277,36 @@ def _loop_markers(sink: _Sink, frame: _Frame, node: tree_sitter.Node) -> None:
 def _pipeline(sink: _Sink, frame: _Frame, node: tree_sitter.Node, stdin: _Out) -> _Out:
     out = stdin
     saved = frame.pipe_span
-    frame.pipe_span = _span(frame, node)
+    stages = [c for c in node.children if c.is_named]
+    tail = stages[-1] if stages else None
+    if tail is not None and tail.type == "list" and tail.named_children:
+        # tree-sitter-bash parses `a | b | c && d` as `a | (b | c && d)`; bash runs
+        # `(a | b | c) && d`: only the list's first element is part of the pipeline
+        head = tail.named_children[0]
+        span = _span(frame, node)
+        frame.pipe_span = saved if saved is not None else (span[0], _span(frame, head)[1])
+        for child in stages[:-1]:
+            out = _walk(sink, frame, child, out)
+        out = _walk(sink, frame, head, out) if head.type != "pipeline" else _pipe_on(
+            sink, frame, head, out)
+        frame.pipe_span = saved
+        for child in tail.named_children[1:]:
+            out = _walk(sink, frame, child, _NONE)
+        return out
+    if saved is None:
+        frame.pipe_span = _span(frame, node)
+    for child in stages:
+        out = _walk(sink, frame, child, out)
+    frame.pipe_span = saved
+    return out
+
+
+def _pipe_on(sink: _Sink, frame: _Frame, node: tree_sitter.Node, stdin: _Out) -> _Out:
+    """Continue an enclosing pipeline through ``node``'s stages (same evidence span)."""
+    out = stdin
     for child in node.children:
         if child.is_named:
             out = _walk(sink, frame, child, out)
-    frame.pipe_span = saved
     return out
 
 def _redirected(sink: _Sink, frame: _Frame, node: tree_sitter.Node, stdin: _Out) -> _Out:
