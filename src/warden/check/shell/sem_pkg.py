@@ -105,6 +105,8 @@ _GRAMMARS = {
     **dict.fromkeys(("npm", "pnpm", "yarn", "bun", "npx", "bunx"), _JS_VALUES),
 }
 _DIRECT_RUNNERS = frozenset({"npx", "bunx", "uvx"})
+# Tools whose `publish` uploads to the registry (`dotnet publish` only builds into a folder).
+_PUBLISHERS = frozenset({"npm", "pnpm", "yarn", "bun", "cargo", "gem", "poetry", "pdm", "uv"})
 # Verbs that run a script defined in the project manifest (package.json "scripts").
 _SCRIPT_VERBS = frozenset({"run", "run-script", "test", "t", "start", "stop", "restart"})
 _MANIFESTS = {
@@ -135,7 +137,7 @@ def _pkg(name: str, args: Argv) -> Effects:
             packages = packages[:1]
     if not installing:
         verb = words[0] if words else ""
-        if verb in ("publish", "upload", "push") and name in _REGISTRY:
+        if verb in ("publish", "upload", "push") and name in _PUBLISHERS:
             acc.link(NetDirection.UPLOAD, _REGISTRY[name])
             acc.mark("pkg.publish", name)
         elif verb in _SCRIPT_VERBS and name in _MANIFESTS:

@@ -88,7 +88,6 @@ def _systemctl(name: str, args: Argv) -> Effects:
     if not parsed.operands:
         return acc.build()
     verb, units = parsed.operands[0], parsed.operands[1:]
-    user = parsed.has("--user", "--global")
     for unit in units:
         if verb in _STOP or (verb in _DISABLE and parsed.has("--now")):
             acc.mark("service.stop", unit)
@@ -100,8 +99,9 @@ def _systemctl(name: str, args: Argv) -> Effects:
                 acc.read(unit)
         elif verb in _START:
             acc.mark("service.start", unit)
-            if user or "/" in unit:
+            if "/" in unit:  # starting a unit *file* installs it; restarting a known unit is routine
                 acc.mark("service.enable", unit)
+                acc.read(unit)
         elif verb in ("edit", "set-property", "revert"):
             acc.mark("service.edit", unit)
     if verb == "daemon-reload":

@@ -269,10 +269,27 @@ def _backgrounded_children(node: tree_sitter.Node) -> set[int]:
             prev = child
     return out
 
+#: A loop body that probes hosts or ports computed from a variable: a scan.
+_PROBE_LOOP = re.compile(
+    r"\b(?:ping|fping|nc|ncat|netcat|telnet|nmap|hping3|arping)\b[^;|&\n]*\$"
+    r"|https?://(?:\d{1,3}\.){1,3}\$|https?://\$\{?\w+\}?:\$"
+)
+#: An endless loop condition (`while true`, `while :`, `while [ 1 ]`, `until false`).
+_ENDLESS = re.compile(
+    r"^\s*(?:while\s+(?:true|:|\[\s*1\s*\]|\(\(\s*1\s*\)\))|until\s+false)(?=[\s;])"
+)
+_BACKGROUND = re.compile(r"(?<![&>])&(?![&>])")
+
+
 def _loop_markers(sink: _Sink, frame: _Frame, node: tree_sitter.Node) -> None:
     text = _node_text(frame, node)
+    span = _span(frame, node)
     if "/dev/tcp/" in text or "/dev/udp/" in text:
-        sink.mark("net.scan-loop", "loop over /dev/tcp connections", _span(frame, node))
+        sink.mark("net.scan-loop", "loop over /dev/tcp connections", span)
+    elif _PROBE_LOOP.search(text):
+        sink.mark("net.scan-loop", "loop probing computed hosts or ports", span)
+    if _ENDLESS.match(text) and _BACKGROUND.search(text):
+        sink.mark("resource.spawn-loop", "endless loop starting background processes", span)
 
 def _pipeline(sink: _Sink, frame: _Frame, node: tree_sitter.Node, stdin: _Out) -> _Out:
     out = stdin
