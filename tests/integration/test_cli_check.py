@@ -8,13 +8,18 @@ from pathlib import Path
 
 import pytest
 
-ENV = {**os.environ, "NO_COLOR": "1"}
+@pytest.fixture(autouse=True)
+def _private_data_home(tmp_path, monkeypatch):
+    """Every test records into its own audit log, never the user's."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
 
 
 def warden(*args: str, stdin: str | bytes | None = None, cwd: Path | None = None):
     data = stdin.encode() if isinstance(stdin, str) else stdin
+    env = {**os.environ, "NO_COLOR": "1"}
     return subprocess.run([sys.executable, "-m", "warden", *args], input=data,
-                          capture_output=True, cwd=cwd, env=ENV, timeout=120)
+                          capture_output=True, cwd=cwd, env=env, timeout=120)
 
 
 def test_issue_example_pipe_to_shell_from_stdin() -> None:
@@ -153,3 +158,28 @@ def test_demo_stops_every_threat_and_allows_ordinary_work() -> None:
     assert r.returncode == 0, out
     assert "UNEXPECTED" not in out
     assert "threats stopped:        24/24" in out
+
+
+def test_decisions_are_recorded_and_verify(tmp_path) -> None:
+    db = tmp_path / "data" / "warden" / "audit.db"
+    assert warden("check", "--command", "ls").returncode == 0
+    assert warden("check", "--command", "cat ~/.ssh/id_rsa").returncode == 20
+    log = tmp_path / "s.jsonl"
+    log.write_text("\n".join(json.dumps({"tool": "Bash", "input": {"command": c}})
+                             for c in ["pwd", "rm -rf ~", "git status"]) + "\n")
+    assert warden("check", "--file", str(log)).returncode == 30
+    assert db.exists()
+    r = warden("audit", "verify", "--db", str(db))
+    assert r.returncode == 0, r.stderr.decode()
+    shown = warden("audit", "tail", "-n", "10", "--db", str(db), "--json").stdout.decode()
+    assert shown.count('"verdict"') >= 5 and "cred.ssh-key" in shown
+    assert "id_rsa" not in shown or "~/.ssh/id_rsa" in shown
+
+
+def test_no_audit_and_unwritable_log_fails_closed(tmp_path) -> None:
+    assert warden("check", "--no-audit", "--command", "ls").returncode == 0
+    assert not (tmp_path / "data" / "warden").exists()
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a directory")
+    r = warden("check", "--audit-db", str(blocker / "audit.db"), "--command", "ls")
+    assert r.returncode != 0 and "Traceback" not in r.stderr.decode()

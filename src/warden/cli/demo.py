@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 __all__ = ["register"]
@@ -27,6 +29,8 @@ def register(sub: Any, summary: str) -> None:
                        "through warden's check engine.", epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     p.add_argument("--json", action="store_true", help="one JSON object per step")
+    p.add_argument("--keep", metavar="DIR", type=Path, help="keep the demo's audit log in DIR "
+                   "(default: a temporary directory, removed afterwards)")  # fmt: skip
     p.add_argument("--explain", "-v", action="store_true", help="show every matching rule")
     p.set_defaults(func=run)
 
@@ -49,6 +53,10 @@ def run(args: argparse.Namespace) -> int:
     engine = Engine(load_policy([Layer(builtin_policy_path(), "builtin")]), load_packs(),
                     home=DEMO_HOME)  # fmt: skip
     results = replay(engine)
+    with tempfile.TemporaryDirectory(prefix="warden-demo-") as tmp:
+        audit = _record(results, args.keep or Path(tmp))
+    if audit is None:
+        return 1
     color = use_color(sys.stdout) and not args.json
     if args.json:
         for r in results:
@@ -89,4 +97,31 @@ def run(args: argparse.Namespace) -> int:
     print(f"ordinary work allowed:  {len(allowed)}/{len(benign)}")
     print(f"decision time:          median {statistics.median(micros):.0f} us, "
           f"max {max(micros):.0f} us (in process, first use included)")  # fmt: skip
+    print(f"audit log:              {audit}")
     return 0 if all(r.correct for r in results) else 1
+
+
+def _record(results: list[Any], directory: Path) -> str | None:
+    """Append every decision to a fresh audit log, then verify the whole log from scratch."""
+    from warden.errors import AuditError
+    from warden.guard import decision_record
+    from warden.normalize import normalize
+    from warden.record import AuditLog, verify_log
+
+    directory.mkdir(parents=True, exist_ok=True)
+    db = directory / "audit.db"
+    try:
+        with AuditLog.open(db) as log:
+            receipts = []
+            for r in results:
+                record, payload = decision_record(normalize(r.step.payload), r.decision)
+                receipts.append(log.append_nowait(record, payload=payload))
+            for receipt in receipts:
+                receipt.result()
+            report = verify_log(log.store, log.signer.verifier, push=False)
+    except AuditError as exc:
+        print(f"warden demo: audit log failed: {exc}", file=sys.stderr)
+        return None
+    where = f" in {db}" if directory.name and not directory.name.startswith("warden-demo-") else ""
+    return (f"{report.size} decisions recorded{where}; re-hashed and verified against "
+            f"{report.checkpoints} signed checkpoint(s), root {report.root.hex()[:16]}…")

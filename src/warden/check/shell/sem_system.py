@@ -99,7 +99,9 @@ def _systemctl(name: str, args: Argv) -> Effects:
                 acc.read(unit)
         elif verb in _START:
             acc.mark("service.start", unit)
-            if "/" in unit:  # starting a unit *file* installs it; restarting a known unit is routine
+            if (
+                "/" in unit
+            ):  # starting a unit *file* installs it; restarting a known unit is routine
                 acc.mark("service.enable", unit)
                 acc.read(unit)
         elif verb in ("edit", "set-property", "revert"):

@@ -163,8 +163,9 @@ Markers
     service.daemon-reload        ""                      systemctl daemon-reload
     service.disable              unit                    systemctl disable/mask, launchctl unload
     service.edit                 unit                    systemctl edit/set-property
-    service.enable               unit or plist           systemctl enable/link (start --user or a
-                                                         unit file), launchctl load/bootstrap
+    service.enable               unit or plist           systemctl enable/link/preset (any unit),
+                                                         start of a unit *file*, launchctl
+                                                         load/bootstrap
     service.start                unit                    systemctl start/restart, service X start
     service.stop                 unit                    systemctl stop/kill, disable --now, service
                                                          X stop

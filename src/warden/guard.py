@@ -1,0 +1,177 @@
+"""Guard: the check engine and the audit log together, as every integration uses them.
+
+::
+
+    from warden.guard import Guard
+    with Guard.open(workspace=".") as guard:       # default audit log under the data directory
+        decision = guard.check(action)            # decided, recorded durably, then returned
+
+The engine (layer 1) stays pure; recording (layer 4) happens here, at the edge. Each decision
+becomes one audit record: a small hashed record (who, what kind, verdict, rules, reason, policy
+digest) plus a purgeable payload (the redacted action and the full decision) of which only a
+salted hash enters the tree, so large commands and anything secret can be purged later without
+breaking the log (docs/audit.md).
+
+Recording fails closed: if the log cannot be written, the caller gets a deny that says so,
+never an unrecorded allow.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from warden.action import Action
+from warden.check.engine import CheckContext, Engine
+from warden.decision import Decision, Severity, Verdict
+from warden.errors import WardenError
+
+if TYPE_CHECKING:
+    from warden.record import AuditLog
+
+__all__ = ["RECORD_TYPE", "Guard", "decision_record"]
+
+RECORD_TYPE = "decision"
+
+#: Text fields of an action that are redacted before they are stored in a payload.
+_TEXT_FIELDS = ("command", "content", "body", "query", "url")
+
+
+def _redacted_action(action: Action) -> dict[str, Any]:
+    from warden.check.secrets import redact_text
+
+    data = action.to_dict()
+    for key in _TEXT_FIELDS:
+        value = data.get(key)
+        if isinstance(value, str):
+            data[key] = redact_text(value)
+    for change in data.get("changes", []):
+        for key in ("old_text", "new_text"):
+            if isinstance(change.get(key), str):
+                change[key] = redact_text(change[key])
+    if data.get("input"):
+        import json
+
+        data["input"] = redact_text(json.dumps(data["input"], sort_keys=True, default=str))
+    return data
+
+
+def decision_record(
+    action: Action, decision: Decision, *, when: float | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The hashed record and the purgeable payload for one decision."""
+    record: dict[str, Any] = {
+        "type": RECORD_TYPE,
+        "v": 1,
+        "time": round(when if when is not None else time.time(), 6),
+        "session": action.session_id,
+        "agent": action.agent,
+        "source": action.source,
+        "tool": action.tool,
+        "kind": action.kind.value,
+        "verdict": str(decision.verdict),
+        "rules": list(decision.rules),
+        "reason": decision.reason,
+        "policy": decision.policy,
+        "error": decision.error,
+    }
+    payload = {"action": _redacted_action(action), "decision": decision.to_dict()}
+    return record, payload
+
+
+class Guard:
+    """Decide, record, answer. Thread-safe: the engine is immutable and the log serialises."""
+
+    def __init__(self, engine: Engine, log: AuditLog | None) -> None:
+        self.engine = engine
+        self.log = log
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        workspace: str | None = None,
+        policy_files: Iterable[str] = (),
+        packs: Iterable[str] = (),
+        audit: Path | bool = True,
+        home: str | None = None,
+    ) -> Guard:
+        """The layered policy's engine, and the audit log (``True``: the default location;
+        a path: that database; ``False``: no recording)."""
+        engine = Engine.from_files(policy_files=policy_files, workspace=workspace, packs=packs,
+                                   home=home)  # fmt: skip
+        log = None
+        if audit is not False:
+            from warden.record import AuditLog
+
+            log = AuditLog.open(None if audit is True else Path(audit))
+        return cls(engine, log)
+
+    def check(self, action: Action, context: CheckContext | None = None) -> Decision:
+        decision = self.engine.check(action, context)
+        if self.log is None:
+            return decision
+        try:
+            record, payload = decision_record(action, decision)
+            self.log.append(record, payload=payload)
+        except (WardenError, OSError) as exc:
+            return _unrecorded(decision, exc)
+        return decision
+
+    def check_many(
+        self, actions: list[Action], context: CheckContext | None = None
+    ) -> list[Decision]:
+        """Judge a batch; records are committed together (one durable write per batch)."""
+        decisions = [self.engine.check(action, context) for action in actions]
+        if self.log is None:
+            return decisions
+        receipts: list[Any] = []
+        for action, decision in zip(actions, decisions, strict=True):
+            try:
+                record, payload = decision_record(action, decision)
+                receipts.append(self.log.append_nowait(record, payload=payload))
+            except (WardenError, OSError) as exc:
+                receipts.append(exc)
+        out = []
+        for decision, receipt in zip(decisions, receipts, strict=True):
+            if isinstance(receipt, Exception):
+                out.append(_unrecorded(decision, receipt))
+                continue
+            try:
+                receipt.result()
+                out.append(decision)
+            except (WardenError, OSError) as exc:
+                out.append(_unrecorded(decision, exc))
+        return out
+
+    def close(self) -> None:
+        if self.log is not None:
+            self.log.close()
+
+    def __enter__(self) -> Guard:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _unrecorded(decision: Decision, exc: Exception) -> Decision:
+    """Fail closed: an action that cannot be recorded is not allowed to run."""
+    if decision.verdict >= Verdict.DENY:
+        return decision
+    return Decision(
+        verdict=Verdict.DENY,
+        severity=Severity.HIGH,
+        reason="the audit log could not record this action",
+        agent_reason="warden blocked this action because its audit log is unavailable; "
+        "ask the user to check `warden audit verify`.",
+        rules=decision.rules,
+        findings=decision.findings,
+        error=f"audit: {type(exc).__name__}: {exc}",
+        policy=decision.policy,
+    )
