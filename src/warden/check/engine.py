@@ -49,6 +49,15 @@ __all__ = ["CheckContext", "Engine"]
 _KNOWN_TOOLS = frozenset({"TodoWrite", "Task", "ExitPlanMode", "BashOutput", "KillShell",
                           "KillBash", "SlashCommand", "save_memory", "write_todos"})  # fmt: skip
 
+#: Advice for the findings the policy itself produces.
+_POLICY_ADVICE = {
+    "policy.write-outside-workspace": "Keep changes inside the project directory, or ask the "
+    "user to allow the path in [paths] write_allow.",
+    "policy.read-denied": "The user's policy puts this path off limits.",
+    "policy.host-denied": "The user's policy forbids contacting this host.",
+    "policy.command-denied": "The user's policy forbids this command.",
+}
+
 #: Evidence text is cut to this many characters: enough to recognise, short enough to read.
 EVIDENCE_CHARS = 160
 
@@ -88,6 +97,7 @@ class Engine:
         self.rules: tuple[CompiledRule, ...] = tuple(r for r in compiled if not r.combines)
         self.combos: tuple[CompiledRule, ...] = tuple(r for r in compiled if r.combines)
         self._index = _RuleIndex.build(self.rules)
+        self._advice_of = {r.id: r.advice for r in compiled if r.advice}
         self._read_deny = tuple(
             compile_glob(expand_path_pattern(p, self.home)) for p in policy.read_deny
         )
@@ -340,12 +350,7 @@ class Engine:
         )
 
     def _advice(self, rule_id: str) -> str:
-        for rule in (*self.rules, *self.combos):
-            if rule.id == rule_id:
-                return rule.advice
-        if rule_id == "policy.write-outside-workspace":
-            return "Keep changes inside the project directory, or ask the user."
-        return ""
+        return self._advice_of.get(rule_id) or _POLICY_ADVICE.get(rule_id, "")
 
 
 @dataclass(frozen=True, slots=True)

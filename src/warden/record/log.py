@@ -174,7 +174,10 @@ class AuditLog(LogReader):
         else:
             key_path = key or default_key_path(path)
             if not key_path.exists() and store.size() == 0 and store.get_meta("vkey") is None:
-                signer = create_key(key_path)
+                try:
+                    signer = create_key(key_path)
+                except KeyError_:  # another process created it first
+                    signer = load_signer(key_path)
             else:
                 signer = load_signer(key_path)
         vkey = store.get_meta("vkey")

@@ -129,7 +129,9 @@ def verify_log(
             )
         if top < size:
             raise VerificationError(
-                f"entries after the last signed checkpoint (size {top}): inserted", index=top
+                f"entries {top}..{size - 1} are not covered by a signed checkpoint: appended"
+                " without the key, or the log was cut back and newer checkpoints deleted",
+                index=top,
             )
     root = roots.get(size, EMPTY_ROOT)
     statuses = [_check_witness(w, witnessed.get(w.name), roots, size, last_good) for w in witnesses]

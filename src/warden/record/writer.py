@@ -32,6 +32,12 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 4096
 #: Entries queued but not yet durable before producers block (bounded memory, backpressure).
 MAX_PENDING = 65536
+#: Checkpoint thinning: a new checkpoint replaces the previous one unless a multiple of this
+#: size lies between them (or a witness cosigned it). One checkpoint per batch is signed and
+#: committed, but ~n/CHECKPOINT_EVERY are kept, so verification (which checks every stored
+#: signature) stays fast when the engine appends one entry at a time; a rewrite without the key
+#: is then localised to within this many entries (edits, deletions and moves stay exact).
+CHECKPOINT_EVERY = 256
 #: Attempts when another process appended first (each reloads the tree edge).
 MAX_CONFLICT_RETRIES = 8
 
@@ -154,8 +160,10 @@ class Writer:
             entries = list(map(NewEntry, range(start, tree.size), datas, blobs))
             payloads = [(start + k, p) for k, (_, p) in enumerate(items) if p is not None]
             signed = Checkpoint(self._signer.name, tree.size, tree.root()).sign(self._signer)
+            every = CHECKPOINT_EVERY
+            drop = start if start and start // every == tree.size // every else None
             try:
-                self._store.append(start, entries, payloads, signed.text())
+                self._store.append(start, entries, payloads, signed.text(), drop=drop)
             except StoreConflict as exc:  # another process appended: reload the edge, retry
                 self._tree = compact_range(self._store, exc.actual)
                 continue

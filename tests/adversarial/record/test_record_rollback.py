@@ -10,11 +10,18 @@ from pathlib import Path
 import pytest
 
 from warden.errors import VerificationError
-from warden.record import AuditLog, NoteSigner, verify_log
+from warden.record import AuditLog, NoteSigner, verify_log, writer
 from warden.record.store.sqlite import SQLiteStore
 from warden.record.witness import DirWitness, init_witness_dir
 
 from .helpers import build_log, record, rewrite
+
+
+@pytest.fixture(autouse=True)
+def every_checkpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep every checkpoint, so that a cut-back log is internally consistent: these attacks
+    must be caught by the witness alone (see test_thinned_cut_is_caught_without_witness)."""
+    monkeypatch.setattr(writer, "CHECKPOINT_EVERY", 1)
 
 
 def copy_db(src: Path, dst: Path) -> None:
@@ -126,3 +133,23 @@ def test_witness_state_is_durable_and_refuses_smaller(tmp_path: Path) -> None:
     with AuditLog.open(db, key=signer, witnesses=[again]) as log:
         problems = log.witness()
     assert problems and "rolled back" in problems[0]
+
+
+def test_thinned_cut_is_caught_without_witness(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With default thinning, cutting the log anywhere but at a kept checkpoint is caught even
+    without a witness: no signed checkpoint covers the remaining tail."""
+    monkeypatch.setattr(writer, "CHECKPOINT_EVERY", 8)
+    db = tmp_path / "audit.db"
+    signer = build_log(db, 30)
+    kept = sorted(s for (s,) in sqlite3.connect(db).execute("SELECT size FROM checkpoints"))
+    assert kept[-1] == 30 and len(kept) < 30
+    cut = next(k for k in range(kept[0] + 1, 30) if k not in kept)
+    with sqlite3.connect(db) as c:
+        c.execute("DELETE FROM entries WHERE idx >= ?", (cut,))
+        c.execute("DELETE FROM checkpoints WHERE size > ?", (cut,))
+    c.close()
+    with pytest.raises(VerificationError, match="not covered by a signed checkpoint") as info:
+        verify(db, signer, [])
+    assert info.value.index == max(k for k in kept if k < cut)

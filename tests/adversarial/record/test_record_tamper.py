@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from warden.errors import VerificationError
-from warden.record import verify_log
+from warden.record import verify_log, writer
 from warden.record.store.sqlite import SQLiteStore
 
 from .helpers import SqlRunner, build_log, rewrite
@@ -38,7 +38,11 @@ def expect(db: Path, signer, index: int | None, match: str | None = None) -> Ver
 
 
 @pytest.fixture(params=[False, True], ids=["per-entry", "batched"])
-def log(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+def log(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """``per-entry``: every entry has its own signed checkpoint (no thinning), so even a rewrite
+    with recomputed hashes is localised exactly; ``batched``: real batches, default thinning."""
+    if not request.param:
+        monkeypatch.setattr(writer, "CHECKPOINT_EVERY", 1)
     db = tmp_path / "audit.db"
     signer = build_log(db, N, batched=request.param)
     verify(db, signer)  # the untouched log verifies

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from warden.cli.main import main
-from warden.record import AuditLog
+from warden.record import AuditLog, writer
 
 
 def run(*argv: str) -> tuple[int, str, str]:
@@ -24,7 +24,8 @@ def run(*argv: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr(writer, "CHECKPOINT_EVERY", 1)  # every size signed: cut-backs are clean
     path = tmp_path / "audit.db"
     assert main(["audit", "keygen", "--db", str(path)]) == 0
     with AuditLog.open(path) as log:

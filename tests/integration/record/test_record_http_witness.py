@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from warden.errors import VerificationError
-from warden.record import AuditLog, NoteSigner, verify_log
+from warden.record import AuditLog, NoteSigner, verify_log, writer
 from warden.record.checkpoint import Checkpoint, SignedCheckpoint
 from warden.record.merkle import EMPTY_ROOT
 from warden.record.witness import HttpWitness, Witness, init_witness_dir, make_server
@@ -80,7 +80,10 @@ def test_protocol_statuses(server) -> None:  # type: ignore[no-untyped-def]
     assert post(url, b"x", "/nope")[0] == 404
 
 
-def test_log_pushes_and_verify_detects_rollback(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_log_pushes_and_verify_detects_rollback(
+    server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer, "CHECKPOINT_EVERY", 1)  # every size signed: cut-backs are clean  # type: ignore[no-untyped-def]
     srv, log_key, url = server
     http_w = HttpWitness(url, srv.witness.signer.verifier)
     db = tmp_path / "audit.db"

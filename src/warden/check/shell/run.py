@@ -135,7 +135,9 @@ def _run(
         Exec(name=name, argv=argv, span=span, via=frame.via + via, stdin=stdin.origins,
              args_from=args_from, background=background, privileged=privileged, dynamic=dynamic)
     )  # fmt: skip
-    if raw_name != name and "/" in raw_name:
+    if raw_name != name and "/" in raw_name and not any(
+        ref.op is FileOp.EXEC and ref.raw == raw_name for ref in eff.files
+    ):
         _file(sink, frame, FileOp.EXEC, raw_name, name, span)
     out = _apply_effects(sink, frame, name, argv, eff, stdin, span, privileged, background, via)
     return out
@@ -213,7 +215,7 @@ def _apply_effects(
     for code in eff.shell_code:
         child = _Frame(src=b"", text="", depth=frame.depth, via=frame.via + here, span=span,
                        privileged=privileged, background=background or eff.detached,
-                       vars=frame.vars, functions=frame.functions)  # fmt: skip
+                       vars=frame.vars, functions=frame.functions, remote=frame.remote)  # fmt: skip
         walker._walk_code(sink, child, code, stdin, via="remote" if eff.remote else "")
     for lang, code in eff.inline_code:
         _inline(sink, frame, lang, code, name, span, privileged, via)
@@ -282,7 +284,7 @@ def _inline(
     if ("analysis.incomplete", "unknown language") in inner.markers:
         inner = _literal_scan(lang, code)
     child = _Frame(src=b"", text="", depth=frame.depth + 1, via=(*frame.via, *via, f"{name} -c"),
-                   span=span, privileged=privileged, vars=frame.vars)  # fmt: skip
+                   span=span, privileged=privileged, vars=frame.vars, remote=frame.remote)  # fmt: skip
     _apply_effects(sink, child, name, (name,), inner, _NONE, span, privileged, False, ())
 
 _QUOTED_LITERAL = re.compile("'([^'\\n]{1,4096})'|\"([^\"\\n]{1,4096})\"")
@@ -316,7 +318,7 @@ def _stdin_code(
     if stdin.value is None:
         return
     child = _Frame(src=b"", text="", depth=frame.depth, via=(*frame.via, *via, f"{name} <stdin>"),
-                   span=span, privileged=privileged, vars=frame.vars)  # fmt: skip
+                   span=span, privileged=privileged, vars=frame.vars, remote=frame.remote)  # fmt: skip
     lang = "shell" if name in _SHELLS else _INTERPRETERS.get(name.rstrip("0123456789."), "")
     if lang == "shell":
         walker._walk_code(sink, child, stdin.value, _NONE)
@@ -327,8 +329,8 @@ def _file(
     sink: _Sink, frame: _Frame, op: FileOp, raw: str, by: str, span: Span, *,
     recursive: bool = False,
 ) -> None:  # fmt: skip
-    if not raw:
-        return
+    if not raw or frame.remote:
+        return  # a path on another machine or in a container is not this machine's file
     ctx = sink.paths
     path = normalize(raw, ctx)
     real = resolve(path)

@@ -13,6 +13,7 @@ kept as an opaque operand and reported raw where a path is expected.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 
 from warden.check.facts import FileOp, NetDirection
@@ -104,7 +105,9 @@ class Grammar:
     def __init__(self, values: str = "", *, posix: bool = False, long_dash: bool = False) -> None:
         self.values = frozenset(values.split())
         self.longs = tuple(sorted(v for v in self.values if v.startswith("--")))
-        self.short_values = "".join(v[1] for v in self.values if len(v) == 2 and v != "--")
+        letters = "".join(v[1] for v in self.values if len(v) == 2 and v != "--")
+        # One C-level scan finds where a cluster's value-taking letter starts.
+        self.short_values = re.compile(f"[{re.escape(letters)}]") if letters else None
         self.posix = posix
         self.long_dash = long_dash
 
@@ -192,13 +195,13 @@ def parse(args: Sequence[str], grammar: Grammar) -> Parsed:
                 opts.append((name, None))
             continue
         # A cluster: flags up to the first letter that takes a value, which takes the rest of
-        # the word (or the next word). Found with str.find so a huge `-rrrr...` stays linear;
+        # the word (or the next word). Found with one regex scan so a huge `-rrrr...` is linear;
         # a flag repeated in one cluster is recorded once.
         size = cut = len(word)
-        for letter in grammar.short_values:
-            k = word.find(letter, 1, cut)
-            if k != -1:
-                cut = k
+        if grammar.short_values is not None:
+            found = grammar.short_values.search(word, 1)
+            if found is not None:
+                cut = found.start()
         for letter in dict.fromkeys(word[1:cut]):
             opts.append(("-" + letter, None))
         if cut < size:

@@ -115,6 +115,7 @@ class _Frame:
     functions: dict[str, tree_sitter.Node] = field(default_factory=dict)
     calling: tuple[str, ...] = ()
     pipe_span: Span | None = None  # the pipeline being walked: evidence for data-flow findings
+    remote: bool = False  # runs on another machine or in a container (ssh, docker run)
 
 def _node_text(frame: _Frame, node: tree_sitter.Node) -> str:
     return frame.src[node.start_byte : node.end_byte].decode("utf-8", "replace")

@@ -167,6 +167,7 @@ def _walk_code(sink: _Sink, parent: _Frame, code: str, stdin: _Out, *, via: str 
         vars=dict(parent.vars),
         functions=dict(parent.functions),
         calling=parent.calling,
+        remote=parent.remote or via == "remote",
     )
     tree = _parser().parse(src)
     root = tree.root_node

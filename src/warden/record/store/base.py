@@ -6,7 +6,8 @@ A store keeps four things, and must write the first three of a batch in ONE dura
   the hash of every complete subtree that this leaf completes (level 1, 2, ... while the carry
   lasts). Node ``(level, i)`` is therefore at offset ``32 * level`` in the blob of leaf
   ``(i + 1) * 2**level - 1``; any proof needs O(log n) reads and no extra rows are written.
-* ``checkpoints``: tree size -> the log-signed checkpoint note committed with that batch;
+* ``checkpoints``: tree size -> the log-signed checkpoint note committed with that batch (the
+  writer thins older ones, see :data:`warden.record.writer.CHECKPOINT_EVERY`);
 * ``payloads``: index -> salt and payload bytes (outside the tree; may be purged);
 * ``cosignatures``: witness cosignature lines for a checkpoint (added after it is durable).
 
@@ -61,8 +62,13 @@ class AuditStore(ABC):
         entries: Sequence[NewEntry],
         payloads: Sequence[tuple[int, Payload]],
         checkpoint: str,
+        *,
+        drop: int | None = None,
     ) -> None:
         """Durably write entries ``start..``, their payloads and the checkpoint, atomically.
+
+        ``drop`` names an older checkpoint size to delete in the same transaction unless a
+        witness cosigned it (thinning: the new checkpoint supersedes it).
 
         Raises :class:`StoreConflict` (and writes nothing) unless the store has ``start``
         entries.
@@ -101,8 +107,11 @@ class AuditStore(ABC):
         """The note of the largest checkpoint, or None for an empty log."""
 
     @abstractmethod
-    def add_cosignatures(self, size: int, witness: str, lines: Sequence[str]) -> None:
-        """Keep witness cosignature lines for the checkpoint of ``size``."""
+    def add_cosignatures(
+        self, checkpoint: str, size: int, witness: str, lines: Sequence[str]
+    ) -> None:
+        """Keep witness cosignature lines for ``checkpoint`` (of ``size``), keeping the
+        checkpoint itself too (it may have been thinned meanwhile)."""
 
     @abstractmethod
     def cosignatures(self) -> dict[int, list[str]]:

@@ -108,6 +108,8 @@ class SQLiteStore(AuditStore):
         entries: Sequence[NewEntry],
         payloads: Sequence[tuple[int, Payload]],
         checkpoint: str,
+        *,
+        drop: int | None = None,
     ) -> None:
         with self._wlock:
             conn = self._w
@@ -126,6 +128,12 @@ class SQLiteStore(AuditStore):
                         )
                     size = start + len(entries)
                     conn.execute("INSERT INTO checkpoints VALUES (?,?)", (size, checkpoint))
+                    if drop is not None:
+                        conn.execute(
+                            "DELETE FROM checkpoints WHERE size = ? AND size < ? AND NOT EXISTS"
+                            " (SELECT 1 FROM cosignatures WHERE cosignatures.size = ?)",
+                            (drop, size, drop),
+                        )
                     conn.execute("COMMIT")
                 except BaseException:
                     conn.execute("ROLLBACK")
@@ -133,10 +141,23 @@ class SQLiteStore(AuditStore):
             except sqlite3.Error as exc:
                 raise StoreError(f"audit store write failed: {exc}") from exc
 
-    def add_cosignatures(self, size: int, witness: str, lines: Sequence[str]) -> None:
-        self._write(
-            "INSERT OR IGNORE INTO cosignatures VALUES (?,?,?)", [(size, witness, x) for x in lines]
-        )
+    def add_cosignatures(
+        self, checkpoint: str, size: int, witness: str, lines: Sequence[str]
+    ) -> None:
+        with self._wlock:
+            conn = self._w
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("INSERT OR IGNORE INTO checkpoints VALUES (?,?)", (size, checkpoint))
+                conn.executemany(
+                    "INSERT OR IGNORE INTO cosignatures VALUES (?,?,?)",
+                    [(size, witness, x) for x in lines],
+                )
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise StoreError(f"audit store write failed: {exc}") from exc
 
     def purge_payloads(self, before: int) -> int:
         with self._wlock:

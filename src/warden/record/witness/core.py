@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from warden.errors import FormatError, VerificationError
+from warden.errors import FormatError, StoreError, VerificationError
 from warden.record.checkpoint import SignedCheckpoint
 from warden.record.keys import create_key, load_signer, load_verifier
 from warden.record.merkle import EMPTY_ROOT, verify_consistency
@@ -62,7 +62,10 @@ class Witness:
         self.logs = {v.name: v for v in logs}
         if not self.logs:
             raise VerificationError("a witness needs at least one trusted log key")
-        (directory / "logs").mkdir(mode=0o700, exist_ok=True)
+        try:
+            (directory / "logs").mkdir(mode=0o700, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"witness directory {directory}: {exc.strerror}") from exc
         self._lock = threading.Lock()
 
     def _state_path(self, origin: str) -> Path:
@@ -76,6 +79,8 @@ class Witness:
             data = path.read_bytes()
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise StoreError(f"witness state {path}: {exc.strerror}") from exc
         return SignedCheckpoint.parse(data)
 
     def add_checkpoint(self, body: bytes) -> bytes:
@@ -109,11 +114,14 @@ class Witness:
                 self._evidence(body)
                 raise WitnessRejected(422, f"consistency proof does not verify: {exc}") from exc
             sig = self.signer.sign(cp.checkpoint.text().encode(), timestamp=int(time.time()))
-            self._persist(cp.checkpoint.origin, SignedCheckpoint(cp.checkpoint, cp.note).add(sig))
+            try:  # persisted (fsynced) before the cosignature leaves, as the spec requires
+                self._persist(cp.checkpoint.origin, cp.add(sig))
+            except OSError as exc:
+                raise StoreError(f"witness cannot persist its state: {exc.strerror}") from exc
         return sig.line().encode()
 
     def _flock(self) -> _FileLock:
-        return _FileLock(self.dir / "lock")
+        return _FileLock(self.dir / "lock")  # across processes sharing the directory
 
     def _persist(self, origin: str, cp: SignedCheckpoint) -> None:
         path = self._state_path(origin)
@@ -133,9 +141,12 @@ class Witness:
 
     def _evidence(self, body: bytes) -> None:
         ev = self.dir / "evidence"
-        ev.mkdir(mode=0o700, exist_ok=True)
         name = f"{time.time_ns()}-{hashlib.sha256(body).hexdigest()[:12]}.req"
-        (ev / name).write_bytes(body)
+        try:
+            ev.mkdir(mode=0o700, exist_ok=True)
+            (ev / name).write_bytes(body)
+        except OSError:  # evidence is best effort; the refusal itself stands
+            pass
 
 
 class _FileLock:
@@ -144,8 +155,11 @@ class _FileLock:
         self.fd = -1
 
     def __enter__(self) -> None:
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        except OSError as exc:
+            raise StoreError(f"cannot lock witness state {self.path}: {exc.strerror}") from exc
 
     def __exit__(self, *exc: object) -> None:
         fcntl.flock(self.fd, fcntl.LOCK_UN)

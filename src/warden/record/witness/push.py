@@ -75,7 +75,7 @@ def push_checkpoint(
     else:
         raise AuditError(f"witness {client.name} keeps changing its size")
     lines = tuple(s.line().rstrip("\n") for s in sigs)
-    reader.store.add_cosignatures(checkpoint.size, client.name, lines)
+    reader.store.add_cosignatures(bare.text(), checkpoint.size, client.name, lines)
     reader.store.set_meta(meta_key, str(checkpoint.size))
     return WitnessResult(client.name, checkpoint.size, lines)
 
@@ -110,6 +110,9 @@ class WitnessPusher:
             except AuditError as exc:
                 log.warning("witness %s: %s", w.name, exc)
                 problems.append(f"{w.name}: {exc}")
+            except Exception as exc:  # a witness bug must not stop the pusher (or the log)
+                log.exception("witness %s failed", w.name)
+                problems.append(f"{w.name}: internal error: {exc}")
         return problems
 
     def _run(self) -> None:

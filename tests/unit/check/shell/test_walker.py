@@ -186,3 +186,16 @@ def test_spans_point_into_the_command() -> None:
     command = "ls && cat ~/.ssh/id_rsa"
     cat = next(e for e in facts(command).execs if e.name == "cat")
     assert command[cat.span[0] : cat.span[1]] == "cat ~/.ssh/id_rsa"
+
+
+def test_remote_commands_do_not_touch_local_files() -> None:
+    assert files("ssh build-host 'rm -rf /tmp/cache'") == set()
+    assert files("docker run --rm alpine rm -rf /") == set()
+    assert "rm" in names("docker run --rm alpine rm -rf /")
+    # what the remote command prints still lands locally
+    assert (FileOp.WRITE, "/home/dev/project/out.txt") in files("ssh h 'cat x' > out.txt")
+
+
+def test_script_execution_is_recorded_once() -> None:
+    execs = [f for f in facts("./build.sh --release").files if f.op is FileOp.EXEC]
+    assert len(execs) == 1 and execs[0].path == "/home/dev/project/build.sh"
