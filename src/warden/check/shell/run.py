@@ -283,8 +283,10 @@ def _inline(
         return
     if ("analysis.incomplete", "unknown language") in inner.markers:
         inner = _literal_scan(lang, code)
-    child = _Frame(src=b"", text="", depth=frame.depth + 1, via=(*frame.via, *via, f"{name} -c"),
-                   span=span, privileged=privileged, vars=frame.vars, remote=frame.remote)  # fmt: skip
+    child = _Frame(
+        src=b"", text="", depth=frame.depth + 1, via=(*frame.via, *via, f"{name} -c"),
+        span=span, privileged=privileged, vars=frame.vars, remote=frame.remote,
+    )  # fmt: skip
     _apply_effects(sink, child, name, (name,), inner, _NONE, span, privileged, False, ())
 
 _QUOTED_LITERAL = re.compile("'([^'\\n]{1,4096})'|\"([^\"\\n]{1,4096})\"")
@@ -317,8 +319,10 @@ def _stdin_code(
         sink.mark("obfuscation.decoded-exec", f"{name} runs decoded text", where)
     if stdin.value is None:
         return
-    child = _Frame(src=b"", text="", depth=frame.depth, via=(*frame.via, *via, f"{name} <stdin>"),
-                   span=span, privileged=privileged, vars=frame.vars, remote=frame.remote)  # fmt: skip
+    child = _Frame(
+        src=b"", text="", depth=frame.depth, via=(*frame.via, *via, f"{name} <stdin>"),
+        span=span, privileged=privileged, vars=frame.vars, remote=frame.remote,
+    )  # fmt: skip
     lang = "shell" if name in _SHELLS else _INTERPRETERS.get(name.rstrip("0123456789."), "")
     if lang == "shell":
         walker._walk_code(sink, child, stdin.value, _NONE)
