@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+
 @pytest.fixture(autouse=True)
 def _private_data_home(tmp_path, monkeypatch):
     """Every test records into its own audit log, never the user's."""

@@ -27,6 +27,7 @@ Sources (google-gemini/gemini-cli, main as of August 2026):
 
 from __future__ import annotations
 
+import itertools
 import posixpath
 import re
 from collections.abc import Mapping
@@ -98,7 +99,8 @@ MAX_PROMPT_URLS = 20
 
 def all_urls(text: str) -> tuple[str, ...]:
     """Every ``http(s)://`` token of a ``web_fetch`` prompt (bounded)."""
-    return tuple(m.group(0) for _, m in zip(range(MAX_PROMPT_URLS * 5), _URL.finditer(text)))
+    found = itertools.islice(_URL.finditer(text), MAX_PROMPT_URLS * 5)
+    return tuple(m.group(0) for m in found)
 
 
 def mcp_server_of(name: str) -> str | None:

@@ -98,7 +98,8 @@ def main() -> int:
                     problems.append(f"actions.jsonl:{lineno}: hook_event_name is not PreToolUse")
                 key = json.dumps([name, obj.get("tool_input")], sort_keys=True)
                 if key in seen_actions:
-                    problems.append(f"actions.jsonl:{lineno}: duplicate of line {seen_actions[key]}")
+                    first = seen_actions[key]
+                    problems.append(f"actions.jsonl:{lineno}: duplicate of line {first}")
                 else:
                     seen_actions[key] = lineno
                 tools[str(name)] += 1

@@ -15,9 +15,9 @@ Text is handled as a string plus a per-character *mask* saying how each characte
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
-import itertools
 
 __all__ = [
     "LIT",
@@ -196,7 +196,8 @@ def brace_expand(text: Text, info: WordInfo) -> list[Text]:
                 continue
             alts = [Text(s, LIT * len(s)) for s in items]
         for alt in reversed(alts):
-            pending.append(Text(pre.chars + alt.chars + post.chars, pre.mask + alt.mask + post.mask))
+            chars, mask = pre.chars + alt.chars + post.chars, pre.mask + alt.mask + post.mask
+            pending.append(Text(chars, mask))
         if len(pending) + len(out) > MAX_BRACE_WORDS:
             info.incomplete.add("brace expansion too large")
             return out + pending[:MAX_BRACE_WORDS]
