@@ -56,6 +56,8 @@ _POLICY_ADVICE = {
     "policy.read-denied": "The user's policy puts this path off limits.",
     "policy.host-denied": "The user's policy forbids contacting this host.",
     "policy.command-denied": "The user's policy forbids this command.",
+    "policy.command-not-allowed": "Only the commands on the policy's allowlist run unasked.",
+    "policy.read-outside": "Read only what the task needs inside the allowed paths, or ask.",
 }
 
 #: Evidence text is cut to this many characters: enough to recognise, short enough to read.
@@ -104,9 +106,11 @@ class Engine:
         self._trusted_read = tuple(
             compile_glob(expand_path_pattern(p, self.home)) for p in policy.trusted_read
         )
+        self._cmd_allow = tuple(re.compile(fnmatch.translate(p)) for p in policy.cmd_allow)
         self._cmd_deny = tuple(re.compile(fnmatch.translate(p)) for p in policy.cmd_deny)
         self._cmd_ask = tuple(re.compile(fnmatch.translate(p)) for p in policy.cmd_ask)
         self._write_allow_cache: dict[str, tuple[re.Pattern[str], ...]] = {}
+        self._read_allow_cache: dict[str, tuple[re.Pattern[str], ...]] = {}
 
     @classmethod
     def from_files(
@@ -237,23 +241,28 @@ class Engine:
 
     # --- policy-derived findings --------------------------------------------------------------
 
-    def _write_allow(self, workspace: str) -> tuple[re.Pattern[str], ...]:
-        cached = self._write_allow_cache.get(workspace)
+    def _allowed_paths(
+        self, globs: tuple[str, ...], cache: dict[str, tuple[re.Pattern[str], ...]], workspace: str
+    ) -> tuple[re.Pattern[str], ...]:
+        cached = cache.get(workspace)
         if cached is None:
             pats = []
-            for p in self.policy.write_allow:
+            for p in globs:
                 p = p.replace("$WORKSPACE", workspace.rstrip("/") or "/")
                 pats.append(compile_glob(expand_path_pattern(p, self.home)))
             cached = tuple(pats)
-            if len(self._write_allow_cache) < 256:
-                self._write_allow_cache[workspace] = cached
+            if len(cache) < 256:
+                cache[workspace] = cached
         return cached
 
     def _policy_findings(
         self, facts: Facts, paths: PathContext, text: str, field: str
     ) -> list[Finding]:
         out: list[Finding] = []
-        allow = self._write_allow(paths.workspace)
+        allow = self._allowed_paths(self.policy.write_allow, self._write_allow_cache,
+                                    paths.workspace)  # fmt: skip
+        readable = self._allowed_paths(self.policy.read_allow, self._read_allow_cache,
+                                       paths.workspace)  # fmt: skip
 
         def add(rule: str, category: str, verdict: Verdict, severity: Severity, reason: str,
                 item: Any) -> None:  # fmt: skip
@@ -269,6 +278,11 @@ class Engine:
                 add("policy.write-outside-workspace", "policy", self.policy.write_outside,
                     Severity.MEDIUM, f"{acc.op.value}s {acc.path}, outside the paths the "
                     "policy lets the agent change", acc)  # fmt: skip
+            if acc.op in (FileOp.READ, FileOp.LIST, FileOp.EXEC) and readable and not all(
+                any(rx.match(f) for rx in readable) for f in forms
+            ):
+                add("policy.read-outside", "policy", self.policy.read_outside, Severity.MEDIUM,
+                    f"reads {acc.path}, outside the paths the policy lets the agent read", acc)
             if acc.op in (FileOp.READ, FileOp.LIST, FileOp.EXEC) and self._read_deny and any(
                 rx.match(f) for rx in self._read_deny for f in forms
             ):
@@ -282,9 +296,13 @@ class Engine:
                 if _host_listed(self.policy.net_deny, net.host, net.port):
                     add("policy.host-denied", "policy", Verdict.DENY, Severity.HIGH,
                         f"contacts {net.host}, which the policy denies", net)  # fmt: skip
-        if self._cmd_deny or self._cmd_ask:
+        if self._cmd_deny or self._cmd_ask or self._cmd_allow:
             for ex in facts.execs:
                 line = " ".join(ex.argv)
+                if self._cmd_allow and not any(rx.match(line) for rx in self._cmd_allow):
+                    add("policy.command-not-allowed", "policy", self.policy.cmd_outside,
+                        Severity.MEDIUM, f"runs `{line[:60]}`, which is not on the policy's "
+                        "command allowlist", ex)  # fmt: skip
                 if any(rx.match(line) for rx in self._cmd_deny):
                     add("policy.command-denied", "policy", Verdict.DENY, Severity.HIGH,
                         f"runs `{line[:60]}`, which the policy denies", ex)  # fmt: skip

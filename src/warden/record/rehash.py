@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from operator import itemgetter
 
@@ -83,44 +84,74 @@ def rehash(
     roots: dict[int, bytes] = {0: EMPTY_ROOT}
     outer = CompactRange()
     w = 0
-    for c in range(0, size, chunk):
-        m = min(chunk, size - c)
-        rows = store.entries_bulk(c, c + m)
-        if len(rows) != m:
-            return RehashResult(False, size, roots, f"rows missing in {c}..{c + m - 1}")
-        datas, blobs = rows_split(rows)
-        leaves = [_sha256(b"\x00" + d).digest() for d in datas]
-        if [b[:HASH_SIZE] for b in blobs] != leaves:
-            return RehashResult(False, size, roots, "a leaf hash differs")
-        levels = _levels(leaves)
-        full = m == chunk
-        last = m - 1 if full else m
-        if list(map(len, blobs[:last])) != lens[:last]:
-            return RehashResult(False, size, roots, "a node blob has the wrong shape")
-        for lvl in range(1, len(levels)):
-            step = 1 << lvl
-            off = HASH_SIZE * lvl
-            stored = [b[off : off + HASH_SIZE] for b in blobs[step - 1 : last : step]]
-            if stored != levels[lvl][: len(stored)]:
-                return RehashResult(False, size, roots, f"a level-{lvl} node differs")
-        for i, pay in payloads.items():
-            if c <= i < c + m:
-                d = datas[i - c]
-                p = d.find(b'"payload":"')
-                if p < 0 or d[p + 11 : p + 75] != payload_digest(pay.salt, pay.body).encode():
-                    return RehashResult(False, size, roots, f"payload {i} differs")
-        base = outer.hashes()
-        while w < len(wanted) and wanted[w] <= c + m:
-            roots[wanted[w]] = _root_in(base, levels, wanted[w] - c)
-            w += 1
-        if full:
-            higher = outer.append_subtree(levels[chunk_level][0], chunk_level)
-            expect = b"".join([leaves[-1], *(lv[-1] for lv in levels[1:]), *higher])
-            if blobs[-1] != expect:
-                return RehashResult(False, size, roots, "the last node blob of a chunk differs")
-        if progress is not None:
-            progress(c + m, size)
+    starts = range(0, size, chunk)
+    # read the next chunk on another thread while this one hashes: SQLite steps without the GIL
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="warden-rehash") as pool:
+        ahead = pool.submit(store.entries_bulk, 0, min(chunk, size)) if size else None
+        for c in starts:
+            m = min(chunk, size - c)
+            assert ahead is not None
+            rows = ahead.result()
+            nxt = c + chunk
+            ahead = pool.submit(store.entries_bulk, nxt, min(nxt + chunk, size)) if nxt < size else None
+            bad = _check_chunk(rows, c, m, chunk, chunk_level, lens, payloads, outer, wanted, roots)
+            if bad:
+                if ahead is not None:
+                    ahead.cancel()
+                return RehashResult(False, size, roots, bad)
+            if progress is not None:
+                progress(c + m, size)
     return RehashResult(True, size, roots)
+
+
+def _check_chunk(
+    rows: list[tuple[bytes, bytes]],
+    c: int,
+    m: int,
+    chunk: int,
+    chunk_level: int,
+    lens: list[int],
+    payloads: dict[int, Payload],
+    outer: CompactRange,
+    wanted: list[int],
+    roots: dict[int, bytes],
+) -> str:
+    """Check one chunk and extend ``outer`` and ``roots``; return a problem or ``""``."""
+    if len(rows) != m:
+        return f"rows missing in {c}..{c + m - 1}"
+    datas, blobs = rows_split(rows)
+    leaves = [_sha256(b"\x00" + d).digest() for d in datas]
+    if [b[:HASH_SIZE] for b in blobs] != leaves:
+        return "a leaf hash differs"
+    levels = _levels(leaves)
+    full = m == chunk
+    last = m - 1 if full else m
+    if list(map(len, blobs[:last])) != lens[:last]:
+        return "a node blob has the wrong shape"
+    for lvl in range(1, len(levels)):
+        step = 1 << lvl
+        off = HASH_SIZE * lvl
+        stored = [b[off : off + HASH_SIZE] for b in blobs[step - 1 : last : step]]
+        if stored != levels[lvl][: len(stored)]:
+            return f"a level-{lvl} node differs"
+    for i, pay in payloads.items():
+        if c <= i < c + m:
+            d = datas[i - c]
+            p = d.find(b'"payload":"')
+            if p < 0 or d[p + 11 : p + 75] != payload_digest(pay.salt, pay.body).encode():
+                return f"payload {i} differs"
+    base = outer.hashes()
+    while w < len(wanted) and wanted[w] <= c + m:
+        roots[wanted[w]] = _root_in(base, levels, wanted[w] - c)
+        w += 1
+    if full:
+        higher = outer.append_subtree(levels[chunk_level][0], chunk_level)
+        expect = b"".join([leaves[-1], *(lv[-1] for lv in levels[1:]), *higher])
+        if blobs[-1] != expect:
+            return "the last node blob of a chunk differs"
+    return ""
+
+
 
 
 def rows_split(rows: list[tuple[bytes, bytes]]) -> tuple[list[bytes], list[bytes]]:

@@ -206,3 +206,21 @@ def test_trusted_read_paths_and_unknown_tools(tmp_path) -> None:
     todo = Action(kind=ActionKind.CUSTOM, tool="TodoWrite", input={"todos": []})
     assert eng.check(todo, EXAMPLE_CONTEXT).verdict is Verdict.ALLOW
     assert example_engine().check(unknown, EXAMPLE_CONTEXT).verdict is Verdict.ALLOW
+
+
+def test_allowlist_modes_for_reads_and_commands(tmp_path) -> None:
+    eng = engine_with(tmp_path, """\
+        [paths]
+        read_allow = ["$WORKSPACE/**", "/usr/**", "/etc/os-release"]
+        read_outside = "deny"
+        [commands]
+        allow = ["git *", "pytest*", "cat *", "ls*"]
+        outside = "ask"
+        """)
+    assert check("cat src/app.py", eng).verdict is Verdict.ALLOW
+    assert check("cat /usr/include/stdio.h", eng).verdict is Verdict.ALLOW
+    d = check("cat /opt/other/notes.txt", eng)
+    assert d.verdict is Verdict.DENY and "policy.read-outside" in d.rules
+    d = check("make build", eng)
+    assert d.verdict is Verdict.ASK and "policy.command-not-allowed" in d.rules
+    assert check("git status", eng).verdict is Verdict.ALLOW

@@ -104,3 +104,12 @@ def test_unknown_table_refused(tmp_path) -> None:
 def test_missing_file_is_a_clear_error(tmp_path) -> None:
     with pytest.raises(PolicyError, match="cannot read"):
         load_policy([BUILTIN, Layer(tmp_path / "nope.toml", "explicit")])
+
+
+def test_project_may_add_an_allowlist_but_not_widen_one(tmp_path) -> None:
+    adds = _layer(tmp_path, "p1.toml", "project", '[commands]\nallow = ["git *"]\n')
+    assert load_policy([BUILTIN, adds]).cmd_allow == ("git *",)
+    user = _layer(tmp_path, "u.toml", "user", '[commands]\nallow = ["git *"]\n')
+    widens = _layer(tmp_path, "p2.toml", "project", '[commands]\nallow = ["curl *"]\n')
+    policy = load_policy([BUILTIN, user, widens])
+    assert policy.cmd_allow == ("git *",) and policy.ignored

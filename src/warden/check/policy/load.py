@@ -59,12 +59,16 @@ class Policy:
     default: Verdict
     on_error: Verdict
     workspace: str | None
+    read_allow: tuple[str, ...]
+    read_outside: Verdict
     read_deny: tuple[str, ...]
     write_allow: tuple[str, ...]
     write_outside: Verdict
     trusted_read: tuple[str, ...]
     net_allow: tuple[str, ...]
     net_deny: tuple[str, ...]
+    cmd_allow: tuple[str, ...]
+    cmd_outside: Verdict
     cmd_deny: tuple[str, ...]
     cmd_ask: tuple[str, ...]
     verdicts: Mapping[str, Verdict]
@@ -155,6 +159,8 @@ def _parse(layer: Layer, issues: list[ConfigIssue]) -> PolicySpec | None:
     verdict(("policy", "default"), spec.policy.default)
     verdict(("policy", "on_error"), spec.policy.on_error)
     verdict(("paths", "write_outside"), spec.paths.write_outside)
+    verdict(("paths", "read_outside"), spec.paths.read_outside)
+    verdict(("commands", "outside"), spec.commands.outside)
     verdict(("tools", "unknown"), spec.tools.unknown)
     for cat, value in spec.verdicts.items():
         if cat not in CATEGORIES:
@@ -163,7 +169,8 @@ def _parse(layer: Layer, issues: list[ConfigIssue]) -> PolicySpec | None:
     for rid, override in spec.rules.items():
         verdict(("rules", rid, "verdict"), override.verdict)
     for key, pats in (("read_deny", spec.paths.read_deny), ("write_allow", spec.paths.write_allow),
-                      ("trusted_read", spec.paths.trusted_read)):  # fmt: skip
+                      ("trusted_read", spec.paths.trusted_read),
+                      ("read_allow", spec.paths.read_allow)):  # fmt: skip
         for pat in pats:
             if not pat.startswith(("/", "~", "**", "$WORKSPACE")):
                 issues.append(doc.issue(("paths", key), f"path {pat!r} must start with /, ~, "
@@ -191,10 +198,12 @@ def load_policy(layers: list[Layer]) -> Policy:
     state: dict[str, object] = {
         "name": "default", "default": Verdict.ALLOW, "on_error": Verdict.DENY, "workspace": None,
         "write_outside": Verdict.ASK, "unknown_tool": Verdict.ALLOW,
+        "read_outside": Verdict.ASK, "cmd_outside": Verdict.ASK,
     }  # fmt: skip
     lists: dict[str, list[str]] = {k: [] for k in (
         "read_deny", "write_allow", "trusted_read", "net_allow", "net_deny", "cmd_deny",
-        "cmd_ask", "trusted_tools", "extra_packs", "disabled")}  # fmt: skip
+        "cmd_ask", "trusted_tools", "extra_packs", "disabled", "read_allow", "cmd_allow",
+    )}  # fmt: skip
     verdicts: dict[str, Verdict] = {}
     rule_verdicts: dict[str, Verdict] = {}
     rule_enabled: dict[str, bool] = {}
@@ -225,11 +234,21 @@ def load_policy(layers: list[Layer]) -> Policy:
         scalar("on_error", spec.policy.on_error)
         scalar("write_outside", spec.paths.write_outside)
         scalar("unknown_tool", spec.tools.unknown)
+        scalar("read_outside", spec.paths.read_outside)
+        scalar("cmd_outside", spec.commands.outside)
         lists["read_deny"] += spec.paths.read_deny
         lists["net_deny"] += spec.network.deny
         lists["cmd_deny"] += spec.commands.deny
         lists["cmd_ask"] += spec.commands.ask
         lists["extra_packs"] += [str(layer.path.parent / p) for p in spec.packs.extra]
+        # an allowlist is a restriction: a project layer may add one (tightening), but entries
+        # it adds to an allowlist that already exists would widen it
+        for key, values in (("read_allow", spec.paths.read_allow),
+                            ("cmd_allow", spec.commands.allow)):  # fmt: skip
+            if limited and values and lists[key]:
+                ignored.append(f"{where}: {key} entries are ignored in a project policy")
+            else:
+                lists[key] += values
         loosening = {
             "write_allow": spec.paths.write_allow, "trusted_read": spec.paths.trusted_read,
             "net_allow": spec.network.allow, "trusted_tools": spec.tools.trusted,
@@ -267,12 +286,16 @@ def load_policy(layers: list[Layer]) -> Policy:
         default=_v(state["default"]),
         on_error=_v(state["on_error"]),
         workspace=state["workspace"] if isinstance(state["workspace"], str) else None,
+        read_allow=uniq(lists["read_allow"]),
+        read_outside=_v(state["read_outside"]),
         read_deny=uniq(lists["read_deny"]),
         write_allow=uniq(lists["write_allow"]),
         write_outside=_v(state["write_outside"]),
         trusted_read=uniq(lists["trusted_read"]),
         net_allow=uniq(lists["net_allow"]),
         net_deny=uniq(lists["net_deny"]),
+        cmd_allow=uniq(lists["cmd_allow"]),
+        cmd_outside=_v(state["cmd_outside"]),
         cmd_deny=uniq(lists["cmd_deny"]),
         cmd_ask=uniq(lists["cmd_ask"]),
         verdicts=MappingProxyType(verdicts),

@@ -4,9 +4,10 @@ A policy is TOML with these tables (all optional; see docs/policy.md and ``warde
 
     [policy]    name, default (verdict when nothing matches), on_error (verdict when analysis
                 fails: deny unless you say otherwise), workspace (root; default: the action's cwd)
-    [paths]     read_deny, write_allow, write_outside (verdict), trusted_read
+    [paths]     read_allow, read_outside (verdict), read_deny, write_allow, write_outside
+                (verdict), trusted_read
     [network]   allow (host globs, "host:port"), deny
-    [commands]  deny (argv globs such as "terraform destroy*"), ask
+    [commands]  allow (an allowlist: argv globs), outside (verdict), deny, ask
     [verdicts]  category = verdict
     [rules."<id>"]  verdict, enabled
     [tools]     trusted (tool names never checked), unknown (verdict for unknown tools)
@@ -45,6 +46,8 @@ class PolicyMeta(_Strict, frozen=True):
 
 
 class PathsSection(_Strict, frozen=True):
+    read_allow: list[str] = []
+    read_outside: str | None = None
     read_deny: list[str] = []
     write_allow: list[str] = []
     write_outside: str | None = None
@@ -57,6 +60,8 @@ class NetworkSection(_Strict, frozen=True):
 
 
 class CommandsSection(_Strict, frozen=True):
+    allow: list[str] = []
+    outside: str | None = None
     deny: list[str] = []
     ask: list[str] = []
 
