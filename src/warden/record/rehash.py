@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Collection
+from bisect import bisect_right
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from operator import itemgetter
@@ -83,17 +84,17 @@ def rehash(
     wanted = sorted(s for s in sizes if 0 < s <= size)
     roots: dict[int, bytes] = {0: EMPTY_ROOT}
     outer = CompactRange()
-    w = 0
     starts = range(0, size, chunk)
     # read the next chunk on another thread while this one hashes: SQLite steps without the GIL
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="warden-rehash") as pool:
         ahead = pool.submit(store.entries_bulk, 0, min(chunk, size)) if size else None
         for c in starts:
             m = min(chunk, size - c)
-            assert ahead is not None
-            rows = ahead.result()
+            rows = ahead.result() if ahead is not None else []
             nxt = c + chunk
-            ahead = pool.submit(store.entries_bulk, nxt, min(nxt + chunk, size)) if nxt < size else None
+            ahead = (
+                pool.submit(store.entries_bulk, nxt, min(nxt + chunk, size)) if nxt < size else None
+            )
             bad = _check_chunk(rows, c, m, chunk, chunk_level, lens, payloads, outer, wanted, roots)
             if bad:
                 if ahead is not None:
@@ -141,17 +142,14 @@ def _check_chunk(
             if p < 0 or d[p + 11 : p + 75] != payload_digest(pay.salt, pay.body).encode():
                 return f"payload {i} differs"
     base = outer.hashes()
-    while w < len(wanted) and wanted[w] <= c + m:
-        roots[wanted[w]] = _root_in(base, levels, wanted[w] - c)
-        w += 1
+    for s in wanted[bisect_right(wanted, c) : bisect_right(wanted, c + m)]:
+        roots[s] = _root_in(base, levels, s - c)
     if full:
         higher = outer.append_subtree(levels[chunk_level][0], chunk_level)
         expect = b"".join([leaves[-1], *(lv[-1] for lv in levels[1:]), *higher])
         if blobs[-1] != expect:
             return "the last node blob of a chunk differs"
     return ""
-
-
 
 
 def rows_split(rows: list[tuple[bytes, bytes]]) -> tuple[list[bytes], list[bytes]]:
