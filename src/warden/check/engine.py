@@ -34,7 +34,9 @@ from warden.check.policy.load import Policy
 from warden.check.rules.compile import (
     ActionView,
     CompiledRule,
+    CompiledSelection,
     CompileEnv,
+    Gate,
     compile_rule,
     expand_path_pattern,
 )
@@ -170,8 +172,8 @@ class Engine:
         view = ActionView(action, text)
         present = _Present.of(facts)
         findings: list[Finding] = []
-        for rule in self._index.candidates(present):
-            hit = self._match(rule, facts, view, present)
+        for rule, selections in self._index.candidates(present):
+            hit = self._match(rule, selections, facts, view, present)
             if hit is not None and not self._trusted_hit(hit):
                 findings.append(self._finding(rule, hit, text, field))
         findings.extend(self._policy_findings(facts, paths, text, field))
@@ -182,9 +184,10 @@ class Engine:
         return self._decision(findings, action)
 
     def _match(
-        self, rule: CompiledRule, facts: Facts, view: ActionView, present: _Present
-    ) -> tuple[Any, ...] | None:
-        for sel in rule.selections:
+        self, rule: CompiledRule, selections: list[CompiledSelection], facts: Facts,
+        view: ActionView, present: _Present,
+    ) -> tuple[Any, ...] | None:  # fmt: skip
+        for sel in selections:
             gate = sel.gate
             if not gate.subjects <= present.subjects:
                 continue
@@ -373,53 +376,59 @@ class Engine:
 
 @dataclass(frozen=True, slots=True)
 class _RuleIndex:
-    """Rules keyed by the marker and program names that can wake them.
+    """Selections keyed by something an action must have for them to match.
 
-    A rule whose every selection requires one of a fixed set of marker names or program names
-    is only tried on actions that have one; the rest are always tried. Candidates keep the
-    rules' original order, so decisions do not depend on the index.
+    Each selection is filed under its most selective requirement: one of its exact marker
+    names, program names, file operations or network directions, or else a subject it needs
+    (``secret``, ``env_set``...). An action only visits the selections filed under what it has,
+    so a typical action tries a handful of selections instead of every rule. Rules keep their
+    original order, so decisions do not depend on the index.
     """
 
-    always: tuple[CompiledRule, ...]
-    by_marker: dict[str, tuple[int, ...]]
-    by_exec: dict[str, tuple[int, ...]]
+    buckets: dict[str, tuple[tuple[int, int], ...]]
+    always: tuple[tuple[int, int], ...]
     rules: tuple[CompiledRule, ...]
 
     @classmethod
     def build(cls, rules: tuple[CompiledRule, ...]) -> _RuleIndex:
-        always: list[CompiledRule] = []
-        by_marker: dict[str, list[int]] = {}
-        by_exec: dict[str, list[int]] = {}
-        for pos, rule in enumerate(rules):
-            keys: list[tuple[str, frozenset[str]]] = []
-            for sel in rule.selections:
-                if sel.gate.marker_names is not None:
-                    keys.append(("m", sel.gate.marker_names))
-                elif sel.gate.exec_names is not None:
-                    keys.append(("e", sel.gate.exec_names))
-                else:
-                    keys = []
-                    break
-            if not keys:
-                always.append(rule)
-                continue
-            for kind, names in keys:
-                table = by_marker if kind == "m" else by_exec
-                for name in names:
-                    table.setdefault(name, []).append(pos)
-        return cls(tuple(always), {k: tuple(v) for k, v in by_marker.items()},
-                   {k: tuple(v) for k, v in by_exec.items()}, rules)  # fmt: skip
+        buckets: dict[str, list[tuple[int, int]]] = {}
+        always: list[tuple[int, int]] = []
+        for rpos, rule in enumerate(rules):
+            for spos, sel in enumerate(rule.selections):
+                keys = _index_keys(sel.gate)
+                if keys is None:
+                    always.append((rpos, spos))
+                for key in keys or ():
+                    buckets.setdefault(key, []).append((rpos, spos))
+        return cls({k: tuple(v) for k, v in buckets.items()}, tuple(always), rules)
 
-    def candidates(self, present: _Present) -> list[CompiledRule]:
-        hits: set[int] = set()
-        for name in present.markers:
-            hits.update(self.by_marker.get(name, ()))
-        for name in present.execs:
-            hits.update(self.by_exec.get(name, ()))
-        if not hits:
-            return list(self.always)
-        extra = [self.rules[i] for i in sorted(hits)]
-        return [*self.always, *extra]
+    def candidates(self, present: _Present) -> list[tuple[CompiledRule, list[CompiledSelection]]]:
+        hits: set[tuple[int, int]] = set(self.always)
+        get = self.buckets.get
+        for key in present.keys:
+            found = get(key)
+            if found:
+                hits.update(found)
+        by_rule: dict[int, list[int]] = {}
+        for rpos, spos in sorted(hits):
+            by_rule.setdefault(rpos, []).append(spos)
+        return [(self.rules[r], [self.rules[r].selections[i] for i in sels])
+                for r, sels in by_rule.items()]  # fmt: skip
+
+
+def _index_keys(gate: Gate) -> tuple[str, ...] | None:
+    if gate.marker_names is not None:
+        return tuple("m:" + n for n in gate.marker_names)
+    if gate.exec_names is not None:
+        return tuple("e:" + n for n in gate.exec_names)
+    if gate.file_ops is not None:
+        return tuple("f:" + n for n in gate.file_ops)
+    if gate.net_dirs is not None:
+        return tuple("n:" + n for n in gate.net_dirs)
+    for subject in ("secret", "env_set", "env_read", "marker", "net", "file", "exec"):
+        if subject in gate.subjects:
+            return ("s:" + subject,)
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -431,6 +440,7 @@ class _Present:
     execs: frozenset[str]
     file_ops: frozenset[str]
     net_dirs: frozenset[str]
+    keys: tuple[str, ...]
 
     @classmethod
     def of(cls, facts: Facts) -> _Present:
@@ -441,10 +451,14 @@ class _Present:
                                 ("env_read", facts.env_read), ("secret", facts.secrets))
             if items
         }  # fmt: skip
-        return cls(frozenset(subjects), frozenset(m.name for m in facts.markers),
-                   frozenset(e.name for e in facts.execs),
-                   frozenset(f.op.value for f in facts.files),
-                   frozenset(n.direction.value for n in facts.net))  # fmt: skip
+        markers = frozenset(m.name for m in facts.markers)
+        execs = frozenset(e.name for e in facts.execs)
+        ops = frozenset(f.op.value for f in facts.files)
+        dirs = frozenset(n.direction.value for n in facts.net)
+        keys = (*("m:" + n for n in markers), *("e:" + n for n in execs),
+                *("f:" + n for n in ops), *("n:" + n for n in dirs),
+                *("s:" + n for n in subjects))  # fmt: skip
+        return cls(frozenset(subjects), markers, execs, ops, dirs, keys)
 
 
 def _combo_related(combo: CompiledRule, findings: list[Finding]) -> list[Finding] | None:

@@ -12,9 +12,13 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from warden.errors import InputError, VerificationError
+
+if TYPE_CHECKING:
+    from warden.record import LogReader, NoteVerifier
+    from warden.record.witness import WitnessClient
 
 __all__ = ["register"]
 
@@ -132,13 +136,13 @@ def _db(args: argparse.Namespace) -> Path:
     return path
 
 
-def _reader(args: argparse.Namespace) -> Any:
+def _reader(args: argparse.Namespace) -> LogReader:
     from warden.record import LogReader
 
     return LogReader.open(_db(args))
 
 
-def _log_key(args: argparse.Namespace) -> Any:
+def _log_key(args: argparse.Namespace) -> NoteVerifier:
     """The trusted log key: --vkey, else --key, else audit.key / audit.vkey beside the db."""
     from warden.record import default_key_path, load_signer, load_verifier
 
@@ -154,7 +158,7 @@ def _log_key(args: argparse.Namespace) -> Any:
     raise InputError(f"no log key: give --vkey or --key (nothing at {key})")
 
 
-def _witnesses(args: argparse.Namespace) -> list[Any]:
+def _witnesses(args: argparse.Namespace) -> list[WitnessClient]:
     from warden.record import default_key_path
     from warden.record.witness import load_witness_file, parse_witness_spec
 
@@ -263,7 +267,7 @@ def _show(args: argparse.Namespace) -> int:
             print(json.dumps(entry.to_json(), indent=None if args.json else 2, ensure_ascii=False))
             return 0
         cp = reader.latest_checkpoint()
-        info = {
+        info: dict[str, Any] = {
             "db": str(_db(args)),
             "origin": reader.origin,
             "size": reader.size(),
@@ -275,7 +279,7 @@ def _show(args: argparse.Namespace) -> int:
         print(json.dumps(info))
     else:
         print("\n".join(f"{k}: {v}" for k, v in info.items() if k != "checkpoint"))
-        print("latest checkpoint:\n" + (info["checkpoint"] or "(none)\n"), end="")
+        print("latest checkpoint:\n" + (cp.text() if cp else "(none)\n"), end="")
     return 0
 
 
@@ -353,6 +357,6 @@ def _checkpoint(args: argparse.Namespace) -> int:
         cp = reader.checkpoint(key)
         for w in witnesses:
             push_checkpoint(reader, w, cp)
-        cp = reader.latest_checkpoint()
-    print(cp.text(), end="")
+        cosigned = reader.latest_checkpoint() or cp
+    print(cosigned.text(), end="")
     return 0

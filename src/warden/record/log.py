@@ -25,7 +25,7 @@ from warden.record.checkpoint import SignedCheckpoint
 from warden.record.entry import Entry, encode_entry
 from warden.record.keys import create_key, load_signer
 from warden.record.merkle import EMPTY_ROOT
-from warden.record.note import NoteSigner, NoteVerifier
+from warden.record.note import NoteSignature, NoteSigner, NoteVerifier
 from warden.record.proofs import compact_range, consistency_proof, inclusion_proof
 from warden.record.store.base import AuditStore
 from warden.record.store.sqlite import SQLiteStore
@@ -73,8 +73,6 @@ class LogReader:
         if text is None:
             return None
         cp = SignedCheckpoint.parse(text)
-        from warden.record.note import NoteSignature
-
         extra = [NoteSignature.parse_line(x) for x in self.store.cosignatures().get(cp.size, [])]
         return cp.add(*extra)
 

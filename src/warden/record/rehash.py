@@ -14,9 +14,8 @@ pass to say *where* and *what* when this one reports a problem.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Collection
 from bisect import bisect_right
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from operator import itemgetter
 
@@ -84,24 +83,14 @@ def rehash(
     wanted = sorted(s for s in sizes if 0 < s <= size)
     roots: dict[int, bytes] = {0: EMPTY_ROOT}
     outer = CompactRange()
-    starts = range(0, size, chunk)
-    # read the next chunk on another thread while this one hashes: SQLite steps without the GIL
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="warden-rehash") as pool:
-        ahead = pool.submit(store.entries_bulk, 0, min(chunk, size)) if size else None
-        for c in starts:
-            m = min(chunk, size - c)
-            rows = ahead.result() if ahead is not None else []
-            nxt = c + chunk
-            ahead = (
-                pool.submit(store.entries_bulk, nxt, min(nxt + chunk, size)) if nxt < size else None
-            )
-            bad = _check_chunk(rows, c, m, chunk, chunk_level, lens, payloads, outer, wanted, roots)
-            if bad:
-                if ahead is not None:
-                    ahead.cancel()
-                return RehashResult(False, size, roots, bad)
-            if progress is not None:
-                progress(c + m, size)
+    for c in range(0, size, chunk):
+        m = min(chunk, size - c)
+        rows = store.entries_bulk(c, c + m)
+        bad = _check_chunk(rows, c, m, chunk, chunk_level, lens, payloads, outer, wanted, roots)
+        if bad:
+            return RehashResult(False, size, roots, bad)
+        if progress is not None:
+            progress(c + m, size)
     return RehashResult(True, size, roots)
 
 

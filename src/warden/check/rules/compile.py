@@ -8,6 +8,7 @@ Compiled rules hold no mutable state and are safe to share between threads.
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import re
 from collections.abc import Callable, Sequence
@@ -100,6 +101,16 @@ def _path_pred(values: Sequence[str], env: CompileEnv, *, literal_globs: bool = 
     # "**/x" patterns can be inside any directory; only anchored ones are checked inside one,
     # and only those whose literal start is compatible with the directory
     anchored = [(_literal_prefix(p), p) for p in patterns if not p.startswith("**")]
+    # quick screens for "could a pattern name something inside directory D?": some literal
+    # prefix is a prefix of D/ (one regex match), or starts with D/ (a bisection)
+    starts = sorted(prefix for prefix, _ in anchored)
+    prefix_of_dir = re.compile("|".join(re.escape(prefix) for prefix in starts) or "(?!)")
+
+    def inside_possible(inside: str) -> bool:
+        if prefix_of_dir.match(inside):
+            return True
+        at = bisect.bisect_left(starts, inside)
+        return at < len(starts) and starts[at].startswith(inside)
 
     def pred(item: Any) -> bool:
         forms = item.forms()
@@ -112,6 +123,8 @@ def _path_pred(values: Sequence[str], env: CompileEnv, *, literal_globs: bool = 
         ):
             for f in forms:
                 inside = f.rstrip("/") + "/"
+                if not inside_possible(inside):
+                    continue
                 for prefix, p in anchored:
                     if (prefix.startswith(inside) or inside.startswith(prefix)) and (
                         globs_intersect(p, inside + "**", shell=False)
