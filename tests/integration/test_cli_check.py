@@ -184,3 +184,16 @@ def test_no_audit_and_unwritable_log_fails_closed(tmp_path) -> None:
     blocker.write_text("not a directory")
     r = warden("check", "--audit-db", str(blocker / "audit.db"), "--command", "ls")
     assert r.returncode != 0 and "Traceback" not in r.stderr.decode()
+
+
+def test_purged_payloads_leave_the_log_verifiable(tmp_path) -> None:
+    db = tmp_path / "a.db"
+    for command in ("ls", "cat ~/.ssh/id_rsa", "pwd"):
+        warden("check", "--audit-db", str(db), "--command", command)
+    r = warden("audit", "purge", "--db", str(db), "--before", "2")
+    assert r.returncode == 0 and "purged 2" in r.stdout.decode()
+    assert warden("audit", "verify", "--db", str(db)).returncode == 0
+    tail = [json.loads(x) for x in warden("audit", "tail", "--db", str(db), "--json").stdout
+            .decode().splitlines()]
+    assert [e.get("payload") is None for e in tail] == [True, True, False]
+    assert tail[1]["record"]["rules"] == ["cred.ssh-key"]  # the hashed record stays

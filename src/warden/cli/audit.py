@@ -115,6 +115,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: 
     _key_args(p)
 
     p = add(
+        "purge",
+        "delete the stored payloads (redacted actions, full decisions) of old entries; the "
+        "tree, its hashes and every proof stay valid",
+        _purge,
+    )
+    p.add_argument("--before", type=int, required=True, metavar="INDEX",
+                   help="purge payloads of entries 0..INDEX-1")
+
+    p = add(
         "checkpoint",
         "print the latest signed checkpoint; --witness to get it cosigned",
         _checkpoint,
@@ -345,6 +354,15 @@ def _export(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise InputError(f"cannot write {args.file}: {exc.strerror}") from exc
     print(f"exported {len(bundle['entries'])} entries to {args.file}")
+    return 0
+
+
+def _purge(args: argparse.Namespace) -> int:
+    if args.before < 0:
+        raise InputError("--before must be 0 or more")
+    with _reader(args) as reader:
+        purged = reader.store.purge_payloads(min(args.before, reader.size()))
+    print(f"purged {purged} payload(s) of entries below {args.before}; the tree is unchanged")
     return 0
 
 
