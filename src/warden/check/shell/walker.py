@@ -169,19 +169,35 @@ def _walk_code(sink: _Sink, parent: _Frame, code: str, stdin: _Out, *, via: str 
         calling=parent.calling,
         remote=parent.remote or via == "remote",
     )
-    tree = _parser().parse(src)
+    tree = _parser().parse(parser_safe(src))
     root = tree.root_node
     if root.has_error:
-        sink.mark("analysis.parse-error", _error_snippet(root, code), _span(frame, root))
+        sink.mark("analysis.parse-error", _error_snippet(root, src), _span(frame, root))
     return _walk(sink, frame, root, stdin)
 
-def _error_snippet(root: tree_sitter.Node, code: str) -> str:
+#: tree-sitter-bash 0.25 reads out of bounds (a segfault, seen on `{` followed by U+E0000 or
+#: above) on some characters outside the Basic Multilingual Plane. The parser is given the text
+#: with every 4-byte UTF-8 sequence replaced by U+10000 and every surrogate escape (invalid
+#: UTF-8 from `surrogatepass`) by U+FFFD: the same byte lengths, so every node offset still
+#: points into the original text, from which all words are read.
+_ASTRAL = re.compile(rb"[\xf0-\xf4][\x80-\xbf]{3}")
+_SURROGATE = re.compile(rb"\xed[\xa0-\xbf][\x80-\xbf]")
+
+
+def parser_safe(src: bytes) -> bytes:
+    """``src`` with the byte sequences that crash the parser replaced, lengths preserved."""
+    if src.isascii():
+        return src
+    return _SURROGATE.sub(b"\xef\xbf\xbd", _ASTRAL.sub(b"\xf0\x90\x80\x80", src))
+
+
+def _error_snippet(root: tree_sitter.Node, src: bytes) -> str:
     stack = [root]
     while stack:
         node = stack.pop()
         if node.type == "ERROR" or node.is_missing:
             start = node.start_byte
-            near = code.encode()[start : start + 40].decode(errors="replace")
+            near = src[start : start + 40].decode(errors="replace")
             return f"near byte {start}: {near!r}"
         stack.extend(reversed(node.children))
     return "syntax error"
