@@ -108,7 +108,7 @@ def _resolve(path: str) -> str:
         fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
     except (FileNotFoundError, NotADirectoryError):
         # missing (or a dangling link): the library walk resolves what exists and follows
-        # dangling links to the file a write would create
+        # dangling links to the file a write would create; it is also the cheaper path here
         return os.path.realpath(path)
     except (OSError, ValueError):
         return path  # unreadable on the way (EACCES, ELOOP): judge the lexical form

@@ -138,3 +138,13 @@ def test_symlink_loop_terminates(tmp_path) -> None:
     os.symlink(tmp_path / "b", tmp_path / "a")
     os.symlink(tmp_path / "a", tmp_path / "b")
     assert resolve(str(tmp_path / "a")).startswith(str(tmp_path))
+
+
+def test_missing_paths_below_links_and_dangling_directories(tmp_path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    os.symlink(real, tmp_path / "dirlink")
+    os.symlink(tmp_path / "nowhere" / "deep", tmp_path / "dangling-dir")
+    for p in [tmp_path / "dirlink" / "new" / "file.txt", tmp_path / "missing" / "a" / "b",
+              tmp_path / "dangling-dir" / "x" / "y.txt", tmp_path / "dangling-dir"]:
+        assert resolve(str(p)) == os.path.realpath(p), p
