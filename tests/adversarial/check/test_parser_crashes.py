@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-ASSET = Path(__file__).resolve().parents[2] / "assets" / "bypasses" / "parser_crashes.txt"
+ASSET = Path(__file__).resolve().parents[2] / "assets" / "parser" / "crashes.txt"
 CASES = [ast.literal_eval(line) for line in ASSET.read_text(encoding="utf-8").splitlines()
          if line.strip() and not line.startswith("#")]
 
