@@ -23,6 +23,7 @@ from dataclasses import dataclass
 __all__ = [
     "PathContext",
     "compile_glob",
+    "glob_regex",
     "globs_intersect",
     "is_within",
     "normalize",
@@ -139,6 +140,11 @@ def _tokens(glob: str) -> tuple[str, ...]:
 
 def compile_glob(glob: str) -> re.Pattern[str]:
     """A regex for a path glob: ``*`` and ``?`` stay within a segment, ``**`` crosses them."""
+    return re.compile(glob_regex(glob), re.DOTALL)
+
+
+def glob_regex(glob: str) -> str:
+    """The regular expression source of :func:`compile_glob` (to combine several globs)."""
     out = []
     tail = ""
     if glob.endswith("/**"):  # "dir/**" names the directory and everything in it
@@ -157,7 +163,7 @@ def compile_glob(glob: str) -> re.Pattern[str]:
             out.append("[" + ("^" if neg else "") + body.replace("\\", "\\\\") + "]")
         else:
             out.append(re.escape(tok))
-    return re.compile("".join(out) + tail + r"\Z", re.DOTALL)
+    return "".join(out) + tail + r"\Z"
 
 
 def _char_set(tok: str) -> tuple[bool, str] | None:

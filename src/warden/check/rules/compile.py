@@ -17,7 +17,7 @@ from typing import Any
 
 from warden.action import Action
 from warden.check.facts import Facts
-from warden.check.paths import compile_glob, globs_intersect
+from warden.check.paths import glob_regex, globs_intersect
 from warden.check.rules.model import RuleSpec, Selection
 from warden.decision import Severity, Verdict
 
@@ -67,14 +67,31 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else [value]
 
 
+class _Lazy:
+    """A regex compiled on first use: a one-shot process (a hook) compiles only the rules an
+    action reaches. Compiling twice from two threads is harmless (the result is the same)."""
+
+    __slots__ = ("_flags", "_rx", "_source")
+
+    def __init__(self, source: str, flags: int = 0) -> None:
+        self._source, self._flags = source, flags
+        self._rx: re.Pattern[str] | None = None
+
+    def get(self) -> re.Pattern[str]:
+        rx = self._rx
+        if rx is None:
+            rx = self._rx = re.compile(self._source, self._flags)
+        return rx
+
+
 def _name_set(values: Sequence[str]) -> Pred:
-    """Exact names use a set; names with glob characters a compiled regex."""
+    """Exact names use a set; names with glob characters a regex (compiled on first use)."""
     exact = frozenset(v for v in values if not any(c in v for c in "*?["))
     globs = [v for v in values if any(c in v for c in "*?[")]
     if not globs:
         return lambda s: s in exact
-    rx = re.compile("|".join(fnmatch.translate(g) for g in globs))
-    return lambda s: s in exact or rx.match(s) is not None
+    lazy = _Lazy("|".join(fnmatch.translate(g) for g in globs))
+    return lambda s: s in exact or lazy.get().match(s) is not None
 
 
 def expand_path_pattern(pattern: str, home: str) -> str:
@@ -96,18 +113,17 @@ def _path_pred(values: Sequence[str], env: CompileEnv, *, literal_globs: bool = 
     as written, so a wildcard cannot talk its way into an exclusion."""
     patterns = [expand_path_pattern(v, env.home) for v in values]
     # one regex for all patterns: a single match per path instead of one per pattern
-    combined = re.compile("|".join(f"(?:{compile_glob(p).pattern})" for p in patterns),
-                          re.DOTALL)  # fmt: skip
+    combined = _Lazy("|".join(f"(?:{glob_regex(p)})" for p in patterns), re.DOTALL)
     # "**/x" patterns can be inside any directory; only anchored ones are checked inside one,
     # and only those whose literal start is compatible with the directory
     anchored = [(_literal_prefix(p), p) for p in patterns if not p.startswith("**")]
     # quick screens for "could a pattern name something inside directory D?": some literal
     # prefix is a prefix of D/ (one regex match), or starts with D/ (a bisection)
     starts = sorted(prefix for prefix, _ in anchored)
-    prefix_of_dir = re.compile("|".join(re.escape(prefix) for prefix in starts) or "(?!)")
+    prefix_of_dir = _Lazy("|".join(re.escape(prefix) for prefix in starts) or "(?!)")
 
     def inside_possible(inside: str) -> bool:
-        if prefix_of_dir.match(inside):
+        if prefix_of_dir.get().match(inside):
             return True
         at = bisect.bisect_left(starts, inside)
         return at < len(starts) and starts[at].startswith(inside)
@@ -116,7 +132,8 @@ def _path_pred(values: Sequence[str], env: CompileEnv, *, literal_globs: bool = 
         forms = item.forms()
         if item.glob and not literal_globs:
             return any(globs_intersect(p, f) for p in patterns for f in forms)
-        if any(combined.match(f) for f in forms):
+        rx = combined.get()
+        if any(rx.match(f) for f in forms):
             return True
         if not literal_globs and item.op in _WHOLE_DIR_OPS and (
             item.recursive or (item.raw.endswith("/") and item.raw.strip("/"))
