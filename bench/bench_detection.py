@@ -25,15 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpora import Item, benign_actions, benign_commands, holdout_attacks, holdout_benign
 
 from warden.check.engine import CheckContext, Engine
-from warden.check.policy.load import Layer, builtin_policy_path, load_policy
 from warden.check.rules.lint import EXAMPLE_CONTEXT, EXAMPLE_HOME, example_action
-from warden.check.rules.load import load_packs
 from warden.decision import Verdict
 
 
 def engine() -> Engine:
-    return Engine(load_policy([Layer(builtin_policy_path(), "builtin")]), load_packs(),
-                  home=EXAMPLE_HOME)
+    return Engine.builtin(home=EXAMPLE_HOME)
 
 
 def judge(eng: Engine, item: Item) -> Verdict:

@@ -8,14 +8,11 @@ from hypothesis import strategies as st
 from warden.action import Action, ActionKind
 from warden.check.engine import CheckContext, Engine
 from warden.check.paths import PathContext
-from warden.check.policy.load import Layer, builtin_policy_path, load_policy
 from warden.check.rules.lint import EXAMPLE_CONTEXT, EXAMPLE_HOME
-from warden.check.rules.load import load_packs
 from warden.check.shell.walker import analyze_command
 from warden.decision import Verdict
 
-ENGINE = Engine(load_policy([Layer(builtin_policy_path(), "builtin")]), load_packs(),
-                home=EXAMPLE_HOME)
+ENGINE = Engine.builtin(home=EXAMPLE_HOME)
 CTX = PathContext(cwd="/home/dev/project", home="/home/dev", workspace="/home/dev/project")
 
 SHELL_ALPHABET = string.ascii_letters + string.digits + " \t\n|&;()<>{}[]$`'\"\\*?~#!=%-+./:,@^"

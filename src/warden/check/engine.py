@@ -115,6 +115,14 @@ class Engine:
         self._read_allow_cache: dict[str, tuple[re.Pattern[str], ...]] = {}
 
     @classmethod
+    def builtin(cls, *, home: str | None = None) -> Engine:
+        """The built-in policy and packs alone: no user or project layer (demo, lint, tests)."""
+        from warden.check.policy.load import Layer, builtin_policy_path, load_policy
+        from warden.check.rules.load import load_packs
+
+        return cls(load_policy([Layer(builtin_policy_path(), "builtin")]), load_packs(), home=home)
+
+    @classmethod
     def from_files(
         cls, *, policy_files: Iterable[str] = (), workspace: str | None = None,
         packs: Iterable[str] = (), home: str | None = None,

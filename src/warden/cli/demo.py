@@ -44,14 +44,11 @@ def _describe(payload: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from warden.check.engine import Engine
-    from warden.check.policy.load import Layer, builtin_policy_path, load_policy
-    from warden.check.rules.load import load_packs
     from warden.cli.render import decision_json, use_color
     from warden.decision import Verdict
     from warden.demo.replay import DEMO_HOME, replay
 
-    engine = Engine(load_policy([Layer(builtin_policy_path(), "builtin")]), load_packs(),
-                    home=DEMO_HOME)  # fmt: skip
+    engine = Engine.builtin(home=DEMO_HOME)  # fmt: skip
     results = replay(engine)
     with tempfile.TemporaryDirectory(prefix="warden-demo-") as tmp:
         audit = _record(results, args.keep or Path(tmp))

@@ -6,13 +6,10 @@ import pytest
 
 from warden.action import Action, ActionKind
 from warden.check.engine import CheckContext, Engine
-from warden.check.policy.load import Layer, builtin_policy_path, load_policy
 from warden.check.rules.lint import EXAMPLE_CONTEXT, EXAMPLE_HOME
-from warden.check.rules.load import load_packs
 from warden.decision import Verdict
 
-ENGINE = Engine(load_policy([Layer(builtin_policy_path(), "builtin")]), load_packs(),
-                home=EXAMPLE_HOME)
+ENGINE = Engine.builtin(home=EXAMPLE_HOME)
 #: A hang guard, not a performance target (bench/ has those): generous for a loaded CI machine.
 BOUND_S = 20.0
 

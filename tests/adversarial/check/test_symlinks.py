@@ -4,13 +4,11 @@ import os
 
 from warden.action import Action, ActionKind
 from warden.check.engine import CheckContext, Engine
-from warden.check.policy.load import Layer, builtin_policy_path, load_policy
-from warden.check.rules.load import load_packs
 from warden.decision import Verdict
 
 
 def _engine(home: str) -> Engine:
-    return Engine(load_policy([Layer(builtin_policy_path(), "builtin")]), load_packs(), home=home)
+    return Engine.builtin(home=home)
 
 
 def _setup(tmp_path):
