@@ -163,3 +163,31 @@ def test_syntax_error_has_a_line(tmp_path) -> None:
     with pytest.raises(RuleError) as err:
         load_packs([path], builtin=False)
     assert err.value.issues[0].line == 4
+
+
+def test_generated_matchers_agree_with_the_reference_semantics() -> None:
+    """Every compiled selection's generated matcher gives the same hits as the plain loop."""
+    import sys
+    from pathlib import Path
+
+    from warden.check.rules.compile import ActionView
+    from warden.check.rules.lint import EXAMPLE_CONTEXT, example_action
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
+    from corpora import benign_commands, holdout_attacks
+
+    engine = example_engine()
+    items = [i.payload for i in benign_commands()[::4] + holdout_attacks()]
+    items += [ex for r in RULES for ex in r.spec.examples.match]
+    compared = matched = 0
+    for payload in items:
+        action = example_action(payload)
+        facts = engine.facts(action, EXAMPLE_CONTEXT)
+        view = ActionView(action, action.command or "")
+        for rule in (*engine.rules, *engine.combos):
+            for sel in rule.selections:
+                fast, slow = sel.match(facts, view), sel.match_slow(facts, view)
+                assert fast == slow, (rule.id, payload)
+                compared += 1
+                matched += fast is not None
+    assert compared > 100_000 and matched > 500
