@@ -102,6 +102,9 @@ def expand_path_pattern(pattern: str, home: str) -> str:
     return pattern
 
 
+#: Directories remembered per path condition (a pure string function, so caching is safe).
+_INSIDE_CACHE = 4096
+
 #: Operations that take a directory's contents whole when given a directory.
 _WHOLE_DIR_OPS = frozenset({"read", "delete"})
 
@@ -138,16 +141,25 @@ def _path_pred(values: Sequence[str], env: CompileEnv, *, literal_globs: bool = 
         if not literal_globs and item.op in _WHOLE_DIR_OPS and (
             item.recursive or (item.raw.endswith("/") and item.raw.strip("/"))
         ):
-            for f in forms:
-                inside = f.rstrip("/") + "/"
-                if not inside_possible(inside):
-                    continue
-                for prefix, p in anchored:
-                    if (prefix.startswith(inside) or inside.startswith(prefix)) and (
-                        globs_intersect(p, inside + "**", shell=False)
-                    ):
-                        return True
+            return any(names_inside(f.rstrip("/") + "/") for f in forms)
         return False
+
+    inside_cache: dict[str, bool] = {}
+
+    def names_inside(inside: str) -> bool:
+        """Whether some pattern names something inside directory ``inside`` (a pure function
+        of the string, so remembered; bounded)."""
+        known = inside_cache.get(inside)
+        if known is not None:
+            return known
+        found = inside_possible(inside) and any(
+            (prefix.startswith(inside) or inside.startswith(prefix))
+            and globs_intersect(p, inside + "**", shell=False)
+            for prefix, p in anchored
+        )
+        if len(inside_cache) < _INSIDE_CACHE:
+            inside_cache[inside] = found
+        return found
 
     return pred
 
