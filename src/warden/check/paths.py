@@ -213,9 +213,11 @@ def _sets_meet(a: tuple[bool, str], b: tuple[bool, str]) -> bool:
     return any(c not in neg for c in pos)
 
 
-#: Paths longer than this (in glob tokens) are not compared exactly; they are assumed to overlap,
-#: which fails closed (a rule may match) rather than open.
-MAX_GLOB_TOKENS = 1200
+#: Globs longer than this (in tokens) are not compared exactly; they are assumed to overlap,
+#: which fails closed (a rule may match) rather than open. The comparison recurses once per
+#: token, so the bound also keeps it far below Python's recursion limit; real paths are far
+#: shorter.
+MAX_GLOB_TOKENS = 320
 
 
 _WILD = re.compile(r"[*?\[]")

@@ -104,3 +104,12 @@ def test_many_paths_and_urls() -> None:
     urls = tuple(f"https://h{i}.example/" for i in range(2000))
     action = Action(kind=ActionKind.HTTP, tool="web_fetch", url="https://a.example/", urls=urls)
     assert ENGINE.check(action, CheckContext(home=EXAMPLE_HOME)).error is None
+
+
+def test_long_glob_paths_do_not_overflow_the_stack() -> None:
+    # found by mutation fuzzing: a RecursionError in the glob intersection (it failed closed)
+    for command in ["wc -l src/" + "*.pyc/" * 150 + "*.py",
+                    "cp ~/.mozilla/firefox" * 40 + "/*.default/{logins.json,key4.db} /tmp/",
+                    "shfmt -w s$IFScr#ipts/" + "*.sFScr#ipts/" * 60 + "*.sh"]:
+        d = judge(command)
+        assert d.error is None
