@@ -113,3 +113,13 @@ def test_long_glob_paths_do_not_overflow_the_stack() -> None:
                     "shfmt -w s$IFScr#ipts/" + "*.sFScr#ipts/" * 60 + "*.sh"]:
         d = judge(command)
         assert d.error is None
+
+
+def test_exponential_variable_growth_is_bounded() -> None:
+    # found by mutation fuzzing: values that double on every assignment ("billion laughs")
+    d = judge("a=x; " + "a=$a$a; " * 60 + "echo $a")
+    assert d.verdict is Verdict.DENY and "analysis.incomplete" in d.rules
+    d = judge('export PATH="$PATH:$PATH' + ':$PATH' * 30 + '"; ' * 20 + "ls")
+    assert d.error is None
+    d = judge("a=" + "y" * 1000 + "; echo " + "$a" * 5000)
+    assert "analysis.incomplete" in d.rules

@@ -223,10 +223,18 @@ def _expansion(
         # keep a recognisable form for path normalisation
         text.add(value, QUOTED)
         return
+    if len(text.chars) + len(value) > MAX_VALUE_CHARS:
+        info.incomplete.add("expanded word too large")
+        value = value[: max(0, MAX_VALUE_CHARS - len(text.chars))]
     if name == "@":  # "$@" is one word per argument
         text.add(value, SPLIT)
         return
     text.add(value, QUOTED if quoted else SPLIT)
+
+#: Largest variable value (and expanded word) followed. Bash has no limit, so a command can grow
+#: a value exponentially (`a=$a$a` repeated); past this bound analysis stops and says so.
+MAX_VALUE_CHARS = 64 * 1024
+
 
 def _is_default_op(frame: _Frame, ops: list[tree_sitter.Node]) -> bool:
     return "".join(_node_text(frame, o) for o in ops).startswith((":-", "-", ":=", "=", ":+", "+"))
@@ -285,6 +293,12 @@ def _assignment(sink: _Sink, frame: _Frame, node: tree_sitter.Node) -> tuple[str
         value = " ".join(words)
         for tag in info.tags:
             sink.mark(tag, _node_text(frame, node)[:80], _span(frame, node))
+        for reason in info.incomplete:
+            sink.mark("analysis.incomplete", reason, _span(frame, node))
+        if len(value) > MAX_VALUE_CHARS:
+            # `a=$a$a` repeated doubles the value each time: bound it, and say so
+            sink.mark("analysis.incomplete", f"value of {name} too large", _span(frame, node))
+            value = value[:MAX_VALUE_CHARS]
     return name, value
 
 def _assignments(sink: _Sink, frame: _Frame, node: tree_sitter.Node) -> None:

@@ -205,22 +205,28 @@ def brace_expand(text: Text, info: WordInfo) -> list[Text]:
 
 
 def _split(text: Text, ifs: str) -> list[Text]:
-    """Word splitting: unquoted expansion results are split on IFS characters."""
+    """Word splitting: unquoted expansion results are split on IFS characters.
+
+    Works run by run (one regex search per separator), not character by character: expanded
+    values can be long.
+    """
     if SPLIT not in text.mask:
         return [text]
+    separators = re.compile("[" + re.escape(ifs) + "]")
+    cuts: list[int] = []
+    for run in _SPLIT_RUN.finditer(text.mask):
+        for sep in separators.finditer(text.chars, run.start(), run.end()):
+            cuts.append(sep.start())
     fields: list[Text] = []
-    cur = Text()
-    for c, m in zip(text.chars, text.mask, strict=True):
-        if m == SPLIT and c in ifs:
-            if cur.chars:
-                fields.append(cur)
-                cur = Text()
-            continue
-        cur.chars += c
-        cur.mask += m
-    if cur.chars:
-        fields.append(cur)
+    start = 0
+    for cut in [*cuts, len(text.chars)]:
+        if cut > start:
+            fields.append(Text(text.chars[start:cut], text.mask[start:cut]))
+        start = cut + 1
     return fields
+
+
+_SPLIT_RUN = re.compile(SPLIT + "+")
 
 
 def finish_word(text: Text, info: WordInfo, *, ifs: str = " \t\n") -> list[tuple[str, bool]]:
