@@ -40,12 +40,14 @@ def _eval_arg(
             sink.live_globs.add(value)
     return words, frozenset(origins)
 
+
 _SPECIAL = frozenset("\\{}*?[~$`'\"")
 
 def _needs_eval(node: tree_sitter.Node) -> bool:
     """A word with glob characters but nothing else to evaluate (``src/*.py``)."""
     raw = node.text
     return raw is None or _SPECIAL_NO_GLOB.search(raw) is not None
+
 
 _SPECIAL_NO_GLOB = re.compile(rb"[\\{}~$`'\"]")
 
@@ -54,6 +56,7 @@ _SPECIAL_BYTES = re.compile(rb"[\\{}*?\[~$`'\"]")
 def _plain(node: tree_sitter.Node) -> bool:
     raw = node.text
     return raw is not None and _SPECIAL_BYTES.search(raw) is None
+
 
 def _eval_into(
     sink: _Sink, frame: _Frame, node: tree_sitter.Node, text: Text, info: WordInfo,
@@ -126,6 +129,7 @@ def _eval_into(
     _scan_substitutions(sink, frame, node, origins)
     text.add(_node_text(frame, node), how)
 
+
 def _looks_split(frame: _Frame, pieces: list[tree_sitter.Node]) -> bool:
     """``r''m``, ``"c"url``: quotes that split a plain word for no reason."""
     joined = "".join(_node_text(frame, p) for p in pieces)
@@ -133,6 +137,7 @@ def _looks_split(frame: _Frame, pieces: list[tree_sitter.Node]) -> bool:
     return stripped.replace("-", "").replace("_", "").replace(".", "").isalnum() and any(
         p.type in ("raw_string", "string") and len(_node_text(frame, p)) <= 4 for p in pieces
     )
+
 
 def _scan_substitutions(
     sink: _Sink, frame: _Frame, node: tree_sitter.Node, origins: set[Origin]
@@ -144,6 +149,7 @@ def _scan_substitutions(
             origins |= walker._substitution(sink, frame, cur).origins
             continue
         stack.extend(cur.named_children)
+
 
 def _unquoted(raw: str, text: Text, info: WordInfo) -> None:
     """An unquoted word: backslash escapes are removed; ``~``, braces and globs stay live."""
@@ -166,6 +172,7 @@ def _unquoted(raw: str, text: Text, info: WordInfo) -> None:
         text.add(ch, LIT)
         i += 1
 
+
 def _dq_unescape(raw: str) -> str:
     if "\\" not in raw:
         return raw
@@ -180,6 +187,7 @@ def _dq_unescape(raw: str) -> str:
         out.append(raw[i])
         i += 1
     return "".join(out)
+
 
 def _expansion(
     sink: _Sink, frame: _Frame, node: tree_sitter.Node, text: Text, info: WordInfo, *,
@@ -239,6 +247,7 @@ MAX_VALUE_CHARS = 64 * 1024
 def _is_default_op(frame: _Frame, ops: list[tree_sitter.Node]) -> bool:
     return "".join(_node_text(frame, o) for o in ops).startswith((":-", "-", ":=", "=", ":+", "+"))
 
+
 def _var_value(sink: _Sink, frame: _Frame, name: str) -> str | None:
     if name in frame.vars:
         return frame.vars[name]
@@ -253,6 +262,7 @@ def _var_value(sink: _Sink, frame: _Frame, name: str) -> str | None:
     ):
         sink.env_read.append(name)
     return None
+
 
 def _apply_param_ops(frame: _Frame, value: str, ops: list[tree_sitter.Node]) -> str | None:
     op_text = "".join(_node_text(frame, o) for o in ops)
@@ -282,6 +292,7 @@ def _apply_param_ops(frame: _Frame, value: str, ops: list[tree_sitter.Node]) -> 
         return value[: -len(suf)] if suf and value.endswith(suf) else value
     return None
 
+
 def _assignment(sink: _Sink, frame: _Frame, node: tree_sitter.Node) -> tuple[str, str]:
     name_node = node.child_by_field_name("name")
     value_node = node.child_by_field_name("value")
@@ -301,6 +312,7 @@ def _assignment(sink: _Sink, frame: _Frame, node: tree_sitter.Node) -> tuple[str
             value = value[:MAX_VALUE_CHARS]
     return name, value
 
+
 def _assignments(sink: _Sink, frame: _Frame, node: tree_sitter.Node) -> None:
     targets = [node] if node.type == "variable_assignment" else list(node.named_children)
     for child in targets:
@@ -308,6 +320,7 @@ def _assignments(sink: _Sink, frame: _Frame, node: tree_sitter.Node) -> None:
             name, value = _assignment(sink, frame, child)
             frame.vars[name] = value
             sink.env_set.append((name, value))
+
 
 def _declaration(sink: _Sink, frame: _Frame, node: tree_sitter.Node) -> _Out:
     keyword = node.children[0].type if node.children else ""

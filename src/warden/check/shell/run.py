@@ -87,6 +87,7 @@ def _command(
         out = walker._walk(sink, frame, tail, out)
     return out
 
+
 def _has_expansion(node: tree_sitter.Node) -> bool:
     stack = [node]
     while stack:
@@ -100,6 +101,7 @@ def _has_expansion(node: tree_sitter.Node) -> bool:
             continue
         stack.extend(cur.named_children)
     return False
+
 
 def _run(
     sink: _Sink,
@@ -142,6 +144,7 @@ def _run(
     out = _apply_effects(sink, frame, name, argv, eff, stdin, span, privileged, background, via)
     return out
 
+
 def _change_dir(sink: _Sink, argv: tuple[str, ...]) -> None:
     """``cd DIR`` moves the cwd for the commands after it (``cd ~/.ssh && cat id_rsa``)."""
     operands = [a for a in argv[1:] if not a.startswith("-") or a == "-"]
@@ -150,6 +153,7 @@ def _change_dir(sink: _Sink, argv: tuple[str, ...]) -> None:
         return
     ctx = sink.paths
     sink.paths = PathContext(cwd=normalize(target, ctx), home=ctx.home, workspace=ctx.workspace)
+
 
 def _fold_name(sink: _Sink, name: str, span: Span) -> str:
     if name.isascii():
@@ -163,6 +167,7 @@ def _fold_name(sink: _Sink, name: str, span: Span) -> str:
     if folded != name:
         sink.mark("obfuscation.confusable", f"{name} looks like {folded}", span)
     return folded
+
 
 def _call_function(
     sink: _Sink, frame: _Frame, name: str, argv: tuple[str, ...], stdin: _Out, span: Span
@@ -183,6 +188,7 @@ def _call_function(
     frame.calling = saved
     frame.vars = saved_vars
     return out
+
 
 def _apply_effects(
     sink: _Sink,
@@ -253,6 +259,7 @@ _LISTERS = frozenset({"find", "ls", "fd", "fdfind", "tree", "locate", "du"})
 _NAME_FILTERS = frozenset({"grep", "egrep", "fgrep", "rg", "head", "tail", "sort", "uniq", "sed",
                            "awk", "cut", "tr", "cat", "tee"})  # fmt: skip
 
+
 def _bind_names(
     inner: tuple[str, ...], name: str, roots: tuple[str, ...], stdin: _Out
 ) -> tuple[str, ...]:
@@ -268,6 +275,7 @@ def _bind_names(
             return tuple(d for arg in inner for d in (dirs if arg == "{}" else (arg,)))
         return (*inner, *dirs)
     return inner
+
 
 def _inline(
     sink: _Sink, frame: _Frame, lang: str, code: str, name: str, span: Span,
@@ -289,6 +297,7 @@ def _inline(
     )  # fmt: skip
     _apply_effects(sink, child, name, (name,), inner, _NONE, span, privileged, False, ())
 
+
 _QUOTED_LITERAL = re.compile("'([^'\\n]{1,4096})'|\"([^\"\\n]{1,4096})\"")
 
 def _literal_scan(lang: str, code: str) -> Effects:
@@ -306,6 +315,7 @@ def _literal_scan(lang: str, code: str) -> Effects:
             files.append(FileRef(FileOp.READ, text))
     return Effects(files=tuple(files), net=tuple(nets),
                    markers=(("inline.unanalysed", lang),))  # fmt: skip
+
 
 def _stdin_code(
     sink: _Sink, frame: _Frame, name: str, stdin: _Out, span: Span,
@@ -329,6 +339,7 @@ def _stdin_code(
     elif lang:
         _inline(sink, frame, lang, stdin.value, name, span, privileged, via)
 
+
 def _file(
     sink: _Sink, frame: _Frame, op: FileOp, raw: str, by: str, span: Span, *,
     recursive: bool = False,
@@ -345,6 +356,7 @@ def _file(
                    recursive=recursive, real=real if real != path else None)
     )  # fmt: skip
 
+
 def _net(sink: _Sink, ref: NetRef, by: str, span: Span, stdin: _Out) -> None:
     host, port, scheme, url = parse_target(ref.target, by)
     sends = stdin.origins if ref.direction is NetDirection.UPLOAD else frozenset()
@@ -352,6 +364,7 @@ def _net(sink: _Sink, ref: NetRef, by: str, span: Span, stdin: _Out) -> None:
         NetAccess(direction=ref.direction, host=host, port=ref.port or port, scheme=scheme,
                   url=url, by=by, span=span, sends=sends)
     )  # fmt: skip
+
 
 def _dev_net(sink: _Sink, frame: _Frame, dest: str, span: Span) -> None:
     parts = dest.split("/")

@@ -56,6 +56,7 @@ def _parser() -> tree_sitter.Parser:
         _local.parser = parser
     return parser
 
+
 @dataclass(slots=True)
 class _Out:
     """What a construct writes to stdout: where it came from, and its text when known.
@@ -67,6 +68,7 @@ class _Out:
     origins: frozenset[Origin] = frozenset()
     value: str | None = None
     listing: tuple[str, ...] = ()
+
 
 _NONE = _Out()
 
@@ -100,6 +102,7 @@ class _Sink:
             markers=tuple(dict.fromkeys(self.markers)),
         )
 
+
 @dataclass(slots=True)
 class _Frame:
     """How the text being walked relates to the command the person sees."""
@@ -117,8 +120,10 @@ class _Frame:
     pipe_span: Span | None = None  # the pipeline being walked: evidence for data-flow findings
     remote: bool = False  # runs on another machine or in a container (ssh, docker run)
 
+
 def _node_text(frame: _Frame, node: tree_sitter.Node) -> str:
     return frame.src[node.start_byte : node.end_byte].decode("utf-8", "replace")
+
 
 def _span(frame: _Frame, node: tree_sitter.Node) -> Span:
     if frame.span is not None:

@@ -108,6 +108,7 @@ def _is_simple(text: str) -> bool:
     words = text.split()
     return bool(words) and "=" not in words[0] and words[0] not in _SYNTAX_WORDS
 
+
 _CI_EXPR = re.compile(r"\$\{\{[^{}\n]{0,400}\}\}")
 
 _DEV_NET = re.compile(r"/dev/(?:tcp|udp)/[^/\s]+/\d+")
@@ -148,6 +149,7 @@ def analyze_command(
         return sink.facts()
     _walk_code(sink, _Frame(src=b"", text=text), text, _NONE)
     return sink.facts()
+
 
 def _walk_code(sink: _Sink, parent: _Frame, code: str, stdin: _Out, *, via: str = "") -> _Out:
     """Parse ``code`` and walk it in a child frame (top level when parent.src is empty)."""
@@ -202,6 +204,7 @@ def _error_snippet(root: tree_sitter.Node, src: bytes) -> str:
         stack.extend(reversed(node.children))
     return "syntax error"
 
+
 def _walk(sink: _Sink, frame: _Frame, node: tree_sitter.Node, stdin: _Out) -> _Out:
     sink.nodes += 1
     if sink.nodes > MAX_NODES:
@@ -216,6 +219,7 @@ def _walk(sink: _Sink, frame: _Frame, node: tree_sitter.Node, stdin: _Out) -> _O
         return _walk_node(sink, frame, node, stdin)
     finally:
         sink.nesting -= 1
+
 
 def _walk_node(sink: _Sink, frame: _Frame, node: tree_sitter.Node, stdin: _Out) -> _Out:
     kind = node.type
@@ -258,6 +262,7 @@ def _walk_node(sink: _Sink, frame: _Frame, node: tree_sitter.Node, stdin: _Out) 
         _loop_markers(sink, frame, node)
     return _walk_children(sink, frame, node, stdin, kind)
 
+
 def _walk_children(
     sink: _Sink, frame: _Frame, node: tree_sitter.Node, stdin: _Out, kind: str
 ) -> _Out:
@@ -274,6 +279,7 @@ def _walk_children(
         else:
             last = _walk(sink, frame, child, stdin if kind in _SCOPE_NODES else _NONE)
     return last
+
 
 def _backgrounded_children(node: tree_sitter.Node) -> set[int]:
     """Children followed by ``&`` (run in the background)."""
@@ -307,6 +313,7 @@ def _loop_markers(sink: _Sink, frame: _Frame, node: tree_sitter.Node) -> None:
         sink.mark("net.scan-loop", "loop probing computed hosts or ports", span)
     if _ENDLESS.match(text) and _BACKGROUND.search(text):
         sink.mark("resource.spawn-loop", "endless loop starting background processes", span)
+
 
 def _pipeline(sink: _Sink, frame: _Frame, node: tree_sitter.Node, stdin: _Out) -> _Out:
     out = stdin
@@ -343,6 +350,7 @@ def _pipe_on(sink: _Sink, frame: _Frame, node: tree_sitter.Node, stdin: _Out) ->
             out = _walk(sink, frame, child, out)
     return out
 
+
 def _redirected(sink: _Sink, frame: _Frame, node: tree_sitter.Node, stdin: _Out) -> _Out:
     body: tree_sitter.Node | None = None
     redirects: list[tree_sitter.Node] = []
@@ -363,6 +371,7 @@ def _redirected(sink: _Sink, frame: _Frame, node: tree_sitter.Node, stdin: _Out)
     for tail in after:  # `cat <<EOF | sh`: tree-sitter nests the rest of the pipeline here
         out = _walk(sink, frame, tail, out)
     return out
+
 
 def _apply_redirects(
     sink: _Sink, frame: _Frame, redirects: list[tree_sitter.Node], stdin: _Out
@@ -430,12 +439,14 @@ def _apply_redirects(
             run._file(sink, frame, FileOp.WRITE, dest, "<>", span)
     return new_stdin, stdout_taken, after
 
+
 def _heredoc_text(sink: _Sink, frame: _Frame, node: tree_sitter.Node) -> str:
     """A here-doc body, with substitutions inside it analysed as commands."""
     for child in node.named_children:
         if child.type in ("command_substitution", "expansion", "simple_expansion"):
             expand._eval_arg(sink, frame, child)
     return _node_text(frame, node)
+
 
 def _substitution(sink: _Sink, frame: _Frame, node: tree_sitter.Node) -> _Out:
     """``$(...)``, backticks, ``<(...)``: the inner commands run; their output flows out."""
@@ -448,6 +459,7 @@ def _substitution(sink: _Sink, frame: _Frame, node: tree_sitter.Node) -> _Out:
     if node.type == "process_substitution" and node.children and node.children[0].type == ">(":
         return _NONE
     return out
+
 
 def _error_fallback(sink: _Sink, frame: _Frame, node: tree_sitter.Node, stdin: _Out) -> _Out:
     """tree-sitter gave up on this region: split it into words like a shell would and run them."""
