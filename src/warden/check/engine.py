@@ -98,6 +98,7 @@ class Engine:
                                           else None, f"rule {spec.id!r}: {exc}"))  # fmt: skip
         if issues:
             raise RuleError(issues)
+        env.paths.compile()
         self.rules: tuple[CompiledRule, ...] = tuple(r for r in compiled if not r.combines)
         self.combos: tuple[CompiledRule, ...] = tuple(r for r in compiled if r.combines)
         self._index = _RuleIndex.build(self.rules)

@@ -191,3 +191,27 @@ def test_generated_matchers_agree_with_the_reference_semantics() -> None:
                 compared += 1
                 matched += fast is not None
     assert compared > 100_000 and matched > 500
+
+
+def test_path_index_agrees_with_per_condition_regexes(monkeypatch) -> None:
+    """The shared RE2 path index gives exactly the decisions the per-condition regexes give."""
+    import sys
+    from pathlib import Path
+
+    from warden.check.engine import Engine
+    from warden.check.rules.compile import PathIndex
+    from warden.check.rules.lint import EXAMPLE_CONTEXT, EXAMPLE_HOME, example_action
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
+    from corpora import benign_actions, benign_commands, holdout_attacks
+
+    indexed = Engine.builtin(home=EXAMPLE_HOME)
+    assert indexed.rules[0] is not None
+    monkeypatch.setattr(PathIndex, "compile", lambda self: None)
+    plain = Engine.builtin(home=EXAMPLE_HOME)
+    payloads = [i.payload for i in benign_commands()[::3] + benign_actions() + holdout_attacks()]
+    payloads += [ex for r in RULES for ex in (*r.spec.examples.match, *r.spec.examples.no_match)]
+    for payload in payloads:
+        action = example_action(payload)
+        a, b = indexed.check(action, EXAMPLE_CONTEXT), plain.check(action, EXAMPLE_CONTEXT)
+        assert a == b, payload

@@ -12,7 +12,7 @@ import bisect
 import fnmatch
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from warden.action import Action
@@ -59,6 +59,56 @@ class CompileEnv:
 
     home: str
     host_allowed: Callable[[str, int | None], bool]
+    paths: PathIndex = field(default_factory=lambda: PathIndex())
+
+
+class PathIndex:
+    """Every path pattern of every rule in one RE2 set, matched once per path.
+
+    A path condition is then a set intersection instead of a regex run of its own. Results are
+    remembered per path string (a pure function of it; bounded). If RE2 is unavailable or
+    refuses a pattern, :attr:`ready` stays False and conditions use their own regexes.
+    """
+
+    #: Distinct paths remembered; the cache is dropped when full (paths repeat within sessions).
+    CACHE = 8192
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int] = {}
+        self._set: Any = None
+        self._cache: dict[str, frozenset[int]] = {}
+        self.ready = False
+
+    def add(self, glob: str) -> int:
+        """The id of an (expanded) path glob; before :meth:`compile` only."""
+        if self.ready:
+            raise RuntimeError("path index already compiled")
+        return self._ids.setdefault(glob, len(self._ids))
+
+    def compile(self) -> None:
+        if _re2 is None or not self._ids:
+            return
+        regex_set = _re2.Set.FullMatchSet()
+        try:
+            for glob, ident in sorted(self._ids.items(), key=lambda kv: kv[1]):
+                source = glob_regex(glob)
+                if regex_set.Add("(?s)" + source.removesuffix(r"\Z")) != ident:
+                    return
+            regex_set.Compile()
+        except Exception:  # an RE2 refusal: keep the per-condition regexes
+            return
+        self._set = regex_set
+        self.ready = True
+
+    def matches(self, path: str) -> frozenset[int]:
+        found = self._cache.get(path)
+        if found is None:
+            hits = self._set.Match(path)
+            found = frozenset(hits) if hits else frozenset()
+            if len(self._cache) >= self.CACHE:
+                self._cache.clear()
+            self._cache[path] = found
+        return found
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -117,6 +167,8 @@ def _path_pred(values: Sequence[str], env: CompileEnv, *, literal_globs: bool = 
     patterns = [expand_path_pattern(v, env.home) for v in values]
     # one regex for all patterns: a single match per path instead of one per pattern
     combined = _Lazy("|".join(f"(?:{glob_regex(p)})" for p in patterns), re.DOTALL)
+    index = env.paths
+    ids = frozenset(index.add(p) for p in patterns)
     # "**/x" patterns can be inside any directory; only anchored ones are checked inside one,
     # and only those whose literal start is compatible with the directory
     anchored = [(_literal_prefix(p), p) for p in patterns if not p.startswith("**")]
@@ -135,8 +187,10 @@ def _path_pred(values: Sequence[str], env: CompileEnv, *, literal_globs: bool = 
         forms = item.forms()
         if item.glob and not literal_globs:
             return any(globs_intersect(p, f) for p in patterns for f in forms)
-        rx = combined.get()
-        if any(rx.match(f) for f in forms):
+        if index.ready:
+            if any(not ids.isdisjoint(index.matches(f)) for f in forms):
+                return True
+        elif any(combined.get().match(f) for f in forms):
             return True
         if not literal_globs and item.op in _WHOLE_DIR_OPS and (
             item.recursive or (item.raw.endswith("/") and item.raw.strip("/"))
