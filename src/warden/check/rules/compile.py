@@ -188,14 +188,20 @@ def _path_pred(values: Sequence[str], env: CompileEnv, *, literal_globs: bool = 
         if item.glob and not literal_globs:
             return any(globs_intersect(p, f) for p in patterns for f in forms)
         if index.ready:
-            if any(not ids.isdisjoint(index.matches(f)) for f in forms):
-                return True
-        elif any(combined.get().match(f) for f in forms):
-            return True
+            for f in forms:  # plain loops: this runs for every file rule on every file access
+                if not ids.isdisjoint(index.matches(f)):
+                    return True
+        else:
+            rx = combined.get()
+            for f in forms:
+                if rx.match(f):
+                    return True
         if not literal_globs and item.op in _WHOLE_DIR_OPS and (
             item.recursive or (item.raw.endswith("/") and item.raw.strip("/"))
         ):
-            return any(names_inside(f.rstrip("/") + "/") for f in forms)
+            for f in forms:
+                if names_inside(f.rstrip("/") + "/"):
+                    return True
         return False
 
     inside_cache: dict[str, bool] = {}
