@@ -10,6 +10,7 @@ with an ``analysis.incomplete`` marker.
 from __future__ import annotations
 
 import ast
+import warnings
 import shlex
 
 from warden.check.shell.inline_pyrules import (
@@ -34,7 +35,11 @@ def _receiver(node: ast.Call) -> ast.expr | None:
 def analyze_python(sink: Sink, code: str, *, depth: int, recurse: Recurse) -> None:
     """Analyse Python ``code`` into ``sink``."""
     try:
-        tree = ast.parse(code)
+        with warnings.catch_warnings():
+            # the compiler warns on odd literals (`1if x`); the agent's code is data here, and
+            # a hook's stderr may be shown to the agent
+            warnings.simplefilter("ignore")
+            tree = ast.parse(code)
     except (SyntaxError, ValueError, OverflowError, RecursionError, MemoryError):
         sink.marker("analysis.incomplete", "python syntax error")
         analyze_scanned(sink, "python", code, depth=depth, recurse=recurse)
