@@ -10,8 +10,8 @@ with an ``analysis.incomplete`` marker.
 from __future__ import annotations
 
 import ast
-import warnings
 import shlex
+import warnings
 
 from warden.check.shell.inline_pyrules import (
     HANDLERS,
