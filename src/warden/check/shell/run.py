@@ -291,6 +291,9 @@ def _inline(
         return
     if ("analysis.incomplete", "unknown language") in inner.markers:
         inner = _literal_scan(lang, code)
+    bomb = _MEMORY_BOMB.search(code[:MAX_COMMAND_CHARS])
+    if bomb:
+        sink.mark("resource.memory-bomb", bomb.group(0)[:60], span)
     child = _Frame(
         src=b"", text="", depth=frame.depth + 1, via=(*frame.via, *via, f"{name} -c"),
         span=span, privileged=privileged, vars=frame.vars, remote=frame.remote,
@@ -298,6 +301,14 @@ def _inline(
     _apply_effects(sink, child, name, (name,), inner, _NONE, span, privileged, False, ())
 
 
+#: Repetition or allocation sized at a billion or more, in any of the analysed languages:
+#: `"x" * 10**12`, `[0] * 10**10`, `'a' x 1e11` (perl), `.repeat(1e10)` (node), `bytearray(2**40)`,
+#: `* 99999999999`. Ordinary code never sizes a value like this; a memory bomb always does.
+_MEMORY_BOMB = re.compile(
+    r"(?:\*|\bx|\.repeat\(|\b(?:bytearray|bytes|range|Buffer\.alloc|new Array)\()\s*\(?\s*"
+    r"(?:10\s*\*\*\s*(?:9|[1-9]\d)|2\s*\*\*\s*(?:3\d|[4-9]\d)|[1-9]\d?(?:\.\d+)?e(?:9|[1-9]\d)"
+    r"|\d{10,})\b"
+)
 _QUOTED_LITERAL = re.compile("'([^'\\n]{1,4096})'|\"([^\"\\n]{1,4096})\"")
 
 def _literal_scan(lang: str, code: str) -> Effects:
