@@ -301,13 +301,9 @@ class Engine:
                 add("policy.read-denied", "policy", Verdict.DENY, Severity.HIGH,
                     f"reads {acc.path}, which the policy denies", acc)  # fmt: skip
         for net in facts.net:
-            if net.host and self.policy.net_deny and not self.policy.host_allowed(net.host,
-                                                                                 net.port):
-                from warden.check.policy.load import _host_listed
-
-                if _host_listed(self.policy.net_deny, net.host, net.port):
-                    add("policy.host-denied", "policy", Verdict.DENY, Severity.HIGH,
-                        f"contacts {net.host}, which the policy denies", net)  # fmt: skip
+            if net.host and self.policy.host_denied(net.host, net.port):
+                add("policy.host-denied", "policy", Verdict.DENY, Severity.HIGH,
+                    f"contacts {net.host}, which the policy denies", net)  # fmt: skip
         if self._cmd_deny or self._cmd_ask or self._cmd_allow:
             for ex in facts.execs:
                 line = " ".join(ex.argv)

@@ -11,7 +11,6 @@ from warden.normalize.base import HookEvent, HookKind, Source
 from warden.normalize.detect import detect_source
 from warden.normalize.normalizer import adapter_for, hook_event, normalize, parse_hook
 from warden.normalize.patch import parse_apply_patch
-from warden.normalize.paths import resolve_path
 
 __all__ = [
     "HookEvent",
@@ -23,5 +22,4 @@ __all__ = [
     "normalize",
     "parse_apply_patch",
     "parse_hook",
-    "resolve_path",
 ]

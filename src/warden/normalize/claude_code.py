@@ -24,7 +24,7 @@ Sources (checked November 2026):
 - MCP tool names: ``mcp__<server>__<tool>`` (hooks reference, "Matching MCP tools").
 
 Paths are kept as the model wrote them; Claude Code's file tools take absolute paths, and
-:func:`warden.normalize.resolve_path` computes an absolute path where one is needed.
+:func:`warden.check.paths.normalize` computes the absolute path where one is needed.
 """
 
 from __future__ import annotations

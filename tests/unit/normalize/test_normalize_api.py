@@ -9,7 +9,7 @@ import pytest
 
 import warden.normalize
 from warden.errors import InputError
-from warden.normalize import HookKind, Source, detect_source, hook_event, parse_hook, resolve_path
+from warden.normalize import HookKind, Source, detect_source, hook_event, parse_hook
 
 
 def test_public_surface_is_pinned() -> None:
@@ -23,7 +23,6 @@ def test_public_surface_is_pinned() -> None:
         "normalize",
         "parse_apply_patch",
         "parse_hook",
-        "resolve_path",
     ]
     for name in warden.normalize.__all__:
         assert getattr(warden.normalize, name) is not None
@@ -97,22 +96,3 @@ def test_shorthand_and_warden_json_are_pre_tool_events() -> None:
         "s",
         Source.WARDEN,
     )
-
-
-@pytest.mark.parametrize(
-    ("path", "cwd", "home", "expected"),
-    [
-        ("../../etc/passwd", "/home/dev/shop", None, "/home/etc/passwd"),
-        ("../../../../../etc/passwd", "/a", None, "/etc/passwd"),
-        ("/abs/./x/../y", None, None, "/abs/y"),
-        ("rel", None, None, None),
-        ("rel", "relative/cwd", None, None),
-        ("~/.ssh/id_rsa", "/w", "/home/u", "/home/u/.ssh/id_rsa"),
-        ("~/.ssh/id_rsa", "/w", None, "/w/~/.ssh/id_rsa"),
-        ("~root/x", "/w", "/home/u", "/w/~root/x"),
-        ("//etc//passwd", None, None, "/etc/passwd"),
-        (".", "/w", None, "/w"),
-    ],
-)
-def test_resolve_path(path: str, cwd: str | None, home: str | None, expected: str | None) -> None:
-    assert resolve_path(path, cwd, home=home) == expected

@@ -88,12 +88,14 @@ class Policy:
         key = (host, port)
         hit = self._host_cache.get(key)
         if hit is None:
-            hit = not _host_listed(self.net_deny, host, port) and _host_listed(
-                self.net_allow, host, port
-            )
+            hit = not self.host_denied(host, port) and _host_listed(self.net_allow, host, port)
             if len(self._host_cache) < 4096:
                 self._host_cache[key] = hit
         return hit
+
+    def host_denied(self, host: str, port: int | None = None) -> bool:
+        """Whether ``[network] deny`` names ``host`` (and ``port``)."""
+        return bool(self.net_deny) and _host_listed(self.net_deny, host, port)
 
 
 def _host_listed(patterns: Iterable[str], host: str, port: int | None) -> bool:
