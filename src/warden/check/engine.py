@@ -29,7 +29,7 @@ from typing import Any
 from warden.action import Action, ActionKind
 from warden.check.analyze import analyze, primary_field, primary_text
 from warden.check.facts import Facts, FileAccess, FileOp, Marker, SecretHit
-from warden.check.paths import PathContext, compile_glob
+from warden.check.paths import PathContext, glob_regex
 from warden.check.policy.load import Policy
 from warden.check.rules.compile import (
     ActionView,
@@ -103,17 +103,14 @@ class Engine:
         self.combos: tuple[CompiledRule, ...] = tuple(r for r in compiled if r.combines)
         self._index = _RuleIndex.build(self.rules)
         self._advice_of = {r.id: r.advice for r in compiled if r.advice}
-        self._read_deny = tuple(
-            compile_glob(expand_path_pattern(p, self.home)) for p in policy.read_deny
-        )
-        self._trusted_read = tuple(
-            compile_glob(expand_path_pattern(p, self.home)) for p in policy.trusted_read
-        )
+        self._path_lists = {
+            "write_allow": policy.write_allow, "read_allow": policy.read_allow,
+            "read_deny": policy.read_deny, "trusted_read": policy.trusted_read,
+        }  # fmt: skip
+        self._path_cache: dict[tuple[str, str], re.Pattern[str] | None] = {}
         self._cmd_allow = tuple(re.compile(fnmatch.translate(p)) for p in policy.cmd_allow)
         self._cmd_deny = tuple(re.compile(fnmatch.translate(p)) for p in policy.cmd_deny)
         self._cmd_ask = tuple(re.compile(fnmatch.translate(p)) for p in policy.cmd_ask)
-        self._write_allow_cache: dict[str, tuple[re.Pattern[str], ...]] = {}
-        self._read_allow_cache: dict[str, tuple[re.Pattern[str], ...]] = {}
 
     @classmethod
     def builtin(cls, *, home: str | None = None) -> Engine:
@@ -183,7 +180,7 @@ class Engine:
         findings: list[Finding] = []
         for rule, selections in self._index.candidates(present):
             hit = self._match(rule, selections, facts, view, present)
-            if hit is not None and not self._trusted_hit(hit):
+            if hit is not None and not self._trusted_hit(hit, paths.workspace):
                 findings.append(self._finding(rule, hit, text, field))
         findings.extend(self._policy_findings(facts, paths, text, field))
         for combo in self.combos:
@@ -253,28 +250,28 @@ class Engine:
 
     # --- policy-derived findings --------------------------------------------------------------
 
-    def _allowed_paths(
-        self, globs: tuple[str, ...], cache: dict[str, tuple[re.Pattern[str], ...]], workspace: str
-    ) -> tuple[re.Pattern[str], ...]:
-        cached = cache.get(workspace)
-        if cached is None:
-            pats = []
-            for p in globs:
-                p = p.replace("$WORKSPACE", workspace.rstrip("/") or "/")
-                pats.append(compile_glob(expand_path_pattern(p, self.home)))
-            cached = tuple(pats)
-            if len(cache) < 256:
-                cache[workspace] = cached
-        return cached
+    def _paths(self, which: str, workspace: str) -> re.Pattern[str] | None:
+        """A policy path list (``write_allow``, ``read_allow``, ``read_deny``, ``trusted_read``)
+        as one regex for ``workspace`` (``$WORKSPACE`` and ``~`` expanded); None when empty."""
+        key = (which, workspace)
+        if key in self._path_cache:
+            return self._path_cache[key]
+        root = workspace.rstrip("/") or "/"
+        sources = [glob_regex(expand_path_pattern(p.replace("$WORKSPACE", root), self.home))
+                   for p in self._path_lists[which]]  # fmt: skip
+        rx = re.compile("|".join(f"(?:{s})" for s in sources), re.DOTALL) if sources else None
+        if len(self._path_cache) < 1024:
+            self._path_cache[key] = rx
+        return rx
 
     def _policy_findings(
         self, facts: Facts, paths: PathContext, text: str, field: str
     ) -> list[Finding]:
         out: list[Finding] = []
-        allow = self._allowed_paths(self.policy.write_allow, self._write_allow_cache,
-                                    paths.workspace)  # fmt: skip
-        readable = self._allowed_paths(self.policy.read_allow, self._read_allow_cache,
-                                       paths.workspace)  # fmt: skip
+        writable = self._paths("write_allow", paths.workspace)
+        readable = self._paths("read_allow", paths.workspace)
+        denied = self._paths("read_deny", paths.workspace)
+        reads = (FileOp.READ, FileOp.LIST, FileOp.EXEC)
 
         def add(rule: str, category: str, verdict: Verdict, severity: Severity, reason: str,
                 item: Any) -> None:  # fmt: skip
@@ -284,20 +281,18 @@ class Engine:
 
         for acc in facts.files:
             forms = acc.forms()
-            if acc.op in (FileOp.WRITE, FileOp.APPEND, FileOp.DELETE, FileOp.CHMOD) and not all(
-                any(rx.match(f) for rx in allow) for f in forms
+            if acc.op in (FileOp.WRITE, FileOp.APPEND, FileOp.DELETE, FileOp.CHMOD) and not (
+                writable is not None and all(writable.match(f) for f in forms)
             ):
                 add("policy.write-outside-workspace", "policy", self.policy.write_outside,
                     Severity.MEDIUM, f"{acc.op.value}s {acc.path}, outside the paths the "
                     "policy lets the agent change", acc)  # fmt: skip
-            if acc.op in (FileOp.READ, FileOp.LIST, FileOp.EXEC) and readable and not all(
-                any(rx.match(f) for rx in readable) for f in forms
+            if acc.op in reads and readable is not None and not all(
+                readable.match(f) for f in forms
             ):
                 add("policy.read-outside", "policy", self.policy.read_outside, Severity.MEDIUM,
                     f"reads {acc.path}, outside the paths the policy lets the agent read", acc)
-            if acc.op in (FileOp.READ, FileOp.LIST, FileOp.EXEC) and self._read_deny and any(
-                rx.match(f) for rx in self._read_deny for f in forms
-            ):
+            if acc.op in reads and denied is not None and any(denied.match(f) for f in forms):
                 add("policy.read-denied", "policy", Verdict.DENY, Severity.HIGH,
                     f"reads {acc.path}, which the policy denies", acc)  # fmt: skip
         for net in facts.net:
@@ -319,14 +314,15 @@ class Engine:
                         f"runs `{line[:60]}`, which the policy asks about", ex)  # fmt: skip
         return out
 
-    def _trusted_hit(self, hit: tuple[Any, ...]) -> bool:
+    def _trusted_hit(self, hit: tuple[Any, ...], workspace: str) -> bool:
         """A match made only of reads of ``trusted_read`` paths (the user vouched for them)."""
-        if not self._trusted_read:
+        trusted = self._paths("trusted_read", workspace)
+        if trusted is None:
             return False
         return all(
             isinstance(item, FileAccess)
             and item.op in (FileOp.READ, FileOp.LIST)
-            and all(any(rx.match(f) for rx in self._trusted_read) for f in item.forms())
+            and all(trusted.match(f) for f in item.forms())
             for item in hit
         )
 

@@ -224,3 +224,15 @@ def test_allowlist_modes_for_reads_and_commands(tmp_path) -> None:
     d = check("make build", eng)
     assert d.verdict is Verdict.ASK and "policy.command-not-allowed" in d.rules
     assert check("git status", eng).verdict is Verdict.ALLOW
+
+
+def test_workspace_patterns_work_in_every_path_list(tmp_path) -> None:
+    eng = engine_with(tmp_path, """\
+        [paths]
+        read_deny = ["$WORKSPACE/secrets/**"]
+        trusted_read = ["$WORKSPACE/.env.shared"]
+        """)
+    d = check("cat secrets/prod.key", eng)
+    assert d.verdict is Verdict.DENY and "policy.read-denied" in d.rules
+    assert check("cat .env.shared", eng).verdict is Verdict.ALLOW
+    assert check("cat .env", eng).verdict is Verdict.DENY
