@@ -25,12 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpora import Item, benign_actions, benign_commands, holdout_attacks, holdout_benign
 
 from warden.check.engine import CheckContext, Engine
-from warden.check.rules.lint import EXAMPLE_CONTEXT, EXAMPLE_HOME, example_action
+from warden.check.rules.lint import EXAMPLE_CONTEXT, EXAMPLE_HOME, example_action, example_engine
 from warden.decision import Verdict
 
 
 def engine() -> Engine:
-    return Engine.builtin(home=EXAMPLE_HOME)
+    return example_engine()
 
 
 def judge(eng: Engine, item: Item) -> Verdict:

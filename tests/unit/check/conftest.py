@@ -1,10 +1,5 @@
-import functools
+"""Shared by the tests below: the example engine (see warden.check.rules.lint)."""
 
-from warden.check.engine import Engine
-from warden.check.rules.lint import EXAMPLE_HOME
+from warden.check.rules.lint import example_engine
 
-
-@functools.cache
-def example_engine() -> Engine:
-    """The built-in policy and packs, on the fictional machine the rule examples use."""
-    return Engine.builtin(home=EXAMPLE_HOME)
+__all__ = ["example_engine"]

@@ -9,6 +9,7 @@ misbehaving no-match examples. ``warden rules lint`` and the test suite both cal
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -17,11 +18,24 @@ from warden.action import Action, ActionKind
 from warden.check.engine import CheckContext, Engine
 from warden.check.rules.load import LoadedRule
 
-__all__ = ["EXAMPLE_CONTEXT", "EXAMPLE_HOME", "LintProblem", "example_action", "lint"]
+__all__ = [
+    "EXAMPLE_CONTEXT",
+    "EXAMPLE_HOME",
+    "LintProblem",
+    "example_action",
+    "example_engine",
+    "lint",
+]
 
 EXAMPLE_HOME = "/home/dev"
 EXAMPLE_CONTEXT = CheckContext(cwd="/home/dev/project", workspace="/home/dev/project",
                                home=EXAMPLE_HOME)  # fmt: skip
+
+
+@functools.cache
+def example_engine() -> Engine:
+    """The built-in policy and packs on the fictional example machine (shared, immutable)."""
+    return Engine.builtin(home=EXAMPLE_HOME)
 
 
 @dataclass(frozen=True, slots=True)
