@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from warden.cli.groups import CommandGroup
 from warden.errors import InputError, VerificationError
 
 if TYPE_CHECKING:
@@ -37,33 +38,13 @@ examples:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
-    parser = sub.add_parser(
-        "audit",
-        help=summary,
-        description=summary,
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    cmds = parser.add_subparsers(dest="audit_command", metavar="ACTION")
-
-    def usage(_: argparse.Namespace) -> int:
-        parser.print_help()
-        return 2
-
-    parser.set_defaults(func=usage)
+    group = CommandGroup(sub, "audit", summary, epilog=EXAMPLES)
 
     def add(name: str, help_: str, func: Any) -> argparse.ArgumentParser:
-        p = cmds.add_parser(
-            name,
-            help=help_,
-            description=help_,
-            epilog=EXAMPLES,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
+        p = group.verb(name, help_, func)
         p.add_argument(
             "--db", type=Path, help="audit database (default: $XDG_DATA_HOME/warden/audit.db)"
         )
-        p.set_defaults(func=func)
         return p
 
     p = add("keygen", "create the log's Ed25519 signing key with safe permissions", _keygen)

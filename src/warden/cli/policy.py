@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from warden.cli.groups import CommandGroup
+
 __all__ = ["register"]
 
 EPILOG = """\
@@ -22,16 +24,14 @@ examples:
 
 
 def register(sub: Any, summary: str) -> None:
-    p = sub.add_parser("policy", help=summary, description="Validate and show policies.",
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
-    val = verbs.add_parser("validate", help="check policy files (and the packs they name)")
-    val.add_argument("files", nargs="+", type=Path)
-    show = verbs.add_parser("show", help="the effective policy after layering")
+    group = CommandGroup(sub, "policy", summary, description="Validate and show policies.",
+                         epilog=EPILOG)  # fmt: skip
+    group.verb("validate", "check policy files (and the packs they name)", run).add_argument(
+        "files", nargs="+", type=Path)  # fmt: skip
+    show = group.verb("show", "the effective policy after layering", run)
     show.add_argument("--workspace", "-w", default=None)
     show.add_argument("--policy", "-p", action="append", default=[], type=Path)
     show.add_argument("--json", action="store_true")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from warden.cli.groups import CommandGroup
+
 __all__ = ["register"]
 
 EPILOG = """\
@@ -19,20 +21,16 @@ examples:
 
 
 def register(sub: Any, summary: str) -> None:
-    p = sub.add_parser("rules", help=summary, description="The threat rule packs: data files "
-                       "of rules over facts.", epilog=EPILOG,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    p.add_argument("--pack", action="append", default=[], metavar="FILE", type=Path,
-                   help="also load this pack (repeatable)")
-    verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
-    ls = verbs.add_parser("list", help="one line per rule")
+    group = CommandGroup(sub, "rules", summary, description="The threat rule packs: data files "
+                         "of rules over facts.", epilog=EPILOG)  # fmt: skip
+    group.parser.add_argument("--pack", action="append", default=[], metavar="FILE", type=Path,
+                              help="also load this pack (repeatable)")  # fmt: skip
+    ls = group.verb("list", "one line per rule", run)
     ls.add_argument("--category", help="only this category")
     ls.add_argument("--json", action="store_true")
-    show = verbs.add_parser("show", help="one rule in full")
-    show.add_argument("id")
-    verbs.add_parser("lint", help="check that every rule matches its examples and not its "
-                     "counter-examples")  # fmt: skip
-    p.set_defaults(func=run)
+    group.verb("show", "one rule in full", run).add_argument("id")
+    group.verb("lint", "check that every rule matches its examples and not its counter-examples",
+               run)  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:

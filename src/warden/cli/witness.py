@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from warden.cli.groups import CommandGroup
+
 __all__ = ["register"]
 
 EXAMPLES = """\
@@ -18,44 +20,19 @@ examples:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
-    parser = sub.add_parser(
-        "witness",
-        help=summary,
-        description=summary,
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    cmds = parser.add_subparsers(dest="witness_command", metavar="ACTION")
+    group = CommandGroup(sub, "witness", summary, epilog=EXAMPLES)
 
-    def usage(_: argparse.Namespace) -> int:
-        parser.print_help()
-        return 2
-
-    parser.set_defaults(func=usage)
-
-    p = cmds.add_parser(
-        "init",
-        help="create a witness directory with a cosigner key",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = group.verb("init", "create a witness directory with a cosigner key", _init)
     p.add_argument("--dir", type=Path, required=True)
     p.add_argument("--name", required=True, help="witness key name, e.g. witness.example/w1")
     p.add_argument("--log-vkey", action="append", required=True, help="trusted log key")
-    p.set_defaults(func=_init)
 
-    p = cmds.add_parser(
-        "serve",
-        help="serve add-checkpoint over HTTP",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = group.verb("serve", "serve add-checkpoint over HTTP", _serve)
     p.add_argument("--dir", type=Path, required=True, help="witness state directory")
     p.add_argument("--key", type=Path, help="cosigner key (default: DIR/witness.key)")
     p.add_argument("--log-vkey", action="append", help="trusted log key (default: DIR/logs.vkeys)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7380)
-    p.set_defaults(func=_serve)
 
 
 def _init(args: argparse.Namespace) -> int:
