@@ -19,6 +19,7 @@ from warden.check.paths import PathContext, is_within, normalize, resolve
 from warden.check.shell import expand, values, walker
 from warden.check.shell.effects import Effects, NetRef
 from warden.check.shell.netloc import parse_target
+from warden.check.shell.semantics import LISTS_NAMES, PASSES_LINES
 from warden.check.shell.state import (
     _INTERPRETERS,
     _NONE,
@@ -236,28 +237,13 @@ def _apply_effects(
     if any(ref.op is FileOp.READ for ref in eff.files):
         origins.add(Origin.FILE)
     origins.add(Origin.COMMAND)
-    listing = roots if name in _LISTERS else ()
-    value: str | None = None
-    if name == "echo":
-        value = values.echo_value(argv[1:])
-    elif name == "printf":
-        value = values.printf_value(argv[1:])
-        if value is not None and argv[1:] and values.hides_text(argv[1]):
-            origins.add(Origin.DECODED)
-    elif stdin.value is not None:
-        value = values.transform(name, argv[1:], stdin.value)
-        if value is not None and value != stdin.value and name != "cat":
-            origins.add(Origin.DECODED)
-    if not listing and stdin.listing and name in _NAME_FILTERS:
+    listing = roots if name in LISTS_NAMES else ()
+    value, decoded = values.output(name, argv[1:], stdin.value)
+    if decoded:
+        origins.add(Origin.DECODED)
+    if not listing and stdin.listing and name in PASSES_LINES:
         listing = stdin.listing  # `find DIR | grep x | xargs cat` still names files in DIR
     return _Out(frozenset(origins), value, listing)
-
-#: Programs whose output is a list of file names under their operands.
-_LISTERS = frozenset({"find", "ls", "fd", "fdfind", "tree", "locate", "du"})
-
-#: Programs that pass names through (a filtered listing is still a listing).
-_NAME_FILTERS = frozenset({"grep", "egrep", "fgrep", "rg", "head", "tail", "sort", "uniq", "sed",
-                           "awk", "cut", "tr", "cat", "tee"})  # fmt: skip
 
 
 def _bind_names(

@@ -214,7 +214,16 @@ from warden.check.shell import (
 from warden.check.shell.effects import Effects, FileRef
 from warden.check.shell.sem_core import Acc, Argv, Handler, is_pathlike, is_url
 
-__all__ = ["effects_of", "known_programs"]
+__all__ = ["LISTS_NAMES", "PASSES_LINES", "effects_of", "known_programs"]
+
+#: Programs whose output is a list of file names under their LIST operands (``find DIR``): a
+#: consumer that takes names as arguments (``xargs cat``) reads files inside DIR.
+LISTS_NAMES = frozenset({"find", "ls", "fd", "fdfind", "tree", "locate", "du"})
+
+#: Programs that pass lines of their input through (filtered or reordered): a filtered listing
+#: is still a listing (``find DIR | grep x | xargs cat``).
+PASSES_LINES = frozenset({"grep", "egrep", "fgrep", "rg", "head", "tail", "sort", "uniq", "sed",
+                          "awk", "cut", "tr", "cat", "tee"})  # fmt: skip
 
 _NO_EFFECTS = Effects()
 

@@ -12,7 +12,7 @@ import base64
 import binascii
 import re
 
-__all__ = ["MAX_DECODED", "echo_value", "hides_text", "printf_value", "transform"]
+__all__ = ["MAX_DECODED", "echo_value", "hides_text", "output", "printf_value", "transform"]
 
 #: Decoded payloads larger than this are not followed (a shell one-liner never needs more).
 MAX_DECODED = 256 * 1024
@@ -56,6 +56,20 @@ def printf_value(args: tuple[str, ...]) -> str | None:
                 built.append(part)
         out = "".join(built)
     return out
+
+
+def output(name: str, args: tuple[str, ...], stdin: str | None) -> tuple[str | None, bool]:
+    """What ``name args`` prints when it can be computed, and whether that text was decoded
+    (escapes or an encoding turned into readable text): ``(None, False)`` when unknown."""
+    if name == "echo":
+        return echo_value(args), False
+    if name == "printf":
+        value = printf_value(args)
+        return value, value is not None and bool(args) and hides_text(args[0])
+    if stdin is None:
+        return None, False
+    value = transform(name, args, stdin)
+    return value, value is not None and value != stdin and name != "cat"
 
 
 def hides_text(fmt: str) -> bool:
