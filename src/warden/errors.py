@@ -8,6 +8,8 @@ where they enter (``raise ... from exc``) so callers catch one family::
     ├── ConfigError           a policy or rule pack that cannot be loaded
     │   ├── PolicyError
     │   └── RuleError
+    ├── ContainmentError      a containment mechanism is missing, too old, or failed (layer 2)
+    ├── HookError             a coding-agent hook call that cannot be answered as asked
     └── AuditError            the tamper-evident log (layer 4)
         ├── StoreError        the backing store failed (I/O, SQLite, locking)
         ├── KeyError_         a signing or verification key is missing, malformed or wrong
@@ -20,13 +22,15 @@ user sees all of them in one run rather than one per attempt.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = [
     "AuditError",
     "ConfigError",
     "ConfigIssue",
+    "ContainmentError",
     "FormatError",
+    "HookError",
     "InputError",
     "KeyError_",
     "PolicyError",
@@ -45,9 +49,19 @@ class InputError(WardenError):
     """An action, hook payload or argument that cannot be understood."""
 
 
-@dataclass(frozen=True, slots=True)
-class ConfigIssue:
-    """One problem in a configuration file, located as precisely as the format allows."""
+class ContainmentError(WardenError):
+    """A containment mechanism is missing, too old, or failed to apply (fail closed)."""
+
+
+class HookError(WardenError):
+    """A hook invocation that cannot be answered as asked (bad arguments, unknown agent)."""
+
+
+class ConfigIssue(NamedTuple):
+    """One problem in a configuration file, located as precisely as the format allows.
+
+    (A NamedTuple rather than a dataclass: a hook process then never imports ``dataclasses``.)
+    """
 
     file: str
     line: int | None

@@ -9,7 +9,6 @@ for invisible or confusable characters.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -57,6 +56,8 @@ def primary_text(action: Action) -> str:
         return action.url or ""
     if action.kind is ActionKind.WEB_SEARCH:
         return action.query or ""
+    import json  # here, not at the top: only tool calls without a main text need it
+
     return json.dumps(action.input, sort_keys=True, default=str)[:100_000]
 
 

@@ -23,14 +23,14 @@ import fnmatch
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from warden.action import Action, ActionKind
 from warden.check.analyze import analyze, primary_field, primary_text
 from warden.check.facts import Facts, FileAccess, FileOp, Marker, SecretHit
 from warden.check.paths import PathContext, glob_regex
-from warden.check.policy.load import Policy
 from warden.check.rules.compile import (
     ActionView,
     CompiledRule,
@@ -40,9 +40,12 @@ from warden.check.rules.compile import (
     compile_rule,
     expand_path_pattern,
 )
-from warden.check.rules.load import LoadedRule
 from warden.decision import Decision, Evidence, Finding, Severity, Verdict
 from warden.errors import ConfigIssue, RuleError
+
+if TYPE_CHECKING:
+    from warden.check.policy.load import Policy
+    from warden.check.rules.load import LoadedRule
 
 __all__ = ["CheckContext", "Engine"]
 
@@ -66,8 +69,7 @@ _POLICY_ADVICE = {
 EVIDENCE_CHARS = 160
 
 
-@dataclass(frozen=True, slots=True)
-class CheckContext:
+class CheckContext(msgspec.Struct, frozen=True):
     """Where the action runs, when the action itself does not say."""
 
     cwd: str | None = None
@@ -123,16 +125,16 @@ class Engine:
     @classmethod
     def from_files(
         cls, *, policy_files: Iterable[str] = (), workspace: str | None = None,
-        packs: Iterable[str] = (), home: str | None = None,
+        packs: Iterable[str] = (), home: str | None = None, cache: bool = True,
     ) -> Engine:  # fmt: skip
-        """The engine for the layered default policy plus explicit files (raises ConfigError)."""
-        from pathlib import Path
+        """The engine for the layered default policy plus explicit files (raises ConfigError).
 
-        from warden.check.policy.load import default_layers, load_policy
-        from warden.check.rules.load import load_packs
+        The validated inputs come from the engine cache when it applies (``cache=False`` or
+        ``WARDEN_NO_CACHE=1``: from source every time); see :mod:`warden.check.cache`."""
+        from warden.check.cache import load_inputs
 
-        policy = load_policy(default_layers(workspace, [Path(p) for p in policy_files]))
-        rules = load_packs([*policy.extra_packs, *(Path(p) for p in packs)])
+        policy, rules = load_inputs(workspace=workspace, policy_files=policy_files,
+                                    packs=packs, use_cache=cache)  # fmt: skip
         return cls(policy, rules, home=home)
 
     # --- evaluation --------------------------------------------------------------------------
@@ -176,10 +178,9 @@ class Engine:
         text = primary_text(action)
         field = primary_field(action)
         view = ActionView(action, text)
-        present = _Present.of(facts)
         findings: list[Finding] = []
-        for rule, selections in self._index.candidates(present):
-            hit = self._match(rule, selections, facts, view, present)
+        for rule, selections in self._index.candidates(_Present.of(facts)):
+            hit = self._match(rule, selections, facts, view)
             if hit is not None and not self._trusted_hit(hit, paths.workspace):
                 findings.append(self._finding(rule, hit, text, field))
         findings.extend(self._policy_findings(facts, paths, text, field))
@@ -190,21 +191,11 @@ class Engine:
         return self._decision(findings, action)
 
     def _match(
-        self, rule: CompiledRule, selections: list[CompiledSelection], facts: Facts,
-        view: ActionView, present: _Present,
+        self, rule: CompiledRule, selections: tuple[CompiledSelection, ...], facts: Facts,
+        view: ActionView,
     ) -> tuple[Any, ...] | None:  # fmt: skip
+        # the selections already passed their gates (see _RuleIndex.candidates)
         for sel in selections:
-            gate = sel.gate
-            if not gate.subjects <= present.subjects:
-                continue
-            if gate.marker_names is not None and gate.marker_names.isdisjoint(present.markers):
-                continue
-            if gate.exec_names is not None and gate.exec_names.isdisjoint(present.execs):
-                continue
-            if gate.file_ops is not None and gate.file_ops.isdisjoint(present.file_ops):
-                continue
-            if gate.net_dirs is not None and gate.net_dirs.isdisjoint(present.net_dirs):
-                continue
             hit = sel.match(facts, view)
             if hit is not None:
                 if any(u.match(facts, view) is not None for u in rule.unless):
@@ -375,7 +366,6 @@ class Engine:
         return self._advice_of.get(rule_id) or _POLICY_ADVICE.get(rule_id, "")
 
 
-@dataclass(frozen=True, slots=True)
 class _RuleIndex:
     """Selections keyed by something an action must have for them to match.
 
@@ -384,11 +374,28 @@ class _RuleIndex:
     (``secret``, ``env_set``...). An action only visits the selections filed under what it has,
     so a typical action tries a handful of selections instead of every rule. Rules keep their
     original order, so decisions do not depend on the index.
+
+    What an action "has" (:class:`_Present`) is a handful of names, and actions repeat them
+    (every ``git`` call has the same ones), so the candidate list for a given :class:`_Present`
+    is computed once, gates already checked, and remembered (bounded). It depends on those
+    names and the immutable rules alone, never on an action's paths, text or verdict.
     """
 
-    buckets: dict[str, tuple[tuple[int, int], ...]]
-    always: tuple[tuple[int, int], ...]
-    rules: tuple[CompiledRule, ...]
+    #: Distinct "what an action has" sets remembered; dropped when full. An entry takes about
+    #: 2.5 KB, so at most ~2.5 MB (a session repeats a few hundred; the bench corpus of 6,389
+    #: varied actions has 2,084).
+    CACHE = 1024
+
+    __slots__ = ("_cache", "always", "buckets", "rules")
+
+    def __init__(
+        self, buckets: dict[str, tuple[tuple[int, int], ...]],
+        always: tuple[tuple[int, int], ...], rules: tuple[CompiledRule, ...],
+    ) -> None:  # fmt: skip
+        self.buckets = buckets
+        self.always = always
+        self.rules = rules
+        self._cache: dict[_Present, tuple[_Candidate, ...]] = {}
 
     @classmethod
     def build(cls, rules: tuple[CompiledRule, ...]) -> _RuleIndex:
@@ -403,18 +410,33 @@ class _RuleIndex:
                     buckets.setdefault(key, []).append((rpos, spos))
         return cls({k: tuple(v) for k, v in buckets.items()}, tuple(always), rules)
 
-    def candidates(self, present: _Present) -> list[tuple[CompiledRule, list[CompiledSelection]]]:
+    def candidates(self, present: _Present) -> tuple[_Candidate, ...]:
+        """The rules worth trying, in rule order, each with its selections whose gates
+        ``present`` passes (in selection order)."""
+        found = self._cache.get(present)
+        if found is None:
+            found = self._candidates(present)
+            if len(self._cache) >= self.CACHE:
+                self._cache.clear()
+            self._cache[present] = found
+        return found
+
+    def _candidates(self, present: _Present) -> tuple[_Candidate, ...]:
         hits: set[tuple[int, int]] = set(self.always)
         get = self.buckets.get
-        for key in present.keys:
-            found = get(key)
-            if found:
-                hits.update(found)
-        by_rule: dict[int, list[int]] = {}
+        for key in present.index_keys():
+            bucket = get(key)
+            if bucket:
+                hits.update(bucket)
+        by_rule: dict[int, list[CompiledSelection]] = {}
         for rpos, spos in sorted(hits):
-            by_rule.setdefault(rpos, []).append(spos)
-        return [(self.rules[r], [self.rules[r].selections[i] for i in sels])
-                for r, sels in by_rule.items()]  # fmt: skip
+            sel = self.rules[rpos].selections[spos]
+            if present.admits(sel.gate):
+                by_rule.setdefault(rpos, []).append(sel)
+        return tuple((self.rules[r], tuple(sels)) for r, sels in by_rule.items())
+
+
+_Candidate = tuple[CompiledRule, tuple[CompiledSelection, ...]]
 
 
 def _index_keys(gate: Gate) -> tuple[str, ...] | None:
@@ -432,34 +454,58 @@ def _index_keys(gate: Gate) -> tuple[str, ...] | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class _Present:
-    """Which subjects, marker names and program names an action's facts contain."""
+class _Present(msgspec.Struct, frozen=True, cache_hash=True):
+    """Which subjects, marker names, program names, file operations and network directions an
+    action's facts contain (hashable: the key of the candidate cache)."""
 
     subjects: frozenset[str]
     markers: frozenset[str]
     execs: frozenset[str]
     file_ops: frozenset[str]
     net_dirs: frozenset[str]
-    keys: tuple[str, ...]
 
     @classmethod
     def of(cls, facts: Facts) -> _Present:
-        subjects = {
-            name
-            for name, items in (("exec", facts.execs), ("file", facts.files), ("net", facts.net),
-                                ("marker", facts.markers), ("env_set", facts.env_set),
-                                ("env_read", facts.env_read), ("secret", facts.secrets))
-            if items
-        }  # fmt: skip
-        markers = frozenset(m.name for m in facts.markers)
-        execs = frozenset(e.name for e in facts.execs)
-        ops = frozenset(f.op.value for f in facts.files)
-        dirs = frozenset(n.direction.value for n in facts.net)
-        keys = (*("m:" + n for n in markers), *("e:" + n for n in execs),
-                *("f:" + n for n in ops), *("n:" + n for n in dirs),
-                *("s:" + n for n in subjects))  # fmt: skip
-        return cls(frozenset(subjects), markers, execs, ops, dirs, keys)
+        subjects = []
+        if facts.execs:
+            subjects.append("exec")
+        if facts.files:
+            subjects.append("file")
+        if facts.net:
+            subjects.append("net")
+        if facts.markers:
+            subjects.append("marker")
+        if facts.env_set:
+            subjects.append("env_set")
+        if facts.env_read:
+            subjects.append("env_read")
+        if facts.secrets:
+            subjects.append("secret")
+        return cls(
+            frozenset(subjects),
+            frozenset([m.name for m in facts.markers]),
+            frozenset([e.name for e in facts.execs]),
+            frozenset([f.op.value for f in facts.files]),
+            frozenset([n.direction.value for n in facts.net]),
+        )
+
+    def index_keys(self) -> list[str]:
+        """The index keys this action reaches (see :func:`_index_keys`)."""
+        return [*("m:" + n for n in self.markers), *("e:" + n for n in self.execs),
+                *("f:" + n for n in self.file_ops), *("n:" + n for n in self.net_dirs),
+                *("s:" + n for n in self.subjects)]  # fmt: skip
+
+    def admits(self, gate: Gate) -> bool:
+        """Whether a selection with ``gate`` could match an action with these facts."""
+        if not gate.subjects <= self.subjects:
+            return False
+        if gate.marker_names is not None and gate.marker_names.isdisjoint(self.markers):
+            return False
+        if gate.exec_names is not None and gate.exec_names.isdisjoint(self.execs):
+            return False
+        if gate.file_ops is not None and gate.file_ops.isdisjoint(self.file_ops):
+            return False
+        return gate.net_dirs is None or not gate.net_dirs.isdisjoint(self.net_dirs)
 
 
 def _combo_related(combo: CompiledRule, findings: list[Finding]) -> list[Finding] | None:

@@ -18,7 +18,9 @@ import functools
 import os
 import posixpath
 import re
-from dataclasses import dataclass
+import stat
+
+import msgspec
 
 __all__ = [
     "PathContext",
@@ -31,8 +33,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class PathContext:
+class PathContext(msgspec.Struct, frozen=True):
     """Where relative paths start and what ``~`` means for one action."""
 
     cwd: str
@@ -108,9 +109,9 @@ def _resolve(path: str) -> str:
     try:
         fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
     except (FileNotFoundError, NotADirectoryError):
-        # missing (or a dangling link): the library walk resolves what exists and follows
-        # dangling links to the file a write would create; it is also the cheaper path here
-        return os.path.realpath(path)
+        # missing (or a dangling link): resolve what exists, follow dangling links to the file
+        # a write would create
+        return _resolve_missing(path)
     except (OSError, ValueError):
         return path  # unreadable on the way (EACCES, ELOOP): judge the lexical form
     try:
@@ -120,6 +121,30 @@ def _resolve(path: str) -> str:
     finally:
         os.close(fd)
     return resolved if resolved.startswith("/") else path
+
+
+def _resolve_missing(path: str) -> str:
+    """:func:`os.path.realpath` of a path the kernel could not look up, in fewer steps.
+
+    The library walk calls ``lstat`` on every component, and keeps going after the first one that
+    is missing although every deeper one must then fail too (a lookup below a missing,
+    unsearchable or non-directory component fails the same way), and then returns the lexical
+    path. This walk stops at that first failure with the same answer. Any symlink on the way
+    (a dangling one included) is left to the library walk, whose answer it is. Only for
+    absolute, normalised paths (all :func:`normalize` produces); others take the library walk.
+    """
+    if not path.startswith("/") or path.startswith("//") or posixpath.normpath(path) != path:
+        return os.path.realpath(path)
+    prefix = ""
+    for name in path[1:].split("/"):
+        prefix += "/" + name
+        try:
+            st = os.lstat(prefix)
+        except OSError:
+            return path  # nothing below exists: no link left to resolve
+        if stat.S_ISLNK(st.st_mode):
+            return os.path.realpath(path)
+    return path  # it appeared meanwhile, with no link on the way
 
 
 def is_within(path: str, root: str) -> bool:

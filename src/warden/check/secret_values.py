@@ -24,6 +24,9 @@ CONTEXT_MIN_LEN = 8
 # Private key blocks must carry at least this many body characters (base64 of ~48 bytes): a
 # bare "-----BEGIN RSA PRIVATE KEY-----" header in a grep pattern is not a key.
 PRIVATE_KEY_MIN_BODY = 64
+# ... and at least this many distinct characters among them (random base64 of that length has
+# ~50; a filler body of "AAAA..." or "xxxx..." has a handful).
+PRIVATE_KEY_MIN_DISTINCT = 16
 # Entropy floor (bits per character) for values in secret context (password=..., tokens in
 # headers): random passwords of 8+ characters from mixed classes score above it, English words
 # and identifiers mostly below.
@@ -188,12 +191,18 @@ def _next_is_code(text: str, end: int) -> bool:
 
 
 def _ok_format(kind: str, value: str) -> bool:
-    if _is_trivial(value):
-        return False
     if kind == "private-key" or kind == "gcp-service-account":
+        # no run test here: key encodings hold runs of "A" (zero bytes in base64), e.g. every
+        # OpenSSH private key ("b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAE...")
         parts = value.split("-----")  # "", "BEGIN ...", body, "END ...", ""
         body = parts[2] if len(parts) > 2 else ""
-        return sum(ch.isalnum() for ch in body[: 4 * PRIVATE_KEY_MIN_BODY]) >= PRIVATE_KEY_MIN_BODY
+        head = body[: 4 * PRIVATE_KEY_MIN_BODY]
+        return (
+            sum(ch.isalnum() for ch in head) >= PRIVATE_KEY_MIN_BODY
+            and len(set(head)) >= PRIVATE_KEY_MIN_DISTINCT
+        )
+    if _is_trivial(value):
+        return False
     if kind in ("openai-key", "anthropic-key", "huggingface-token"):
         tail = value.split("_", 1)[-1] if kind == "huggingface-token" else value[3:]
         tail = tail[:ENTROPY_SAMPLE]

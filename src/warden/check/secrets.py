@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 import re2
@@ -185,7 +185,32 @@ _FORMAT_RULES: tuple[tuple[str, str, int, int], ...] = (
     ("twilio", r"\b(SK[0-9a-f]+)\b", 34, 34),
     ("jwt", r"\b(eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)", 24, _ANY),
 )
-_FORMAT = re2.compile("|".join(p for _, p, _, _ in _FORMAT_RULES))
+class _LazyRE2:
+    """An RE2 pattern compiled on first use. Most texts stop at the gate below, so a hook
+    process that judges one plain command should not compile the dozen patterns behind it.
+    Compiling twice from two threads is harmless (the results are the same)."""
+
+    __slots__ = ("_rx", "_source")
+
+    def __init__(self, source: str) -> None:
+        self._source = source
+        self._rx: re2._Regexp | None = None
+
+    def get(self) -> re2._Regexp:
+        rx = self._rx
+        if rx is None:
+            rx = self._rx = re2.compile(self._source)
+        return rx
+
+    def finditer(self, data: bytes) -> Iterator[re2._Match]:
+        return self.get().finditer(data)  # type: ignore[no-any-return]
+
+    @property
+    def groups(self) -> int:
+        return int(self.get().groups)
+
+
+_FORMAT = _LazyRE2("|".join(p for _, p, _, _ in _FORMAT_RULES))
 # The literal starts of the formats above: one cheap search decides whether _FORMAT runs at all.
 _FORMAT_TRIGGER = re2.compile(
     r"AKIA|ASIA|ABIA|ACCA|gh[pousr]_|github_pat_|gl[a-z]{2,5}-|xox[abposre]-|xapp-|sk-"
@@ -210,26 +235,26 @@ _VALUE = r"""(?:"([^"\r\n]+)"|'([^'\r\n]+)'|([^\s"'`;&|,(){}\[\]<>\\]+))"""
 class _Context(NamedTuple):
     kind: str
     triggers: tuple[bytes, ...]  # lowercase literals; the rule runs only if one occurs
-    pattern: re2._Regexp
+    pattern: _LazyRE2
     check: Callable[[str, str, int, int], bool]  # (text, value, match start, value end)
     min_len: int = CONTEXT_MIN_LEN
     max_len: int = CONTEXT_MAX_LEN
 
 
-def _c(pattern: str) -> re2._Regexp:
-    return re2.compile(pattern)
+def _c(pattern: str) -> _LazyRE2:
+    return _LazyRE2(pattern)
 
 
 
-_PUBLIC_PEM = re2.compile(
+_PUBLIC_PEM = _LazyRE2(
     r"-----BEGIN (?:CERTIFICATE|TRUSTED CERTIFICATE|X509 CERTIFICATE|PUBLIC KEY|RSA PUBLIC KEY"
     r"|CERTIFICATE REQUEST|NEW CERTIFICATE REQUEST|X509 CRL|PGP PUBLIC KEY BLOCK|PGP SIGNATURE"
     r"|SSH2 PUBLIC KEY|DH PARAMETERS|EC PARAMETERS|PKCS7|CMS)-----"
     + _PEM_BODY
     + r"(?:-----END[A-Z0-9 ]{0,40}-----)?"
 )
-_URL = re2.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>`]+")
-_DATA_URI = re2.compile(r"(?i)data:[a-z0-9.+/;=-]*;base64,[A-Za-z0-9+/=]+")
+_URL = _LazyRE2(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>`]+")
+_DATA_URI = _LazyRE2(r"(?i)data:[a-z0-9.+/;=-]*;base64,[A-Za-z0-9+/=]+")
 
 
 def _always(_text: str, _value: str, _start: int, _end: int) -> bool:
@@ -273,7 +298,7 @@ _DB_SCHEMES = frozenset(
     }
 )
 
-_URL_USERINFO = re2.compile(r"""\b([A-Za-z][A-Za-z0-9+.-]*)://[^\s:/@'"]*:([^\s@/'"]+)@""")
+_URL_USERINFO = _LazyRE2(r"""\b([A-Za-z][A-Za-z0-9+.-]*)://[^\s:/@'"]*:([^\s@/'"]+)@""")
 
 _CONTEXT_RULES: tuple[_Context, ...] = (
     _Context(
@@ -401,6 +426,20 @@ def _benign_containers(data: bytes, low: bytes) -> list[tuple[int, int]]:
     return spans
 
 
+def _bytes_searcher(rx: re2._Regexp) -> Callable[[bytes], bool]:
+    """``rx.search(data) is not None`` on bytes, without the wrapper's generator and match
+    object (the gate runs on every text an action carries; most stop there)."""
+    raw = getattr(rx, "_regexp", None)
+    anchor = getattr(getattr(re2, "_Anchor", None), "UNANCHORED", None)
+    if raw is None or anchor is None:
+        return lambda data: rx.search(data) is not None
+    return lambda data: bool(raw.Match(anchor, data, 0, len(data))[0][0] != -1)
+
+
+_gate_hit = _bytes_searcher(_GATE)
+_format_hit = _bytes_searcher(_FORMAT_TRIGGER)
+
+
 def _scan(text: str) -> tuple[list[tuple[int, int, str]], bool]:
     """Accepted (start, end, kind) spans of the first SCAN_LIMIT characters, and whether a work
     cap (MAX_HITS, MAX_CANDIDATES) stopped the scan early ("exhausted")."""
@@ -408,12 +447,12 @@ def _scan(text: str) -> tuple[list[tuple[int, int, str]], bool]:
     # Every pattern is ASCII, so a non-ASCII character can only ever be a separator; encoding it
     # as one "?" byte keeps offsets equal to str indexes and lets RE2 skip UTF-8 bookkeeping.
     data = text.encode("ascii", "replace")
-    if _GATE.search(data) is None:
+    if not _gate_hit(data):
         return [], False
     found = _Spans()
     budget = MAX_CANDIDATES
 
-    if _FORMAT_TRIGGER.search(data) is not None:
+    if _format_hit(data):
         for m in _FORMAT.finditer(data):
             budget -= 1
             if budget < 0:

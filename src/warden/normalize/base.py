@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+import msgspec
 
 from warden.action import Action, ActionKind
 from warden.errors import InputError
@@ -88,8 +89,7 @@ class HookKind(StrEnum):
 TOOL_EVENTS = frozenset({HookKind.PRE_TOOL, HookKind.POST_TOOL, HookKind.PERMISSION_REQUEST})
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HookEvent:
+class HookEvent(msgspec.Struct, frozen=True, kw_only=True):
     """One hook invocation, normalised.
 
     ``action`` is set for tool events, ``prompt`` for prompt-submit events (the task statement),
@@ -108,8 +108,7 @@ class HookEvent:
     source: Source = Source.WARDEN
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ToolCall:
+class ToolCall(msgspec.Struct, frozen=True, kw_only=True):
     """A tool call as the adapter received it, with the context every action carries."""
 
     source: Source

@@ -31,9 +31,10 @@ import itertools
 import posixpath
 import re
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
+
+import msgspec
 
 from warden.action import Action, ActionKind, ChangeOp, FileChange
 from warden.errors import InputError
@@ -277,7 +278,7 @@ class GeminiAdapter(AgentAdapter):
                 f"gemini payload: `mcp_context` must be an object, not {f.type_name(context)}"
             )
         server = f.get_str(context, "server_name", where="gemini mcp_context", identifier=True)
-        return replace(call, mcp_server=server or None)
+        return msgspec.structs.replace(call, mcp_server=server or None)
 
     def mcp_server(self, call: ToolCall) -> str | None:
         # The envelope's mcp_context is authoritative; the name is parsed only without it, and

@@ -340,3 +340,30 @@ def test_hits_are_well_formed(text: str) -> None:
         last_end = e
     for h in scan.hits:
         assert text[h.span[0] : h.span[1]] not in redact_text(text)
+
+
+def test_real_openssh_and_pkcs8_private_keys_are_found_and_fully_redacted() -> None:
+    """Key encodings hold runs of "A" (zero bytes): the filler test must not reject them."""
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+    )
+
+    from warden.check.secrets import redact_text, scan_secrets
+
+    keys = [
+        ed25519.Ed25519PrivateKey.generate().private_bytes(
+            Encoding.PEM, PrivateFormat.OpenSSH, NoEncryption()),
+        ec.generate_private_key(ec.SECP256R1()).private_bytes(
+            Encoding.PEM, PrivateFormat.OpenSSH, NoEncryption()),
+        rsa.generate_private_key(65537, 2048).private_bytes(
+            Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()),
+    ]  # fmt: skip
+    for raw in keys:
+        text = raw.decode()
+        hits = scan_secrets(text, "content").hits
+        assert [h.kind for h in hits] == ["private-key"], text[:80]
+        body = text.splitlines()[1]
+        assert body not in redact_text(text)

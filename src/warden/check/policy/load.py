@@ -6,11 +6,16 @@ policy.toml``) < the project's (``<workspace>/.warden/policy.toml``) < files giv
 
 - scalars (``default``, ``on_error``, ``write_outside``, ``unknown``) are replaced by later layers;
 - lists are unions (``read_deny``, ``network.allow``, ``commands.deny``, ...);
-- ``verdicts`` and ``rules`` tables are merged key by key, later layers winning.
+- ``verdicts`` and ``rules`` tables are merged key by key, later layers winning;
+- ``[contain]``: path lists are unions; limits (``memory``, ``pids``, ``cpu_seconds``) are
+  replaced by later layers; ``[network] egress``, when no layer sets it, is ``allow`` without
+  the loopback entries (the contained program's loopback is its own, the host's is outside).
 
 The project layer lives in the workspace, which the agent can write, so it may only *tighten*:
-its verdicts count only when stricter, its allow-lists are ignored, and it cannot disable rules,
-unless the user's own policy sets ``trust_project = true``. Every ignored loosening is reported
+its verdicts count only when stricter, its allow-lists (and ``contain.read``/``write``,
+``network.egress``) are ignored, its limits count only when lower, it may add ``hide`` and
+``protect`` paths but not allow unix sockets, and it cannot disable rules, unless the user's
+own policy sets ``trust_project = true``. Every ignored loosening is reported
 by ``warden policy show``.
 """
 
@@ -19,8 +24,6 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 
@@ -28,31 +31,60 @@ import msgspec
 
 from warden.check.paths import compile_glob
 from warden.check.policy.model import PolicySpec
-from warden.check.tomlsrc import msgspec_path, read_toml
 from warden.decision import Verdict
 from warden.errors import ConfigIssue, PolicyError
 
 __all__ = [
+    "ContainPolicy",
     "Layer",
     "Policy",
     "builtin_policy_path",
     "default_layers",
     "load_policy",
+    "merge_policy",
+    "parse_layers",
     "project_policy_path",
     "user_policy_path",
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Layer:
+class Layer(msgspec.Struct, frozen=True):
     """One policy file and how far it is trusted."""
 
     path: Path
     kind: str  # "builtin" | "user" | "project" | "explicit"
 
 
-@dataclass(frozen=True)
-class Policy:
+#: Host names and addresses that mean "this machine": outside the sandbox, never egress by default.
+LOOPBACK_HOSTS = frozenset({"localhost", "*.localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0"})  # noqa: S104
+
+_MEMORY_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def parse_memory(text: str) -> int:
+    """``"4G"`` -> bytes; units K, M, G, T (powers of 1024), optional trailing ``B``/``iB``."""
+    t = text.strip().upper().removesuffix("IB").removesuffix("B")
+    unit = t[-1:] if t[-1:] in _MEMORY_UNITS else ""
+    number = t[: len(t) - len(unit)].strip()
+    if not number.isdigit() or int(number) <= 0:
+        raise ValueError(f"memory {text!r}: use a positive size such as 512M or 4G")
+    return int(number) * _MEMORY_UNITS[unit]
+
+
+class ContainPolicy(msgspec.Struct, frozen=True):
+    """What ``warden run`` lets the contained program see and do (docs/containment.md)."""
+
+    read: tuple[str, ...] = ()
+    write: tuple[str, ...] = ()
+    hide: tuple[str, ...] = ()
+    protect: tuple[str, ...] = ()
+    unix_sockets: bool = False
+    memory: int | None = None
+    pids: int | None = None
+    cpu_seconds: int | None = None
+
+
+class Policy(msgspec.Struct, frozen=True):
     """The effective policy after merging every layer."""
 
     name: str
@@ -79,9 +111,11 @@ class Policy:
     extra_packs: tuple[Path, ...]
     disabled: tuple[str, ...]
     sources: tuple[str, ...]
+    contain: ContainPolicy = ContainPolicy()
+    net_egress: tuple[str, ...] | None = None
     ignored: tuple[str, ...] = ()
     digest: str = ""
-    _host_cache: dict[tuple[str, int | None], bool] = field(default_factory=dict, repr=False)
+    _host_cache: dict[tuple[str, int | None], bool] = msgspec.field(default_factory=dict)
 
     def host_allowed(self, host: str, port: int | None = None) -> bool:
         """Whether the allowlist admits ``host`` (and ``port``); deny entries win."""
@@ -96,6 +130,14 @@ class Policy:
     def host_denied(self, host: str, port: int | None = None) -> bool:
         """Whether ``[network] deny`` names ``host`` (and ``port``)."""
         return bool(self.net_deny) and _host_listed(self.net_deny, host, port)
+
+    @property
+    def egress(self) -> tuple[str, ...]:
+        """Hosts ``warden run``'s proxy lets through: ``[network] egress``, else ``allow``
+        without loopback (the host's own services are outside the sandbox)."""
+        if self.net_egress is not None:
+            return self.net_egress
+        return tuple(h for h in self.net_allow if h.lower() not in LOOPBACK_HOSTS)
 
 
 def _host_listed(patterns: Iterable[str], host: str, port: int | None) -> bool:
@@ -112,7 +154,7 @@ def _host_listed(patterns: Iterable[str], host: str, port: int | None) -> bool:
 
 
 def builtin_policy_path() -> Path:
-    return Path(str(resources.files("warden.check.policy").joinpath("default.toml")))
+    return Path(__file__).parent / "default.toml"  # a file next to this module, as installed
 
 
 def user_policy_path() -> Path:
@@ -139,6 +181,8 @@ def default_layers(workspace: str | Path | None, explicit: Iterable[Path] = ()) 
 
 
 def _parse(layer: Layer, issues: list[ConfigIssue]) -> PolicySpec | None:
+    from warden.check.tomlsrc import msgspec_path, read_toml
+
     doc = read_toml(layer.path)
     if isinstance(doc, ConfigIssue):
         issues.append(doc)
@@ -179,7 +223,22 @@ def _parse(layer: Layer, issues: list[ConfigIssue]) -> PolicySpec | None:
                                         "** or $WORKSPACE"))  # fmt: skip
             else:
                 compile_glob(pat)
-    for pat in spec.network.allow + spec.network.deny:
+    c = spec.contain
+    for key, pats in (("read", c.read), ("write", c.write), ("hide", c.hide),
+                      ("protect", c.protect)):  # fmt: skip
+        for pat in pats:
+            if not pat.startswith(("/", "~", "$WORKSPACE")):
+                issues.append(doc.issue(("contain", key), f"path {pat!r} must start with /, ~ "
+                                        "or $WORKSPACE"))  # fmt: skip
+    if c.memory is not None:
+        try:
+            parse_memory(c.memory)
+        except ValueError as exc:
+            issues.append(doc.issue(("contain", "memory"), str(exc)))
+    for key, num in (("pids", c.pids), ("cpu_seconds", c.cpu_seconds)):
+        if num is not None and num <= 0:
+            issues.append(doc.issue(("contain", key), f"{key} must be a positive number"))
+    for pat in spec.network.allow + spec.network.deny + (spec.network.egress or []):
         if not pat or " " in pat or "/" in pat:
             issues.append(doc.issue(("network",), f"host pattern {pat!r}: use host, *.domain or "
                                     "host:port"))  # fmt: skip
@@ -188,10 +247,20 @@ def _parse(layer: Layer, issues: list[ConfigIssue]) -> PolicySpec | None:
 
 def load_policy(layers: list[Layer]) -> Policy:
     """Merge layers into the effective policy; every problem in every file is raised at once."""
+    return merge_policy(parse_layers(layers))
+
+
+def parse_layers(layers: list[Layer]) -> list[tuple[Layer, PolicySpec]]:
+    """Read and validate every layer (raises :class:`PolicyError` listing every problem)."""
     issues: list[ConfigIssue] = []
     parsed = [(layer, _parse(layer, issues)) for layer in layers]
     if issues:
         raise PolicyError(issues)
+    return [(layer, spec) for layer, spec in parsed if spec is not None]
+
+
+def merge_policy(parsed: list[tuple[Layer, PolicySpec]]) -> Policy:
+    """The effective policy of validated layers, weakest first (pure: reads no file)."""
     trust_project = any(
         spec is not None and spec.policy.trust_project
         for layer, spec in parsed
@@ -210,9 +279,12 @@ def load_policy(layers: list[Layer]) -> Policy:
     rule_verdicts: dict[str, Verdict] = {}
     rule_enabled: dict[str, bool] = {}
     ignored: list[str] = []
+    contain: dict[str, list[str]] = {k: [] for k in ("read", "write", "hide", "protect")}
+    limits: dict[str, int | None] = {"memory": None, "pids": None, "cpu_seconds": None}
+    unix_sockets = False
+    egress: list[str] | None = None
     digest = hashlib.sha256()
     for layer, spec in parsed:
-        assert spec is not None
         digest.update(msgspec.json.encode(spec))
         limited = layer.kind == "project" and not trust_project
         where = f"{layer.path}"
@@ -280,6 +352,34 @@ def load_policy(layers: list[Layer]) -> Policy:
                 else:
                     rule_enabled[rid] = override.enabled
 
+        c = spec.contain
+        contain["hide"] += c.hide
+        contain["protect"] += c.protect
+        for key, values in (("read", c.read), ("write", c.write)):
+            if limited and values:
+                ignored.append(f"{where}: contain.{key} entries are ignored in a project policy")
+            else:
+                contain[key] += values
+        if spec.network.egress is not None:
+            if limited:
+                ignored.append(f"{where}: network.egress is ignored in a project policy")
+            else:
+                egress = (egress or []) + spec.network.egress
+        if c.unix_sockets is not None:
+            if limited and c.unix_sockets:
+                ignored.append(f"{where}: contain.unix_sockets = true would loosen the policy")
+            else:
+                unix_sockets = c.unix_sockets
+        memory = parse_memory(c.memory) if c.memory is not None else None
+        for key, num in (("memory", memory), ("pids", c.pids), ("cpu_seconds", c.cpu_seconds)):
+            if num is None:
+                continue
+            current = limits[key]
+            if limited and current is not None and num > current:
+                ignored.append(f"{where}: contain.{key} can only be lowered by a project policy")
+            else:
+                limits[key] = num
+
     def uniq(values: list[str]) -> tuple[str, ...]:
         return tuple(dict.fromkeys(values))
 
@@ -308,6 +408,17 @@ def load_policy(layers: list[Layer]) -> Policy:
         extra_packs=tuple(Path(p) for p in uniq(lists["extra_packs"])),
         disabled=uniq(lists["disabled"]),
         sources=tuple(f"{layer.kind}:{layer.path}" for layer, _ in parsed),
+        contain=ContainPolicy(
+            read=uniq(contain["read"]),
+            write=uniq(contain["write"]),
+            hide=uniq(contain["hide"]),
+            protect=uniq(contain["protect"]),
+            unix_sockets=unix_sockets,
+            memory=limits["memory"],
+            pids=limits["pids"],
+            cpu_seconds=limits["cpu_seconds"],
+        ),
+        net_egress=uniq(egress) if egress is not None else None,
         ignored=tuple(ignored),
         digest=digest.hexdigest()[:16],
     )

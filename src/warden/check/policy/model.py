@@ -6,15 +6,15 @@ A policy is TOML with these tables (all optional; see docs/policy.md and ``warde
                 fails: deny unless you say otherwise), workspace (root; default: the action's cwd)
     [paths]     read_allow, read_outside (verdict), read_deny, write_allow, write_outside
                 (verdict), trusted_read
-    [network]   allow (host globs, "host:port"), deny
+    [network]   allow (host globs, "host:port"), deny, egress (hosts `warden run` lets through)
     [commands]  allow (an allowlist: argv globs), outside (verdict), deny, ask
     [verdicts]  category = verdict
     [rules."<id>"]  verdict, enabled
     [tools]     trusted (tool names never checked), unknown (verdict for unknown tools)
     [packs]     extra (paths of additional rule packs), disable (rule-id globs)
+    [contain]   what `warden run` lets the contained program see and do: read, write, hide,
+                protect (paths), unix_sockets, memory, pids, cpu_seconds
 """
-
-from __future__ import annotations
 
 from typing import Any
 
@@ -22,6 +22,7 @@ import msgspec
 
 __all__ = [
     "CommandsSection",
+    "ContainSection",
     "NetworkSection",
     "PacksSection",
     "PathsSection",
@@ -57,6 +58,7 @@ class PathsSection(_Strict, frozen=True):
 class NetworkSection(_Strict, frozen=True):
     allow: list[str] = []
     deny: list[str] = []
+    egress: list[str] | None = None
 
 
 class CommandsSection(_Strict, frozen=True):
@@ -81,6 +83,17 @@ class PacksSection(_Strict, frozen=True):
     disable: list[str] = []
 
 
+class ContainSection(_Strict, frozen=True):
+    read: list[str] = []
+    write: list[str] = []
+    hide: list[str] = []
+    protect: list[str] = []
+    unix_sockets: bool | None = None
+    memory: str | None = None
+    pids: int | None = None
+    cpu_seconds: int | None = None
+
+
 class PolicySpec(_Strict, frozen=True):
     policy: PolicyMeta = PolicyMeta()
     paths: PathsSection = PathsSection()
@@ -90,6 +103,7 @@ class PolicySpec(_Strict, frozen=True):
     rules: dict[str, RuleOverride] = {}
     tools: ToolsSection = ToolsSection()
     packs: PacksSection = PacksSection()
+    contain: ContainSection = ContainSection()
 
 
 def policy_json_schema() -> dict[str, Any]:

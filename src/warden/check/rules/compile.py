@@ -11,9 +11,11 @@ from __future__ import annotations
 import bisect
 import fnmatch
 import re
+import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from warden.action import Action
 from warden.check.facts import Facts
@@ -28,6 +30,7 @@ __all__ = [
     "compile_regex",
     "compile_rule",
     "expand_path_pattern",
+    "re2_searcher",
 ]
 
 try:  # RE2 guarantees linear-time matching; fall back to re only if it is missing
@@ -45,7 +48,7 @@ def compile_regex(pattern: str) -> Callable[[str], bool]:
             rx = _re2.compile(pattern)
         except Exception as exc:
             raise ValueError(f"invalid or non-RE2 regex {pattern!r}: {exc}") from exc
-        return lambda s: rx.search(s) is not None
+        return re2_searcher(rx)
     try:
         prx = re.compile(pattern)
     except re.error as exc:
@@ -53,21 +56,42 @@ def compile_regex(pattern: str) -> Callable[[str], bool]:
     return lambda s: prx.search(s) is not None
 
 
-@dataclass(frozen=True, slots=True)
-class CompileEnv:
+def re2_searcher(rx: Any) -> Callable[[str], bool]:
+    """``lambda s: rx.search(s) is not None`` for a compiled RE2 pattern, without the wrapper's
+    match object: the engine only needs yes or no, and the wrapper's generator, offset
+    translation and match object cost more than the search itself. Same encoding (UTF-8,
+    strict: a lone surrogate raises as it does in the wrapper), same unanchored search over the
+    whole text. Falls back to the public API if the binding's internals are not there."""
+    raw = getattr(rx, "_regexp", None)
+    anchor = getattr(getattr(_re2, "_Anchor", None), "UNANCHORED", None)
+    if raw is None or anchor is None or not hasattr(raw, "Match"):
+        return lambda s: rx.search(s) is not None
+
+    def search(s: str) -> bool:
+        data = s.encode("utf-8")
+        return bool(raw.Match(anchor, data, 0, len(data))[0][0] != -1)
+
+    return search
+
+
+class CompileEnv(msgspec.Struct, frozen=True):
     """What compiling needs to know about the machine and the policy."""
 
     home: str
     host_allowed: Callable[[str, int | None], bool]
-    paths: PathIndex = field(default_factory=lambda: PathIndex())
+    paths: PathIndex = msgspec.field(default_factory=lambda: PathIndex())
 
 
 class PathIndex:
     """Every path pattern of every rule in one RE2 set, matched once per path.
 
     A path condition is then a set intersection instead of a regex run of its own. Results are
-    remembered per path string (a pure function of it; bounded). If RE2 is unavailable or
-    refuses a pattern, :attr:`ready` stays False and conditions use their own regexes.
+    remembered per path string (a pure function of it; bounded). If RE2 is unavailable,
+    :attr:`ready` stays False and conditions use their own regexes.
+
+    The set is built on first use, not in :meth:`compile`: a hook process judges one action and
+    often matches no path at all, and building the set costs milliseconds. Should RE2 refuse the
+    set then, :meth:`matches` computes the same ids with :mod:`re`, one pattern at a time.
     """
 
     #: Distinct paths remembered; the cache is dropped when full (paths repeat within sessions).
@@ -76,7 +100,9 @@ class PathIndex:
     def __init__(self) -> None:
         self._ids: dict[str, int] = {}
         self._set: Any = None
+        self._fallback: list[tuple[re.Pattern[str], int]] | None = None
         self._cache: dict[str, frozenset[int]] = {}
+        self._lock = threading.Lock()
         self.ready = False
 
     def add(self, glob: str) -> int:
@@ -86,23 +112,35 @@ class PathIndex:
         return self._ids.setdefault(glob, len(self._ids))
 
     def compile(self) -> None:
+        """Seal the index: conditions use it from now on (the set itself is built lazily)."""
         if _re2 is None or not self._ids:
             return
-        regex_set = _re2.Set.FullMatchSet()
-        try:
-            for glob, ident in sorted(self._ids.items(), key=lambda kv: kv[1]):
-                source = glob_regex(glob)
-                if regex_set.Add("(?s)" + source.removesuffix(r"\Z")) != ident:
-                    return
-            regex_set.Compile()
-        except Exception:  # an RE2 refusal: keep the per-condition regexes
-            return
-        self._set = regex_set
         self.ready = True
+
+    def _build(self) -> None:
+        with self._lock:
+            if self._set is not None or self._fallback is not None:
+                return
+            ordered = sorted(self._ids.items(), key=lambda kv: kv[1])
+            try:
+                regex_set = _re2.Set.FullMatchSet()
+                for glob, ident in ordered:
+                    if regex_set.Add("(?s)" + glob_regex(glob).removesuffix(r"\Z")) != ident:
+                        raise ValueError("RE2 set ids out of order")
+                regex_set.Compile()
+            except Exception:  # an RE2 refusal: the same ids, one stdlib regex per pattern
+                self._fallback = [(re.compile(glob_regex(g), re.DOTALL), i) for g, i in ordered]
+                return
+            self._set = regex_set
 
     def matches(self, path: str) -> frozenset[int]:
         found = self._cache.get(path)
         if found is None:
+            if self._set is None:
+                if self._fallback is None:
+                    self._build()
+                if self._fallback is not None:
+                    return frozenset(i for rx, i in self._fallback if rx.match(path))
             hits = self._set.Match(path)
             found = frozenset(hits) if hits else frozenset()
             if len(self._cache) >= self.CACHE:
@@ -119,28 +157,34 @@ def _as_list(value: Any) -> list[Any]:
 
 class _Lazy:
     """A regex compiled on first use: a one-shot process (a hook) compiles only the rules an
-    action reaches. Compiling twice from two threads is harmless (the result is the same)."""
+    action reaches. The source may itself be a function, so that building it (hundreds of glob
+    translations) is also deferred. Compiling twice from two threads is harmless (the result
+    is the same)."""
 
     __slots__ = ("_flags", "_rx", "_source")
 
-    def __init__(self, source: str, flags: int = 0) -> None:
+    def __init__(self, source: str | Callable[[], str], flags: int = 0) -> None:
         self._source, self._flags = source, flags
         self._rx: re.Pattern[str] | None = None
 
     def get(self) -> re.Pattern[str]:
         rx = self._rx
         if rx is None:
-            rx = self._rx = re.compile(self._source, self._flags)
+            source = self._source if isinstance(self._source, str) else self._source()
+            rx = self._rx = re.compile(source, self._flags)
         return rx
+
+
+_GLOB_CHAR = re.compile(r"[*?\[]").search
 
 
 def _name_set(values: Sequence[str]) -> Pred:
     """Exact names use a set; names with glob characters a regex (compiled on first use)."""
-    exact = frozenset(v for v in values if not any(c in v for c in "*?["))
-    globs = [v for v in values if any(c in v for c in "*?[")]
+    exact = frozenset([v for v in values if not _GLOB_CHAR(v)])
+    globs = [v for v in values if _GLOB_CHAR(v)]
     if not globs:
         return lambda s: s in exact
-    lazy = _Lazy("|".join(fnmatch.translate(g) for g in globs))
+    lazy = _Lazy(lambda: "|".join(fnmatch.translate(g) for g in globs))
     return lambda s: s in exact or lazy.get().match(s) is not None
 
 
@@ -166,27 +210,29 @@ def _path_pred(values: Sequence[str], env: CompileEnv, *, literal_globs: bool = 
     as written, so a wildcard cannot talk its way into an exclusion."""
     patterns = [expand_path_pattern(v, env.home) for v in values]
     # one regex for all patterns: a single match per path instead of one per pattern
-    combined = _Lazy("|".join(f"(?:{glob_regex(p)})" for p in patterns), re.DOTALL)
+    combined = _Lazy(lambda: "|".join(f"(?:{glob_regex(p)})" for p in patterns), re.DOTALL)
     index = env.paths
     ids = frozenset(index.add(p) for p in patterns)
-    # "**/x" patterns can be inside any directory; only anchored ones are checked inside one,
-    # and only those whose literal start is compatible with the directory
-    anchored = [(_literal_prefix(p), p) for p in patterns if not p.startswith("**")]
-    # quick screens for "could a pattern name something inside directory D?": some literal
-    # prefix is a prefix of D/ (one regex match), or starts with D/ (a bisection)
-    starts = sorted(prefix for prefix, _ in anchored)
-    prefix_of_dir = _Lazy("|".join(re.escape(prefix) for prefix in starts) or "(?!)")
-
-    def inside_possible(inside: str) -> bool:
-        if prefix_of_dir.get().match(inside):
-            return True
-        at = bisect.bisect_left(starts, inside)
-        return at < len(starts) and starts[at].startswith(inside)
+    inside = _Inside(patterns)
+    # (literal prefix, pattern) pairs, made whole on the first glob access (then assigned in
+    # one step, so another thread sees all of them or none)
+    starts: tuple[tuple[str, str], ...] | None = None
 
     def pred(item: Any) -> bool:
+        nonlocal starts
         forms = item.forms()
         if item.glob and not literal_globs:
-            return any(globs_intersect(p, f) for p in patterns for f in forms)
+            pairs = starts
+            if pairs is None:
+                pairs = starts = tuple((_literal_prefix(p), p) for p in patterns)
+            for f in forms:
+                # globs_intersect's own first test, inlined: one literal start must begin the
+                # other, or no path matches both (most patterns fail here, without a call)
+                lit = _literal_prefix(f)
+                for start, p in pairs:
+                    if (start.startswith(lit) or lit.startswith(start)) and globs_intersect(p, f):
+                        return True
+            return False
         if index.ready:
             for f in forms:  # plain loops: this runs for every file rule on every file access
                 if not ids.isdisjoint(index.matches(f)):
@@ -206,22 +252,58 @@ def _path_pred(values: Sequence[str], env: CompileEnv, *, literal_globs: bool = 
 
     inside_cache: dict[str, bool] = {}
 
-    def names_inside(inside: str) -> bool:
-        """Whether some pattern names something inside directory ``inside`` (a pure function
-        of the string, so remembered; bounded)."""
-        known = inside_cache.get(inside)
-        if known is not None:
-            return known
-        found = inside_possible(inside) and any(
+    def names_inside(directory: str) -> bool:
+        """Whether some pattern names something inside ``directory`` (a pure function of the
+        string, so remembered; bounded)."""
+        known = inside_cache.get(directory)
+        if known is None:
+            known = inside.names(directory)
+            if len(inside_cache) < _INSIDE_CACHE:
+                inside_cache[directory] = known
+        return known
+
+    return pred
+
+
+class _Inside:
+    """"Could one of these patterns name something inside directory D?", prepared on first use
+    (only accesses that take a directory whole ask it)."""
+
+    __slots__ = ("_anchored", "_patterns", "_prefix_of_dir", "_starts")
+
+    def __init__(self, patterns: list[str]) -> None:
+        self._patterns = patterns
+        self._anchored: list[tuple[str, str]] | None = None
+        self._starts: list[str] = []
+        self._prefix_of_dir: re.Pattern[str] | None = None
+
+    def _prepare(self) -> tuple[list[tuple[str, str]], list[str], re.Pattern[str]]:
+        # "**/x" patterns can be inside any directory; only anchored ones are checked inside
+        # one, and only those whose literal start is compatible with the directory
+        anchored = [(_literal_prefix(p), p) for p in self._patterns if not p.startswith("**")]
+        # quick screens: some literal prefix is a prefix of D/ (one regex match), or starts
+        # with D/ (a bisection)
+        starts = sorted(prefix for prefix, _ in anchored)
+        rx = re.compile("|".join(re.escape(prefix) for prefix in starts) or "(?!)")
+        self._starts, self._prefix_of_dir = starts, rx
+        self._anchored = anchored  # last: a thread that sees it sees the rest
+        return anchored, starts, rx
+
+    def names(self, inside: str) -> bool:
+        anchored = self._anchored
+        if anchored is None:
+            anchored, starts, rx = self._prepare()
+        else:
+            starts, rx = self._starts, self._prefix_of_dir  # type: ignore[assignment]
+        if not rx.match(inside):
+            at = bisect.bisect_left(starts, inside)
+            if not (at < len(starts) and starts[at].startswith(inside)):
+                return False
+        return any(
             (prefix.startswith(inside) or inside.startswith(prefix))
             and globs_intersect(p, inside + "**", shell=False)
             for prefix, p in anchored
         )
-        if len(inside_cache) < _INSIDE_CACHE:
-            inside_cache[inside] = found
-        return found
-
-    return pred
 
 
 def _literal_prefix(glob: str) -> str:
@@ -369,8 +451,7 @@ _SUBJECTS: dict[str, Callable[[Any, CompileEnv], list[Pred]]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class ActionView:
+class ActionView(msgspec.Struct, frozen=True):
     """The single item of the ``action`` subject."""
 
     action: Action
@@ -395,8 +476,7 @@ def subject_items(name: str, facts: Facts, view: ActionView) -> Sequence[Any]:
     return (view,)
 
 
-@dataclass(frozen=True, slots=True)
-class Gate:
+class Gate(msgspec.Struct, frozen=True):
     """What an action must have before a selection is worth evaluating (cheap set checks)."""
 
     subjects: frozenset[str]
@@ -406,17 +486,32 @@ class Gate:
     net_dirs: frozenset[str] | None = None  # network directions, one of which must occur
 
 
-@dataclass(frozen=True, slots=True)
 class CompiledSelection:
-    """Subject conditions; each must be met by some item (all predicates on the same item)."""
+    """Subject conditions; each must be met by some item (all predicates on the same item).
 
-    conds: tuple[tuple[str, tuple[Pred, ...]], ...]
-    gate: Gate
-    match: Callable[[Facts, ActionView], tuple[Any, ...] | None]
+    Immutable apart from one memo: the generated matcher behind :meth:`match` is built on first
+    use (a hook process reaches a handful of the engine's selections; generating all of them
+    would cost more than judging the action).
+    """
+
+    __slots__ = ("_fn", "conds", "gate")
+
+    def __init__(self, conds: tuple[tuple[str, tuple[Pred, ...]], ...], gate: Gate) -> None:
+        self.conds = conds
+        self.gate = gate
+        self._fn: Callable[[Facts, ActionView], tuple[Any, ...] | None] | None = None
+
+    def match(self, facts: Facts, view: ActionView) -> tuple[Any, ...] | None:
+        """The items that satisfied each subject, or None (generated code; see
+        :meth:`match_slow` for the reference semantics)."""
+        fn = self._fn
+        if fn is None:  # two threads may both generate it: the results are equivalent
+            fn = self._fn = _matcher(self.conds)
+        return fn(facts, view)
 
     def match_slow(self, facts: Facts, view: ActionView) -> tuple[Any, ...] | None:
-        """The reference semantics of :attr:`match` (which is generated code): the items that
-        satisfied each subject, or None."""
+        """The reference semantics of :meth:`match`: the items that satisfied each subject,
+        or None."""
         hits: list[Any] = []
         for subject, preds in self.conds:
             for item in subject_items(subject, facts, view):
@@ -432,8 +527,7 @@ class CompiledSelection:
         return frozenset(s for s, _ in self.conds)
 
 
-@dataclass(frozen=True, slots=True)
-class CompiledRule:
+class CompiledRule(msgspec.Struct, frozen=True):
     id: str
     category: str
     severity: Severity
@@ -469,7 +563,7 @@ def _compile_selection(sel: Selection, env: CompileEnv) -> CompiledSelection:
     order = {"action": 0, "marker": 1, "secret": 2, "env_set": 3, "env_read": 3, "net": 4}
     conds.sort(key=lambda c: order.get(c[0], 5))
     frozen = tuple(conds)
-    return CompiledSelection(frozen, _gate(sel), _matcher(frozen))
+    return CompiledSelection(frozen, _gate(sel))
 
 
 #: Where each subject's items live, as an expression over ``facts`` and ``view``.

@@ -7,16 +7,17 @@ issues carry ``file:line``, so a pack author fixes them in one pass.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from warden.check.rules.model import PackSpec, RuleSpec, Selection
-from warden.check.tomlsrc import TomlDoc, msgspec_path, read_toml
 from warden.decision import Severity, Verdict
 from warden.errors import ConfigIssue, RuleError
+
+if TYPE_CHECKING:
+    from warden.check.tomlsrc import TomlDoc
 
 __all__ = ["CATEGORIES", "LoadedRule", "builtin_pack_paths", "load_packs"]
 
@@ -46,16 +47,17 @@ _SUBJECT_FIELDS = ("exec", "file", "net", "marker", "env_set", "env_read", "secr
 _PATH_START = ("/", "~/", "**", "~")
 
 
-@dataclass(frozen=True, slots=True)
-class LoadedRule:
+class LoadedRule(msgspec.Struct, frozen=True):
     spec: RuleSpec
     source: str  # file:line
 
 
 def builtin_pack_paths() -> list[Path]:
     """The packs that ship with warden, in name order."""
-    root = resources.files("warden.check.rules").joinpath("packs")
-    return sorted(Path(str(p)) for p in root.iterdir() if str(p).endswith(".toml"))
+    # next to this module, as installed; not importlib.resources, whose import alone costs a
+    # hook process milliseconds (warden is not importable from a zip file: its packs are files)
+    root = Path(__file__).parent / "packs"
+    return sorted(p for p in root.iterdir() if p.name.endswith(".toml"))
 
 
 def _check_rule(spec: RuleSpec, doc: TomlDoc, index: int, issues: list[ConfigIssue]) -> None:
@@ -96,6 +98,8 @@ def _check_rule(spec: RuleSpec, doc: TomlDoc, index: int, issues: list[ConfigIss
 
 def load_packs(paths: list[Path] | None = None, *, builtin: bool = True) -> list[LoadedRule]:
     """Load and validate packs (the built-in ones first, then ``paths``)."""
+    from warden.check.tomlsrc import msgspec_path, read_toml
+
     files = (builtin_pack_paths() if builtin else []) + list(paths or [])
     issues: list[ConfigIssue] = []
     rules: list[LoadedRule] = []

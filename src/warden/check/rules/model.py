@@ -10,8 +10,6 @@ program run); across subjects each must be met by some item. A list value means 
 requirement is met by a finding of the first pass. docs/rules.md describes every field.
 """
 
-from __future__ import annotations
-
 from typing import Any
 
 import msgspec

@@ -8,7 +8,6 @@ dot, and numeric IPv4 spellings that resolvers accept (``0x7f000001``, ``2130706
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from urllib.parse import urlsplit
 
@@ -35,6 +34,8 @@ def canonical_host(host: str) -> str:
     h = host.strip().strip("[]").rstrip(".").lower()
     if not h:
         return h
+    import ipaddress  # here, not at the top: most hook processes see no host at all
+
     try:
         return str(ipaddress.ip_address(h))
     except ValueError:

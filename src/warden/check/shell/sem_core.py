@@ -100,14 +100,14 @@ class Grammar:
     ``--start`` could otherwise be mistaken for ``--startas``).
     """
 
-    __slots__ = ("long_dash", "longs", "posix", "short_values", "values")
+    __slots__ = ("_short_rx", "long_dash", "longs", "posix", "short_letters", "values")
 
     def __init__(self, values: str = "", *, posix: bool = False, long_dash: bool = False) -> None:
         self.values = frozenset(values.split())
         self.longs = tuple(sorted(v for v in self.values if v.startswith("--")))
-        letters = "".join(v[1] for v in self.values if len(v) == 2 and v != "--")
-        # One C-level scan finds where a cluster's value-taking letter starts.
-        self.short_values = re.compile(f"[{re.escape(letters)}]") if letters else None
+        # the short options that take a value, in one string (order is irrelevant)
+        self.short_letters = "".join(v[1] for v in self.values if len(v) == 2 and v != "--")
+        self._short_rx: re.Pattern[str] | None = None
         self.posix = posix
         self.long_dash = long_dash
 
@@ -117,6 +117,15 @@ class Grammar:
             return None
         found = [full for full in self.longs if full.startswith(name)]
         return found[0] if len(found) == 1 else None
+
+    def short_values(self) -> re.Pattern[str]:
+        """A character class of :attr:`short_letters`: one C-level scan finds where a cluster's
+        value-taking letter starts. Compiled on first use: hundreds of grammars are declared at
+        import time and a hook process parses the options of a few."""
+        rx = self._short_rx
+        if rx is None:
+            rx = self._short_rx = re.compile(f"[{re.escape(self.short_letters)}]")
+        return rx
 
 
 def matches(opt: str, *names: str) -> bool:
@@ -198,8 +207,8 @@ def parse(args: Sequence[str], grammar: Grammar) -> Parsed:
         # the word (or the next word). Found with one regex scan so a huge `-rrrr...` is linear;
         # a flag repeated in one cluster is recorded once.
         size = cut = len(word)
-        if grammar.short_values is not None:
-            found = grammar.short_values.search(word, 1)
+        if grammar.short_letters:
+            found = grammar.short_values().search(word, 1)
             if found is not None:
                 cut = found.start()
         for letter in dict.fromkeys(word[1:cut]):

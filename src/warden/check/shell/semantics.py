@@ -190,29 +190,16 @@ Inline-code languages: ``python``, ``perl``, ``node`` (node, bun, deno), ``ruby`
 
 from __future__ import annotations
 
+import importlib
 import re
+from types import ModuleType
 
 import msgspec
 
 from warden.check.facts import FileOp, NetDirection
-from warden.check.shell import (
-    sem_archive,
-    sem_cloud,
-    sem_container,
-    sem_detach,
-    sem_git,
-    sem_interp,
-    sem_net,
-    sem_pkg,
-    sem_probe,
-    sem_read,
-    sem_remote,
-    sem_system,
-    sem_wrap,
-    sem_write,
-)
 from warden.check.shell.effects import Effects, FileRef
 from warden.check.shell.sem_core import Acc, Argv, Handler, is_pathlike, is_url
+from warden.check.shell.sem_index import FAMILY_OF, FAMILY_ORDER
 
 __all__ = ["LISTS_NAMES", "PASSES_LINES", "effects_of", "known_programs"]
 
@@ -241,26 +228,31 @@ _INERT = (
     " complete compgen mapfile readarray help times enable bind renice"
 )
 
-# The family modules, in table order; a name must appear in exactly one (a test checks).
-FAMILIES = (
-    sem_read,
-    sem_write,
-    sem_archive,
-    sem_net,
-    sem_probe,
-    sem_remote,
-    sem_cloud,
-    sem_pkg,
-    sem_container,
-    sem_git,
-    sem_system,
-    sem_wrap,
-    sem_detach,
-    sem_interp,
-)
+#: The family modules' names, in table order; a name must appear in exactly one (a test checks).
+FAMILIES = FAMILY_ORDER
+
+# Handlers by program name. A family module is imported the first time one of its programs is
+# looked up (see sem_index); its handlers then join the table.
 _TABLE: dict[str, Handler] = dict.fromkeys(_INERT.split(), _nothing)
-for _family in FAMILIES:
-    _TABLE.update(_family.HANDLERS)
+
+
+def family_modules() -> tuple[ModuleType, ...]:
+    """Every family module, imported (for tests and linters; lookups import lazily)."""
+    return tuple(importlib.import_module(f"warden.check.shell.{f}") for f in FAMILY_ORDER)
+
+
+def _handler(name: str) -> Handler | None:
+    handler = _TABLE.get(name)
+    if handler is None:
+        family = FAMILY_OF.get(name)
+        if family is None:
+            return None
+        module = importlib.import_module(f"warden.check.shell.{family}")
+        for program, found in module.HANDLERS.items():
+            _TABLE.setdefault(program, found)  # never over an entry already there
+        handler = _TABLE.get(name)
+    return handler
+
 
 # `python3.12` -> `python`, `pip3.11` -> `pip`, `mkfs.ext4` -> `mkfs`, `fsck.vfat` -> `fsck`.
 _VERSIONED = re.compile(r"^([a-z][a-z-]*?)-?\d+(?:\.\d+)*$")
@@ -278,16 +270,16 @@ _SYSTEM_DIRS = (
 
 
 def _lookup(name: str) -> Handler | None:
-    handler = _TABLE.get(name)
+    handler = _handler(name)
     if handler is not None:
         return handler
     if name.startswith(("mkfs.", "mke2fs.")):
-        return _TABLE["mkfs"]
+        return _handler("mkfs")
     match = _VERSIONED.match(name)
     if match is not None:
-        return _TABLE.get(match.group(1))
+        return _handler(match.group(1))
     if name.endswith(".exe"):
-        return _TABLE.get(name[:-4].lower())
+        return _handler(name[:-4].lower())
     return None
 
 
@@ -334,4 +326,4 @@ def effects_of(argv: tuple[str, ...]) -> Effects:
 
 def known_programs() -> frozenset[str]:
     """Names with semantics (for linters and coverage reports)."""
-    return frozenset(_TABLE)
+    return frozenset(_INERT.split()) | frozenset(FAMILY_OF)

@@ -8,12 +8,12 @@ program runs (:mod:`.run`) share them.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
+import msgspec
 import tree_sitter
-import tree_sitter_bash
 
 from warden.check.facts import Exec, Facts, FileAccess, Marker, NetAccess, Origin, Span
 from warden.check.paths import PathContext
@@ -52,13 +52,40 @@ def _parser() -> tree_sitter.Parser:
     """One parser per thread: tree-sitter parsers are not thread-safe, languages are."""
     parser: tree_sitter.Parser | None = getattr(_local, "parser", None)
     if parser is None:
-        parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_bash.language()))
+        parser = tree_sitter.Parser(tree_sitter.Language(_bash_language()))
         _local.parser = parser
     return parser
 
 
-@dataclass(slots=True)
-class _Out:
+def _bash_language() -> object:
+    """The tree-sitter-bash grammar, loaded on first use (simple commands need no parser).
+
+    Its compiled binding is loaded without the package's ``__init__``, which imports
+    :mod:`importlib.resources` (a dozen modules, ~15 ms of a hook's start) only to serve
+    highlight queries warden never reads. Should the package layout change, the ordinary
+    import is the fallback.
+    """
+    binding = sys.modules.get("tree_sitter_bash._binding")
+    if binding is None:
+        try:
+            from importlib.machinery import PathFinder
+            from importlib.util import module_from_spec
+
+            package = PathFinder.find_spec("tree_sitter_bash")
+            where = package.submodule_search_locations if package is not None else None
+            spec = PathFinder.find_spec("tree_sitter_bash._binding", where) if where else None
+            if spec is None or spec.loader is None:
+                raise ImportError("tree_sitter_bash._binding not found")
+            binding = module_from_spec(spec)
+            spec.loader.exec_module(binding)
+        except Exception:  # any surprise: the package's own import path
+            import tree_sitter_bash
+
+            return tree_sitter_bash.language()
+    return binding.language()
+
+
+class _Out(msgspec.Struct):
     """What a construct writes to stdout: where it came from, and its text when known.
 
     ``listing`` holds directories whose file names the output lists (``find DIR``, ``ls DIR``):
@@ -72,20 +99,19 @@ class _Out:
 
 _NONE = _Out()
 
-@dataclass(slots=True)
-class _Sink:
+class _Sink(msgspec.Struct):
     """Facts collected across the whole analysis, nested code included."""
 
     paths: PathContext
     effects_of: EffectsFn
     inline: InlineFn
-    execs: list[Exec] = field(default_factory=list)
-    files: list[FileAccess] = field(default_factory=list)
-    net: list[NetAccess] = field(default_factory=list)
-    markers: list[Marker] = field(default_factory=list)
-    env_read: list[str] = field(default_factory=list)
-    env_set: list[tuple[str, str]] = field(default_factory=list)
-    live_globs: set[str] = field(default_factory=set)  # words the shell would glob-expand
+    execs: list[Exec] = msgspec.field(default_factory=list)
+    files: list[FileAccess] = msgspec.field(default_factory=list)
+    net: list[NetAccess] = msgspec.field(default_factory=list)
+    markers: list[Marker] = msgspec.field(default_factory=list)
+    env_read: list[str] = msgspec.field(default_factory=list)
+    env_set: list[tuple[str, str]] = msgspec.field(default_factory=list)
+    live_globs: set[str] = msgspec.field(default_factory=set)  # words the shell would glob-expand
     nodes: int = 0
     nesting: int = 0
 
@@ -103,8 +129,7 @@ class _Sink:
         )
 
 
-@dataclass(slots=True)
-class _Frame:
+class _Frame(msgspec.Struct):
     """How the text being walked relates to the command the person sees."""
 
     src: bytes
@@ -114,8 +139,8 @@ class _Frame:
     span: Span | None = None  # nested code: every fact points at this outer span
     privileged: bool = False
     background: bool = False
-    vars: dict[str, str] = field(default_factory=dict)
-    functions: dict[str, tree_sitter.Node] = field(default_factory=dict)
+    vars: dict[str, str] = msgspec.field(default_factory=dict)
+    functions: dict[str, tree_sitter.Node] = msgspec.field(default_factory=dict)
     calling: tuple[str, ...] = ()
     pipe_span: Span | None = None  # the pipeline being walked: evidence for data-flow findings
     remote: bool = False  # runs on another machine or in a container (ssh, docker run)

@@ -23,6 +23,7 @@ import tree_sitter
 from warden.check.facts import Facts, FileOp, Origin
 from warden.check.paths import PathContext
 from warden.check.shell import expand, run
+from warden.check.shell.effects import Effects
 from warden.check.shell.state import (
     _NONE,
     MAX_COMMAND_CHARS,
@@ -113,6 +114,14 @@ _CI_EXPR = re.compile(r"\$\{\{[^{}\n]{0,400}\}\}")
 
 _DEV_NET = re.compile(r"/dev/(?:tcp|udp)/[^/\s]+/\d+")
 
+def _inline_code(language: str, code: str) -> Effects:
+    """Inline interpreter code (``python -c``...), its analysers imported on first use: most
+    commands carry none, and those modules cost a hook process more than the command itself."""
+    from warden.check.shell.inline import analyze_inline
+
+    return analyze_inline(language, code)
+
+
 def analyze_command(
     command: str,
     paths: PathContext,
@@ -126,9 +135,7 @@ def analyze_command(
 
         effects_of = _effects_of
     if inline is None:
-        from warden.check.shell.inline import analyze_inline
-
-        inline = analyze_inline
+        inline = _inline_code
     sink = _Sink(paths=paths, effects_of=effects_of, inline=inline)
     text = command
     if len(text) > MAX_COMMAND_CHARS:

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass, field
+
+import msgspec
 
 __all__ = [
     "LIT",
@@ -46,8 +47,7 @@ MAX_BRACE_RANGE = 64
 _GLOB_CHARS = frozenset("*?[")
 
 
-@dataclass(slots=True)
-class Text:
+class Text(msgspec.Struct):
     """A partly evaluated word: characters and how each one was produced."""
 
     chars: str = ""
@@ -58,14 +58,13 @@ class Text:
         self.mask += how * len(text)
 
 
-@dataclass(slots=True)
-class WordInfo:
+class WordInfo(msgspec.Struct):
     """What evaluating words taught us besides their values."""
 
     dynamic: bool = False  # some value could not be known
-    tags: set[str] = field(default_factory=set)  # obfuscation.* names
-    incomplete: set[str] = field(default_factory=set)  # reasons analysis stopped short
-    env_read: list[str] = field(default_factory=list)
+    tags: set[str] = msgspec.field(default_factory=set)  # obfuscation.* names
+    incomplete: set[str] = msgspec.field(default_factory=set)  # reasons analysis stopped short
+    env_read: list[str] = msgspec.field(default_factory=list)
 
 
 _ANSI_SIMPLE = {

@@ -235,10 +235,47 @@ def test_lookup_is_fast() -> None:
 
 def test_each_program_belongs_to_one_family() -> None:
     seen: dict[str, str] = {}
-    for family in semantics_module.FAMILIES:
+    for family in semantics_module.family_modules():
         for name in family.HANDLERS:
             assert name not in seen, f"{name} in {family.__name__} and {seen[name]}"
             seen[name] = family.__name__
+
+
+def test_the_family_index_is_current() -> None:
+    """sem_index (what lets semantics import one family at a time) names every program of
+    every family, and nothing else: regenerate it when this fails (see its docstring)."""
+    from warden.check.shell import sem_index
+
+    expected = {
+        name: family.__name__.rsplit(".", 1)[1]
+        for family in semantics_module.family_modules()
+        for name in family.HANDLERS
+    }
+    assert expected == sem_index.FAMILY_OF
+    source = Path(sem_index.__file__).read_text()
+    assert sem_index.render() == source
+
+
+def test_programs_resolve_alike_with_families_loaded_lazily() -> None:
+    """A fresh interpreter that looks programs up one by one (families imported on demand)
+    gets the same handlers as the table of every family."""
+    import subprocess
+    import sys
+
+    code = (
+        "from warden.check.shell import semantics as s\n"
+        "names = sorted(s.known_programs())\n"
+        "got = {n: s._lookup(n).__qualname__ for n in names}\n"
+        "mods = s.family_modules()\n"
+        "want = {n: h.__qualname__ for m in mods for n, h in m.HANDLERS.items()}\n"
+        "want.update({n: '_nothing' for n in s._INERT.split()})\n"
+        "assert got == want, sorted(set(got.items()) ^ set(want.items()))[:5]\n"
+        "print(len(got))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=False)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout) > 400
 
 
 @pytest.mark.parametrize(
