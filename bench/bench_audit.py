@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -22,6 +24,7 @@ from pathlib import Path
 
 from warden.record import AuditLog, verify_log
 from warden.record.merkle import leaf_hash, verify_consistency, verify_inclusion
+from warden.record.rehash import CHUNK_LEVEL, rehash
 from warden.record.store.sqlite import SQLiteStore
 
 
@@ -36,13 +39,16 @@ def record(i: int) -> dict[str, object]:
 
 
 def bench_batched(tmp: Path, n: int) -> float:
+    """Appends/s from one producer that does not wait (``append_nowait``) until the last one
+    is durable. The records are built before the clock starts: building the dicts (~1.5-3 µs
+    each here) is the engine's work, not the log's."""
+    records = [record(i) for i in range(n)]
     with AuditLog.open(tmp / "batched.db") as log:
         log.append(record(-1))
+        append = log.append_nowait
         t0 = time.perf_counter()
-        last = None
-        for i in range(n):
-            last = log.append_nowait(record(i))
-        assert last is not None
+        for rec in records:
+            last = append(rec)
         last.result()
         dt = time.perf_counter() - t0
     return n / dt
@@ -84,26 +90,52 @@ def build(db: Path, n: int) -> None:
         receipts[-1].result()
 
 
-def bench_verify(db: Path) -> tuple[float, float, float, int]:
+def bench_verify(db: Path) -> dict[str, float]:
+    """Full verification, and what bounds it: the same re-hash in one process, reading the
+    rows alone, and SHA-256 alone (one call per leaf and per interior node, as RFC 9162 needs)."""
     store = SQLiteStore(db)
+    out: dict[str, float] = {}
     try:
         vkey = _vkey(db)
-        t0 = time.perf_counter()
+        kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0, c0 = time.perf_counter(), time.process_time()
         report = verify_log(store, vkey)
-        dt = time.perf_counter() - t0
-        datas = [d for _, d, _ in store.entries()]
+        out["verify_s"] = time.perf_counter() - t0
+        out["verify_cpu_s"] = time.process_time() - c0
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)  # the re-hash helper, once reaped
+        out["helper_cpu_s"] = (kids.ru_utime + kids.ru_stime) - (kids0.ru_utime + kids0.ru_stime)
+        out["size"] = report.size
+        t0 = time.perf_counter()
+        res = rehash(store, report.size, set(), store.payloads(), parallel=False)
+        out["one_process_s"] = time.perf_counter() - t0
+        assert res.ok
+        step = 1 << CHUNK_LEVEL
+        sha = hashlib.sha256
+        out["read_s"] = out["leaf_s"] = out["node_s"] = 0.0
+        big: list[bytes] = []
+        for c in range(0, report.size, step):  # chunk by chunk, as verification reads them
+            t0 = time.perf_counter()
+            rows = store.leaf_rows(c, c + step)
+            t1 = time.perf_counter()
+            leaves = [sha(d).digest() for d, _ in rows]
+            t2 = time.perf_counter()
+            it = iter(leaves)  # as many interior hashes as leaves (a tree has n - 1)
+            nodes = [sha(b"\x01" + a + b).digest() for a, b in zip(it, it, strict=False)]
+            it = iter(leaves)
+            nodes += [sha(b"\x01" + b + a).digest() for a, b in zip(it, it, strict=False)]
+            t3 = time.perf_counter()
+            out["read_s"] += t1 - t0
+            out["leaf_s"] += t2 - t1
+            out["node_s"] += t3 - t2
+            if c < 4 * step:
+                big += [d for d, _ in rows]
     finally:
         store.close()
-    sha = hashlib.sha256
+    buf = b"".join(big)
     t0 = time.perf_counter()
-    for d in datas:
-        sha(b"\x00" + d).digest()
-    leaf_dt = time.perf_counter() - t0
-    big = b"".join(datas)
-    t0 = time.perf_counter()
-    sha(big).digest()
-    mbps = len(big) / (time.perf_counter() - t0) / 1e6
-    return dt, leaf_dt, mbps, report.size
+    hashlib.sha256(buf).digest()
+    out["mbps"] = len(buf) / (time.perf_counter() - t0) / 1e6
+    return out
 
 
 def _vkey(db: Path):  # type: ignore[no-untyped-def]
@@ -167,6 +199,7 @@ def main() -> int:
     n_tree = args.records or (100_000 if args.quick else 1_000_000)
     secs = 2.0 if args.quick else 5.0
     rows: list[tuple[str, str, str]] = []
+    load0 = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     with tempfile.TemporaryDirectory(prefix="warden-bench-") as d:
         tmp = Path(d)
         rate = bench_batched(tmp, n_batch)
@@ -185,13 +218,26 @@ def main() -> int:
         t0 = time.perf_counter()
         build(db, n_tree)
         print(f"(built {n_tree:,} records in {time.perf_counter() - t0:.1f} s)", file=sys.stderr)
-        vt, leaf_dt, mbps, size = bench_verify(db)
+        v = bench_verify(db)
+        size = int(v["size"])
         scale = 1_000_000 / size
-        rows.append((f"full verify, {size:,} records", f"{vt:.2f} s", "<= 2 s at 1M"))
+        rows.append((f"full verify, {size:,} records", f"{v['verify_s']:.2f} s", "<= 2 s at 1M"))
         if size != 1_000_000:
-            rows.append(("  scaled to 1M", f"{vt * scale:.2f} s", "<= 2 s"))
-        rows.append(("  floor: SHA-256 of every leaf alone", f"{leaf_dt:.2f} s", ""))
-        rows.append(("  raw SHA-256 throughput (one buffer)", f"{mbps:,.0f} MB/s", ""))
+            rows.append(("  scaled to 1M", f"{v['verify_s'] * scale:.2f} s", "<= 2 s"))
+        rows.append(
+            (
+                "  CPU: this process / re-hash helper",
+                f"{v['verify_cpu_s']:.2f} / {v['helper_cpu_s']:.2f} s",
+                "",
+            )
+        )
+        rows.append(("  the same re-hash in one process", f"{v['one_process_s']:.2f} s", ""))
+        rows.append(("  floor, one core: read every row", f"{v['read_s']:.2f} s", ""))
+        rows.append(("  floor, one core: SHA-256 of every leaf", f"{v['leaf_s']:.2f} s", ""))
+        rows.append(("  floor, one core: SHA-256 of as many nodes", f"{v['node_s']:.2f} s", ""))
+        floor = v["read_s"] + v["leaf_s"] + v["node_s"]
+        rows.append(("  floor: those three split over two cores", f"{floor / 2:.2f} s", ""))
+        rows.append(("  raw SHA-256 throughput (one buffer)", f"{v['mbps']:,.0f} MB/s", ""))
         p = bench_proofs(db, 2000)
         rows.append(
             (f"inclusion proof generate @ {size:,}", f"{p['inclusion_gen_us']:.0f} us", "<= 200 us")
@@ -208,6 +254,8 @@ def main() -> int:
             ("consistency proof verify", f"{p['consistency_verify_us']:.1f} us", "<= 20 us")
         )
     w = max(len(r[0]) for r in rows)
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    print(f"# {os.cpu_count()} CPUs, load average before/after: {load0} / {load}")
     print(f"{'benchmark':<{w}}  {'measured':>24}  target")
     for name, value, target in rows:
         print(f"{name:<{w}}  {value:>24}  {target}")

@@ -19,7 +19,6 @@ Anything else falls back to ``rfc8785``, so the fast path can only be slower, ne
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,7 +30,12 @@ from warden.errors import FormatError
 __all__ = ["canonical_json", "parse_json_object"]
 
 _encode = msgspec.json.Encoder(order="sorted").encode
-_BIG_INT = re.compile(rb"\d{16}")  # false positives inside strings only cost the slow path
+#: Digits become ``0`` and every other byte a space, so a run of 16 digits (an integer outside
+#: the IEEE-754 exact range, RFC 8785 §3.2.2.3) is a plain substring search: ~10x cheaper than a
+#: regular expression on a typical record. Runs inside strings are false positives: they only
+#: cost the slow path.
+_DIGIT_MAP = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+_BIG_INT = b"0" * 16
 
 
 class _HasFloat(Exception):
@@ -48,7 +52,7 @@ _decode = msgspec.json.Decoder(float_hook=_no_float).decode
 def _fast(value: Mapping[str, Any]) -> bytes | None:
     try:
         data = _encode(value)
-        if not data.isascii() or _BIG_INT.search(data):
+        if not data.isascii() or _BIG_INT in data.translate(_DIGIT_MAP):
             return None
         if _decode(data) != value:
             return None
@@ -59,7 +63,7 @@ def _fast(value: Mapping[str, Any]) -> bytes | None:
 
 def canonical_json(value: Mapping[str, Any]) -> bytes:
     """RFC 8785 bytes of a JSON object; :class:`FormatError` if it is not representable."""
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):  # the ABC check costs more
         raise FormatError(f"a record must be a JSON object, not {type(value).__name__}")
     data = _fast(value)
     if data is not None:

@@ -72,7 +72,8 @@ class Checkpoint:
         return cls(lines[0], parse_size(lines[1]), root, tuple(lines[3:]))
 
     def sign(self, signer: NoteSigner) -> SignedCheckpoint:
-        note = SignedNote(self.text(), (signer.sign(self.text().encode()),))
+        text = self.text()
+        note = SignedNote(text, (signer.sign(text.encode()),))
         return SignedCheckpoint(self, note)
 
 

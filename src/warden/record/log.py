@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from warden.errors import AuditError, KeyError_, VerificationError
 from warden.record.checkpoint import SignedCheckpoint
@@ -29,9 +29,10 @@ from warden.record.note import NoteSignature, NoteSigner, NoteVerifier
 from warden.record.proofs import compact_range, consistency_proof, inclusion_proof
 from warden.record.store.base import AuditStore
 from warden.record.store.sqlite import SQLiteStore
-from warden.record.witness.base import WitnessClient
-from warden.record.witness.push import WitnessPusher
 from warden.record.writer import Receipt, Writer
+
+if TYPE_CHECKING:
+    from warden.record.witness.base import WitnessClient
 
 __all__ = ["AuditLog", "LogReader", "default_db_path", "default_key_path"]
 
@@ -135,7 +136,11 @@ class AuditLog(LogReader):
         super().__init__(store)
         self.signer = signer
         self._check_head()
-        self._pusher = WitnessPusher(self, witnesses) if witnesses else None
+        self._pusher = None
+        if witnesses:
+            from warden.record.witness.push import WitnessPusher
+
+            self._pusher = WitnessPusher(self, witnesses)
         self._writer = Writer(
             store, signer, on_commit=self._pusher.notify if self._pusher else None
         )

@@ -183,6 +183,12 @@ class NoteSigner:
     sig_type: int
     seed: bytes = field(repr=False)
     _key: Ed25519PrivateKey = field(repr=False, compare=False)
+    #: The 4-byte key ID, derived once: the writer signs a checkpoint per commit, and deriving
+    #: the public key and hashing it again each time cost ~11 µs of a ~57 µs signature.
+    _kid: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_kid", self.verifier.key_id.to_bytes(4, "big"))
 
     @classmethod
     def generate(cls, name: str, sig_type: int = SIG_ED25519) -> NoteSigner:
@@ -237,7 +243,7 @@ class NoteSigner:
 
     def sign(self, text: bytes, *, timestamp: int | None = None) -> NoteSignature:
         """Sign note text (type 0x01) or cosign it at ``timestamp`` (type 0x04)."""
-        kid = self.verifier.key_id.to_bytes(4, "big")
+        kid = self._kid
         if self.sig_type == SIG_COSIGNATURE:
             if timestamp is None or not 0 <= timestamp < 1 << 63:
                 raise KeyError_("a cosignature needs a POSIX timestamp below 2**63")

@@ -1,11 +1,17 @@
-"""Fast full re-hash of a stored log: whole chunks at a time, list comprehensions, no per-row
-Python logic beyond one SHA-256 per leaf and per interior node (the floor in CPython).
+"""Fast full re-hash of a stored log: whole chunks at a time, on both cores.
 
 Chunks are ``2**CHUNK_LEVEL`` entries aligned on that size, so each chunk is a forest of
-complete subtrees computed level by level; the edge of the tree above the chunks is a
-:class:`~warden.record.merkle.CompactRange` of chunk roots. For every chunk it checks, in bulk:
-row count (deletions), stored leaf hashes and node blobs (edits, moves), payload digests, and the
-root at every checkpoint size inside the chunk.
+complete subtrees computed level by level (:func:`~warden.record.rehash_chunk.check_chunk`);
+the edge of the tree above the chunks is a :class:`~warden.record.merkle.CompactRange` of chunk
+roots. For every chunk it checks, in bulk: row count (deletions), stored leaf hashes, node blob
+shapes and contents (edits, moves), payload digests, and the root at every wanted size inside
+the chunk.
+
+Two workers share the chunks: this thread takes them from the low end, a helper process (a
+second interpreter, its own read-only SQLite connection) from the high end, until they meet.
+The helper only makes it faster: a chunk it did not answer is re-hashed here, so a helper that
+cannot start, dies or answers nonsense can never make a log pass. Every chunk's result is then
+assembled in index order here, including the hashes above each chunk.
 
 It only says *whether* the log is intact; :mod:`warden.record.verify` re-runs its row-by-row
 pass to say *where* and *what* when this one reports a problem.
@@ -13,30 +19,33 @@ pass to say *where* and *what* when this one reports a problem.
 
 from __future__ import annotations
 
-import hashlib
-from bisect import bisect_right
+import logging
+import subprocess
+import sys
+import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from operator import itemgetter
+from pathlib import Path
 
-from warden.record.entry import Payload, payload_digest
+from warden.record import rehash_chunk
+from warden.record.entry import Payload
 from warden.record.merkle import EMPTY_ROOT, HASH_SIZE, CompactRange, fold_nodes
+from warden.record.rehash_chunk import ChunkSummary, check_chunk, decode_result
 from warden.record.store.base import AuditStore
+from warden.record.store.sqlite import SQLiteStore
 
-__all__ = ["CHUNK_LEVEL", "RehashResult", "rehash"]
+__all__ = ["CHUNK_LEVEL", "PARALLEL_MIN_CHUNKS", "RehashResult", "rehash"]
 
-#: 65,536 entries a chunk: ~20 MB of rows in memory, and few enough Python-level iterations.
-CHUNK_LEVEL = 16
-_sha256 = hashlib.sha256
-_first, _second = itemgetter(0), itemgetter(1)
+log = logging.getLogger(__name__)
 
-
-def _blob_lengths(chunk: int) -> list[int]:
-    """Node blob length of the j-th entry of an aligned chunk (its last entry aside)."""
-    return [HASH_SIZE * ((j + 1) & -(j + 1)).bit_length() for j in range(chunk)]
-
-
-_LENS = _blob_lengths(1 << CHUNK_LEVEL)
+#: 32,768 entries a chunk: ~10 MB of rows in memory, few Python-level iterations per chunk,
+#: and 31 chunks at 1M entries, so the two workers finish within ~0.1 s of each other.
+CHUNK_LEVEL = 15
+#: Fewer chunks than this and the log is re-hashed in this process alone: starting the helper
+#: (~30 ms) would cost more than it saves.
+PARALLEL_MIN_CHUNKS = 3
+#: Longest to wait for the helper process to exit once its work is done (it is killed after).
+HELPER_EXIT_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,25 +56,63 @@ class RehashResult:
     problem: str = ""
 
 
-def _levels(leaves: list[bytes]) -> list[list[bytes]]:
-    levels = [leaves]
-    cur = leaves
-    while len(cur) > 1:
-        it = iter(cur)
-        cur = [_sha256(b"\x01" + a + b).digest() for a, b in zip(it, it, strict=False)]
-        levels.append(cur)
-    return levels
+class _Schedule:
+    """Chunk numbers handed out from both ends: the low ones here, the high ones to the helper."""
+
+    def __init__(self, chunks: int) -> None:
+        self.lock = threading.Lock()
+        self.lo, self.hi = 0, chunks
+        self.done = 0  # entries checked so far, by either worker
+
+    def take_low(self) -> int | None:
+        with self.lock:
+            if self.lo >= self.hi:
+                return None
+            self.lo += 1
+            return self.lo - 1
+
+    def take_high(self) -> int | None:
+        with self.lock:
+            if self.lo >= self.hi:
+                return None
+            self.hi -= 1
+            return self.hi
+
+    def stop(self) -> None:
+        with self.lock:
+            self.hi = self.lo
+
+    def add_done(self, entries: int) -> int:
+        with self.lock:
+            self.done += entries
+            return self.done
 
 
-def _root_in(outer: list[bytes], levels: list[list[bytes]], k: int) -> bytes:
-    """Root of the tree made of the outer edge plus the first ``k`` leaves of the chunk."""
-    hashes = list(outer)
-    off = 0
-    for level in range(k.bit_length() - 1, -1, -1):
-        if k >> level & 1:
-            hashes.append(levels[level][off >> level])
-            off += 1 << level
-    return fold_nodes(hashes) if hashes else EMPTY_ROOT
+class _Job:
+    """One re-hash: the chunk geometry, what each chunk must report, and the results."""
+
+    def __init__(
+        self, size: int, level: int, sizes: Collection[int], payloads: dict[int, Payload]
+    ) -> None:
+        self.size, self.level = size, level
+        chunks = -(-size // (1 << level))
+        self.wanted: list[list[int]] = [[] for _ in range(chunks)]
+        for s in sorted(s for s in sizes if 0 < s <= size):
+            self.wanted[(s - 1) >> level].append(s)
+        self.payloads: list[list[tuple[int, bytes, bytes]]] = [[] for _ in range(chunks)]
+        for i, pay in sorted(payloads.items()):
+            if 0 <= i < size:
+                self.payloads[i >> level].append((i, pay.salt, pay.body))
+        self.results: list[ChunkSummary | str | None] = [None] * chunks
+        self.schedule = _Schedule(chunks)
+
+    def bounds(self, c: int) -> tuple[int, int]:
+        start = c << self.level
+        return start, min(1 << self.level, self.size - start)
+
+    def request(self, c: int) -> bytes:
+        start, m = self.bounds(c)
+        return " ".join(map(str, [start, m, self.level, *self.wanted[c]])).encode() + b"\n"
 
 
 def rehash(
@@ -75,71 +122,132 @@ def rehash(
     payloads: dict[int, Payload],
     progress: Callable[[int, int], None] | None = None,
     *,
-    chunk_level: int = CHUNK_LEVEL,
+    chunk_level: int | None = None,
+    parallel: bool = True,
 ) -> RehashResult:
-    """Recompute every hash of the first ``size`` entries; roots at ``sizes`` come back."""
-    chunk = 1 << chunk_level
-    lens = _LENS if chunk_level == CHUNK_LEVEL else _blob_lengths(chunk)
-    wanted = sorted(s for s in sizes if 0 < s <= size)
+    """Recompute every hash of the first ``size`` entries; roots at ``sizes`` come back.
+
+    ``payloads`` are the stored payloads (checked in this process's chunks; the helper reads
+    its own). ``progress(done, size)`` is called from this thread after each chunk.
+    ``chunk_level`` defaults to :data:`CHUNK_LEVEL` as it is at the call.
+    """
+    job = _Job(size, CHUNK_LEVEL if chunk_level is None else chunk_level, sizes, payloads)
+    helper = None
+    if parallel and len(job.results) >= PARALLEL_MIN_CHUNKS and isinstance(store, SQLiteStore):
+        helper = _Helper.start(store, job)
+    try:
+        while (c := job.schedule.take_low()) is not None:
+            if not _local(store, job, c):
+                break
+            if progress is not None:
+                progress(job.schedule.add_done(job.bounds(c)[1]), size)
+    finally:
+        # Out of chunks here: stop the helper rather than wait for the one it is on (it may
+        # still be starting, or be descheduled on a busy machine); that chunk is re-hashed
+        # below, so the wait is bounded by this process's own speed.
+        if helper is not None:
+            helper.finish(kill=True)
+    for c, res in enumerate(job.results):  # what the helper did not deliver, and early stops
+        if isinstance(res, str):
+            break
+        if res is None:
+            if not _local(store, job, c):
+                break
+            if progress is not None:
+                progress(job.schedule.add_done(job.bounds(c)[1]), size)
+    return _assemble(job)
+
+
+def _local(store: AuditStore, job: _Job, c: int) -> bool:
+    start, m = job.bounds(c)
+    rows = store.leaf_rows(start, start + m)
+    res = check_chunk(rows, start, m, job.level, job.wanted[c], job.payloads[c])
+    job.results[c] = res
+    if isinstance(res, str):
+        job.schedule.stop()
+        return False
+    return True
+
+
+def _assemble(job: _Job) -> RehashResult:
+    """Chunk results in index order: roots at the wanted sizes, hashes above each chunk."""
     roots: dict[int, bytes] = {0: EMPTY_ROOT}
     outer = CompactRange()
-    for c in range(0, size, chunk):
-        m = min(chunk, size - c)
-        rows = store.entries_bulk(c, c + m)
-        bad = _check_chunk(rows, c, m, chunk, chunk_level, lens, payloads, outer, wanted, roots)
-        if bad:
-            return RehashResult(False, size, roots, bad)
-        if progress is not None:
-            progress(c + m, size)
-    return RehashResult(True, size, roots)
+    for c, res in enumerate(job.results):
+        if not isinstance(res, ChunkSummary):
+            return RehashResult(False, job.size, roots, res or "a chunk was not checked")
+        full = job.bounds(c)[1] == 1 << job.level
+        if set(res.inner) != set(job.wanted[c]) or bool(res.top) != full:
+            return RehashResult(False, job.size, roots, f"chunk {c} was answered for another job")
+        base = outer.hashes()
+        for s, inner in res.inner.items():
+            parts = [inner[k : k + HASH_SIZE] for k in range(0, len(inner), HASH_SIZE)]
+            roots[s] = fold_nodes(base + parts)
+        if res.top:
+            higher = outer.append_subtree(res.top, job.level)
+            if res.last_blob != res.last_inner + b"".join(higher):
+                return RehashResult(False, job.size, roots, "the last node blob of a chunk differs")
+    return RehashResult(True, job.size, roots)
 
 
-def _check_chunk(
-    rows: list[tuple[bytes, bytes]],
-    c: int,
-    m: int,
-    chunk: int,
-    chunk_level: int,
-    lens: list[int],
-    payloads: dict[int, Payload],
-    outer: CompactRange,
-    wanted: list[int],
-    roots: dict[int, bytes],
-) -> str:
-    """Check one chunk and extend ``outer`` and ``roots``; return a problem or ``""``."""
-    if len(rows) != m:
-        return f"rows missing in {c}..{c + m - 1}"
-    datas, blobs = rows_split(rows)
-    leaves = [_sha256(b"\x00" + d).digest() for d in datas]
-    if [b[:HASH_SIZE] for b in blobs] != leaves:
-        return "a leaf hash differs"
-    levels = _levels(leaves)
-    full = m == chunk
-    last = m - 1 if full else m
-    if list(map(len, blobs[:last])) != lens[:last]:
-        return "a node blob has the wrong shape"
-    for lvl in range(1, len(levels)):
-        step = 1 << lvl
-        off = HASH_SIZE * lvl
-        stored = [b[off : off + HASH_SIZE] for b in blobs[step - 1 : last : step]]
-        if stored != levels[lvl][: len(stored)]:
-            return f"a level-{lvl} node differs"
-    for i, pay in payloads.items():
-        if c <= i < c + m:
-            d = datas[i - c]
-            p = d.find(b'"payload":"')
-            if p < 0 or d[p + 11 : p + 75] != payload_digest(pay.salt, pay.body).encode():
-                return f"payload {i} differs"
-    base = outer.hashes()
-    for s in wanted[bisect_right(wanted, c) : bisect_right(wanted, c + m)]:
-        roots[s] = _root_in(base, levels, s - c)
-    if full:
-        higher = outer.append_subtree(levels[chunk_level][0], chunk_level)
-        expect = b"".join([leaves[-1], *(lv[-1] for lv in levels[1:]), *higher])
-        if blobs[-1] != expect:
-            return "the last node blob of a chunk differs"
-    return ""
+class _Helper:
+    """The second worker: a child interpreter running :func:`rehash_chunk.serve`."""
 
+    def __init__(self, proc: subprocess.Popen[bytes], job: _Job) -> None:
+        self._proc, self._job = proc, job
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="warden-rehash", daemon=True)
+        self._thread.start()
 
-def rows_split(rows: list[tuple[bytes, bytes]]) -> tuple[list[bytes], list[bytes]]:
-    return list(map(_first, rows)), list(map(_second, rows))
+    @classmethod
+    def start(cls, store: SQLiteStore, job: _Job) -> _Helper | None:
+        script = Path(rehash_chunk.__file__)
+        if not sys.executable or getattr(sys, "frozen", False) or not script.is_file():
+            return None  # no interpreter to run it with (embedded or frozen): one process
+        # -I: no user site, no environment, not even the script's directory on sys.path
+        cmd = [sys.executable, "-I", str(script), str(store.path.resolve())]
+        try:
+            proc = subprocess.Popen(  # our interpreter and our module, no shell
+                cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+            )
+        except OSError as exc:
+            log.info("re-hashing in one process: cannot start the helper: %s", exc)
+            return None
+        return cls(proc, job)
+
+    def _run(self) -> None:
+        job, proc = self._job, self._proc
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            while (c := job.schedule.take_high()) is not None:
+                proc.stdin.write(job.request(c))
+                proc.stdin.flush()
+                res = decode_result(proc.stdout)
+                job.results[c] = res
+                if isinstance(res, str):
+                    job.schedule.stop()
+                    return
+                job.schedule.add_done(job.bounds(c)[1])
+        except (OSError, ValueError) as exc:  # its chunk stays None: re-hashed in this process
+            if not self._stopping:
+                log.info("rehash helper failed, finishing in one process: %s", exc)
+
+    def finish(self, *, kill: bool = False) -> None:
+        """Wait for the chunk in flight (or ``kill`` the helper first), then reap it."""
+        proc = self._proc
+        if kill:
+            self._stopping = True
+            proc.kill()
+        self._thread.join()
+        try:
+            assert proc.stdin is not None
+            proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            proc.wait(HELPER_EXIT_SECONDS)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()

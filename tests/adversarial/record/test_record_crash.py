@@ -40,7 +40,12 @@ def run_and_kill(db: Path, tag: str, rng: random.Random) -> dict[int, str]:
             idx, ident = line.split()
             acked[int(idx)] = ident
     os.kill(proc.pid, signal.SIGKILL)
-    rest, _ = proc.communicate(timeout=30)
+    # read through the text wrapper: communicate() reads the pipe's file descriptor directly
+    # and would skip what readline() above had already buffered (cutting a line in two)
+    rest = proc.stdout.read()
+    assert proc.stderr is not None
+    proc.stderr.read()
+    proc.wait(timeout=30)
     for line in rest.splitlines():  # printed before the kill: acknowledged too
         idx, ident = line.split()
         acked[int(idx)] = ident

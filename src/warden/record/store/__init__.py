@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from warden.record.store.base import AuditStore, NewEntry, StoreConflict, node_location
+from warden.record.store.base import AuditStore, StoreConflict, node_location
 from warden.record.store.sqlite import SQLiteStore
 
-__all__ = ["AuditStore", "NewEntry", "SQLiteStore", "StoreConflict", "node_location"]
+__all__ = ["AuditStore", "SQLiteStore", "StoreConflict", "node_location"]

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator, Sequence
-from typing import NamedTuple
 
 from warden.errors import StoreError
 from warden.record.entry import Payload
 from warden.record.merkle import HASH_SIZE, NodeId
 
-__all__ = ["AuditStore", "NewEntry", "StoreConflict", "node_location"]
+__all__ = ["AuditStore", "StoreConflict", "node_location"]
 
 
 class StoreConflict(StoreError):
@@ -33,14 +32,6 @@ class StoreConflict(StoreError):
     def __init__(self, expected: int, actual: int) -> None:
         self.expected, self.actual = expected, actual
         super().__init__(f"store has {actual} entries, writer expected {expected}")
-
-
-class NewEntry(NamedTuple):
-    """A row to append: index, leaf bytes, node blob (a tuple, so it binds to SQL directly)."""
-
-    idx: int
-    data: bytes
-    nodes: bytes
 
 
 def node_location(node: NodeId) -> tuple[int, int]:
@@ -59,13 +50,15 @@ class AuditStore(ABC):
     def append(
         self,
         start: int,
-        entries: Sequence[NewEntry],
+        datas: Sequence[bytes],
+        blobs: Sequence[bytes],
         payloads: Sequence[tuple[int, Payload]],
         checkpoint: str,
         *,
         drop: int | None = None,
     ) -> None:
-        """Durably write entries ``start..``, their payloads and the checkpoint, atomically.
+        """Durably write entries ``start..`` (leaf bytes ``datas[k]`` and node blob ``blobs[k]``
+        at index ``start + k``), their payloads and the checkpoint, atomically.
 
         ``drop`` names an older checkpoint size to delete in the same transaction unless a
         witness cosigned it (thinning: the new checkpoint supersedes it).
@@ -83,12 +76,20 @@ class AuditStore(ABC):
         """``(index, leaf bytes, node blob)`` in index order, streamed."""
 
     @abstractmethod
-    def entries_bulk(self, start: int, end: int) -> list[tuple[bytes, bytes]]:
-        """``(leaf bytes, node blob)`` of ``[start, end)`` in index order, all at once."""
+    def leaf_rows(self, start: int, end: int) -> list[tuple[bytes, bytes]]:
+        """``(0x00 || leaf bytes, node blob)`` of ``[start, end)`` in index order, all at once.
+
+        The leaf-hash input (RFC 9162 §2.1.1) rather than the leaf bytes, so that a bulk
+        re-hash hashes each row as it comes; any stored type is returned as its bytes.
+        """
 
     @abstractmethod
-    def bounds(self) -> tuple[int, int | None, int | None]:
-        """``(row count, lowest index, highest index)`` as stored."""
+    def bounds(self) -> tuple[int | None, int | None]:
+        """``(lowest index, highest index)`` as stored (None, None when empty); O(log n).
+
+        No row count: a full re-hash checks that every chunk of ``[0, highest]`` has all its
+        rows, which with ``lowest >= 0`` is the same check, without a scan of the table.
+        """
 
     @abstractmethod
     def payloads(self, start: int = 0, end: int | None = None) -> dict[int, Payload]:

@@ -16,26 +16,38 @@ import os
 import sqlite3
 import threading
 from collections.abc import Collection, Iterator, Sequence
+from itertools import chain
 from pathlib import Path
 
 from warden.errors import StoreError
 from warden.record.entry import Payload
 from warden.record.merkle import HASH_SIZE, NodeId
-from warden.record.store.base import AuditStore, NewEntry, StoreConflict, node_location
+from warden.record.rehash_chunk import LEAF_ROWS_SQL
+from warden.record.store.base import AuditStore, StoreConflict, node_location
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
 SCHEMA_VERSION = "1"
 #: How long a writer waits for another process's write lock before failing.
 BUSY_TIMEOUT_MS = 10_000
-#: WAL pages before SQLite copies them back into the database (default 1000): fewer, larger
-#: checkpoints keep the copy-back (and its fsync) off most commits.
-WAL_AUTOCHECKPOINT_PAGES = 8192
+#: Page size of a new database (an existing one keeps its own): an entry row is ~300 bytes, and
+#: 16 KiB pages (vs the 4 KiB default) cut SQLite's CPU per appended row by ~15 % here (fewer
+#: b-tree pages to split and fewer WAL frame headers) while proofs still read one page per node.
+PAGE_SIZE = 16384
+#: WAL size before SQLite copies it back into the database (the default is 1000 pages): fewer,
+#: larger checkpoints keep the copy-back (and its fsync) off most commits.
+WAL_AUTOCHECKPOINT_BYTES = 32 << 20
+#: Truncate the WAL file back to this size after a checkpoint resets it (disk use stays bounded
+#: after a burst; SQLite otherwise keeps the largest WAL it ever needed).
+JOURNAL_SIZE_LIMIT = WAL_AUTOCHECKPOINT_BYTES
 CACHE_KIB = 65536
 #: Readers map the file instead of copying pages (full verification reads every row).
 READ_MMAP_BYTES = 1 << 30
 #: Rows per fetch when streaming entries (a few MB of memory).
 FETCH_ROWS = 8192
+#: Largest multi-row INSERT: 768 bound parameters, far below SQLite's limit (32,766), and a
+#: statement that takes SQLite ~1 ms, during which the GIL is free for the producers.
+INSERT_ROWS = 256
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -54,12 +66,41 @@ def _connect(path: Path, *, synchronous: str) -> sqlite3.Connection:
     conn = sqlite3.connect(
         path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
     )
+    conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # before WAL: only a new, empty file takes it
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
+    (page_size,) = conn.execute("PRAGMA page_size").fetchone()
+    conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_BYTES // int(page_size)}")
+    conn.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
     conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     return conn
+
+
+def _insert_sql(rows: int) -> str:
+    return "INSERT INTO entries VALUES " + ",".join(["(?,?,?)"] * rows)  # noqa: S608 - only '?' marks
+
+
+#: Multi-row ``INSERT`` statements for 1, 2, 4, ... INSERT_ROWS rows (prepared once, then taken
+#: from the connection's statement cache). ``executemany`` releases and re-takes the GIL around
+#: every row, and a producer thread holding it makes each re-take wait; one statement per up to
+#: INSERT_ROWS rows lets SQLite insert them on the other core while Python keeps running.
+_INSERT_SQL = [_insert_sql(1 << k) for k in range(INSERT_ROWS.bit_length())]
+
+
+def _insert_rows(
+    conn: sqlite3.Connection, start: int, datas: Sequence[bytes], blobs: Sequence[bytes]
+) -> None:
+    """Insert ``(start + k, datas[k], blobs[k])`` with few, large statements (sizes 2**j)."""
+    n = len(datas)
+    k = 0
+    while k < n:
+        rows = min(INSERT_ROWS, 1 << ((n - k).bit_length() - 1))
+        end = k + rows
+        rows_ = zip(range(start + k, start + end), datas[k:end], blobs[k:end], strict=True)
+        params = list(chain.from_iterable(rows_))
+        conn.execute(_INSERT_SQL[rows.bit_length() - 1], params)
+        k += rows
 
 
 def _int(value: object) -> int:
@@ -105,12 +146,15 @@ class SQLiteStore(AuditStore):
     def append(
         self,
         start: int,
-        entries: Sequence[NewEntry],
+        datas: Sequence[bytes],
+        blobs: Sequence[bytes],
         payloads: Sequence[tuple[int, Payload]],
         checkpoint: str,
         *,
         drop: int | None = None,
     ) -> None:
+        if len(datas) != len(blobs):
+            raise StoreError("audit store append: one node blob per entry is required")
         with self._wlock:
             conn = self._w
             try:
@@ -120,13 +164,13 @@ class SQLiteStore(AuditStore):
                     actual = 0 if row[0] is None else row[0] + 1
                     if actual != start:
                         raise StoreConflict(start, actual)
-                    conn.executemany("INSERT INTO entries VALUES (?,?,?)", entries)
+                    _insert_rows(conn, start, datas, blobs)
                     if payloads:
                         conn.executemany(
                             "INSERT INTO payloads VALUES (?,?,?)",
                             [(i, p.salt, p.body) for i, p in payloads],
                         )
-                    size = start + len(entries)
+                    size = start + len(datas)
                     conn.execute("INSERT INTO checkpoints VALUES (?,?)", (size, checkpoint))
                     if drop is not None:
                         conn.execute(
@@ -231,17 +275,16 @@ class SQLiteStore(AuditStore):
             except sqlite3.Error as exc:
                 raise StoreError(f"audit store read failed: {exc}") from exc
 
-    def entries_bulk(self, start: int, end: int) -> list[tuple[bytes, bytes]]:
-        rows = self._query(
-            "SELECT CAST(data AS BLOB), CAST(nodes AS BLOB) FROM entries"
-            " WHERE idx >= ? AND idx < ? ORDER BY idx",
-            (start, end),
-        )
-        return rows  # type: ignore[return-value]
+    def leaf_rows(self, start: int, end: int) -> list[tuple[bytes, bytes]]:
+        return self._query(LEAF_ROWS_SQL, (start, end))  # type: ignore[return-value]
 
-    def bounds(self) -> tuple[int, int | None, int | None]:
-        count, low, high = self._query("SELECT count(*), min(idx), max(idx) FROM entries")[0]
-        return _int(count), low, high  # type: ignore[return-value]
+    def bounds(self) -> tuple[int | None, int | None]:
+        # two subqueries: SQLite answers a lone min() or max() from the b-tree edge, but
+        # min() and max() in one SELECT make it scan every row
+        low, high = self._query(
+            "SELECT (SELECT min(idx) FROM entries), (SELECT max(idx) FROM entries)"
+        )[0]
+        return low, high  # type: ignore[return-value]
 
     def payloads(self, start: int = 0, end: int | None = None) -> dict[int, Payload]:
         stop = (1 << 63) - 1 if end is None else end

@@ -1,13 +1,20 @@
-"""Witnesses: another trust domain that holds the latest checkpoint and refuses rollbacks."""
+"""Witnesses: another trust domain that holds the latest checkpoint and refuses rollbacks.
+
+Names load on first use (the HTTP client and server pull in ``http`` and ``urllib``).
+"""
 
 from __future__ import annotations
 
-from warden.record.witness.base import WitnessClient, WitnessRejected
-from warden.record.witness.config import load_witness_file, parse_witness_spec
-from warden.record.witness.core import Witness, init_witness_dir
-from warden.record.witness.http import HttpWitness, make_server
-from warden.record.witness.local import DirWitness
-from warden.record.witness.push import WitnessResult, push_checkpoint
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from warden.record.witness.base import WitnessClient, WitnessRejected
+    from warden.record.witness.config import load_witness_file, parse_witness_spec
+    from warden.record.witness.core import Witness, init_witness_dir
+    from warden.record.witness.http import HttpWitness, make_server
+    from warden.record.witness.local import DirWitness
+    from warden.record.witness.push import WitnessResult, push_checkpoint
 
 __all__ = [
     "DirWitness",
@@ -22,3 +29,32 @@ __all__ = [
     "parse_witness_spec",
     "push_checkpoint",
 ]
+
+#: name -> module: each loads on first use (PEP 562), so appending to the log never
+#: imports what only verification, export or the HTTP witness need
+_LAZY = {
+    "WitnessClient": "warden.record.witness.base",
+    "WitnessRejected": "warden.record.witness.base",
+    "load_witness_file": "warden.record.witness.config",
+    "parse_witness_spec": "warden.record.witness.config",
+    "Witness": "warden.record.witness.core",
+    "init_witness_dir": "warden.record.witness.core",
+    "HttpWitness": "warden.record.witness.http",
+    "make_server": "warden.record.witness.http",
+    "DirWitness": "warden.record.witness.local",
+    "WitnessResult": "warden.record.witness.push",
+    "push_checkpoint": "warden.record.witness.push",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

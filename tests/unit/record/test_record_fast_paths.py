@@ -1,0 +1,224 @@
+"""The performance paths give the same answers as the simple ones, and fail closed.
+
+* the two-process re-hash equals the one-process re-hash, notices edits wherever they fall
+  (its own chunks or the helper's), and survives the helper dying or answering garbage;
+* the multi-row INSERT stores every row of batches of awkward sizes at the right index;
+* acknowledged producers (waiter locks, gather window) each get their own durable index;
+* the digit-run check of the canonical fast path only ever costs the slow path.
+"""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import rfc8785
+
+from warden.record import AuditLog, canonical_json, rehash_chunk
+from warden.record import rehash as rehash_mod
+from warden.record.merkle import CompactRange, leaf_hash, mth
+from warden.record.rehash import rehash
+from warden.record.rehash_chunk import (
+    ChunkSummary,
+    check_chunk,
+    decode_result,
+    encode_result,
+)
+from warden.record.store.sqlite import INSERT_ROWS, SQLiteStore
+
+
+def make(tmp_path: Path, n: int) -> Path:
+    db = tmp_path / "a.db"
+    with AuditLog.open(db) as log:
+        receipts = [
+            log.append_nowait({"type": "x", "n": i}, payload={"p": i} if i % 9 == 0 else None)
+            for i in range(n)
+        ]
+        for r in receipts:
+            r.result(30)
+    return db
+
+
+@pytest.fixture(scope="module")
+def db130(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make(tmp_path_factory.mktemp("fast"), 130)
+
+
+@pytest.fixture
+def helper_answers(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Slow this process's chunks down (a small log is otherwise done before the helper has
+    started) and record every answer the helper process gives."""
+    answers: list[object] = []
+    local, decode = rehash_mod._local, rehash_mod.decode_result
+
+    def slow_local(*args: object) -> bool:
+        time.sleep(0.02)
+        return local(*args)  # type: ignore[arg-type]
+
+    def counted(stream: object) -> object:
+        res = decode(stream)  # type: ignore[arg-type]
+        answers.append(res)
+        return res
+
+    monkeypatch.setattr(rehash_mod, "_local", slow_local)
+    monkeypatch.setattr(rehash_mod, "decode_result", counted)
+    return answers
+
+
+@pytest.mark.parametrize("chunk_level", [2, 3, 4])
+def test_parallel_equals_sequential(
+    db130: Path, chunk_level: int, helper_answers: list[object]
+) -> None:
+    store = SQLiteStore(db130)
+    try:
+        leaves = [leaf_hash(d) for _, d, _ in store.entries()]
+        sizes = set(range(1, 131))
+        par = rehash(store, 130, sizes, store.payloads(), chunk_level=chunk_level)
+        assert helper_answers, "the helper process answered no chunk"
+        seq = rehash(store, 130, sizes, store.payloads(), chunk_level=chunk_level, parallel=False)
+        assert par.ok and seq.ok, (par.problem, seq.problem)
+        assert par.roots == seq.roots
+        assert all(par.roots[s] == mth(leaves[:s]) for s in sizes)
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("index", [0, 5, 64, 101, 127, 128, 129])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE entries SET data = CAST(replace(CAST(data AS TEXT), '\"x\"', '\"y\"') AS BLOB)"
+        " WHERE idx = {i}",
+        "UPDATE entries SET nodes = zeroblob(length(nodes)) WHERE idx = {i}",
+        "UPDATE entries SET nodes = nodes || zeroblob(32) WHERE idx = {i}",
+        "UPDATE entries SET data = NULL WHERE idx = {i}",  # the schema forbids it: an edit may not
+        "UPDATE entries SET nodes = 7 WHERE idx = {i}",
+        "DELETE FROM entries WHERE idx = {i}",
+    ],
+)
+def test_edits_noticed_in_either_worker(
+    tmp_path: Path, index: int, sql: str, helper_answers: list[object]
+) -> None:
+    db = make(tmp_path, 130)
+    with sqlite3.connect(db) as c:
+        c.execute("PRAGMA ignore_check_constraints=1")
+        try:
+            c.execute(sql.format(i=index))
+        except sqlite3.IntegrityError:  # NOT NULL: rebuild the table without it
+            c.executescript(
+                "CREATE TABLE e2 (idx INTEGER PRIMARY KEY, data BLOB, nodes BLOB);"
+                "INSERT INTO e2 SELECT * FROM entries; DROP TABLE entries;"
+                "ALTER TABLE e2 RENAME TO entries;"
+            )
+            c.execute(sql.format(i=index))
+    c.close()
+    store = SQLiteStore(db)
+    try:
+        for parallel in (True, False):
+            res = rehash(store, 130, {130}, store.payloads(), chunk_level=3, parallel=parallel)
+            assert not res.ok, f"rehash (parallel={parallel}) accepted: {sql} at {index}"
+        # and the helper alone finds it in its chunk: run it on that chunk directly (the last
+        # blob of a full chunk holds hashes above the chunk: the caller checks that one)
+        if index < 128 and (index + 1) % 8:
+            c = index >> 3
+            proc = subprocess.Popen(
+                [sys.executable, "-I", rehash_chunk.__file__, str(db)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+            )
+            out, _ = proc.communicate(f"{c << 3} 8 3 \n\n".encode(), timeout=30)
+            assert isinstance(decode_result(io.BytesIO(out)), str), "the helper accepted it"
+    finally:
+        store.close()
+
+
+def test_helper_killed_or_lying_falls_back(db130: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A helper that dies, or whose answers are garbage, never makes a bad log pass or a good
+    log fail: its chunks are re-hashed in the calling process."""
+    store = SQLiteStore(db130)
+    want = rehash(store, 130, {7, 64, 130}, store.payloads(), chunk_level=2, parallel=False)
+    start = rehash_mod._Helper.start
+    seen: list[subprocess.Popen[bytes]] = []
+
+    def killed(store_: SQLiteStore, job: object) -> object:
+        helper = start(store_, job)  # type: ignore[arg-type]
+        assert helper is not None
+        helper._proc.kill()
+        seen.append(helper._proc)
+        return helper
+
+    try:
+        monkeypatch.setattr(rehash_mod._Helper, "start", staticmethod(killed))
+        got = rehash(store, 130, {7, 64, 130}, store.payloads(), chunk_level=2)
+        assert seen and got.ok and got.roots == want.roots
+        for junk in (b"\x00\x00\x00\x02", b"\x00\x00\x00\x01\x00\x00\x00\x05abc", b""):
+            with pytest.raises(ValueError):
+                decode_result(io.BytesIO(junk))
+    finally:
+        store.close()
+
+
+def test_chunk_answer_round_trip() -> None:
+    summary = ChunkSummary({5: b"a" * 32, 8: b"b" * 64}, b"t" * 32, b"l" * 96, b"i" * 64)
+    assert decode_result(io.BytesIO(encode_result(summary))) == summary
+    assert decode_result(io.BytesIO(encode_result("payload 3 differs"))) == "payload 3 differs"
+    assert check_chunk([], 0, 4, 2, [], []) == "rows missing in 0..3"
+
+
+@pytest.mark.parametrize("sizes", [[1], [INSERT_ROWS - 1, 1], [INSERT_ROWS + 3, 2 * INSERT_ROWS]])
+def test_multi_row_insert(tmp_path: Path, sizes: list[int]) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    try:
+        tree = CompactRange()
+        start = 0
+        for n in sizes:
+            datas = [b'{"i":%d,"x":1}' % i for i in range(start, start + n)]
+            blobs = tree.append_many([leaf_hash(d) for d in datas])
+            store.append(start, datas, blobs, [], f"cp {start + n}\n")
+            start += n
+        rows = list(store.entries())
+        assert [r[0] for r in rows] == list(range(start))
+        assert all(r[1] == b'{"i":%d,"x":1}' % r[0] for r in rows)
+        assert store.bounds() == (0, start - 1)
+    finally:
+        store.close()
+
+
+def test_acked_producers_get_their_own_index(tmp_path: Path) -> None:
+    got: dict[int, int] = {}
+    lock = threading.Lock()
+    with AuditLog.open(tmp_path / "a.db") as log:
+
+        def producer(k: int) -> None:
+            for i in range(40):
+                idx = log.append({"type": "t", "k": k, "i": i}, timeout=30)
+                with lock:
+                    got[idx] = k * 1000 + i
+
+        threads = [threading.Thread(target=producer, args=(k,)) for k in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(got) == list(range(12 * 40))
+        for idx, ident in got.items():
+            rec = log.entry(idx).record
+            assert rec["k"] * 1000 + rec["i"] == ident
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        {"n": 10**15, "m": -(10**15)},  # 16 digits, inside the exact range
+        {"s": "0123456789012345678", "t": "no digits"},  # a digit run inside a string
+        {"n": 2**53 - 1},
+    ],
+)
+def test_digit_runs_take_the_reference_path(obj: dict[str, object]) -> None:
+    assert canonical_json(obj) == rfc8785.dumps(obj)
