@@ -153,8 +153,8 @@ def test_rules_policy_schema_commands() -> None:
         assert schema["$schema"].endswith("2020-12/schema")
 
 
-def test_demo_stops_every_threat_and_allows_ordinary_work() -> None:
-    r = warden("demo")
+def test_demo_replay_stops_every_threat_and_allows_ordinary_work() -> None:
+    r = warden("demo", "--replay")
     out = r.stdout.decode()
     assert r.returncode == 0, out
     assert "UNEXPECTED" not in out

@@ -1,0 +1,172 @@
+"""Thin ctypes wrappers over the Linux calls the sandbox needs and Python 3.11 lacks.
+
+unshare(2), mount(2), sethostname(2), capset(2), the securebits and child-subreaper prctls, and
+bringing up the loopback interface. Each raises ``OSError`` with errno, like ``os`` functions.
+Nothing here allocates much or starts threads: the functions run between fork and exec.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import socket
+import struct
+
+__all__ = [
+    "CLONE_NEWCGROUP",
+    "CLONE_NEWIPC",
+    "CLONE_NEWNET",
+    "CLONE_NEWNS",
+    "CLONE_NEWPID",
+    "CLONE_NEWUSER",
+    "CLONE_NEWUTS",
+    "MS_BIND",
+    "MS_NODEV",
+    "MS_NOEXEC",
+    "MS_NOSUID",
+    "MS_PRIVATE",
+    "MS_RDONLY",
+    "MS_REC",
+    "MS_REMOUNT",
+    "bind_readonly",
+    "drop_capabilities",
+    "loopback_up",
+    "mount",
+    "set_child_subreaper",
+    "sethostname",
+    "unshare",
+]
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWCGROUP = 0x02000000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_REMOUNT = 32
+MS_NOATIME = 1024
+MS_NODIRATIME = 2048
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+MS_RELATIME = 1 << 21
+
+# statvfs f_flag bits -> mount flags that a read-only remount of a bind mount must keep
+# (the kernel refuses to clear "locked" flags inherited from a more privileged namespace)
+_KEEP_FLAGS = ((2, MS_NOSUID), (4, MS_NODEV), (8, MS_NOEXEC), (1024, MS_NOATIME),
+               (2048, MS_NODIRATIME), (4096, MS_RELATIME))  # fmt: skip
+
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_SECUREBITS = 28
+PR_CAPBSET_DROP = 24
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+# SECBIT_NOROOT | _LOCKED, SECBIT_NO_SETUID_FIXUP | _LOCKED, SECBIT_KEEP_CAPS_LOCKED,
+# SECBIT_NO_CAP_AMBIENT_RAISE | _LOCKED: uid 0 inside gains no capabilities at exec
+_SECUREBITS = 0x01 | 0x02 | 0x04 | 0x08 | 0x20 | 0x40 | 0x80
+_CAP_LAST_CAP_FILE = "/proc/sys/kernel/cap_last_cap"
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+SIOCGIFFLAGS = 0x8913
+SIOCSIFFLAGS = 0x8914
+IFF_UP = 0x1
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
+                        ctypes.c_char_p]  # fmt: skip
+_libc.unshare.argtypes = [ctypes.c_int]
+_libc.sethostname.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
+                        ctypes.c_ulong]  # fmt: skip
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def unshare(flags: int) -> None:
+    _check(_libc.unshare(flags), "unshare")
+
+
+def mount(source: str | None, target: str, fstype: str | None, flags: int,
+          data: str | None = None) -> None:  # fmt: skip
+    enc = os.fsencode
+    _check(
+        _libc.mount(
+            enc(source) if source is not None else None,
+            enc(target),
+            enc(fstype) if fstype is not None else None,
+            flags,
+            enc(data) if data is not None else None,
+        ),
+        f"mount {target}",
+    )
+
+
+def bind_readonly(path: str, source: str | None = None) -> None:
+    """Make ``path`` (file or directory) a read-only view of ``source`` (default: itself)."""
+    mount(source or path, path, None, MS_BIND | MS_REC)
+    keep = 0
+    f_flag = os.statvfs(path).f_flag
+    for bit, flag in _KEEP_FLAGS:
+        if f_flag & bit:
+            keep |= flag
+    mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | keep)
+
+
+def sethostname(name: str) -> None:
+    raw = name.encode()
+    _check(_libc.sethostname(raw, len(raw)), "sethostname")
+
+
+def set_child_subreaper() -> None:
+    """Orphaned descendants are re-parented to this process (so it can wait for them)."""
+    _check(_libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = (("version", ctypes.c_uint32), ("pid", ctypes.c_int))
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = (("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32))  # fmt: skip
+
+
+def drop_capabilities() -> None:
+    """Lose every capability for good: bounding set, ambient, and (for uid 0) root semantics.
+
+    Called last before Landlock and seccomp, in the child, inside its own user namespace (the
+    capabilities dropped are those of that namespace). After this, uid 0 inside the sandbox is
+    an ordinary user that owns some files.
+    """
+    try:
+        with open(_CAP_LAST_CAP_FILE, encoding="ascii") as fh:
+            last = int(fh.read())
+    except (OSError, ValueError):
+        last = 40
+    _check(_libc.prctl(PR_SET_SECUREBITS, _SECUREBITS, 0, 0, 0), "prctl(PR_SET_SECUREBITS)")
+    for cap in range(last + 1):
+        _check(_libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), "prctl(PR_CAPBSET_DROP)")
+    _check(_libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "prctl(AMBIENT)")
+    header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
+    data = (_CapData * 2)()
+    _check(_libc.capset(ctypes.byref(header), data), "capset")
+
+
+def loopback_up() -> None:
+    """Bring ``lo`` up in this (new) network namespace: ``ip link set lo up`` without ``ip``."""
+    import fcntl
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        ifreq = struct.pack("16sH22x", b"lo", 0)
+        flags = struct.unpack("16sH22x", fcntl.ioctl(s.fileno(), SIOCGIFFLAGS, ifreq))[1]
+        fcntl.ioctl(s.fileno(), SIOCSIFFLAGS, struct.pack("16sH22x", b"lo", flags | IFF_UP))

@@ -1,0 +1,335 @@
+"""The child side of ``warden run``: from a forked copy of the supervisor to the contained exec.
+
+Three processes, each doing only what must happen there (the supervisor is the parent side,
+``supervisor.py``)::
+
+    supervisor (outside; serves the proxy, writes the audit log, owns the cgroup)
+    └── stage      unshare(user), uid/gid maps (written by the supervisor), unshare(net,
+        │          mount, pid, ipc, uts),
+        │          lo up, proxy socket created here and sent to the supervisor, wait to be put
+        │          in the cgroup, unshare(cgroup), fork, exit (its child is re-parented to the
+        │          supervisor, a child subreaper)
+        └── init   pid 1 of the new pid namespace: private mounts (/proc, /dev, /tmp, /run,
+            │      hidden and read-only paths), then forks the program; reaps orphans; exits with
+            │      the program's status, which ends the namespace and SIGKILLs every process
+            │      left in it (double-forked and setsid'd ones included); also exits when the
+            │      supervisor dies, so nothing runs unwatched
+            └── program: rlimits, capabilities dropped, Landlock, seccomp (its exec
+                         notification listener is sent to the supervisor), exec
+
+Messages to the supervisor go over a SOCK_SEQPACKET socket pair as small JSON objects; any step
+that fails sends ``{"error": ...}`` and exits with :data:`EXIT_SETUP`, so the supervisor can say
+what went wrong instead of running the program with less protection than asked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import resource
+import select
+import signal
+import socket
+import sys
+from typing import Any, NoReturn
+
+from warden.contain import ns
+from warden.contain.spec import SandboxSpec
+
+__all__ = ["EXIT_SETUP", "recv_message", "send_message", "stage_main", "write_id_maps"]
+
+#: Exit status when the sandbox could not be set up (the program never ran).
+EXIT_SETUP = 125
+#: Exit status when the program could not be executed (not found, not permitted).
+EXIT_EXEC = 127
+
+_MAX_MESSAGE = 65536
+#: The device nodes bound into the sandbox's fresh /dev (like a container's minimal /dev).
+DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+#: The proxy's port inside the sandbox's own network namespace (nothing else listens there).
+PROXY_PORT = 3128
+
+
+def send_message(sock: socket.socket, msg: dict[str, Any], fds: list[int] | None = None) -> None:
+    data = json.dumps(msg).encode()
+    if fds:
+        socket.send_fds(sock, [data], fds)
+    else:
+        sock.send(data)
+
+
+def recv_message(sock: socket.socket) -> tuple[dict[str, Any] | None, list[int]]:
+    """One message and any file descriptors; ``(None, [])`` at end of stream."""
+    data, fds, _flags, _addr = socket.recv_fds(sock, _MAX_MESSAGE, 4)
+    if not data:
+        return None, list(fds)
+    msg = json.loads(data)
+    if not isinstance(msg, dict):
+        raise ValueError("malformed message from the sandbox")
+    return msg, list(fds)
+
+
+def _fail(sock: socket.socket, step: str, exc: BaseException, code: int = EXIT_SETUP) -> NoReturn:
+    with contextlib.suppress(OSError):
+        send_message(sock, {"error": f"{step}: {exc}", "step": step})
+    os._exit(code)
+
+
+def _write_file(path: str, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def write_id_maps(pid: int, uid: int, gid: int) -> None:
+    """Map ids of ``pid``'s new user namespace; written by the parent (only a process in the
+    parent namespace may map more than its own id)."""
+    if uid == 0:
+        # root maps every id, so files of any owner keep their owner inside; capabilities are
+        # dropped before exec (ns.drop_capabilities), so uid 0 inside is no longer privileged
+        _write_file(f"/proc/{pid}/uid_map", "0 0 4294967295\n")
+        _write_file(f"/proc/{pid}/gid_map", "0 0 4294967295\n")
+    else:
+        _write_file(f"/proc/{pid}/setgroups", "deny")
+        _write_file(f"/proc/{pid}/uid_map", f"{uid} {uid} 1\n")
+        _write_file(f"/proc/{pid}/gid_map", f"{gid} {gid} 1\n")
+
+
+def stage_main(
+    spec: SandboxSpec, sock: socket.socket, alive_r: int, seccomp_program: bytes
+) -> NoReturn:
+    """Run in the forked child; never returns. ``seccomp_program`` was built by the parent."""
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        ns.unshare(ns.CLONE_NEWUSER)
+        send_message(sock, {"userns": True})
+        msg, _ = recv_message(sock)
+        if not msg or not msg.get("mapped"):
+            os._exit(EXIT_SETUP)
+        ns.unshare(ns.CLONE_NEWNET | ns.CLONE_NEWNS | ns.CLONE_NEWPID | ns.CLONE_NEWIPC
+                   | ns.CLONE_NEWUTS)  # fmt: skip
+        ns.loopback_up()
+        with contextlib.suppress(OSError):
+            ns.sethostname("warden-sandbox")
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", PROXY_PORT))
+        listener.listen(1024)
+        send_message(sock, {"proxy": PROXY_PORT}, [listener.fileno()])
+        listener.close()
+    except Exception as exc:
+        _fail(sock, "namespaces", exc)
+    msg, _ = recv_message(sock)  # the supervisor has moved us into the cgroup (or refused)
+    if not msg or not msg.get("go"):
+        os._exit(EXIT_SETUP)
+    try:
+        if msg.get("cgroup"):
+            ns.unshare(ns.CLONE_NEWCGROUP)
+        pid = os.fork()
+    except Exception as exc:
+        _fail(sock, "fork init", exc)
+    if pid:
+        send_message(sock, {"init": pid})
+        os._exit(0)
+    _init_main(spec, sock, alive_r, seccomp_program)
+
+
+# ---- pid 1 ------------------------------------------------------------------------------------
+
+
+def _mount_dev() -> None:
+    keep = {name: os.open(f"/dev/{name}", os.O_PATH | os.O_CLOEXEC) for name in DEVICES
+            if os.path.exists(f"/dev/{name}")}  # fmt: skip
+    ns.mount("tmpfs", "/dev", "tmpfs", ns.MS_NOSUID | ns.MS_NOEXEC, "mode=755,size=1m")
+    for name, fd in keep.items():
+        target = f"/dev/{name}"
+        os.close(os.open(target, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o666))
+        ns.mount(f"/proc/self/fd/{fd}", target, None, ns.MS_BIND)
+        os.close(fd)
+    os.mkdir("/dev/pts", 0o755)
+    with contextlib.suppress(OSError):  # a pty for programs that make one (script, pexpect)
+        ns.mount("devpts", "/dev/pts", "devpts", ns.MS_NOSUID | ns.MS_NOEXEC,
+                 "newinstance,ptmxmode=0666,mode=620")  # fmt: skip
+        os.symlink("pts/ptmx", "/dev/ptmx")
+    os.mkdir("/dev/shm", 0o1777)
+    ns.mount("tmpfs", "/dev/shm", "tmpfs", ns.MS_NOSUID | ns.MS_NODEV, "mode=1777")
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):  # fmt: skip
+        os.symlink(target, f"/dev/{name}")
+
+
+def _rebind_under(tmp: str, keep: dict[str, int]) -> None:
+    """After a tmpfs covers ``tmp``, bind back the granted paths that lived beneath it."""
+    for path, fd in keep.items():
+        if os.path.isdir(f"/proc/self/fd/{fd}"):
+            os.makedirs(path, exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o600))
+        ns.mount(f"/proc/self/fd/{fd}", path, None, ns.MS_BIND | ns.MS_REC)
+        os.close(fd)
+
+
+def _mounts(spec: SandboxSpec) -> None:
+    ns.mount(None, "/", None, ns.MS_REC | ns.MS_PRIVATE)
+    granted = [*spec.write, *spec.read]
+    for path in spec.create_protected:
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(path, 0o755)
+    private = {"/tmp": "mode=1777", "/run": "mode=755"}
+    keep: dict[str, dict[str, int]] = {d: {} for d in private}
+    for path in granted:
+        for d in private:
+            if path.startswith(d + "/"):
+                keep[d][path] = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    ns.mount("proc", "/proc", "proc", ns.MS_NOSUID | ns.MS_NODEV | ns.MS_NOEXEC)
+    _mount_dev()
+    for d, opts in private.items():
+        ns.mount("tmpfs", d, "tmpfs", ns.MS_NOSUID | ns.MS_NODEV, opts)
+        _rebind_under(d, keep[d])
+    empty_file = "/run/.warden-hidden"
+    os.close(os.open(empty_file, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o000))
+    for path in spec.hide:
+        if os.path.isdir(path) and not os.path.islink(path):
+            ns.mount("tmpfs", path, "tmpfs", ns.MS_NOSUID | ns.MS_NODEV | ns.MS_NOEXEC
+                     | ns.MS_RDONLY, "mode=000,size=4k")  # fmt: skip
+        elif os.path.lexists(path):
+            ns.bind_readonly(path, empty_file)
+    for path in pinned_ancestors(spec):
+        ns.mount(path, path, None, ns.MS_BIND | ns.MS_REC)
+    for path in spec.protect:
+        if os.path.lexists(path) and not os.path.islink(path):
+            ns.bind_readonly(path)
+
+
+def pinned_ancestors(spec: SandboxSpec) -> list[str]:
+    """Directories between a writable root and a protected path, outermost first.
+
+    A read-only bind mount pins only its own path: the program could rename a parent
+    (``mv .git .git.old``), make a fresh ``.git/hooks`` and write a hook. A bind mount of each
+    such parent onto itself makes it a mount point, which ``rename`` and ``rmdir`` refuse
+    (EBUSY); its contents stay writable. (The cost: a ``rename`` from outside into such a
+    directory fails with EXDEV, which git and editors handle by copying.)
+    """
+    roots = [w.rstrip("/") for w in spec.write]
+    out: list[str] = []
+    for path in spec.protect:
+        root = max((r for r in roots if path.startswith(r + "/")), key=len, default=None)
+        if root is None:
+            continue
+        parent = os.path.dirname(path)
+        chain: list[str] = []
+        while parent != root and parent.startswith(root + "/"):
+            chain.append(parent)
+            parent = os.path.dirname(parent)
+        out += [d for d in reversed(chain) if os.path.isdir(d) and not os.path.islink(d)]
+    return list(dict.fromkeys(out))
+
+
+def _init_main(
+    spec: SandboxSpec, sock: socket.socket, alive_r: int, seccomp_program: bytes
+) -> NoReturn:
+    from warden.contain import landlock
+
+    try:
+        _mounts(spec)
+        # the rules name inodes: build them here, after the mounts, in the program's view;
+        # the program itself then only enforces (two syscalls)
+        ruleset = landlock.prepare(landlock_spec(spec))
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the terminal's ^C is the program's
+        signal.signal(signal.SIGQUIT, signal.SIG_IGN)
+        rd, wr = os.pipe()  # SIGCHLD -> readable, so one select() waits for children and death
+        os.set_blocking(wr, False)
+        signal.set_wakeup_fd(wr)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        child = os.fork()
+    except Exception as exc:
+        _fail(sock, "mounts", exc)
+    if child == 0:
+        os.close(rd)
+        os.close(wr)
+        os.close(alive_r)
+        _program_main(spec, sock, seccomp_program, ruleset)
+    sock.close()
+    ruleset.close()
+    status = 0
+    while True:
+        ready, _, _ = select.select([rd, alive_r], [], [])
+        if alive_r in ready:  # the supervisor is gone: end the namespace (kills everything)
+            os._exit(EXIT_SETUP)
+        with contextlib.suppress(BlockingIOError):
+            os.read(rd, 4096)
+        while True:
+            try:
+                pid, wstatus = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                os._exit(status)
+            if pid == 0:
+                break
+            if pid == child:
+                code = os.waitstatus_to_exitcode(wstatus)
+                status = 128 - code if code < 0 else code
+                os._exit(status)
+
+
+# ---- the program ------------------------------------------------------------------------------
+
+
+def _program_main(
+    spec: SandboxSpec, sock: socket.socket, seccomp_program: bytes, ruleset: Any
+) -> NoReturn:
+    from warden.contain import seccomp
+
+    for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGCHLD, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.set_wakeup_fd(-1)
+    step = "limits"
+    try:
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if spec.cpu_seconds:
+            resource.setrlimit(resource.RLIMIT_CPU, (spec.cpu_seconds, spec.cpu_seconds))
+        os.chdir(spec.cwd)
+        step = "capabilities"
+        ns.drop_capabilities()
+        step = "landlock"
+        ruleset.enforce()
+        step = "seccomp"
+        listener = seccomp.install(seccomp_profile(spec), program=seccomp_program)
+        if listener is not None:
+            # the supervisor records (and may stop) every exec from here on, this one included
+            send_message(sock, {"exec_listener": True}, [listener])
+            os.close(listener)
+    except Exception as exc:
+        _fail(sock, step, exc)
+    env = dict(spec.env)
+    try:
+        os.execvpe(spec.argv[0], list(spec.argv), env)
+    except OSError as exc:
+        _fail(sock, "exec", exc, EXIT_EXEC)
+    sys.exit(EXIT_EXEC)  # pragma: no cover - execvpe does not return
+
+
+def seccomp_profile(spec: SandboxSpec) -> Any:
+    from warden.contain import seccomp
+
+    return seccomp.SeccompProfile(allow_unix_sockets=spec.unix_sockets,
+                                  notify_exec=spec.record_exec)
+
+
+def landlock_spec(spec: SandboxSpec) -> Any:
+    """The Landlock rules for ``spec``: read the read paths, write the workspace and the rest.
+
+    TCP is not restricted by Landlock: the private network namespace already leaves the proxy
+    as the only reachable endpoint, and programs must still reach their own loopback servers.
+    """
+    from warden.contain import landlock
+
+    return landlock.LandlockSpec(
+        read=(*spec.read, "/proc"),
+        write=(*spec.write, "/tmp", "/run", "/dev"),
+        connect_tcp=None,
+        bind_tcp=None,
+    )

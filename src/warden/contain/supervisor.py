@@ -1,0 +1,492 @@
+"""The parent side of ``warden run``: set up, watch, record, and end one contained program.
+
+The supervisor stays outside every namespace the program is in. It
+
+1. checks that the kernel offers what the policy needs (refusing to run with less unless the
+   user passed ``allow_weaker``), creates the session's cgroup, and forks the stage
+   (``stage.py``);
+2. receives the proxy's listening socket, created inside the program's network namespace, and
+   serves it from here (so the program cannot kill the proxy or route around it);
+3. moves the stage into the cgroup before any program code runs, applies the limits, records
+   the start durably in the audit log, and lets the stage go on;
+4. becomes the parent of the namespace's init (child subreaper), waits for it, and records
+   every egress request, every exec of the tree (from the seccomp notification listener the
+   program sends before its own exec) and the end of the run;
+5. judges each exec with the check engine (layer 1): a KILL verdict kills the whole tree at
+   once. This is a tripwire, not the boundary: the exec's arguments are read from a process
+   that could change them after the read (docs/containment.md); Landlock, seccomp and the
+   namespaces are what hold.
+
+If the supervisor dies, init sees its lifeline close and exits, which SIGKILLs everything in
+the pid namespace: nothing runs unwatched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from warden.contain import ns
+from warden.contain.cgroup import Cgroup, CgroupError
+from warden.contain.spec import SandboxSpec
+from warden.contain.stage import (
+    EXIT_SETUP,
+    PROXY_PORT,
+    recv_message,
+    send_message,
+    stage_main,
+    write_id_maps,
+)
+from warden.errors import PolicyError, WardenError
+
+if TYPE_CHECKING:
+    from warden.check.engine import Engine
+    from warden.contain.execwatch import ExecEvent
+    from warden.contain.proxy import ProxyEvent
+    from warden.record import AuditLog
+
+__all__ = ["RunResult", "SandboxError", "run_contained"]
+
+#: Seconds to wait for each set-up step of the child before giving up (fail closed).
+SETUP_TIMEOUT_S = 10.0
+
+
+class SandboxError(WardenError):
+    """The sandbox could not be set up; the program did not run."""
+
+
+@dataclass
+class RunResult:
+    session: str
+    exit_code: int
+    duration: float
+    killed: bool = False
+    kill_reason: str | None = None
+    execs: int = 0
+    weaker: list[str] = field(default_factory=list)
+    #: code-running git settings that appeared during the run (tripwires.py)
+    tripwires: list[str] = field(default_factory=list)
+    egress_allowed: int = 0
+    egress_denied: int = 0
+    setup_error: str | None = None
+
+
+def _proxy_env(port: int) -> dict[str, str]:
+    url = f"http://127.0.0.1:{port}"
+    env = {}
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        env[name] = env[name.lower()] = url
+    env["NO_PROXY"] = env["no_proxy"] = ""
+    return env
+
+
+def _redacted_argv(argv: tuple[str, ...]) -> list[str]:
+    from warden.check.secrets import redact_text
+
+    return [redact_text(a) for a in argv]
+
+
+class _Recorder:
+    """Audit records of one run; egress events are queued, never blocking the proxy."""
+
+    def __init__(self, log: AuditLog | None, session: str) -> None:
+        self.log = log
+        self.session = session
+        self.allowed = 0
+        self.denied = 0
+        self.lock = threading.Lock()
+        #: called once when a record cannot be queued: the run must not go on unrecorded
+        self.on_failure: Callable[[str], None] | None = None
+        self.failure: str | None = None
+
+    def _failed(self, exc: Exception) -> None:
+        if self.failure is None:
+            self.failure = f"the audit log failed ({exc}): the run was stopped"
+            if self.on_failure is not None:
+                self.on_failure(self.failure)
+
+    def durable(self, record: dict[str, Any]) -> None:
+        if self.log is not None:
+            self.log.append({**record, "session": self.session, "time": round(time.time(), 6)})
+
+    def queue(self, record: dict[str, Any]) -> None:
+        if self.log is not None:
+            try:
+                self.log.append_nowait({**record, "session": self.session,
+                                        "time": round(time.time(), 6)})  # fmt: skip
+            except (WardenError, OSError) as exc:
+                self._failed(exc)
+
+    def egress(self, event: ProxyEvent) -> None:
+        with self.lock:
+            if event.verdict == "allow":
+                self.allowed += 1
+            else:
+                self.denied += 1
+        if self.log is not None:
+            try:
+                self.log.append_nowait({**event.to_record(), "session": self.session})
+            except (WardenError, OSError) as exc:
+                self._failed(exc)
+
+
+class _ExecMonitor:
+    """Records each exec of the tree; kills the tree when the check engine says KILL."""
+
+    def __init__(
+        self,
+        spec: SandboxSpec,
+        recorder: _Recorder,
+        engine: Callable[[], Engine] | None,
+        kill: Callable[[], None],
+    ) -> None:
+        self.spec = spec
+        self.recorder = recorder
+        self.kill = kill
+        self.count = 0
+        self.killed: str | None = None
+        self._engine_factory = engine
+        self._engine: Engine | None = None
+        self._engine_ready = threading.Event()
+        self._watchers: list[Any] = []
+
+    def load_engine(self) -> None:
+        """Compile the engine off the start-up path (the first exec is the user's own command)."""
+        if self._engine_factory is None:
+            self._engine_ready.set()
+            return
+
+        def load() -> None:
+            try:
+                assert self._engine_factory is not None
+                self._engine = self._engine_factory()
+            finally:
+                self._engine_ready.set()
+
+        threading.Thread(target=load, daemon=True, name="warden-engine").start()
+
+    def watch(self, fd: int) -> None:
+        from warden.contain.execwatch import ExecWatcher
+
+        watcher = ExecWatcher(fd, self.on_exec)
+        self._watchers.append(watcher)
+        threading.Thread(target=self._serve, args=(watcher,), daemon=True,
+                         name="warden-exec").start()  # fmt: skip
+
+    @staticmethod
+    def _serve(watcher: Any) -> None:
+        with contextlib.suppress(Exception):
+            watcher.run()
+
+    def close(self) -> None:
+        for watcher in self._watchers:
+            watcher.close()
+
+    def on_exec(self, event: ExecEvent) -> None:
+        from warden.check.secrets import redact_text
+
+        self.count += 1
+        record = {
+            "type": "exec", "v": 1, "pid": event.pid, "ppid": event.ppid,
+            "path": redact_text(event.path), "argv": [redact_text(a) for a in event.argv],
+            "cwd": event.cwd, "truncated": event.truncated, "syscall": event.syscall,
+        }  # fmt: skip
+        if event.error:
+            record["error"] = event.error
+        if event.dirfd_path:
+            record["dirfd"] = event.dirfd_path
+        if self.count == 1 or self.killed:
+            self.recorder.queue(record)
+            return
+        verdict = self._judge(event)
+        if verdict is not None:
+            record["verdict"], record["rules"], record["reason"] = verdict
+        self.recorder.queue(record)
+        if verdict is not None and verdict[0] == "kill":
+            self.killed = f"{verdict[2]} ({', '.join(verdict[1])})"
+            self.recorder.durable({"type": "run", "v": 1, "event": "kill", "pid": event.pid,
+                                   "reason": self.killed})  # fmt: skip
+            self.kill()
+            raise PermissionError("killed by policy")
+
+    def _judge(self, event: ExecEvent) -> tuple[str, list[str], str] | None:
+        import shlex
+
+        from warden.action import Action, ActionKind
+        from warden.check.engine import CheckContext
+
+        self._engine_ready.wait(timeout=30)
+        engine = self._engine
+        if engine is None:
+            return None
+        action = Action(kind=ActionKind.SHELL, tool="exec", command=shlex.join(event.argv),
+                        cwd=event.cwd or self.spec.cwd, session_id=self.spec.session)  # fmt: skip
+        ctx = CheckContext(cwd=event.cwd or self.spec.cwd, workspace=self.spec.workspace)
+        decision = engine.check(action, ctx)
+        if str(decision.verdict) == "allow":
+            return None
+        return str(decision.verdict), list(decision.rules), decision.reason
+
+
+def run_contained(
+    spec: SandboxSpec,
+    *,
+    audit: AuditLog | None,
+    net_deny: tuple[str, ...] = (),
+    allow_weaker: bool = False,
+    on_ready: Callable[[int], None] | None = None,
+    engine: Callable[[], Engine] | None = None,
+) -> RunResult:
+    """Run ``spec.argv`` contained; return its exit code once it (and its whole tree) ended.
+
+    ``engine`` builds the check engine that judges each exec (None: record execs only).
+    """
+    # imported before the fork, so the child does not spend its start-up importing them
+    from warden.contain import landlock, seccomp
+    from warden.contain.egress import EgressPolicy
+    from warden.contain.proxy import EgressProxy
+    from warden.contain.stage import seccomp_profile
+
+    if landlock.abi_version() < 1:
+        raise SandboxError(
+            "this kernel has no Landlock (needs Linux 5.13+ with CONFIG_SECURITY_LANDLOCK "
+            "and lsm=landlock); see `warden doctor`"
+        )
+    seccomp_program = seccomp.build_filter(seccomp_profile(spec))
+    try:
+        egress = EgressPolicy.from_patterns(spec.egress, net_deny)
+    except PolicyError as exc:
+        raise SandboxError(
+            f"the egress proxy cannot enforce the policy's host lists: {exc}"
+        ) from exc
+
+    weaker: list[str] = []
+    try:
+        cgroup: Cgroup | None = Cgroup.create(spec.session)
+    except CgroupError as exc:
+        if not allow_weaker:
+            raise SandboxError(
+                f"{exc}: without a cgroup warden cannot freeze the tree or limit its processes "
+                "(run as root, use a systemd delegated scope, or pass --allow-weaker)"
+            ) from exc
+        cgroup = None
+        weaker.append(f"no cgroup ({exc}): freeze and limits unavailable")
+    if cgroup is not None:
+        missing = cgroup.limit(pids=spec.pids, memory=spec.memory)
+        if missing and not allow_weaker:
+            cgroup.remove()
+            raise SandboxError(
+                f"the policy sets limits this host cannot enforce: {missing} "
+                "(no such cgroup controller); pass --allow-weaker to run anyway"
+            )
+        weaker += [f"limit not enforced: {m}" for m in missing]
+
+    spec_env = dict(spec.env)
+    spec_env.update(_proxy_env(PROXY_PORT))
+    spec_env["WARDEN_SESSION"] = spec.session
+    spec = _with_env(spec, spec_env)
+
+    from warden.contain.tripwires import git_config_changes, snapshot_git_configs
+
+    git_before = snapshot_git_configs(spec.workspace)
+    for path in spec.create_hidden:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+    recorder = _Recorder(audit, spec.session)
+    proxy = EgressProxy(egress, on_event=recorder.egress)
+    parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    alive_r, alive_w = os.pipe()
+    ns.set_child_subreaper()
+    started = time.monotonic()
+    stage_pid = os.fork()
+    if stage_pid == 0:  # pragma: no cover - runs in the child, observed through the tests
+        try:
+            parent_sock.close()
+            os.close(alive_w)
+            stage_main(spec, child_sock, alive_r, seccomp_program)
+        finally:
+            os._exit(EXIT_SETUP)
+    child_sock.close()
+    os.close(alive_r)
+    init_pid = 0
+    result = RunResult(spec.session, EXIT_SETUP, 0.0, weaker=weaker)
+    old_handlers = _ignore_terminal_signals()
+    try:
+        parent_sock.settimeout(SETUP_TIMEOUT_S)
+        _expect(parent_sock, "userns")
+        write_id_maps(stage_pid, os.getuid(), os.getgid())
+        send_message(parent_sock, {"mapped": True})
+        msg, fds = _expect(parent_sock, "proxy")
+        listener = socket.socket(fileno=fds[0])
+        proxy.serve(listener)
+        if cgroup is not None:
+            cgroup.add(stage_pid)
+        recorder.durable({
+            "type": "run", "v": 1, "event": "start", "argv": _redacted_argv(spec.argv),
+            "workspace": spec.workspace, "policy": spec.policy_digest, "weaker": weaker,
+            "egress": list(spec.egress),
+        })  # fmt: skip
+        send_message(parent_sock, {"go": True, "cgroup": cgroup is not None})
+        msg, _ = _expect(parent_sock, "init")
+        init_pid = int(msg["init"])
+        os.waitpid(stage_pid, 0)
+        monitor = _ExecMonitor(spec, recorder, engine, _killer(cgroup, init_pid))
+        recorder.on_failure = lambda _reason: monitor.kill()
+        errors = _Channel(parent_sock, monitor.watch)
+        _register(spec, init_pid, cgroup)
+        monitor.load_engine()
+        if on_ready is not None:
+            on_ready(init_pid)
+        _, status = os.waitpid(init_pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        result.exit_code = 128 - code if code < 0 else code
+        errors.join()
+        monitor.close()
+        result.setup_error = errors.error or recorder.failure
+        result.execs = monitor.count
+        if monitor.killed:
+            result.killed, result.kill_reason = True, monitor.killed
+    except SandboxError:
+        raise
+    except (OSError, ValueError, KeyError, TimeoutError) as exc:
+        raise SandboxError(f"sandbox set-up failed: {exc}") from exc
+    finally:
+        _restore(old_handlers)
+        if cgroup is not None:
+            with contextlib.suppress(CgroupError):
+                cgroup.kill()
+            cgroup.remove()
+        elif init_pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(init_pid, signal.SIGKILL)
+        os.close(alive_w)
+        _reap(stage_pid, init_pid)
+        proxy.close()
+        parent_sock.close()
+        _cleanup_created(spec)
+        from warden.contain import sessions
+
+        sessions.unregister(spec.session)
+        result.duration = time.monotonic() - started
+        result.egress_allowed, result.egress_denied = recorder.allowed, recorder.denied
+        result.tripwires = git_config_changes(git_before, spec.workspace)
+        with contextlib.suppress(WardenError):
+            recorder.durable({
+                "type": "run", "v": 1, "event": "end", "exit": result.exit_code,
+                "duration": round(result.duration, 3), "setup_error": result.setup_error,
+                "egress_allowed": recorder.allowed, "egress_denied": recorder.denied,
+                "execs": result.execs, "killed": result.kill_reason,
+                "tripwires": result.tripwires,
+            })  # fmt: skip
+    if result.setup_error and result.exit_code in (EXIT_SETUP,):
+        raise SandboxError(result.setup_error)
+    return result
+
+
+class _Channel(threading.Thread):
+    """Reads the set-up channel until every holder closed it (the exec succeeded): errors,
+    and the program's exec-notification listener."""
+
+    def __init__(self, sock: socket.socket, on_listener: Callable[[int], None]) -> None:
+        super().__init__(daemon=True, name="warden-setup")
+        self.sock = sock
+        self.on_listener = on_listener
+        self.error: str | None = None
+        self.sock.settimeout(None)
+        self.start()
+
+    def run(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            while True:
+                msg, fds = recv_message(self.sock)
+                if msg is None:
+                    return
+                if "error" in msg:
+                    self.error = str(msg["error"])
+                elif msg.get("exec_listener") and fds:
+                    self.on_listener(fds[0])
+                    fds = fds[1:]
+                for fd in fds:
+                    os.close(fd)
+
+
+def _killer(cgroup: Cgroup | None, init_pid: int) -> Callable[[], None]:
+    def kill() -> None:
+        if cgroup is not None:
+            with contextlib.suppress(CgroupError):
+                cgroup.kill(wait=0)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(init_pid, signal.SIGKILL)
+
+    return kill
+
+
+def _expect(sock: socket.socket, key: str) -> tuple[dict[str, Any], list[int]]:
+    try:
+        msg, fds = recv_message(sock)
+    except TimeoutError as exc:
+        raise SandboxError(f"the sandbox did not answer ({key}) within {SETUP_TIMEOUT_S}s") from exc
+    if msg is None:
+        raise SandboxError(f"the sandbox ended during set-up (waiting for {key})")
+    if "error" in msg:
+        raise SandboxError(f"sandbox set-up failed at {msg['error']}")
+    if key not in msg or (key == "proxy" and not fds):
+        raise SandboxError(f"unexpected message from the sandbox: {sorted(msg)}")
+    return msg, fds
+
+
+def _with_env(spec: SandboxSpec, env: dict[str, str]) -> SandboxSpec:
+    import dataclasses
+
+    return dataclasses.replace(spec, env=env)
+
+
+def _ignore_terminal_signals() -> dict[int, Any]:
+    """^C and ^\\ belong to the program in the foreground; SIGTERM/SIGHUP end the whole tree."""
+    old: dict[int, Any] = {}
+    if threading.current_thread() is not threading.main_thread():
+        return old
+    for sig in (signal.SIGINT, signal.SIGQUIT):
+        old[sig] = signal.signal(sig, signal.SIG_IGN)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        old[sig] = signal.signal(sig, _terminate)
+    return old
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SandboxError(f"warden run received signal {signum}: the contained tree was killed")
+
+
+def _restore(old: dict[int, Any]) -> None:
+    for sig, handler in old.items():
+        signal.signal(sig, handler)
+
+
+def _reap(*pids: int) -> None:
+    for pid in pids:
+        if pid:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+
+
+def _register(spec: SandboxSpec, init_pid: int, cgroup: Cgroup | None) -> None:
+    from warden.contain import sessions
+
+    me = os.getpid()
+    sessions.register(sessions.RunInfo(
+        session=spec.session, supervisor=me, init=init_pid,
+        cgroup=cgroup.path if cgroup else None, argv=list(spec.argv),
+        workspace=spec.workspace, started=time.time(), ticks=sessions.start_ticks(me) or 0,
+    ))  # fmt: skip
+
+
+def _cleanup_created(spec: SandboxSpec) -> None:
+    for path in spec.create_protected:
+        with contextlib.suppress(OSError):
+            os.rmdir(path)
