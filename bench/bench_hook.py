@@ -1,0 +1,142 @@
+"""``warden hook``: process start to answer, as an agent pays for it on every hook event.
+
+Each sample starts a fresh process (``warden hook claude-code --audit-db DB``), writes one
+payload on stdin and waits for the answer and the exit, with the audit log enabled (a real
+durable append per event). Cases are interleaved round-robin so that machine noise falls on all
+of them alike; a bare ``python -c pass`` is measured in the same rounds as the floor.
+
+Then one in-process breakdown per phase (fresh interpreter each), to say where the time goes:
+interpreter start, importing warden's hook layer, importing and building the engine, opening
+the audit log, deciding and recording, rendering.
+
+    python bench/bench_hook.py [--runs 50] [--json]
+
+Target (issue 5): median <= 40 ms, p99 <= 80 ms for a hook invocation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SCRIPT = Path(sys.executable).parent / "warden"
+WARDEN = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "warden"]
+HOOK = [*WARDEN, "hook", "claude-code"]
+#: The same payload through ``warden check`` (same engine, same log, warden's own output
+#: format): the difference to the hook case is what the hook layer adds.
+CHECK = [*WARDEN, "check", "--json"]
+
+
+def _payload(event: str, **extra: object) -> bytes:
+    base = {"session_id": "bench", "cwd": "/tmp", "transcript_path": "/tmp/t.jsonl",
+            "hook_event_name": event}  # fmt: skip
+    return json.dumps({**base, **extra}).encode()
+
+
+CASES: dict[str, bytes] = {
+    "pre_tool allow (Bash ls)": _payload("PreToolUse", tool_name="Bash", tool_use_id="t1",
+                                         tool_input={"command": "ls -la src"}),
+    "pre_tool deny (cat ~/.ssh/id_rsa)": _payload("PreToolUse", tool_name="Bash",
+                                                  tool_use_id="t2",
+                                                  tool_input={"command": "cat ~/.ssh/id_rsa"}),
+    "post_tool (scan output)": _payload("PostToolUse", tool_name="Bash", tool_use_id="t1",
+                                        tool_input={"command": "ls"},
+                                        tool_response={"stdout": "a.py\nb.py\n" * 200}),
+    "prompt submit": _payload("UserPromptSubmit", prompt="fix the failing test in tests/"),
+    "session start": _payload("SessionStart", source="startup"),
+}
+
+PHASES = r"""
+import json, sys, time
+t0 = time.perf_counter()
+from warden.integrations.hooks import HookConfig, protocol_for
+from warden.integrations.hooks.handler import _Resources
+t1 = time.perf_counter()
+import warden.check.engine, warden.record, warden.guard
+t2 = time.perf_counter()
+res = _Resources(HookConfig(audit=__import__('pathlib').Path(sys.argv[1])))
+log = res.log()
+t3 = time.perf_counter()
+guard = res.guard("/tmp")
+t4 = time.perf_counter()
+from warden.normalize import parse_hook
+ev = parse_hook(json.loads(sys.argv[2]), "claude_code")
+d = guard.check(ev.action)
+t5 = time.perf_counter()
+from warden.integrations.hooks.handler import _decide
+protocol_for("claude-code").render(_decide(ev, res))
+t6 = time.perf_counter()
+res.close()
+print(json.dumps({"import hook layer (+normalize, decision)": t1 - t0,
+                  "import engine, record, guard": t2 - t1, "open audit log": t3 - t2,
+                  "load policy + compile rules": t4 - t3, "decide + durable append": t5 - t4,
+                  "decide + append + render (again)": t6 - t5}))
+"""
+
+
+def _once(argv: list[str], data: bytes) -> float:
+    start = time.perf_counter()
+    run = subprocess.run(argv, input=data, capture_output=True)
+    elapsed = time.perf_counter() - start
+    if run.returncode not in (0, 2, 10, 20, 30):
+        raise SystemExit(f"{argv} failed: {run.returncode} {run.stderr[-300:]!r}")
+    return elapsed
+
+
+def _stats(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return {"median_ms": statistics.median(ordered) * 1e3, "p99_ms": p99 * 1e3,
+            "min_ms": ordered[0] * 1e3}  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="warden-bench-hook-") as tmp:
+        db = str(Path(tmp) / "audit.db")
+        argv = [*HOOK, "--audit-db", db]
+        for data in CASES.values():  # create the log and warm the page cache
+            _once(argv, data)
+        check = [*CHECK, "--audit-db", db]
+        same = CASES["pre_tool allow (Bash ls)"]
+        samples: dict[str, list[float]] = {"python -c pass (floor)": []}
+        samples.update({name: [] for name in CASES})
+        samples["warden check, same payload as pre_tool allow"] = []
+        for _ in range(args.runs):
+            samples["python -c pass (floor)"].append(_once([sys.executable, "-c", "pass"], b""))
+            for name, data in CASES.items():
+                samples[name].append(_once(argv, data))
+            samples["warden check, same payload as pre_tool allow"].append(_once(check, same))
+        phases: list[dict[str, float]] = []
+        pre = CASES["pre_tool allow (Bash ls)"].decode()
+        for _ in range(max(5, args.runs // 10)):
+            out = subprocess.run([sys.executable, "-c", PHASES, db, pre], capture_output=True,
+                                 text=True, check=True, env={**os.environ})  # fmt: skip
+            phases.append(json.loads(out.stdout))
+    result = {name: _stats(s) for name, s in samples.items()}
+    phase_ms = {k: statistics.median(p[k] for p in phases) * 1e3 for k in phases[0]}
+    if args.json:
+        print(json.dumps({"runs": args.runs, "cases": result, "phases_ms": phase_ms}, indent=2))
+        return 0
+    print(f"warden hook claude-code, audit enabled, {args.runs} runs per case (interleaved)")
+    print(f"{'case':46} {'median':>9} {'p99':>9} {'min':>9}")
+    for name, st in result.items():
+        print(f"{name:46} {st['median_ms']:8.1f}ms {st['p99_ms']:8.1f}ms {st['min_ms']:8.1f}ms")
+    print("\nin-process phases of a pre_tool event (median of fresh interpreters):")
+    for name, ms in phase_ms.items():
+        print(f"  {name:40} {ms:7.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""``warden install AGENT`` and ``warden uninstall AGENT``: write or remove warden's hooks.
+
+Two commands in one module: ``register_install`` and ``register_uninstall`` each add their
+parser (``warden.cli.main`` lists them as ``install`` and ``uninstall``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register_install", "register_uninstall"]
+
+AGENTS = ("claude-code", "codex", "gemini")
+
+INSTALL_EPILOG = """\
+Registers `warden hook AGENT` for the events warden handles (tool calls, permission requests,
+tool results, prompts, session start and end), merging into the existing settings and keeping
+everything else; running it again replaces warden's entries rather than adding more. The
+original file is kept once as FILE.warden-backup. Settings files:
+
+  claude-code   .claude/settings.json   (project)   ~/.claude/settings.json   (--user)
+  codex         .codex/hooks.json       (project)   ~/.codex/hooks.json       (--user)
+  gemini        .gemini/settings.json   (project)   ~/.gemini/settings.json   (--user)
+
+Claude Code entries carry onFailure: "block" (Claude Code 2.1.295 or later), so a hook that
+crashes or times out blocks the action instead of letting it through. Codex and Gemini CLI have
+no such setting: see docs/integrations.md for what that means.
+
+examples:
+  warden install claude-code                   this project (the current directory)
+  warden install codex --user --dry-run        show the change to ~/.codex/hooks.json
+  warden uninstall claude-code --project ~/src/app
+"""
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("agent", choices=AGENTS, help="the coding agent")
+    scope = p.add_mutually_exclusive_group()
+    scope.add_argument("--project", metavar="DIR", help="the project's settings (default: .)")
+    scope.add_argument("--user", action="store_true", help="the user's settings in $HOME")
+    p.add_argument("--dry-run", "-n", action="store_true",
+                   help="print the change as a diff and write nothing")
+
+
+def register_install(sub: Any, summary: str) -> None:
+    p = sub.add_parser("install", help=summary, description="Install warden's hooks into a "
+                       "coding agent's settings.", epilog=INSTALL_EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    _common(p)
+    p.add_argument("--audit-db", metavar="PATH", type=Path,
+                   help="the audit log the hook records in (default: warden's default)")
+    p.add_argument("--policy", "-p", action="append", default=[], metavar="FILE",
+                   help="extra policy file the hook uses (repeatable)")
+    p.set_defaults(func=run_install)
+
+
+def register_uninstall(sub: Any, summary: str) -> None:
+    p = sub.add_parser("uninstall", help=summary, description="Remove exactly the hook entries "
+                       "`warden install` added.")  # fmt: skip
+    _common(p)
+    p.set_defaults(func=run_uninstall)
+
+
+def warden_command() -> list[str]:
+    """How the agent should start warden: this installation's ``warden`` script, by absolute
+    path, or ``python -m warden.cli.hook`` when the ``hook`` command is not registered."""
+    from warden.cli.main import COMMANDS
+
+    if "hook" in COMMANDS:
+        script = Path(sys.executable).parent / "warden"
+        if not script.exists():
+            import shutil
+
+            found = shutil.which("warden")
+            script = Path(found) if found else script
+        if script.exists():
+            return [os.path.abspath(script), "hook"]
+        return [os.path.abspath(sys.executable), "-m", "warden", "hook"]
+    return [os.path.abspath(sys.executable), "-m", "warden.cli.hook"]
+
+
+def _target(args: argparse.Namespace) -> tuple[Path, str | None]:
+    from warden.integrations.install import settings_file
+
+    if args.user:
+        return settings_file(args.agent), None
+    project = os.path.abspath(args.project or ".")
+    if not Path(project).is_dir():
+        from warden.errors import InputError
+
+        raise InputError(f"no such project directory: {project}")
+    return settings_file(args.agent, project=project), project
+
+
+#: What the user must know after installing, per agent (docs/integrations.md, "Fail closed").
+AFTER_INSTALL = {
+    "claude-code": "note: onFailure \"block\" needs Claude Code 2.1.295 or later; older versions "
+    "let a call through when the hook crashes or times out.",
+    "codex": "note: Codex runs only hooks it trusts and skips the others silently: review and "
+    "trust warden's hooks in Codex (/hooks) now, or they will not run.",
+    "gemini": "note: Gemini CLI lets a call through when a hook cannot start or is killed; "
+    "pair the hook with `warden run` for a boundary that holds without it.",
+}
+
+
+def _finish(change: Any, args: argparse.Namespace, verb: str) -> int:
+    if args.dry_run:
+        sys.stdout.write(change.diff() or f"{change.path}: no change\n")
+        return 0
+    if not change.changed:
+        print(f"{change.path}: already {verb}")
+        return 0
+    change.apply()
+    print(f"{change.path}: warden hooks {verb}")
+    if verb == "installed":
+        print(AFTER_INSTALL[args.agent])
+    return 0
+
+
+def run_install(args: argparse.Namespace) -> int:
+    from warden.integrations.install import plan_install
+
+    path, project = _target(args)
+    argv = [*warden_command(), args.agent]
+    if project is not None:
+        argv += ["--workspace", project]
+    if args.audit_db is not None:
+        argv += ["--audit-db", os.path.abspath(args.audit_db)]
+    for policy in args.policy:
+        argv += ["--policy", os.path.abspath(policy)]
+    return _finish(plan_install(args.agent, path, shlex.join(argv)), args, "installed")
+
+
+def run_uninstall(args: argparse.Namespace) -> int:
+    from warden.integrations.install import plan_uninstall
+
+    path, _ = _target(args)
+    return _finish(plan_uninstall(args.agent, path), args, "uninstalled")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m warden.cli.install install|uninstall AGENT ...`` without ``warden.cli.main``."""
+    from warden.errors import WardenError
+
+    parser = argparse.ArgumentParser(prog="warden")
+    sub = parser.add_subparsers(dest="command", required=True)
+    register_install(sub, "install warden's hooks")
+    register_uninstall(sub, "remove warden's hooks")
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except WardenError as exc:
+        print(f"warden: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
