@@ -1,0 +1,173 @@
+"""``warden mcp``: the latency the proxy adds to each ``tools/call``.
+
+A fake stdio MCP server (stdlib, below) answers every request at once. A client in this process
+sends ``tools/call`` requests one at a time and times each round trip (write the request line,
+read the answer line), three ways in the same run, interleaved in rounds so that machine noise
+falls on all alike:
+
+- ``direct``: the client talks to the fake server itself (the floor);
+- ``proxy, audit``: through ``warden mcp --audit-db DB`` (each call judged and durably recorded,
+  the result scanned and recorded);
+- ``proxy, no audit``: through ``warden mcp --no-audit`` (judging and scanning only).
+
+It also times one durable audit append alone (in process), the floor of the audited path: a
+decision is recorded durably before the call is forwarded (fail closed).
+
+The added latency is the proxy's median (p99) minus the direct median (p99). Two calls are
+measured: an allowed file read whose result is a short text (forwarded unchanged), and a denied
+read of ``~/.ssh/id_rsa`` (answered by warden; the server never sees it).
+
+    python bench/bench_mcp.py [--calls 400] [--rounds 4] [--json]
+
+Target (issue 5): added latency per tools/call, median <= 1 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import IO, Any
+
+ECHO_SERVER = r"""
+import sys, json
+out = sys.stdout
+for line in sys.stdin:
+    msg = json.loads(line)
+    if "id" not in msg or "method" not in msg:
+        continue
+    if msg["method"] == "tools/call":
+        result = {"content": [{"type": "text", "text": "hello from the fake server\n"}]}
+    else:
+        result = {"protocolVersion": "2025-06-18", "capabilities": {"tools": {}},
+                  "serverInfo": {"name": "echo", "version": "1"}}
+    out.write(json.dumps({"jsonrpc": "2.0", "id": msg["id"], "result": result}) + "\n")
+    out.flush()
+"""
+
+CALLS = {
+    "allow (read_text_file)": {"name": "read_text_file", "arguments": {"path": "src/app.py"}},
+    "deny (read ~/.ssh/id_rsa)": {"name": "read_text_file",
+                                  "arguments": {"path": "~/.ssh/id_rsa"}},
+}
+
+
+class Peer:
+    """A process spoken to in JSON-RPC lines."""
+
+    def __init__(self, argv: list[str], cwd: str) -> None:
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, cwd=cwd)  # fmt: skip
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.w: IO[bytes] = self.proc.stdin
+        self.r: IO[bytes] = self.proc.stdout
+        self.next_id = 0
+        self.roundtrip("initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
+                                      "clientInfo": {"name": "bench", "version": "1"}})
+
+    def roundtrip(self, method: str, params: dict[str, Any]) -> float:
+        self.next_id += 1
+        line = json.dumps({"jsonrpc": "2.0", "id": self.next_id, "method": method,
+                           "params": params}).encode() + b"\n"  # fmt: skip
+        t0 = time.perf_counter()
+        self.w.write(line)
+        self.w.flush()
+        answer = self.r.readline()
+        elapsed = time.perf_counter() - t0
+        if not answer:
+            raise RuntimeError("the peer closed its output")
+        return elapsed
+
+    def close(self) -> None:
+        self.w.close()
+        self.proc.wait(10)
+
+
+def _stats(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return {"median_ms": statistics.median(ordered) * 1e3, "p99_ms": p99 * 1e3,
+            "n": float(len(ordered))}  # fmt: skip
+
+
+def _append_floor(db: Path, n: int) -> dict[str, float]:
+    """One durable audit append of a decision-sized record: the floor of the audited path."""
+    from warden.record import AuditLog
+
+    record = {"type": "decision", "v": 1, "tool": "mcp__fs__read_text_file", "verdict": "allow",
+              "rules": [], "reason": "no rule matched"}  # fmt: skip
+    times = []
+    with AuditLog.open(db) as log:
+        for _ in range(n):
+            t0 = time.perf_counter()
+            log.append(record, payload={"action": {"path": "src/app.py"}})
+            times.append(time.perf_counter() - t0)
+    return _stats(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=400, help="calls per case per round")
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-mcp-") as tmp:
+        server = Path(tmp) / "echo_server.py"
+        server.write_text(ECHO_SERVER)
+        direct = [sys.executable, str(server)]
+        proxy = [sys.executable, "-m", "warden.cli.mcp", "--name", "fs"]
+        setups = {
+            "direct": direct,
+            "proxy, audit": [*proxy, "--audit-db", str(Path(tmp) / "audit.db"), "--", *direct],
+            "proxy, no audit": [*proxy, "--no-audit", "--", *direct],
+        }
+        peers = {name: Peer(argv, tmp) for name, argv in setups.items()}
+        samples: dict[tuple[str, str], list[float]] = {}
+        try:
+            for peer in peers.values():  # warm up: first-call imports and caches
+                for params in CALLS.values():
+                    for _ in range(20):
+                        peer.roundtrip("tools/call", params)
+            for _ in range(args.rounds):
+                for call, params in CALLS.items():
+                    for name, peer in peers.items():
+                        bucket = samples.setdefault((call, name), [])
+                        bucket.extend(peer.roundtrip("tools/call", params)
+                                      for _ in range(args.calls))  # fmt: skip
+        finally:
+            for peer in peers.values():
+                peer.close()
+        floor = _append_floor(Path(tmp) / "floor.db", args.calls)
+    report: dict[str, Any] = {"audit append alone (in process)": {"append": floor}}
+    for call in CALLS:
+        base = _stats(samples[(call, "direct")])
+        report[call] = {"direct": base}
+        for name in ("proxy, audit", "proxy, no audit"):
+            st = _stats(samples[(call, name)])
+            st["added_median_ms"] = st["median_ms"] - base["median_ms"]
+            st["added_p99_ms"] = st["p99_ms"] - base["p99_ms"]
+            report[call][name] = st
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"tools/call round trips, {args.rounds} rounds x {args.calls} calls per case "
+          "(interleaved)")  # fmt: skip
+    for call, rows in report.items():
+        print(f"\n{call}")
+        for name, st in rows.items():
+            added = ""
+            if "added_median_ms" in st:
+                added = (f"   added: median {st['added_median_ms']:+.3f} ms, "
+                         f"p99 {st['added_p99_ms']:+.3f} ms")  # fmt: skip
+            print(f"  {name:<16} median {st['median_ms']:.3f} ms  p99 {st['p99_ms']:.3f} ms"
+                  + added)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,385 @@
+"""The HTTP proxy: ``warden mcp --http --upstream URL --listen 127.0.0.1:PORT``.
+
+In front of a server speaking MCP's Streamable HTTP transport (specification, "Transports",
+Streamable HTTP, 2025-03-26 to 2025-11-25; and 2026-07-28): the client POSTs one JSON-RPC
+message per request; the server answers ``202 Accepted`` (a notification or a response), one
+JSON message (``application/json``), or an SSE stream (``text/event-stream``) of messages ending
+with the response. Up to 2025-11-25 a GET opens a stream of server-initiated messages and a
+DELETE ends the session named by the ``Mcp-Session-Id`` header; 2026-07-28 removed sessions, the
+GET stream and SSE resumption (its long-lived ``subscriptions/listen`` is an ordinary POST).
+
+Every message in either direction goes through the same
+:class:`~warden.integrations.mcp.session.McpSession` as the stdio proxy: a POST body is one
+client line; each SSE event's data and each JSON response body is one server line. A session
+per ``Mcp-Session-Id`` (one shared session when the server has none, as in 2026-07-28), all on
+one guard. Headers are passed through except hop-by-hop ones; ``Host`` is the upstream's.
+
+Fail closed as the stdio proxy: a request that cannot be judged is answered by warden, an
+upstream that cannot be reached or answers garbage gives the client a JSON-RPC error for its
+request. Requests whose ``Origin`` is not a loopback origin are refused (403), against DNS
+rebinding (the transport's own "Security Warning").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import threading
+import urllib.parse
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from warden.integrations.mcp import jsonrpc as rpc
+from warden.integrations.mcp.session import McpConfig, McpSession
+
+__all__ = ["MAX_SESSIONS", "HttpProxy", "parse_listen", "serve"]
+
+#: Sessions remembered at once (least recently used dropped first): a memory bound against a
+#: client that invents session ids.
+MAX_SESSIONS = 1024
+
+#: Seconds to wait for the upstream to connect and between bytes of its answer. SSE streams may
+#: be quiet for long; this is the longest silence tolerated.
+UPSTREAM_TIMEOUT = 300.0
+
+_HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
+                         "te", "trailer", "transfer-encoding", "upgrade", "host",
+                         "content-length"})  # fmt: skip
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``127.0.0.1:8080`` -> ``("127.0.0.1", 8080)``; ``[::1]:8080`` too."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"--listen must be HOST:PORT, not {text!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+class _Sessions:
+    """``Mcp-Session-Id`` -> session, bounded; ``""`` is the session of requests without one."""
+
+    def __init__(self, make: Callable[[], McpSession]) -> None:
+        self._make = make
+        self._lock = threading.Lock()
+        self._by_id: OrderedDict[str, McpSession] = OrderedDict()
+
+    def get(self, key: str) -> McpSession:
+        with self._lock:
+            session = self._by_id.get(key)
+            if session is None:
+                session = self._by_id[key] = self._make()
+                while len(self._by_id) > MAX_SESSIONS:
+                    _, old = self._by_id.popitem(last=False)
+                    old.close()
+            self._by_id.move_to_end(key)
+            return session
+
+    def alias(self, key: str, session: McpSession) -> None:
+        """The server named the session (``Mcp-Session-Id`` on the initialize answer)."""
+        with self._lock:
+            self._by_id.setdefault(key, session)
+
+    def drop(self, key: str) -> None:
+        with self._lock:
+            session = self._by_id.pop(key, None)
+        if session is not None:
+            session.close()
+
+    def close(self) -> None:
+        with self._lock:
+            sessions, self._by_id = list(self._by_id.values()), OrderedDict()
+        for session in {id(s): s for s in sessions}.values():
+            session.close()
+
+
+def _sse_events(resp: http.client.HTTPResponse) -> Iterator[tuple[list[bytes], bytes]]:
+    """``(other field lines, data)`` per SSE event (HTML Living Standard, "Server-sent events");
+    data lines joined with ``\\n``. Bounded: an event past the message limit raises."""
+    fields: list[bytes] = []
+    data: list[bytes] = []
+    size = 0
+    while True:
+        line = resp.readline(rpc.MAX_MESSAGE_BYTES + 1)
+        if not line:
+            if data:
+                yield fields, b"\n".join(data)
+            return
+        if len(line) > rpc.MAX_MESSAGE_BYTES:
+            raise ValueError("an SSE line exceeds the message limit")
+        line = line.rstrip(b"\r\n")
+        if not line:
+            if data:
+                yield fields, b"\n".join(data)
+            fields, data, size = [], [], 0
+            continue
+        if line.startswith(b"data:"):
+            chunk = line[5:]
+            data.append(chunk[1:] if chunk.startswith(b" ") else chunk)
+            size += len(chunk)
+            if size > rpc.MAX_MESSAGE_BYTES:
+                raise ValueError("an SSE event exceeds the message limit")
+        elif not line.startswith(b":"):
+            fields.append(line)
+
+
+class HttpProxy:
+    """A threaded HTTP server relaying one upstream MCP endpoint through warden."""
+
+    def __init__(self, upstream: str, listen: tuple[str, int], make_session:
+                 Callable[[], McpSession]) -> None:  # fmt: skip
+        url = urllib.parse.urlsplit(upstream)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError(f"--upstream must be an http(s) URL, not {upstream!r}")
+        self.upstream = url
+        self.sessions = _Sessions(make_session)
+        proxy = self
+
+        class Handler(_Handler):
+            owner = proxy
+
+        self.server = ThreadingHTTPServer(listen, Handler)
+        self.server.daemon_threads = True
+
+    @property
+    def address(self) -> tuple[str, int]:
+        host, port = self.server.server_address[:2]
+        return str(host), int(port)
+
+    def serve_forever(self) -> None:
+        try:
+            self.server.serve_forever()
+        finally:
+            self.server.server_close()
+            self.sessions.close()
+
+    def shutdown(self) -> None:
+        self.server.shutdown()
+
+    def connect(self) -> http.client.HTTPConnection:
+        url = self.upstream
+        port = url.port or (443 if url.scheme == "https" else 80)
+        cls = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+        return cls(url.hostname or "", port, timeout=UPSTREAM_TIMEOUT)
+
+    def path(self, incoming: str) -> str:
+        """The upstream path: the upstream URL's own, with the client's query string if any."""
+        query = urllib.parse.urlsplit(incoming).query or self.upstream.query
+        return (self.upstream.path or "/") + (f"?{query}" if query else "")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: HttpProxy
+    protocol_version = "HTTP/1.1"
+    server_version = "warden-mcp"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return  # the audit log records what matters; stderr stays for warnings
+
+    # --- entry points ------------------------------------------------------------------------
+
+    def do_POST(self) -> None:
+        if not self._origin_ok():
+            return
+        key = self.headers.get("Mcp-Session-Id", "")
+        session = self.owner.sessions.get(key)
+        body = self._read_body()
+        if body is None:
+            return
+        name: Any = None
+        try:
+            msg = rpc.decode(body)
+            req_id = msg.id if msg.kind is rpc.Kind.REQUEST else None
+            name = msg.params.get("name") if msg.method == "tools/call" else None
+        except Exception:
+            req_id = rpc.guess_id(body)
+        out = session.from_client(body)
+        if not out.to_server:
+            self._answer_json(200, out.to_client)
+            return
+        # 2026-07-28 routes by the Mcp-Name header: it must name the tool that was judged
+        self._forward("POST", out.to_server[0].rstrip(b"\n"), session, key, req_id,
+                      tool=name if isinstance(name, str) else None)
+
+    def do_GET(self) -> None:
+        if not self._origin_ok():
+            return
+        key = self.headers.get("Mcp-Session-Id", "")
+        self._forward("GET", None, self.owner.sessions.get(key), key, None)
+
+    def do_DELETE(self) -> None:
+        if not self._origin_ok():
+            return
+        key = self.headers.get("Mcp-Session-Id", "")
+        self._forward("DELETE", None, self.owner.sessions.get(key), key, None)
+        if key:
+            self.owner.sessions.drop(key)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _origin_ok(self) -> bool:
+        origin = self.headers.get("Origin")
+        if origin is None:
+            return True
+        host = urllib.parse.urlsplit(origin).hostname or ""
+        if host in _LOOPBACK_HOSTS:
+            return True
+        self._plain(403, f"warden mcp: requests from origin {origin!r} are refused")
+        return False
+
+    def _read_body(self) -> bytes | None:
+        length = self.headers.get("Content-Length")
+        if length is None or not length.isdigit():
+            self._plain(411, "warden mcp: a POST needs a Content-Length")
+            return None
+        size = int(length)
+        if size > rpc.MAX_MESSAGE_BYTES:
+            self.close_connection = True  # the body is not read: this connection is done
+            error = rpc.error_response(None, rpc.INVALID_REQUEST, f"warden refused a message of "
+                                       f"{size} bytes (the limit is {rpc.MAX_MESSAGE_BYTES})")
+            self._answer_json(413, (rpc.encode(error),))
+            return None
+        return self.rfile.read(size)
+
+    def _upstream_headers(self, body: bytes | None, tool: str | None) -> dict[str, str]:
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+        netloc = self.owner.upstream.netloc.rpartition("@")[2]
+        headers["Host"] = netloc
+        if body is not None:
+            headers["Content-Length"] = str(len(body))
+        if tool is not None:
+            headers = {k: v for k, v in headers.items() if k.lower() != "mcp-name"}
+            headers["Mcp-Name"] = tool
+        return headers
+
+    def _forward(self, method: str, body: bytes | None, session: McpSession, key: str,
+                 req_id: Any, *, tool: str | None = None) -> None:  # fmt: skip
+        conn = self.owner.connect()
+        try:
+            conn.request(method, self.owner.path(self.path), body=body,
+                         headers=self._upstream_headers(body, tool))  # fmt: skip
+            resp = conn.getresponse()
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            reason = f"warden could not reach the MCP server ({type(exc).__name__}: {exc})"
+            if method == "POST" and req_id is not None:
+                session.abandon(req_id)
+                error = rpc.error_response(req_id, rpc.SERVER_ERROR, reason)
+                self._answer_json(502, (rpc.encode(error),))
+            else:
+                self._plain(502, reason)
+            return
+        try:
+            new_id = resp.getheader("Mcp-Session-Id")
+            if new_id and new_id != key:
+                self.owner.sessions.alias(new_id, session)
+            ctype = (resp.getheader("Content-Type") or "").split(";")[0].strip().lower()
+            if ctype == "text/event-stream":
+                self._relay_sse(resp, session)
+            elif ctype == "application/json" and method == "POST":
+                self._relay_json(resp, session, req_id)
+            else:
+                self._relay_raw(resp)  # 202s, errors, DELETE answers: no JSON-RPC inside
+        finally:
+            conn.close()
+
+    def _response_headers(self, resp: http.client.HTTPResponse) -> list[tuple[str, str]]:
+        return [(k, v) for k, v in resp.getheaders() if k.lower() not in _HOP_BY_HOP]
+
+    def _relay_json(self, resp: http.client.HTTPResponse, session: McpSession,
+                    req_id: Any) -> None:  # fmt: skip
+        body = resp.read(rpc.MAX_MESSAGE_BYTES + 1)
+        if not body.strip() and req_id is None:  # an empty 200/202 to a notification
+            self._answer_json(resp.status, ())
+            return
+        if len(body) > rpc.MAX_MESSAGE_BYTES:
+            out = session.oversized_from_server(body[:4096], len(body))
+        else:
+            out = session.from_server(body)
+        lines = out.to_client
+        if not lines and req_id is not None:  # dropped as malformed: the request needs an answer
+            reason = "the MCP server sent a malformed answer; warden dropped it"
+            lines = (rpc.encode(rpc.error_response(req_id, rpc.SERVER_ERROR, reason)),)
+        headers = [(k, v) for k, v in self._response_headers(resp) if k.lower() != "content-type"]
+        self._answer_json(resp.status, lines, headers)
+
+    def _relay_sse(self, resp: http.client.HTTPResponse, session: McpSession) -> None:
+        self.send_response(resp.status)
+        for k, v in self._response_headers(resp):
+            self.send_header(k, v)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        try:
+            for fields, data in _sse_events(resp):
+                out = session.from_server(data)
+                for line in out.to_client:
+                    keep = [f for f in fields if f.startswith((b"id:", b"event:", b"retry:"))]
+                    event = b"".join(f + b"\n" for f in keep)
+                    event += b"data: " + line.rstrip(b"\n") + b"\n\n"
+                    self._chunk(event)
+        except (OSError, ValueError, http.client.HTTPException) as exc:
+            error = rpc.encode({"jsonrpc": "2.0", "method": "notifications/message", "params": {
+                "level": "error", "logger": "warden",
+                "data": f"warden: the server's stream broke ({type(exc).__name__})"}})
+            with contextlib.suppress(OSError):
+                self._chunk(b"data: " + error.rstrip(b"\n") + b"\n\n")
+        with contextlib.suppress(OSError):
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    def _relay_raw(self, resp: http.client.HTTPResponse) -> None:
+        body = resp.read(rpc.MAX_MESSAGE_BYTES)
+        self.send_response(resp.status)
+        for k, v in self._response_headers(resp):
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _answer_json(self, status: int, lines: tuple[bytes, ...],
+                     headers: list[tuple[str, str]] | None = None) -> None:  # fmt: skip
+        headers = headers or []
+        if not lines:
+            self.send_response(202 if status == 200 else status)
+            for k, v in headers:
+                self.send_header(k, v)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = lines[0].rstrip(b"\n") if len(lines) == 1 else (
+            b"[" + b",".join(line.rstrip(b"\n") for line in lines) + b"]")
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _plain(self, status: int, text: str) -> None:
+        body = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def serve(upstream: str, listen: str, config: McpConfig,
+          make_session: Callable[[McpConfig], McpSession]) -> HttpProxy:  # fmt: skip
+    """An :class:`HttpProxy` (not yet serving) with one session per MCP session id."""
+    import dataclasses
+    import uuid
+
+    def fresh() -> McpSession:
+        return make_session(dataclasses.replace(config,
+                                                session_id="mcp-" + uuid.uuid4().hex[:16]))
+
+    return HttpProxy(upstream, parse_listen(listen), fresh)
+

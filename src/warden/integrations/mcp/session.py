@@ -1,0 +1,571 @@
+"""The transport-independent heart of the proxy: one MCP conversation, message by message.
+
+:class:`McpSession` is fed every message from the client (:meth:`from_client`) and from the
+server (:meth:`from_server`) and says what to send where (:class:`Out`). It understands four
+methods and passes everything else through byte for byte, in both directions (notifications,
+progress, sampling, elicitation, roots, resources, prompts, tasks, methods not yet invented):
+
+- ``tools/call`` (client -> server): mapped to actions (:mod:`.mapping`), judged and recorded
+  by the :class:`~warden.guard.Guard`; a deny or kill (and an ask, unless ``on_ask_allow``) is
+  answered by the proxy with an ``isError`` tool result that gives warden's reason, and the
+  server never sees the call. Its result (server -> client) is scanned for secrets and planted
+  instructions; on a hit the result the client sees is changed (see :meth:`_tool_result`).
+- ``tools/list`` results: poisoned and changed tools are recorded and, unless ``keep_flagged``,
+  removed; a later call to a removed tool is refused.
+- ``initialize`` (protocol revisions up to 2025-11-25) and ``server/discover`` (2026-07-28,
+  which removed the handshake): the server's and the client's names are noted. In 2026-07-28
+  the client's identity travels in each request's ``_meta`` (``io.modelcontextprotocol/
+  clientInfo``) and is read there too.
+
+Fail closed: a message that cannot be parsed or is too large is refused (with a JSON-RPC error
+addressed to its id when the id can be seen); a server that dies answers every waiting request
+with an error; a guard that cannot be opened (policy or audit store) makes every request an
+error; a check that raises becomes a deny. Nothing here raises on bad input from either side.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from warden.decision import Decision, Severity, Verdict
+from warden.errors import InputError, WardenError
+from warden.guard import unrecorded
+from warden.integrations.mcp import jsonrpc as rpc
+from warden.integrations.mcp.mapping import CallContext, map_call, mcp_tool_name
+from warden.integrations.mcp.toolscan import ToolFinding, inspect_tool
+
+if TYPE_CHECKING:
+    from warden.action import Action
+    from warden.guard import Guard
+
+__all__ = ["RECORD_TYPE", "TOOL_USE_ID_KEYS", "McpConfig", "McpSession", "Out"]
+
+#: Record type of MCP events that are not decisions (results, listings, errors).
+RECORD_TYPE = "mcp"
+
+#: ``params._meta`` keys that carry the agent's id for the tool call, in order of preference.
+#: Claude Code sends ``claudecode/toolUseId`` (the ``tool_use_id`` its hooks carry too).
+TOOL_USE_ID_KEYS = ("claudecode/toolUseId", "toolUseId", "tool_use_id")
+
+_CLIENT_INFO = "io.modelcontextprotocol/clientInfo"
+_SERVER_INFO = "io.modelcontextprotocol/serverInfo"
+
+#: Requests remembered while waiting for their answer. A client that sends more without
+#: waiting is refused past this (a memory bound, far above any honest concurrency).
+MAX_PENDING = 4096
+
+#: Seconds routine records are gathered before one commit writes them all (off the call path).
+DEFER_SECONDS = 0.05
+#: Routine records gathered at most before they are written at once (a memory bound).
+MAX_DEFERRED = 512
+
+#: Characters of a reason put into a tool result or an error message.
+MAX_REASON_CHARS = 2000
+
+
+class Out(NamedTuple):
+    """What one incoming message turns into: lines for the server and lines for the client."""
+
+    to_server: tuple[bytes, ...] = ()
+    to_client: tuple[bytes, ...] = ()
+
+
+_NOTHING = Out()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class McpConfig:
+    """How the proxy judges (from the command line, ``docs/mcp.md``)."""
+
+    #: The server's name in tool names (``mcp__<server>__<tool>``); ``None``: from the server.
+    server_name: str | None = None
+    #: The fallback server name (the command's basename) when the server names none.
+    default_server_name: str = "mcp"
+    workspace: str | None = None
+    cwd: str | None = None
+    #: Treat an ``ask`` verdict as allow (the default denies it: there is no one to ask).
+    on_ask_allow: bool = False
+    #: Keep poisoned and changed tools in the list the client sees (they are still recorded).
+    keep_flagged: bool = False
+    #: Leave secret values in tool results (a warning is still added).
+    unsafe_pass_secrets: bool = False
+    session_id: str = field(default_factory=lambda: "mcp-" + uuid.uuid4().hex[:16])
+
+
+class _Pending(NamedTuple):
+    method: str
+    tool: str = ""
+    tool_use_id: str | None = None
+    started: float = 0.0
+
+
+def _key(req_id: Any) -> tuple[str, Any]:
+    return (type(req_id).__name__, req_id)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_REASON_CHARS else text[: MAX_REASON_CHARS - 1] + "…"
+
+
+class McpSession:
+    """One proxied MCP conversation. Thread-safe: the two relay directions may call at once."""
+
+    def __init__(
+        self,
+        config: McpConfig,
+        guard: Guard | None,
+        *,
+        refuse_reason: str | None = None,
+        warn: Callable[[str], None] | None = None,
+    ) -> None:
+        if guard is None and refuse_reason is None:
+            raise ValueError("a session needs a guard or a reason to refuse everything")
+        self.config = config
+        self.guard = guard
+        self.refuse_reason = refuse_reason
+        self._warn = warn or (lambda text: print(f"warden mcp: {text}", file=sys.stderr))
+        self._lock = threading.Lock()
+        self._pending: dict[tuple[str, Any], _Pending] = {}
+        self._seen: dict[str, str] = {}  # tool name -> first fingerprint
+        self._removed: dict[str, str] = {}  # tool name -> why it was removed
+        self._server_name: str | None = config.server_name
+        self._client_name: str | None = None
+        self._stopped: str | None = None  # set by a kill verdict
+        self._server_gone: str | None = None
+        self._receipts: list[Any] = []
+        self._deferred: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
+        self._timer: threading.Timer | None = None
+
+    # --- client -> server ----------------------------------------------------------------------
+
+    def from_client(self, line: bytes) -> Out:
+        """Handle one line from the client. Never raises."""
+        try:
+            msg = rpc.decode(line)
+        except InputError as exc:
+            parse = exc.__cause__ is not None  # undecodable JSON or UTF-8, not a bad shape
+            return self._refuse_unparsed(line, f"warden refused a malformed message: {exc}",
+                                         rpc.PARSE_ERROR if parse else rpc.INVALID_REQUEST)
+        try:
+            return self._client_message(msg)
+        except Exception as exc:  # a bug: deny, never pass a request unchecked
+            reason = f"warden internal error ({type(exc).__name__}: {exc}); the request is refused"
+            self._note("error", {"error": _clip(reason)})
+            if msg.kind is rpc.Kind.REQUEST:
+                return Out(to_client=(self._error(msg.id, reason),))
+            return _NOTHING
+
+    def oversized_from_client(self, head: bytes, size: int) -> Out:
+        """A line longer than :data:`~.jsonrpc.MAX_MESSAGE_BYTES` (only its head was kept)."""
+        return self._refuse_unparsed(head, f"warden refused a message of {size} bytes or more "
+                                     f"(the limit is {rpc.MAX_MESSAGE_BYTES})",
+                                     rpc.INVALID_REQUEST)  # fmt: skip
+
+    def _refuse_unparsed(self, raw: bytes, reason: str, code: int) -> Out:
+        self._note("client-error", {"error": _clip(reason)})
+        req_id = rpc.guess_id(raw)
+        return Out(to_client=(rpc.encode(rpc.error_response(req_id, code, _clip(reason))),))
+
+    def _client_message(self, msg: rpc.Message) -> Out:
+        if msg.kind is rpc.Kind.BATCH:
+            return self._client_batch(msg)
+        if msg.kind is not rpc.Kind.REQUEST:
+            if msg.method == "notifications/cancelled":  # no answer will come for that id
+                request_id = msg.params.get("requestId")
+                if isinstance(request_id, str | int) and not isinstance(request_id, bool):
+                    self._take(request_id)
+            return Out(to_server=(msg.raw + b"\n",))  # notifications, answers to the server
+        if self.refuse_reason is not None:
+            return Out(to_client=(self._error(msg.id, self.refuse_reason),))
+        if self._server_gone is not None:
+            return Out(to_client=(self._error(msg.id, self._server_gone),))
+        self._note_client(msg.params)
+        if msg.method == "tools/call":
+            return self._tool_call(msg)
+        method = msg.method or ""
+        if not self._remember(msg.id, _Pending(method, started=time.perf_counter())):
+            return Out(to_client=(self._error(msg.id, "too many requests in flight"),))
+        return Out(to_server=(msg.raw + b"\n",))
+
+    def _client_batch(self, msg: rpc.Message) -> Out:
+        """JSON-RPC batches were removed from MCP in 2025-06-18; a batch could carry a
+        tools/call past the per-message check, so every request in one is refused."""
+        reason = ("warden does not relay JSON-RPC batches (removed from MCP in 2025-06-18); "
+                  "send each message on its own line")  # fmt: skip
+        self._note("client-error", {"error": reason})
+        errors = [
+            rpc.error_response(item["id"], rpc.INVALID_REQUEST, reason)
+            for item in msg.data
+            if isinstance(item, dict) and "method" in item and "id" in item
+        ]
+        if not errors:
+            return _NOTHING
+        return Out(to_client=(rpc.encode(errors),))
+
+    def _note_client(self, params: dict[str, Any]) -> None:
+        meta = params.get("_meta")
+        info = params.get("clientInfo")
+        if isinstance(meta, dict) and isinstance(meta.get(_CLIENT_INFO), dict):
+            info = meta[_CLIENT_INFO]
+        if isinstance(info, dict) and isinstance(info.get("name"), str):
+            self._client_name = info["name"][:200]
+
+    def _remember(self, req_id: Any, pending: _Pending) -> bool:
+        with self._lock:
+            if len(self._pending) >= MAX_PENDING:
+                return False
+            self._pending[_key(req_id)] = pending
+            return True
+
+    @property
+    def server_name(self) -> str:
+        return self._server_name or self.config.default_server_name
+
+    def _tool_call(self, msg: rpc.Message) -> Out:
+        params = msg.params
+        tool = params.get("name")
+        meta = params.get("_meta")
+        tool_use_id = None
+        if isinstance(meta, dict):
+            for key in TOOL_USE_ID_KEYS:
+                if isinstance(meta.get(key), str):
+                    tool_use_id = meta[key][:200]
+                    break
+        if not isinstance(tool, str) or not tool:
+            return Out(to_client=(self._error(msg.id, "tools/call needs a tool `name`",
+                                              code=rpc.INVALID_REQUEST),))  # fmt: skip
+        decision = self._judge(tool, params.get("arguments"), tool_use_id)
+        blocked = decision.verdict >= Verdict.DENY or (
+            decision.verdict is Verdict.ASK and not self.config.on_ask_allow
+        )
+        if decision.verdict is Verdict.KILL:
+            self._stopped = decision.reason
+        if blocked:
+            text = self._block_text(decision)
+            meta_out = {"warden/verdict": str(decision.verdict),
+                        "warden/rules": list(decision.rules)}  # fmt: skip
+            return Out(to_client=(rpc.encode(rpc.tool_error_result(msg.id, text, meta_out)),))
+        pending = _Pending("tools/call", tool, tool_use_id, time.perf_counter())
+        if not self._remember(msg.id, pending):
+            return Out(to_client=(self._error(msg.id, "too many requests in flight"),))
+        # Re-encoded from what was judged, not the client's bytes: a JSON text with a key twice
+        # ({"path": "a", "path": "~/.ssh/id_rsa"}) means whatever each parser decides, and the
+        # server must receive the one reading warden judged.
+        return Out(to_server=(rpc.encode(msg.data),))
+
+    def _block_text(self, decision: Decision) -> str:
+        reason = decision.agent_reason or f"warden blocked this tool call: {decision.reason}"
+        if decision.verdict is Verdict.ASK:
+            reason = (f"warden blocked this tool call: it needs the user's approval "
+                      f"({decision.reason}) and no one can be asked through MCP. Ask the user "
+                      "to run it or to change warden's policy.")  # fmt: skip
+        return _clip(reason)
+
+    def _judge(self, tool: str, arguments: Any, tool_use_id: str | None) -> Decision:
+        """The decision for one call (recorded by the guard). Never raises."""
+        if self._stopped is not None:
+            return self._synthetic(tool, tool_use_id, Verdict.DENY,
+                                   f"the session was stopped earlier: {self._stopped}")  # fmt: skip
+        removed = self._removed.get(tool)
+        if removed is not None:
+            return self._synthetic(tool, tool_use_id, Verdict.DENY,
+                                   f"warden removed tool {tool!r} from this server's list: "
+                                   f"{removed}")  # fmt: skip
+        ctx = CallContext(server=self.server_name, cwd=self.config.cwd,
+                          session_id=self.config.session_id, tool_use_id=tool_use_id,
+                          agent=self._client_name)  # fmt: skip
+        try:
+            actions = map_call(tool, arguments, ctx)
+        except InputError as exc:
+            return self._synthetic(tool, tool_use_id, Verdict.DENY,
+                                   f"the call's arguments cannot be judged: {exc}")  # fmt: skip
+        return self._check(actions)
+
+    def _check(self, actions: list[Action]) -> Decision:
+        """Judge the call's actions and record them durably (one commit for all of them), with
+        the contract of :meth:`warden.guard.Guard.check_many`: a decision that cannot be
+        recorded is a deny."""
+        from warden.check.engine import CheckContext
+        from warden.guard import decision_record
+
+        assert self.guard is not None  # refuse_reason is set otherwise
+        context = CheckContext(cwd=self.config.cwd, workspace=self.config.workspace)
+        try:
+            decisions = [self.guard.engine.check(action, context) for action in actions]
+        except Exception as exc:  # the engine's own contract is not to raise; fail closed anyway
+            return Decision(verdict=Verdict.DENY, severity=Severity.HIGH,
+                            reason=f"warden could not judge this call ({type(exc).__name__}: "
+                            f"{exc})", error=str(exc))  # fmt: skip
+        log = self.guard.log
+        if log is not None:
+            try:
+                receipts = []
+                for action, decision in zip(actions, decisions, strict=True):
+                    record, payload = decision_record(action, decision)
+                    receipts.append(log.append_nowait(record, payload=payload))
+                for receipt in receipts:
+                    receipt.result()
+            except Exception as exc:
+                decisions = [unrecorded(d, exc) for d in decisions]
+        return max(decisions, key=lambda d: (d.verdict, d.severity))
+
+    def _synthetic(self, tool: str, tool_use_id: str | None, verdict: Verdict,
+                   reason: str) -> Decision:  # fmt: skip
+        """A decision the proxy makes itself (invalid input, removed tool), recorded like the
+        guard's: durable before the answer, and a log failure is still a deny."""
+        from warden.action import Action, ActionKind
+        from warden.guard import decision_record
+
+        decision = Decision(verdict=verdict, severity=Severity.HIGH, reason=reason,
+                            agent_reason=f"warden blocked this tool call: {reason}",
+                            rules=("mcp.proxy",))  # fmt: skip
+        if self.guard is not None and self.guard.log is not None:
+            action = Action(kind=ActionKind.MCP, tool=mcp_tool_name(self.server_name, tool[:200]),
+                            mcp_server=self.server_name, session_id=self.config.session_id,
+                            tool_use_id=tool_use_id, agent=self._client_name,
+                            source="mcp")  # fmt: skip
+            try:
+                record, payload = decision_record(action, decision)
+                self.guard.log.append(record, payload=payload)
+            except (WardenError, OSError) as exc:
+                self._warn(f"audit log write failed: {exc}")
+        return decision
+
+    # --- server -> client ----------------------------------------------------------------------
+
+    def from_server(self, line: bytes) -> Out:
+        """Handle one line from the server (untrusted too). Never raises."""
+        try:
+            msg = rpc.decode(line)
+        except InputError as exc:
+            return self._server_garbage(line, f"the MCP server sent a malformed message: {exc}")
+        try:
+            if msg.kind is rpc.Kind.BATCH:
+                return self._server_batch(msg)
+            return self._server_message(msg)
+        except Exception as exc:  # a bug: withhold what could not be inspected
+            reason = f"warden internal error on a server message ({type(exc).__name__}: {exc})"
+            self._note("error", {"error": _clip(reason)})
+            self._warn(reason)
+            if msg.kind is rpc.Kind.RESPONSE:
+                return Out(to_client=(self._error(msg.id, reason),))
+            return _NOTHING
+
+    def oversized_from_server(self, head: bytes, size: int) -> Out:
+        return self._server_garbage(head, f"the MCP server sent a message of {size} bytes or "
+                                    f"more (the limit is {rpc.MAX_MESSAGE_BYTES})")  # fmt: skip
+
+    def _server_garbage(self, raw: bytes, reason: str) -> Out:
+        """Drop it; if it was visibly the answer to a waiting request, answer that with an error."""
+        self._note("server-error", {"error": _clip(reason)})
+        self._warn(reason)
+        req_id = rpc.guess_id(raw)
+        if req_id is not None and self._take(req_id) is not None:
+            return Out(to_client=(self._error(req_id, reason),))
+        return _NOTHING
+
+    def _server_batch(self, msg: rpc.Message) -> Out:
+        """Each element on its own, so no response escapes inspection inside a batch."""
+        out: list[bytes] = []
+        for item in msg.data:
+            line = rpc.encode(item)
+            out.extend(self.from_server(line).to_client)
+        return Out(to_client=tuple(out))
+
+    def _take(self, req_id: Any) -> _Pending | None:
+        with self._lock:
+            return self._pending.pop(_key(req_id), None)
+
+    def _server_message(self, msg: rpc.Message) -> Out:
+        passthrough = Out(to_client=(msg.raw + b"\n",))
+        if msg.kind is not rpc.Kind.RESPONSE:
+            return passthrough  # server requests (sampling, elicitation, roots) and notifications
+        pending = self._take(msg.id)
+        if pending is None:
+            # Not an answer to anything the client asked (or asked and already answered): a
+            # server could otherwise slip an unscanned "result" under a guessed future id.
+            reason = f"the MCP server sent an unsolicited response (id {msg.id!r}); dropped"
+            self._note("server-error", {"error": _clip(reason)})
+            self._warn(reason)
+            return _NOTHING
+        result = msg.data.get("result")
+        if not isinstance(result, dict):
+            if pending.method == "tools/call":
+                self._note("tool_result", {"tool": pending.tool, "tool_use_id":
+                                           pending.tool_use_id, "outcome": "error"})  # fmt: skip
+            return passthrough
+        self._note_server(result)
+        if pending.method == "tools/call":
+            return self._tool_result(msg, result, pending)
+        if pending.method == "tools/list":
+            return self._tools_list(msg, result)
+        if pending.method in ("initialize", "server/discover"):
+            return self._instructions(msg, result)
+        return passthrough
+
+    def _instructions(self, msg: rpc.Message, result: dict[str, Any]) -> Out:
+        """The server's ``instructions`` (``InitializeResult``, ``DiscoverResult``) go into the
+        model's context like a tool description: judged the same way, and removed when
+        poisoned unless ``keep_flagged``."""
+        text = result.get("instructions")
+        if not isinstance(text, str) or not text:
+            return Out(to_client=(msg.raw + b"\n",))
+        finding = inspect_tool({"name": "", "description": text}, {})
+        if not finding.poisoned:
+            return Out(to_client=(msg.raw + b"\n",))
+        removed = not self.config.keep_flagged
+        self._note("instructions", {"signals": list(finding.signals), "removed": removed},
+                   durable=True)  # fmt: skip
+        self._warn(f"the server's instructions carry instructions aimed at the model "
+                   f"({', '.join(finding.signals)})" + (" (removed)" if removed else ""))
+        if not removed:
+            return Out(to_client=(msg.raw + b"\n",))
+        cleaned = {k: v for k, v in result.items() if k != "instructions"}
+        return Out(to_client=(rpc.encode({**msg.data, "result": cleaned}),))
+
+    def _note_server(self, result: dict[str, Any]) -> None:
+        if self.config.server_name is not None:
+            return
+        info = result.get("serverInfo")
+        meta = result.get("_meta")
+        if isinstance(meta, dict) and isinstance(meta.get(_SERVER_INFO), dict):
+            info = meta[_SERVER_INFO]
+        if isinstance(info, dict) and isinstance(info.get("name"), str) and info["name"]:
+            name = info["name"][:100].replace("\x00", "")
+            if self._server_name is None:
+                self._server_name = name
+
+    def _tool_result(self, msg: rpc.Message, result: dict[str, Any], p: _Pending) -> Out:
+        """Scan a tool's result and record it; on a hit, the client sees
+        :func:`~warden.integrations.mcp.results.inspect_result`'s rewritten result."""
+        from warden.integrations.mcp.results import inspect_result
+
+        found = inspect_result(result, pass_secrets=self.config.unsafe_pass_secrets)
+        elapsed = round((time.perf_counter() - p.started) * 1000, 3)
+        extra = {"tool": p.tool, "tool_use_id": p.tool_use_id, "ms": elapsed, **found.record}
+        self._note("tool_result", extra, {"output": found.redacted}, durable=found.flagged)
+        if found.rewritten is None:
+            return Out(to_client=(msg.raw + b"\n",))
+        return Out(to_client=(rpc.encode({**msg.data, "result": found.rewritten}),))
+
+    def _tools_list(self, msg: rpc.Message, result: dict[str, Any]) -> Out:
+        tools = result.get("tools")
+        if not isinstance(tools, list):
+            return Out(to_client=(msg.raw + b"\n",))
+        findings: list[ToolFinding] = []
+        kept: list[Any] = []
+        with self._lock:
+            for tool in tools:
+                if not isinstance(tool, dict):
+                    continue  # not a tool: nothing the client could call; dropped
+                finding = inspect_tool(tool, self._seen)
+                self._seen.setdefault(finding.name, finding.fingerprint)
+                if finding.flagged:
+                    findings.append(finding)
+                    if not self.config.keep_flagged:
+                        self._removed.setdefault(finding.name, finding.reason())
+                if finding.name in self._removed and not self.config.keep_flagged:
+                    continue  # flagged now or earlier in this session: stays removed
+                kept.append(tool)
+        self._note("tools_list", {
+            "tools": len(tools),
+            "flagged": [{"name": f.name[:200], "poisoned": f.poisoned, "changed": f.changed,
+                         "signals": list(f.signals)} for f in findings],
+            "removed": 0 if self.config.keep_flagged else len(findings),
+        }, durable=bool(findings))  # fmt: skip
+        for f in findings:
+            self._warn(f"tool {f.name!r} of server {self.server_name!r}: {f.reason()}"
+                       + ("" if self.config.keep_flagged else " (removed from the list)"))
+        if not findings or self.config.keep_flagged or len(kept) == len(tools):
+            return Out(to_client=(msg.raw + b"\n",))
+        changed = {**result, "tools": kept}
+        return Out(to_client=(rpc.encode({**msg.data, "result": changed}),))
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def server_exited(self, reason: str) -> Out:
+        """The server is gone: every waiting request gets an error, and so will later ones."""
+        self._server_gone = f"warden: {reason}"
+        with self._lock:
+            waiting = list(self._pending.values()), list(self._pending)
+            self._pending.clear()
+        self._note("server-exit", {"error": _clip(reason), "pending": len(waiting[1])})
+        return Out(to_client=tuple(self._error(key[1], self._server_gone)
+                                   for key in waiting[1]))  # fmt: skip
+
+    def abandon(self, req_id: Any) -> None:
+        """Forget a request whose answer will not come (its HTTP exchange failed)."""
+        self._take(req_id)
+
+    def close(self) -> None:
+        """Write the deferred records, wait for all queued ones; report any that failed."""
+        self.flush()
+        with self._lock:
+            receipts, self._receipts = self._receipts, []
+        for receipt in receipts:
+            try:
+                receipt.result(5.0)
+            except Exception as exc:
+                self._warn(f"an audit record could not be written: {exc}")
+
+    def flush(self) -> None:
+        """Queue the deferred routine records (see :meth:`_note`)."""
+        log = self.guard.log if self.guard is not None else None
+        with self._lock:
+            deferred, self._deferred = self._deferred, []
+            self._timer = None
+        if log is None or not deferred:
+            return
+        try:
+            receipts = [log.append_nowait(record, payload=payload) for record, payload in deferred]
+        except Exception as exc:
+            self._warn(f"audit log write failed: {exc}")
+            return
+        with self._lock:
+            self._receipts = [r for r in self._receipts if not r.done()] + receipts
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _error(self, req_id: Any, reason: str, *, code: int = rpc.SERVER_ERROR) -> bytes:
+        return rpc.encode(rpc.error_response(req_id, code, _clip(reason)))
+
+    def _note(self, kind: str, extra: dict[str, Any], payload: dict[str, Any] | None = None,
+              *, durable: bool = False) -> None:  # fmt: skip
+        """Append an ``mcp`` record.
+
+        Flagged events (``durable``) are written before the client sees the message. Routine
+        ones (an unflagged tool result, a listing) are gathered and written by a timer thread
+        every :data:`DEFER_SECONDS` (or at once past :data:`MAX_DEFERRED`) in one commit, off
+        the path of the calls; :meth:`close` writes the rest. A log that fails makes the next
+        decision a deny. A proxy killed with SIGKILL can lose the routine records of its last
+        :data:`DEFER_SECONDS`, never a decision or a flagged event.
+        """
+        log = self.guard.log if self.guard is not None else None
+        if log is None:
+            return
+        record = {"type": RECORD_TYPE, "v": 1, "time": round(time.time(), 6),
+                  "session": self.config.session_id, "source": "mcp",
+                  "server": self.server_name, "agent": self._client_name, "kind": kind,
+                  **extra}  # fmt: skip
+        if durable:
+            self.flush()  # keep the records in order
+            try:
+                log.append(record, payload=payload)
+            except Exception as exc:
+                self._warn(f"audit log write failed: {exc}")
+            return
+        with self._lock:
+            self._deferred.append((record, payload))
+            if self._timer is None or len(self._deferred) == MAX_DEFERRED:
+                delay = DEFER_SECONDS if len(self._deferred) < MAX_DEFERRED else 0.0
+                self._timer = threading.Timer(delay, self.flush)
+                self._timer.daemon = True
+                self._timer.start()
+
+

@@ -1,0 +1,224 @@
+"""``warden mcp --http`` as a real process in front of a real Streamable HTTP server (stdlib)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.integrations.mcp.proxyproc import ASSETS, warden_mcp_argv
+
+from warden.record import LogReader
+
+pytestmark = pytest.mark.timeout(120)
+
+FAKE_HTTP = ASSETS / "fake_http_server.py"
+
+
+class Http:
+    """The fake server and the proxy in front of it, on loopback ports."""
+
+    def __init__(self, tmp: Path, *options: str, upstream: str | None = None) -> None:
+        self.log = tmp / "server-received.jsonl"
+        self.db = tmp / "audit.db"
+        env = {**os.environ, "FAKE_MCP_LOG": str(self.log)}
+        self.server = subprocess.Popen([sys.executable, str(FAKE_HTTP)], stdout=subprocess.PIPE,
+                                       env=env, text=True)  # fmt: skip
+        assert self.server.stdout is not None
+        port = int(self.server.stdout.readline())
+        self.upstream = upstream or f"http://127.0.0.1:{port}/mcp"
+        self.proxy = subprocess.Popen(
+            [*warden_mcp_argv("--http", "--upstream", self.upstream, "--listen", "127.0.0.1:0",
+                              "--audit-db", str(self.db), "--name", "fake", *options)],
+            stderr=subprocess.PIPE, text=True, cwd=str(tmp),
+        )  # fmt: skip
+        assert self.proxy.stderr is not None
+        line = self.proxy.stderr.readline()
+        assert "listening on http://" in line, line
+        self.port = int(line.split("http://127.0.0.1:")[1].split("/")[0])
+        self.session: str | None = None
+
+    def post(self, obj: Any, *, headers: dict[str, str] | None = None,
+             raw: bytes | None = None) -> tuple[int, dict[str, str], bytes]:  # fmt: skip
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        body = raw if raw is not None else json.dumps(obj).encode()
+        hdrs = {"Content-Type": "application/json",
+                "Accept": "application/json, text/event-stream", **(headers or {})}
+        if self.session:
+            hdrs["Mcp-Session-Id"] = self.session
+        conn.request("POST", "/mcp", body=body, headers=hdrs)
+        resp = conn.getresponse()
+        data = resp.read()
+        conn.close()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+
+    def rpc(self, req_id: Any, method: str, params: dict[str, Any] | None = None) -> Any:
+        status, headers, data = self.post({"jsonrpc": "2.0", "id": req_id, "method": method,
+                                           "params": params or {}})  # fmt: skip
+        assert status == 200, (status, data)
+        if headers.get("content-type", "").startswith("text/event-stream"):
+            return [json.loads(line[6:]) for line in data.decode().splitlines()
+                    if line.startswith("data: ")]  # fmt: skip
+        return json.loads(data)
+
+    def call(self, req_id: Any, tool: str, args: dict[str, Any] | None = None) -> Any:
+        return self.rpc(req_id, "tools/call", {"name": tool, "arguments": args or {}})
+
+    def initialize(self) -> Any:
+        status, headers, data = self.post({"jsonrpc": "2.0", "id": 0, "method": "initialize",
+                                           "params": {"protocolVersion": "2025-06-18",
+                                                      "capabilities": {},
+                                                      "clientInfo": {"name": "t", "version": "1"}}})
+        assert status == 200
+        self.session = headers.get("mcp-session-id")
+        return json.loads(data)
+
+    def calls_seen(self) -> list[str]:
+        if not self.log.exists():
+            return []
+        msgs = [json.loads(line) for line in self.log.read_text().splitlines()]
+        return [m["params"]["name"] for m in msgs if m.get("method") == "tools/call"]
+
+    def close(self) -> None:
+        for proc in (self.proxy, self.server):
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture
+def h(tmp_path: Path) -> Iterator[Http]:
+    proxy = Http(tmp_path)
+    yield proxy
+    proxy.close()
+
+
+def test_session_id_and_allowed_call_pass_through(h: Http) -> None:
+    assert h.initialize()["result"]["serverInfo"]["name"] == "fake"
+    assert h.session == "sess-1"
+    status, _, data = h.post({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    assert status == 202 and data == b""
+    answer = h.call(1, "echo", {"text": "hello"})
+    assert answer["result"]["content"][0]["text"] == "hello"
+    assert h.calls_seen() == ["echo"]
+
+
+def test_denied_call_never_reaches_the_server(h: Http) -> None:
+    h.initialize()
+    answer = h.call(1, "run_command", {"command": "cat ~/.ssh/id_rsa"})
+    assert answer["result"]["isError"] is True and "cred.ssh-key" in json.dumps(answer)
+    assert h.calls_seen() == []
+
+
+def test_mcp_name_header_names_the_judged_tool(h: Http) -> None:
+    """2026-07-28 routes by ``Mcp-Name``; a client's mismatched header must not reach the server."""
+    h.initialize()
+    status, _, data = h.post({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                              "params": {"name": "echo", "arguments": {"text": "x"}}},
+                             headers={"Mcp-Method": "tools/call", "Mcp-Name": "run_command"})
+    assert status == 200 and json.loads(data)["result"]["content"][0]["text"] == "x"
+    seen = [json.loads(line) for line in h.log.read_text().splitlines()]
+    assert {"mcp-name-header": "echo"} in seen
+    assert {"mcp-name-header": "run_command"} not in seen
+
+
+def test_sse_answers_are_relayed_and_scanned(h: Http) -> None:
+    h.initialize()
+    events = h.call(1, "stream", {"text": "x"})
+    assert [e.get("method") for e in events] == ["notifications/progress", None]
+    assert events[1]["result"]["content"][0]["text"] == "streamed: x"
+    leak = h.call(2, "leak")
+    assert "PRIVATE KEY-----\\nb3Bl" not in json.dumps(leak)
+    assert leak["result"]["_meta"]["warden/flags"][0] == "private-key"
+
+
+def test_poisoned_tools_removed_over_http(h: Http) -> None:
+    h.initialize()
+    names = [t["name"] for t in h.rpc(1, "tools/list")["result"]["tools"]]
+    assert "add" not in names and "echo" in names
+    names = [t["name"] for t in h.rpc(2, "tools/list")["result"]["tools"]]
+    assert "get_weather" not in names
+    assert "removed tool" in json.dumps(h.call(3, "add", {"a": 1, "b": 2}))
+
+
+def test_get_stream_and_delete_pass_through(h: Http) -> None:
+    h.initialize()
+    conn = http.client.HTTPConnection("127.0.0.1", h.port, timeout=30)
+    conn.request("GET", "/mcp", headers={"Accept": "text/event-stream",
+                                         "Mcp-Session-Id": h.session or ""})  # fmt: skip
+    resp = conn.getresponse()
+    assert resp.status == 200 and b"notifications/tools/list_changed" in resp.read()
+    conn.request("DELETE", "/mcp", headers={"Mcp-Session-Id": h.session or ""})
+    assert conn.getresponse().status == 200
+
+
+def test_bad_input_over_http(h: Http) -> None:
+    h.initialize()
+    status, _, data = h.post(None, raw=b"{nope")
+    assert status == 200 and json.loads(data)["error"]["code"] == -32700
+    status, _, data = h.post({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                              "params": {"name": "echo"}},
+                             headers={"Origin": "http://evil.example"})  # fmt: skip
+    assert status == 403
+    conn = http.client.HTTPConnection("127.0.0.1", h.port, timeout=30)
+    conn.putrequest("POST", "/mcp")
+    conn.putheader("Content-Length", str(64 * 1024 * 1024))
+    conn.endheaders()
+    assert conn.getresponse().status == 413
+    conn.close()
+    garbage = h.call(5, "garbage")
+    assert garbage["id"] == 5 and "malformed" in garbage["error"]["message"]
+    assert h.calls_seen() == ["garbage"]
+
+
+def test_unreachable_upstream_is_a_json_rpc_error(tmp_path: Path) -> None:
+    h = Http(tmp_path, upstream="http://127.0.0.1:9/mcp")
+    try:
+        status, _, data = h.post({"jsonrpc": "2.0", "id": 4, "method": "tools/list"})
+        assert status == 502
+        answer = json.loads(data)
+        assert answer["id"] == 4 and "could not reach" in answer["error"]["message"]
+    finally:
+        h.close()
+
+
+def test_records_over_http(h: Http) -> None:
+    h.initialize()
+    h.call(1, "echo", {"text": "a"})
+    h.close()
+    with LogReader.open(h.db) as reader:
+        records = [e.record for e in reader.entries()]
+    assert any(r["type"] == "decision" and r["tool"] == "mcp__fake__echo" for r in records)
+    assert any(r.get("kind") == "tool_result" for r in records)
+
+
+def test_official_client_over_streamable_http(mcp_python: str, tmp_path: Path) -> None:
+    python = mcp_python
+    h = Http(tmp_path)
+    try:
+        for mode in ("legacy", "auto"):
+            spec = {"url": f"http://127.0.0.1:{h.port}/mcp", "mode": mode, "steps": [
+                {"op": "list"},
+                {"op": "call", "name": "echo", "arguments": {"text": "hi"}},
+                {"op": "call", "name": "run_command",
+                 "arguments": {"command": "cat ~/.ssh/id_rsa"}},
+            ]}  # fmt: skip
+            spec_file = tmp_path / f"{mode}.json"
+            spec_file.write_text(json.dumps(spec))
+            done = subprocess.run([python, str(Path(__file__).with_name("official_client.py")),
+                                   str(spec_file)], capture_output=True, text=True, timeout=120)
+            assert done.returncode == 0, done.stderr[-2000:]
+            steps = json.loads(done.stdout.strip().splitlines()[-1])["steps"]
+            assert "add" not in steps[0]["tools"] and "echo" in steps[0]["tools"]
+            assert steps[1] == {"isError": False, "text": "hi"}
+            assert steps[2]["isError"] and "cred.ssh-key" in steps[2]["text"]
+    finally:
+        h.close()
