@@ -18,6 +18,7 @@ never an unrecorded allow.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -31,8 +32,9 @@ from warden.errors import WardenError
 
 if TYPE_CHECKING:
     from warden.record import AuditLog
+    from warden.telemetry import DecisionTracer
 
-__all__ = ["RECORD_TYPE", "Guard", "decision_record"]
+__all__ = ["RECORD_TYPE", "Guard", "decision_record", "unrecorded"]
 
 RECORD_TYPE = "decision"
 
@@ -71,6 +73,7 @@ def decision_record(
         "agent": action.agent,
         "source": action.source,
         "tool": action.tool,
+        "tool_use_id": action.tool_use_id,
         "kind": action.kind.value,
         "verdict": str(decision.verdict),
         "rules": list(decision.rules),
@@ -85,9 +88,13 @@ def decision_record(
 class Guard:
     """Decide, record, answer. Thread-safe: the engine is immutable and the log serialises."""
 
-    def __init__(self, engine: Engine, log: AuditLog | None) -> None:
+    def __init__(
+        self, engine: Engine, log: AuditLog | None, *, tracer: DecisionTracer | None = None
+    ) -> None:
         self.engine = engine
         self.log = log
+        #: OpenTelemetry export of each decision (warden.telemetry), None when off
+        self.tracer = tracer
 
     @classmethod
     def open(
@@ -100,7 +107,8 @@ class Guard:
         home: str | None = None,
     ) -> Guard:
         """The layered policy's engine, and the audit log (``True``: the default location;
-        a path: that database; ``False``: no recording)."""
+        a path: that database; ``False``: no recording). Decisions are also exported as
+        OpenTelemetry spans when ``WARDEN_OTEL=1`` (see :mod:`warden.telemetry`)."""
         engine = Engine.from_files(policy_files=policy_files, workspace=workspace, packs=packs,
                                    home=home)  # fmt: skip
         log = None
@@ -108,17 +116,24 @@ class Guard:
             from warden.record import AuditLog
 
             log = AuditLog.open(None if audit is True else Path(audit))
-        return cls(engine, log)
+        tracer = None
+        if os.environ.get("WARDEN_OTEL"):
+            from warden.telemetry import DecisionTracer
+
+            tracer = DecisionTracer.from_env()
+        return cls(engine, log, tracer=tracer)
 
     def check(self, action: Action, context: CheckContext | None = None) -> Decision:
+        start = time.time_ns()
         decision = self.engine.check(action, context)
-        if self.log is None:
-            return decision
-        try:
-            record, payload = decision_record(action, decision)
-            self.log.append(record, payload=payload)
-        except (WardenError, OSError) as exc:
-            return _unrecorded(decision, exc)
+        if self.log is not None:
+            try:
+                record, payload = decision_record(action, decision)
+                self.log.append(record, payload=payload)
+            except (WardenError, OSError) as exc:
+                decision = unrecorded(decision, exc)
+        if self.tracer is not None:
+            self.tracer.export(action, decision, start_ns=start, end_ns=time.time_ns())
         return decision
 
     def check_many(
@@ -138,13 +153,13 @@ class Guard:
         out = []
         for decision, receipt in zip(decisions, receipts, strict=True):
             if isinstance(receipt, Exception):
-                out.append(_unrecorded(decision, receipt))
+                out.append(unrecorded(decision, receipt))
                 continue
             try:
                 receipt.result()
                 out.append(decision)
             except (WardenError, OSError) as exc:
-                out.append(_unrecorded(decision, exc))
+                out.append(unrecorded(decision, exc))
         return out
 
     def close(self) -> None:
@@ -160,8 +175,9 @@ class Guard:
         self.close()
 
 
-def _unrecorded(decision: Decision, exc: Exception) -> Decision:
-    """Fail closed: an action that cannot be recorded is not allowed to run."""
+def unrecorded(decision: Decision, exc: Exception) -> Decision:
+    """Fail closed: an action that cannot be recorded is not allowed to run (the decision,
+    turned into a deny that says why; a deny or kill stays as it is)."""
     if decision.verdict >= Verdict.DENY:
         return decision
     return Decision(

@@ -13,8 +13,8 @@ SRC = Path(warden.__file__).resolve().parent
 def test_top_level_api_is_pinned() -> None:
     assert sorted(warden.__all__) == sorted([
         "Action", "ActionKind", "CheckContext", "ConfigError", "Decision", "Engine", "Evidence",
-        "FileChange", "Finding", "InputError", "Severity", "Verdict", "WardenError",
-        "__version__", "load_engine", "normalize",
+        "FileChange", "Finding", "Guard", "InputError", "Severity", "ToolDenied", "ToolMap",
+        "Verdict", "WardenError", "__version__", "load_engine", "normalize",
     ])
     for name in warden.__all__:
         assert getattr(warden, name) is not None
@@ -40,6 +40,9 @@ FORBIDDEN = {
     "check": ("warden.cli", "warden.record", "warden.demo"),
     "normalize": ("warden.cli", "warden.record", "warden.check", "warden.demo"),
     "record": ("warden.cli", "warden.check", "warden.demo"),
+    "contain": ("warden.cli", "warden.demo", "warden.integrations", "warden.sdk"),
+    "integrations": ("warden.cli", "warden.demo", "warden.contain"),
+    "sdk": ("warden.cli", "warden.demo", "warden.contain"),
 }
 
 

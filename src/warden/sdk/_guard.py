@@ -1,0 +1,307 @@
+"""The SDK's Guard: decide before a tool runs, record what it returned, guard functions.
+
+::
+
+    from warden.sdk import Guard
+    guard = Guard.open(workspace=".")
+
+    @guard.tool(kind="shell", command="cmd")
+    def run_shell(cmd: str) -> str: ...
+
+It is :class:`warden.guard.Guard` (engine + durable audit log, fail closed) plus what a program
+that calls tools itself needs: the audit index of each decision, so the tool's result can be
+recorded against it; ``ask`` resolved by an approver the program supplies (none: refused);
+and the decorator. Every step fails closed: an action that cannot be built from the arguments,
+a decision or approval that cannot be recorded, an approver that raises, and a result that
+cannot be recorded all end as :class:`ToolDenied`, never as a call that ran unrecorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from warden.action import Action, ActionKind
+from warden.check.engine import CheckContext, Engine
+from warden.decision import Decision, Severity, Verdict
+from warden.errors import InputError, WardenError
+from warden.guard import Guard as _CoreGuard
+from warden.guard import decision_record, unrecorded
+from warden.sdk._errors import ToolDenied
+from warden.sdk._mapping import FieldSource, ToolMap
+from warden.sdk._outcome import Outcome, outcome_record, warning_for
+
+if TYPE_CHECKING:
+    from warden.record import AuditLog
+
+__all__ = ["APPROVAL_RECORD", "Approver", "Guard", "Ticket"]
+
+APPROVAL_RECORD = "approval"
+
+#: Decides an ``ask``: called with the action and the decision, returns True to let it run.
+Approver = Callable[[Action, Decision], bool]
+
+
+class Ticket(NamedTuple):
+    """One decided tool call: the action, warden's decision, and its audit record's index."""
+
+    action: Action
+    decision: Decision
+    audit_index: int | None  # the decision's audit record; None when recording is off
+
+    @property
+    def allowed(self) -> bool:
+        return self.decision.verdict is Verdict.ALLOW
+
+
+class Guard(_CoreGuard):
+    """Engine + audit log + the calls a tool-running program makes. Thread-safe."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        log: AuditLog | None,
+        *,
+        agent: str | None = None,
+        session_id: str | None = None,
+        workspace: str | None = None,
+        approve: Approver | None = None,
+    ) -> None:
+        super().__init__(engine, log)
+        self.agent = agent
+        self.session_id = session_id or f"sdk-{uuid.uuid4().hex[:16]}"
+        self.context = CheckContext(workspace=workspace)
+        self.approve = approve
+
+    @classmethod
+    def open(  # same keywords as the core Guard, plus the SDK's own
+        cls,
+        *,
+        workspace: str | None = None,
+        policy_files: Iterable[str] = (),
+        packs: Iterable[str] = (),
+        audit: Path | bool = True,
+        home: str | None = None,
+        agent: str | None = None,
+        session_id: str | None = None,
+        approve: Approver | None = None,
+    ) -> Guard:
+        """The layered policy's engine and the audit log (``audit``: ``True`` the default
+        location, a path that database, ``False`` no recording); ``agent`` and ``session_id``
+        label every record; ``approve`` answers ``ask`` verdicts (default: refuse them)."""
+        core = _CoreGuard.open(workspace=workspace, policy_files=policy_files, packs=packs,
+                               audit=audit, home=home)  # fmt: skip
+        return cls(core.engine, core.log, agent=agent, session_id=session_id,
+                   workspace=workspace, approve=approve)  # fmt: skip
+
+    # --- before the call ---------------------------------------------------------------------
+
+    def check(self, action: Action, context: CheckContext | None = None) -> Decision:
+        """The core ``check`` (judged, recorded, fail closed), in this guard's workspace."""
+        return super().check(action, context or self.context)
+
+    def action_for(
+        self, tool: str, args: Mapping[str, Any], tool_map: ToolMap | None = None,
+        *, tool_use_id: str | None = None,
+    ) -> Action:  # fmt: skip
+        """The action for a call of ``tool`` (an unmapped tool is a ``custom`` action, judged
+        by the policy's ``[tools] unknown``); :class:`InputError` if the arguments don't fit."""
+        return (tool_map or ToolMap()).action(
+            tool, args, agent=self.agent, session_id=self.session_id,
+            tool_use_id=tool_use_id or uuid.uuid4().hex,
+        )  # fmt: skip
+
+    def decide(self, action: Action) -> Ticket:
+        """Judge and record; never raises (a failure to record is a deny, as in ``check``)."""
+        decision = self.engine.check(action, self.context)
+        if self.log is None:
+            return Ticket(action, decision, None)
+        try:
+            record, payload = decision_record(action, decision)
+            index = self.log.append(record, payload=payload)
+        except (WardenError, OSError) as exc:
+            return Ticket(action, unrecorded(decision, exc), None)
+        return Ticket(action, decision, index)
+
+    def decide_call(
+        self, tool: str, args: Mapping[str, Any], tool_map: ToolMap | None = None,
+        *, tool_use_id: str | None = None,
+    ) -> Ticket:  # fmt: skip
+        """Build the action from a tool call and judge it; arguments that do not make an
+        action are refused (recorded as a deny of the raw call), never let through."""
+        try:
+            action = self.action_for(tool, args, tool_map, tool_use_id=tool_use_id)
+        except InputError as exc:
+            raw = ToolMap().action(tool, args, agent=self.agent, session_id=self.session_id,
+                                   tool_use_id=tool_use_id)  # fmt: skip
+            return self._record_refusal(raw, _invalid(tool, exc))
+        return self.decide(action)
+
+    def authorize(
+        self, tool: str, args: Mapping[str, Any], tool_map: ToolMap | None = None,
+        *, tool_use_id: str | None = None, approve: Approver | None = None,
+    ) -> Ticket:  # fmt: skip
+        """Decide a call and return its ticket if it may run; raise :class:`ToolDenied` if not.
+
+        ``ask`` goes to ``approve`` (else the guard's approver); with none, it is refused."""
+        ticket = self.decide_call(tool, args, tool_map, tool_use_id=tool_use_id)
+        return self.settle(ticket, approve or self.approve)
+
+    def settle(self, ticket: Ticket, approve: Approver | None) -> Ticket:
+        """Allow passes; ask goes to ``approve`` (recorded); anything else raises."""
+        verdict = ticket.decision.verdict
+        if verdict is Verdict.ALLOW:
+            return ticket
+        if verdict is Verdict.ASK:
+            return self._ask(ticket, approve)
+        raise ToolDenied(ticket.decision, ticket.action)
+
+    def record_approval(self, ticket: Ticket, approved: bool, by: str) -> Ticket:
+        """Record a person's (or approver's) answer to an ``ask``; the ticket to act on."""
+        decision = ticket.decision if approved else _refused(ticket.decision, by)
+        if self.log is not None:
+            record = {
+                "type": APPROVAL_RECORD, "v": 1, "time": round(time.time(), 6),
+                "session": ticket.action.session_id, "agent": ticket.action.agent,
+                "source": ticket.action.source, "tool": ticket.action.tool,
+                "tool_use_id": ticket.action.tool_use_id, "decision": ticket.audit_index,
+                "approved": approved, "by": by,
+            }  # fmt: skip
+            try:
+                self.log.append(record)
+            except (WardenError, OSError) as exc:
+                return Ticket(ticket.action, unrecorded(_refused(ticket.decision, by), exc),
+                              ticket.audit_index)  # fmt: skip
+        allowed = Decision(verdict=Verdict.ALLOW, reason=f"approved by {by}: "
+                           f"{ticket.decision.reason}", rules=ticket.decision.rules,
+                           policy=ticket.decision.policy)  # fmt: skip
+        return Ticket(ticket.action, allowed if approved else decision, ticket.audit_index)
+
+    def _ask(self, ticket: Ticket, approve: Approver | None) -> Ticket:
+        if approve is None:
+            raise ToolDenied(_refused(ticket.decision, None), ticket.action)
+        by = getattr(approve, "__qualname__", type(approve).__name__)
+        try:
+            approved = approve(ticket.action, ticket.decision) is True
+        except Exception as exc:  # an approver that fails has not approved
+            ticket = self.record_approval(ticket, False, f"{by} (raised {type(exc).__name__})")
+            raise ToolDenied(ticket.decision, ticket.action) from exc
+        settled = self.record_approval(ticket, approved, by)
+        if settled.decision.verdict is not Verdict.ALLOW:
+            raise ToolDenied(settled.decision, settled.action)
+        return settled
+
+    def _record_refusal(self, action: Action, decision: Decision) -> Ticket:
+        if self.log is None:
+            return Ticket(action, decision, None)
+        try:
+            record, payload = decision_record(action, decision)
+            return Ticket(action, decision, self.log.append(record, payload=payload))
+        except (WardenError, OSError) as exc:
+            return Ticket(action, unrecorded(decision, exc), None)
+
+    # --- after the call ----------------------------------------------------------------------
+
+    def record(
+        self, ticket: Ticket, result: Any = None, *, error: BaseException | None = None
+    ) -> Outcome:
+        """Record what the tool returned (or the error it raised), linked to its decision.
+
+        Raises :class:`ToolDenied` if the result cannot be recorded: the output is then
+        withheld from the agent, as an unrecorded decision is never an allow."""
+        output, record, payload = outcome_record(ticket, result, error)
+        note = warning_for(output)
+        index = None
+        if self.log is not None:
+            try:
+                index = self.log.append(record, payload=payload)
+            except (WardenError, OSError) as exc:
+                raise ToolDenied(_unrecorded_output(ticket.decision, exc), ticket.action) from exc
+        return Outcome(audit_index=index, ok=error is None, secrets=output.secrets,
+                       injection=tuple(h.signal for h in output.injection.hits),
+                       flagged=note is not None, warning=note)  # fmt: skip
+
+    # --- async twins: the audit write is a durable fsync, kept off the event loop ------------
+
+    async def adecide_call(
+        self, tool: str, args: Mapping[str, Any], tool_map: ToolMap | None = None,
+        *, tool_use_id: str | None = None,
+    ) -> Ticket:  # fmt: skip
+        return await asyncio.to_thread(self.decide_call, tool, args, tool_map,
+                                       tool_use_id=tool_use_id)  # fmt: skip
+
+    async def aauthorize(
+        self, tool: str, args: Mapping[str, Any], tool_map: ToolMap | None = None,
+        *, tool_use_id: str | None = None, approve: Approver | None = None,
+    ) -> Ticket:  # fmt: skip
+        return await asyncio.to_thread(self.authorize, tool, args, tool_map,
+                                       tool_use_id=tool_use_id, approve=approve)  # fmt: skip
+
+    async def arecord(
+        self, ticket: Ticket, result: Any = None, *, error: BaseException | None = None
+    ) -> Outcome:
+        return await asyncio.to_thread(self.record, ticket, result, error=error)
+
+    # --- the decorator -----------------------------------------------------------------------
+
+    def tool(
+        self,
+        fn: Callable[..., Any] | None = None,
+        /,
+        *,
+        kind: ActionKind | str = ActionKind.CUSTOM,
+        name: str | None = None,
+        approve: Approver | None = None,
+        on_output: str = "warn",
+        **fields: FieldSource,
+    ) -> Any:
+        """Guard a tool function (sync or async); see :func:`warden.sdk.guarded`."""
+        from warden.sdk._decorator import guarded
+
+        deco = guarded(self, kind=kind, name=name, approve=approve, on_output=on_output,
+                       **fields)  # fmt: skip
+        return deco if fn is None else deco(fn)
+
+
+def _invalid(tool: str, exc: InputError) -> Decision:
+    return Decision(
+        verdict=Verdict.DENY,
+        severity=Severity.MEDIUM,
+        reason=f"the call's arguments do not make a checkable action: {exc}",
+        agent_reason=f"warden blocked this call: its arguments could not be checked ({exc}). "
+        "Call the tool with plain text arguments.",
+        error=f"input: {exc}",
+    )
+
+
+def _refused(decision: Decision, by: str | None) -> Decision:
+    why = "no approver is configured" if by is None else f"{by} did not approve it"
+    return Decision(
+        verdict=Verdict.DENY,
+        severity=decision.severity,
+        reason=f"needs approval and {why}: {decision.reason}",
+        agent_reason=f"warden: this call needs the user's approval and {why}. "
+        f"({decision.agent_reason or decision.reason}) Ask the user, or do without it.",
+        rules=decision.rules,
+        categories=decision.categories,
+        techniques=decision.techniques,
+        findings=decision.findings,
+        policy=decision.policy,
+    )
+
+
+def _unrecorded_output(decision: Decision, exc: Exception) -> Decision:
+    return Decision(
+        verdict=Verdict.DENY,
+        severity=Severity.HIGH,
+        reason="the audit log could not record this tool's result; the result is withheld",
+        agent_reason="warden withheld this tool's result because its audit log is unavailable; "
+        "ask the user to check `warden audit verify`.",
+        rules=decision.rules,
+        error=f"audit: {type(exc).__name__}: {exc}",
+        policy=decision.policy,
+    )
