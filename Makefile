@@ -11,10 +11,10 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,otel,frameworks]'
 	touch $(STAMP)
 
-## the main job: replay a rogue agent's session through warden
+## the main job: a rogue agent, contained by warden, tries every escape
 demo: $(STAMP)
 	$(BIN)/warden demo
 
@@ -22,7 +22,7 @@ demo: $(STAMP)
 test: lint typecheck unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench examples
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -35,10 +35,16 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_detection.py
 	$(BIN)/python bench/bench_engine.py
 	$(BIN)/python bench/bench_audit.py
+	$(BIN)/python bench/bench_contain.py
+	$(BIN)/python bench/bench_proxy.py
+	$(BIN)/python bench/bench_hook.py
+	$(BIN)/python bench/bench_mcp.py
 
 bench-quick: $(STAMP)
 	$(BIN)/python bench/bench_engine.py --quick
 	$(BIN)/python bench/bench_audit.py --quick
+	$(BIN)/python bench/bench_contain.py --quick
+	$(BIN)/python bench/bench_proxy.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info
