@@ -333,12 +333,13 @@ def run_contained(
             "egress": list(spec.egress),
         })  # fmt: skip
         send_message(parent_sock, {"go": True, "cgroup": cgroup is not None})
-        msg, _ = _expect(parent_sock, "init")
+        early: list[tuple[dict[str, Any], list[int]]] = []
+        msg, _ = _expect(parent_sock, "init", early)
         init_pid = int(msg["init"])
         os.waitpid(stage_pid, 0)
         monitor = _ExecMonitor(spec, recorder, engine, _killer(cgroup, init_pid))
         recorder.on_failure = lambda _reason: monitor.kill()
-        errors = _Channel(parent_sock, monitor.watch)
+        errors = _Channel(parent_sock, monitor.watch, early)
         _register(spec, init_pid, cgroup)
         monitor.load_engine()
         if on_ready is not None:
@@ -393,27 +394,38 @@ class _Channel(threading.Thread):
     """Reads the set-up channel until every holder closed it (the exec succeeded): errors,
     and the program's exec-notification listener."""
 
-    def __init__(self, sock: socket.socket, on_listener: Callable[[int], None]) -> None:
+    def __init__(
+        self,
+        sock: socket.socket,
+        on_listener: Callable[[int], None],
+        early: list[tuple[dict[str, Any], list[int]]],
+    ) -> None:
         super().__init__(daemon=True, name="warden-setup")
         self.sock = sock
         self.on_listener = on_listener
+        self.early = early
         self.error: str | None = None
         self.sock.settimeout(None)
         self.start()
 
     def run(self) -> None:
+        for kept, kept_fds in self.early:
+            self._handle(kept, kept_fds)
         with contextlib.suppress(OSError, ValueError):
             while True:
                 msg, fds = recv_message(self.sock)
                 if msg is None:
                     return
-                if "error" in msg:
-                    self.error = str(msg["error"])
-                elif msg.get("exec_listener") and fds:
-                    self.on_listener(fds[0])
-                    fds = fds[1:]
-                for fd in fds:
-                    os.close(fd)
+                self._handle(msg, fds)
+
+    def _handle(self, msg: dict[str, Any], fds: list[int]) -> None:
+        if "error" in msg:
+            self.error = str(msg["error"])
+        elif msg.get("exec_listener") and fds:
+            self.on_listener(fds[0])
+            fds = fds[1:]
+        for fd in fds:
+            os.close(fd)
 
 
 def _killer(cgroup: Cgroup | None, init_pid: int) -> Callable[[], None]:
@@ -427,11 +439,22 @@ def _killer(cgroup: Cgroup | None, init_pid: int) -> Callable[[], None]:
     return kill
 
 
-def _expect(sock: socket.socket, key: str) -> tuple[dict[str, Any], list[int]]:
-    try:
-        msg, fds = recv_message(sock)
-    except TimeoutError as exc:
-        raise SandboxError(f"the sandbox did not answer ({key}) within {SETUP_TIMEOUT_S}s") from exc
+def _expect(
+    sock: socket.socket, key: str, early: list[tuple[dict[str, Any], list[int]]] | None = None
+) -> tuple[dict[str, Any], list[int]]:
+    """The next set-up message, which must carry ``key``. With ``early``, messages that the
+    program's side may send before it (its exec listener: processes race) are kept there."""
+    while True:
+        try:
+            msg, fds = recv_message(sock)
+        except TimeoutError as exc:
+            raise SandboxError(
+                f"the sandbox did not answer ({key}) within {SETUP_TIMEOUT_S}s"
+            ) from exc
+        if early is not None and msg is not None and msg.get("exec_listener"):
+            early.append((msg, fds))
+            continue
+        break
     if msg is None:
         raise SandboxError(f"the sandbox ended during set-up (waiting for {key})")
     if "error" in msg:
