@@ -82,7 +82,8 @@ def _live(args: argparse.Namespace) -> int:
                   "escape,\nbetween ordinary work that must succeed.\n")  # fmt: skip
             print(f"session {spec.session}, workspace {spec.workspace}")
             print(f"kernel: Landlock ABI {features.landlock_abi}, seccomp, user/net/mount/pid "
-                  "namespaces, cgroup v2; egress proxy allows 1 host\n")  # fmt: skip
+                  f"namespaces, cgroup v2; the egress proxy allows {len(spec.egress)} hosts "
+                  "(the package index on this machine among them)\n")  # fmt: skip
 
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)

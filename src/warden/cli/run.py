@@ -16,8 +16,8 @@ Run CMD (an agent CLI, a script, a test suite) so that, whatever it executes, it
     toolchains); secrets such as ~/.ssh, cloud credentials and warden's own state are absent;
   - writes only the workspace, its private /tmp, and the policy's [contain] write paths; agent
     hook and settings files (.claude/, .codex/, .gemini/, .git/hooks, .warden/) stay read-only;
-  - reaches the network only through warden's egress proxy, which lets through the hosts of the
-    policy's [network] egress list (default: [network] allow without loopback) and records
+  - reaches the network only through warden's egress proxy, which lets through the policy's
+    [network] allow hosts (without loopback) and [network] egress (the model APIs) and records
     every request; UDP, DNS, raw sockets and other address families fail;
   - cannot signal, trace or inspect warden, and cannot leave its cgroup and pid namespace:
     `warden freeze|kill SESSION` takes the whole tree, double-forked processes included;

@@ -26,9 +26,12 @@ def test_default_egress_is_the_allowlist_without_loopback(tmp_path) -> None:
     assert not {"localhost", "127.0.0.1", "::1"} & set(p.egress)
 
 
-def test_explicit_egress_replaces_the_derived_list(tmp_path) -> None:
-    p = _policy(tmp_path, ("user", '[network]\negress = ["api.mycorp.example"]\n'))
-    assert p.egress == ("api.mycorp.example",)
+def test_egress_adds_to_the_allowlist(tmp_path) -> None:
+    p = _policy(tmp_path, ("user", '[network]\negress = ["api.mycorp.example"]\n'
+                           'allow = ["git.mycorp.example"]\n'))  # fmt: skip
+    assert "api.mycorp.example" in p.egress and "git.mycorp.example" in p.egress
+    assert "api.anthropic.com" in p.egress  # the model APIs, from the default policy
+    assert "api.anthropic.com" not in p.net_allow  # ... which the check layer does not trust
 
 
 def test_project_layer_may_only_tighten_containment(tmp_path) -> None:

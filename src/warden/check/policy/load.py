@@ -8,7 +8,7 @@ policy.toml``) < the project's (``<workspace>/.warden/policy.toml``) < files giv
 - lists are unions (``read_deny``, ``network.allow``, ``commands.deny``, ...);
 - ``verdicts`` and ``rules`` tables are merged key by key, later layers winning;
 - ``[contain]``: path lists are unions; limits (``memory``, ``pids``, ``cpu_seconds``) are
-  replaced by later layers; ``[network] egress``, when no layer sets it, is ``allow`` without
+  replaced by later layers; ``[network] egress`` adds to ``allow`` without
   the loopback entries (the contained program's loopback is its own, the host's is outside).
 
 The project layer lives in the workspace, which the agent can write, so it may only *tighten*:
@@ -133,11 +133,10 @@ class Policy(msgspec.Struct, frozen=True):
 
     @property
     def egress(self) -> tuple[str, ...]:
-        """Hosts ``warden run``'s proxy lets through: ``[network] egress``, else ``allow``
-        without loopback (the host's own services are outside the sandbox)."""
-        if self.net_egress is not None:
-            return self.net_egress
-        return tuple(h for h in self.net_allow if h.lower() not in LOOPBACK_HOSTS)
+        """Hosts ``warden run``'s proxy lets through: ``allow`` without its loopback entries,
+        plus ``[network] egress`` (hosts only the contained program needs: model APIs)."""
+        derived = tuple(h for h in self.net_allow if h.lower() not in LOOPBACK_HOSTS)
+        return tuple(dict.fromkeys((*derived, *(self.net_egress or ()))))
 
 
 def _host_listed(patterns: Iterable[str], host: str, port: int | None) -> bool:
