@@ -273,8 +273,10 @@ def run_contained(
     except CgroupError as exc:
         if not allow_weaker:
             raise SandboxError(
-                f"{exc}: without a cgroup warden cannot freeze the tree or limit its processes "
-                "(run as root, use a systemd delegated scope, or pass --allow-weaker)"
+                f"{exc}: without a cgroup warden cannot freeze the tree or limit its processes; "
+                "run as root, or in a delegated scope (systemd-run --user --scope -p Delegate=yes "
+                "warden run ...), or pass --allow-weaker (the pid namespace still ends every "
+                "process with the run)"
             ) from exc
         cgroup = None
         weaker.append(f"no cgroup ({exc}): freeze and limits unavailable")
