@@ -5,20 +5,29 @@ payload on stdin and waits for the answer and the exit, with the audit log enabl
 durable append per event). Cases are interleaved round-robin so that machine noise falls on all
 of them alike; a bare ``python -c pass`` is measured in the same rounds as the floor.
 
+The same rounds also go through a resident ``warden serve --hooks`` (started once, its own
+audit log, durable appends too): over HTTP as Claude Code's ``http`` hook sends them (a new
+connection per request, from this process), and through the thin command client
+(``python -I -S .../warden/hookclient.py claude-code``, a fresh process per call, unix socket).
+
 Then one in-process breakdown per phase (fresh interpreter each), to say where the time goes:
 interpreter start, importing warden's hook layer, importing and building the engine, opening
 the audit log, deciding and recording, rendering.
 
     python bench/bench_hook.py [--runs 50] [--json]
 
-Target (issue 5): median <= 40 ms, p99 <= 80 ms for a hook invocation.
+Target (issue 5): median <= 40 ms, p99 <= 80 ms for a hook invocation; through a resident
+``warden serve --hooks``: median <= 2 ms.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
+import select
+import signal
 import statistics
 import subprocess
 import sys
@@ -81,6 +90,71 @@ print(json.dumps({"import hook layer (+normalize, decision)": t1 - t0,
 """
 
 
+CLIENT = Path(__file__).resolve().parents[1] / "src" / "warden" / "hookclient.py"
+
+
+class _Server:
+    """A ``warden serve --hooks`` process on a private runtime directory."""
+
+    def __init__(self, tmp: Path) -> None:
+        run = tmp / "run"
+        run.mkdir(mode=0o700)
+        self.env = {**os.environ, "XDG_RUNTIME_DIR": str(run)}
+        self.proc = subprocess.Popen(
+            # warden.cli.serve directly: the same command whether or not `warden serve` is listed
+            [sys.executable, "-m", "warden.cli.serve", "--hooks", "--listen", "127.0.0.1:0",
+             "--audit-db",
+             str(tmp / "serve.db")], env=self.env, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        assert self.proc.stderr is not None
+        ready, _, _ = select.select([self.proc.stderr], [], [], 120)
+        line = self.proc.stderr.readline().decode() if ready else ""
+        if "http://127.0.0.1:" not in line:
+            self.proc.kill()
+            raise SystemExit(f"warden serve did not start: {line!r}")
+        self.port = int(line.split("http://127.0.0.1:")[1].split("/")[0])
+        self.token = (run / "warden" / "hooks.token").read_text().strip()
+
+    def http_once(self, data: bytes) -> float:
+        start = time.perf_counter()
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        conn.request("POST", "/warden/hook/claude-code", body=data,
+                     headers={"Authorization": f"Bearer {self.token}",
+                              "Content-Type": "application/json"})  # fmt: skip
+        resp = conn.getresponse()
+        resp.read()
+        conn.close()
+        elapsed = time.perf_counter() - start
+        if resp.status != 200:
+            raise SystemExit(f"warden serve answered {resp.status}")
+        return elapsed
+
+    def keepalive_once(self, conn: http.client.HTTPConnection, data: bytes) -> float:
+        start = time.perf_counter()
+        conn.request("POST", "/warden/hook/claude-code", body=data,
+                     headers={"Authorization": f"Bearer {self.token}",
+                              "Content-Type": "application/json"})  # fmt: skip
+        resp = conn.getresponse()
+        resp.read()
+        elapsed = time.perf_counter() - start
+        if resp.status != 200:
+            raise SystemExit(f"warden serve answered {resp.status}")
+        return elapsed
+
+    def client_once(self, data: bytes) -> float:
+        start = time.perf_counter()
+        run = subprocess.run([sys.executable, "-I", "-S", str(CLIENT), "claude-code"],
+                             input=data, capture_output=True, env=self.env)  # fmt: skip
+        elapsed = time.perf_counter() - start
+        if run.returncode not in (0, 2):
+            raise SystemExit(f"hookclient failed: {run.returncode} {run.stderr[-300:]!r}")
+        return elapsed
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(30)
+
+
 def _once(argv: list[str], data: bytes) -> float:
     start = time.perf_counter()
     run = subprocess.run(argv, input=data, capture_output=True)
@@ -104,6 +178,7 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="warden-bench-hook-") as tmp:
         db = str(Path(tmp) / "audit.db")
+        server = _Server(Path(tmp))
         argv = [*HOOK, "--audit-db", db]
         for data in CASES.values():  # create the log and warm the page cache
             _once(argv, data)
@@ -112,11 +187,29 @@ def main() -> int:
         samples: dict[str, list[float]] = {"python -c pass (floor)": []}
         samples.update({name: [] for name in CASES})
         samples["warden check, same payload as pre_tool allow"] = []
+        samples["python -I -S -c pass (client floor)"] = []
+        for name in CASES:
+            samples[f"serve, http: {name}"] = []
+        for name in CASES:
+            samples[f"serve, http keep-alive: {name}"] = []
+        for name in CASES:
+            samples[f"serve, thin client: {name}"] = []
+        alive = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        for data in CASES.values():  # the server's first engine load and page cache
+            server.http_once(data)
         for _ in range(args.runs):
             samples["python -c pass (floor)"].append(_once([sys.executable, "-c", "pass"], b""))
+            samples["python -I -S -c pass (client floor)"].append(
+                _once([sys.executable, "-I", "-S", "-c", "pass"], b""))
             for name, data in CASES.items():
                 samples[name].append(_once(argv, data))
+                samples[f"serve, http: {name}"].append(server.http_once(data))
+                keep = server.keepalive_once(alive, data)
+                samples[f"serve, http keep-alive: {name}"].append(keep)
+                samples[f"serve, thin client: {name}"].append(server.client_once(data))
             samples["warden check, same payload as pre_tool allow"].append(_once(check, same))
+        alive.close()
+        server.stop()
         phases: list[dict[str, float]] = []
         pre = CASES["pre_tool allow (Bash ls)"].decode()
         for _ in range(max(5, args.runs // 10)):
@@ -129,9 +222,9 @@ def main() -> int:
         print(json.dumps({"runs": args.runs, "cases": result, "phases_ms": phase_ms}, indent=2))
         return 0
     print(f"warden hook claude-code, audit enabled, {args.runs} runs per case (interleaved)")
-    print(f"{'case':46} {'median':>9} {'p99':>9} {'min':>9}")
+    print(f"{'case':68} {'median':>9} {'p99':>9} {'min':>9}")
     for name, st in result.items():
-        print(f"{name:46} {st['median_ms']:8.1f}ms {st['p99_ms']:8.1f}ms {st['min_ms']:8.1f}ms")
+        print(f"{name:68} {st['median_ms']:8.2f}ms {st['p99_ms']:8.2f}ms {st['min_ms']:8.2f}ms")
     print("\nin-process phases of a pre_tool event (median of fresh interpreters):")
     for name, ms in phase_ms.items():
         print(f"  {name:40} {ms:7.1f} ms")

@@ -31,10 +31,18 @@ Claude Code entries carry onFailure: "block" (Claude Code 2.1.295 or later), so 
 crashes or times out blocks the action instead of letting it through. Codex and Gemini CLI have
 no such setting: see docs/integrations.md for what that means.
 
+With a resident `warden serve --hooks` (milliseconds per event instead of a process each):
+  --server   Claude Code only: `http` hooks to the server (bearer token from the server's
+             token file, onFailure "block": a server that is down blocks, never allows)
+  --client   any agent: the thin command client, which asks the server over its unix socket
+             and falls back to the full `warden hook` when no server answers
+
 examples:
   warden install claude-code                   this project (the current directory)
   warden install codex --user --dry-run        show the change to ~/.codex/hooks.json
   warden uninstall claude-code --project ~/src/app
+  warden install claude-code --user --server   http hooks to `warden serve --hooks`
+  warden install codex --user --client         the thin client (falls back to `warden hook`)
 """
 
 
@@ -56,6 +64,15 @@ def register_install(sub: Any, summary: str) -> None:
                    help="the audit log the hook records in (default: warden's default)")
     p.add_argument("--policy", "-p", action="append", default=[], metavar="FILE",
                    help="extra policy file the hook uses (repeatable)")
+    shape = p.add_mutually_exclusive_group()
+    shape.add_argument("--server", action="store_true", help="Claude Code http hooks pointing "
+                       "at a resident `warden serve --hooks`")  # fmt: skip
+    shape.add_argument("--client", action="store_true", help="the thin client command, which "
+                       "asks `warden serve --hooks` and falls back to `warden hook`")  # fmt: skip
+    p.add_argument("--listen", metavar="HOST:PORT", help="the server's HTTP address "
+                   "(--server; default 127.0.0.1:8765)")  # fmt: skip
+    p.add_argument("--socket", metavar="PATH", help="the server's unix socket (default: "
+                   "$XDG_RUNTIME_DIR/warden/hooks.sock)")  # fmt: skip
     p.set_defaults(func=run_install)
 
 
@@ -126,14 +143,52 @@ def run_install(args: argparse.Namespace) -> int:
     from warden.integrations.install import plan_install
 
     path, project = _target(args)
-    argv = [*warden_command(), args.agent]
+    options: list[str] = []
     if project is not None:
-        argv += ["--workspace", project]
+        options += ["--workspace", project]
     if args.audit_db is not None:
-        argv += ["--audit-db", os.path.abspath(args.audit_db)]
+        options += ["--audit-db", os.path.abspath(args.audit_db)]
     for policy in args.policy:
-        argv += ["--policy", os.path.abspath(policy)]
+        options += ["--policy", os.path.abspath(policy)]
+    if args.server or args.client:
+        return _install_served(args, path, project, options)
+    argv = [*warden_command(), args.agent, *options]
     return _finish(plan_install(args.agent, path, shlex.join(argv)), args, "installed")
+
+
+def _install_served(
+    args: argparse.Namespace, path: Path, project: str | None, options: list[str]
+) -> int:
+    """``--server`` / ``--client``: hooks answered by ``warden serve --hooks``."""
+    from warden.integrations.hooks.serve import (
+        DEFAULT_LISTEN,
+        load_token,
+        parse_listen,
+        socket_path,
+    )
+    from warden.integrations.install import (
+        client_command,
+        plan_install,
+        plan_install_server,
+        server_url,
+    )
+
+    sock = os.path.abspath(args.socket) if args.socket else str(socket_path())
+    # the fallback's options too: with no server, the client runs `warden hook AGENT OPTIONS`
+    client = client_command(sys.executable, args.agent, [*options, "--socket", sock])
+    if args.client:
+        change = plan_install(args.agent, path, client)
+    else:
+        url = server_url(parse_listen(args.listen or DEFAULT_LISTEN), args.agent, project)
+        token = load_token() if not args.dry_run else "<the token in hooks.token>"
+        change = plan_install_server(args.agent, path, url, token, client)
+    code = _finish(change, args, "installed")
+    if not args.dry_run:
+        print("note: start the server with `warden serve --hooks` (at login: `warden serve "
+              "--hooks --print-unit` writes a systemd user unit); "
+              + ("while it is down, Claude Code blocks every call it hooks" if args.server
+                 else "while it is down, each hook runs the slow full `warden hook`"))
+    return code
 
 
 def run_uninstall(args: argparse.Namespace) -> int:

@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "kill": ("control", "kill a contained session's whole process tree (or --all)"),
     "doctor": ("doctor", "what this kernel offers for containment, and what is missing"),
     "hook": ("hook", "answer a coding agent's hook (claude-code, codex, gemini)"),
+    "serve": ("serve", "run the resident hook server: warden serve --hooks (milliseconds a hook)"),
     "install": ("install", "install warden's hooks into an agent's settings"),
     "uninstall": ("install", "remove exactly the hooks `warden install` added"),
     "mcp": ("mcp", "proxy an MCP server: judge each tool call, drop poisoned tools"),

@@ -6,6 +6,12 @@
                           command="/usr/local/bin/warden hook claude-code --workspace /src/app")
     print(change.diff()); change.apply()
 
+Three shapes of warden's hook: the command ``warden hook AGENT`` (a process per event); the thin
+client ``python -I -S .../warden/hookclient.py AGENT`` (:func:`client_command`), which asks a
+resident ``warden serve --hooks`` over its unix socket and falls back to ``warden hook``; and,
+for Claude Code only, an ``http`` hook pointing at that server (:func:`plan_install_server`).
+Installing one shape replaces whichever warden entries were there; uninstalling removes all.
+
 Installing merges warden's entries into the existing settings (every other key, hook and value
 is kept in its order; the file is rewritten with its own indentation) and is idempotent: warden's
 earlier entries are replaced, never duplicated. Uninstalling removes exactly the entries whose
@@ -24,7 +30,7 @@ import contextlib
 import json
 import os
 import shlex
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,9 +43,13 @@ __all__ = [
     "HOOK_TIMEOUT_SECONDS",
     "AgentSettings",
     "Change",
+    "client_command",
     "is_warden_hook",
+    "is_warden_http_hook",
     "plan_install",
+    "plan_install_server",
     "plan_uninstall",
+    "server_url",
     "settings_file",
 ]
 
@@ -142,10 +152,55 @@ def is_warden_hook(command: object, agent: str) -> bool:
     if len(argv) >= 3 and os.path.basename(argv[0]) == "warden":
         return argv[1:3] == ["hook", agent]
     if len(argv) >= 4 and argv[1] == "-m":
-        if argv[2] == "warden.cli.hook":
+        if argv[2] in ("warden.cli.hook", "warden.hookclient"):
             return argv[3] == agent
         return argv[2] == "warden" and argv[3:5] == ["hook", agent]
+    # the thin client run as a script: PYTHON [-I] [-S] .../warden/hookclient.py AGENT
+    rest = argv[1:]
+    while rest and rest[0] in ("-I", "-S", "-s", "-E", "-IS", "-SI"):
+        rest = rest[1:]
+    if len(rest) >= 2 and rest[0].replace(os.sep, "/").endswith("/warden/hookclient.py"):
+        return rest[1] == agent
     return False
+
+
+def is_warden_http_hook(handler: object, agent: str) -> bool:
+    """Whether an ``http`` hook entry points at warden's server for ``agent`` (on loopback)."""
+    from urllib.parse import urlsplit
+
+    if not isinstance(handler, dict) or handler.get("type") != "http":
+        return False
+    url = handler.get("url")
+    if not isinstance(url, str):
+        return False
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return False
+    return host in ("127.0.0.1", "::1", "localhost") and parts.path == f"{HTTP_PATH}{agent}"
+
+
+#: URL path of the server's hook endpoint (``warden.integrations.hooks.serve.HTTP_PATH``).
+HTTP_PATH = "/warden/hook/"
+
+
+def server_url(listen: tuple[str, int], agent: str, workspace: str | None = None) -> str:
+    """The URL of ``warden serve --hooks``'s endpoint for ``agent`` (and a fixed workspace)."""
+    from urllib.parse import quote
+
+    host, port = listen
+    netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    query = f"?workspace={quote(workspace, safe='/')}" if workspace else ""
+    return f"http://{netloc}{HTTP_PATH}{agent}{query}"
+
+
+def client_command(python: str, agent: str, args: list[str]) -> str:
+    """The thin-client hook command: stdlib only, no site packages (``warden.hookclient``)."""
+    from warden import hookclient
+
+    script = os.path.abspath(hookclient.__file__)
+    return shlex.join([os.path.abspath(python), "-I", "-S", script, agent, *args])
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,7 +299,9 @@ def _groups(hooks: dict[str, Any], event: str, path: Path) -> Iterator[dict[str,
 
 
 def _ours(handler: object, agent: str) -> bool:
-    return isinstance(handler, dict) and is_warden_hook(handler.get("command"), agent)
+    return isinstance(handler, dict) and (
+        is_warden_hook(handler.get("command"), agent) or is_warden_http_hook(handler, agent)
+    )
 
 
 def _remove(doc: dict[str, Any], agent: str, path: Path) -> bool:
@@ -289,6 +346,52 @@ def plan_install(agent: str, path: Path, command: str) -> Change:
     spec = _agent(agent)
     if not is_warden_hook(command, agent):
         raise HookError(f"not a warden hook command for {agent}: {command!r}")
+    return _plan(agent, path, lambda _event, blocking: spec.handler(command, blocking))
+
+
+#: Events Claude Code does not send to ``http`` hooks (2.1.328 sent every other event warden
+#: registers, but never ``SessionStart``: seen in ``test_claude_code_serve_e2e.py``). These
+#: keep a command hook, the thin client, so the session's start is still recorded.
+COMMAND_ONLY_EVENTS = frozenset({"SessionStart"})
+
+
+def plan_install_server(agent: str, path: Path, url: str, token: str, command: str) -> Change:
+    """The rewrite of ``path`` that points Claude Code's ``http`` hooks at ``warden serve``.
+
+    Each entry carries the bearer token and passes ``$CLAUDE_PROJECT_DIR`` in a header (Claude
+    Code interpolates only variables listed in ``allowedEnvVars``). ``onFailure: "block"`` on
+    the events that can block: Claude Code treats a non-2xx answer, a refused connection and a
+    timeout of an ``http`` hook as a non-blocking error otherwise, i.e. it would let the call
+    through while the server is down. ``command`` (a warden hook command, normally the thin
+    client) serves :data:`COMMAND_ONLY_EVENTS`.
+    """
+    if agent != "claude-code":
+        raise HookError(f"{agent} has no http hook type; use the thin client (--client)")
+    if not is_warden_http_hook({"type": "http", "url": url}, agent):
+        raise HookError(f"not a loopback warden hook URL: {url!r}")
+    if not is_warden_hook(command, agent):
+        raise HookError(f"not a warden hook command for {agent}: {command!r}")
+    spec = _agent(agent)
+
+    def handler(event: str, blocking: bool) -> dict[str, Any]:
+        if event in COMMAND_ONLY_EVENTS:
+            return spec.handler(command, blocking)
+        out: dict[str, Any] = {
+            "type": "http", "url": url,
+            "headers": {"Authorization": f"Bearer {token}",
+                        "X-Warden-Project-Dir": "$CLAUDE_PROJECT_DIR"},
+            "allowedEnvVars": ["CLAUDE_PROJECT_DIR"],
+            "timeout": HOOK_TIMEOUT_SECONDS,
+        }  # fmt: skip
+        if blocking:
+            out["onFailure"] = "block"
+        return out
+
+    return _plan(agent, path, handler)
+
+
+def _plan(agent: str, path: Path, make: Callable[[str, bool], dict[str, Any]]) -> Change:
+    spec = _agent(agent)
     old, doc = _load(path)
     _remove(doc, agent, path)
     hooks = doc.setdefault("hooks", {})
@@ -297,7 +400,7 @@ def plan_install(agent: str, path: Path, command: str) -> Change:
     for event, matcher, blocking in spec.events:
         list(_groups(hooks, event, path))  # validates the shape
         group: dict[str, Any] = {} if matcher is None else {"matcher": matcher}
-        group["hooks"] = [spec.handler(command, blocking)]
+        group["hooks"] = [make(event, blocking)]
         hooks.setdefault(event, []).append(group)
     return Change(path, old, _dump(doc, old))
 

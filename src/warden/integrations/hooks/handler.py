@@ -35,6 +35,7 @@ __all__ = [
     "MAX_PAYLOAD_BYTES",
     "RECORD_TYPE",
     "HookConfig",
+    "Resources",
     "handle",
     "read_payload",
     "refuse",
@@ -78,7 +79,11 @@ def read_payload(stream: BinaryIO, limit: int = MAX_PAYLOAD_BYTES) -> bytes:
 
 
 class _Resources:
-    """The audit log and the guard, opened on first use and closed once."""
+    """The audit log and the guard, opened on first use and closed once.
+
+    A resident server (``warden.integrations.hooks.serve``) passes its own subclass to
+    :func:`handle` so that one log and one engine per workspace serve every request.
+    """
 
     def __init__(self, config: HookConfig) -> None:
         self.config = config
@@ -114,9 +119,19 @@ class _Resources:
             log.close()
 
 
-def handle(raw: bytes, protocol: AgentProtocol, config: HookConfig) -> HookAnswer:
-    """The agent's answer to one hook payload. Never raises."""
-    res = _Resources(config)
+#: The resources :func:`handle` uses, for callers that keep them open across invocations.
+Resources = _Resources
+
+
+def handle(
+    raw: bytes, protocol: AgentProtocol, config: HookConfig, *, resources: _Resources | None = None
+) -> HookAnswer:
+    """The agent's answer to one hook payload. Never raises.
+
+    ``resources``: an open log and guard to use (and leave open) instead of opening them for
+    this one invocation and closing them after it; the answer is the same either way.
+    """
+    res = resources if resources is not None else _Resources(config)
     kind: HookKind | None = None
     event: str | None = None
     session: str | None = None
@@ -138,8 +153,10 @@ def handle(raw: bytes, protocol: AgentProtocol, config: HookConfig) -> HookAnswe
     except Exception as exc:  # a bug must still be a block, never a traceback or an allow
         reason = f"internal error ({type(exc).__name__}: {exc})"
     finally:
-        _close(res)
-    return refuse(reason, protocol, config, kind=kind, event=event, session=session)
+        if resources is None:
+            _close(res)
+    return refuse(reason, protocol, config, kind=kind, event=event, session=session,
+                  resources=resources)  # fmt: skip
 
 
 def refuse(
@@ -150,9 +167,10 @@ def refuse(
     kind: HookKind | None = None,
     event: str | None = None,
     session: str | None = None,
+    resources: _Resources | None = None,
 ) -> HookAnswer:
     """Fail closed: record (if the log still opens) and answer the agent's block."""
-    _record_failure(config, protocol, event, session, reason)
+    _record_failure(config, protocol, event, session, reason, resources)
     return protocol.failure(reason, kind, event)
 
 
@@ -315,15 +333,16 @@ def _append(
 
 def _record_failure(
     config: HookConfig, protocol: AgentProtocol, event: str | None, session: str | None,
-    reason: str,
+    reason: str, resources: _Resources | None = None,
 ) -> None:  # fmt: skip
     """Best effort: note the blocked invocation in the log, if the log can be opened at all."""
     if config.audit is False:
         return
-    res = _Resources(config)
+    res = resources if resources is not None else _Resources(config)
     try:
         with contextlib.suppress(Exception):  # the answer is a block either way
             _append(res, protocol, event, "error", session,
                     {"verdict": str(Verdict.DENY), "error": clip(reason, 500)}, None)  # fmt: skip
     finally:
-        _close(res)
+        if resources is None:
+            _close(res)

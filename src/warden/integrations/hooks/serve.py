@@ -1,0 +1,557 @@
+"""``warden serve --hooks``: one resident process that answers every hook, in milliseconds.
+
+A hook process pays ~190 ms before it decides anything (imports, opening the audit log, loading
+the policy). The server pays that once: it opens the audit log once, keeps one engine per
+workspace (rebuilt when a policy file it read changes), and answers hook payloads
+
+* over **HTTP** on loopback, for Claude Code's ``http`` hook type: ``POST /warden/hook/AGENT``
+  with the hook JSON as body, answered with the JSON ``warden hook AGENT`` prints. Callers must
+  send ``Authorization: Bearer TOKEN`` (the token file beside the socket, ``0600``); and
+* over a **unix socket** (``0600`` in a ``0700`` directory, peers checked by ``SO_PEERCRED``)
+  for the thin command client :mod:`warden.hookclient`, in a small framing
+  (:data:`REQUEST_MAGIC`): the client sends ``magic NUL agent NUL workspace NUL payload`` and
+  reads ``magic SP exit SP stdout-length LF stdout stderr``.
+
+Every answer comes from :func:`~warden.integrations.hooks.handler.handle`, the function
+``warden hook`` runs, so an answer is the same whichever way the payload came. Requests are
+served by threads; the engine is pure and the audit log serialises its own appends.
+
+Who may ask: only this user. The socket and token live in a ``0700`` directory owned by this
+user; the HTTP server binds loopback only and refuses any other address; every HTTP request
+without the token is answered ``401`` before its body is read, so other local users (and a web
+page trying DNS rebinding against ``127.0.0.1``) can neither get decisions nor write to the
+audit log. An agent contained by ``warden run`` has its own network namespace and a Landlock
+ruleset without this directory, so it reaches neither the loopback port nor the socket.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import ipaddress
+import json
+import os
+import secrets
+import socket
+import socketserver
+import stat
+import struct
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from warden.errors import HookError, InputError
+from warden.integrations.hooks.base import EXIT_BLOCK, HookAnswer, clip, dump_json
+from warden.integrations.hooks.handler import MAX_PAYLOAD_BYTES, HookConfig, Resources, handle
+
+if TYPE_CHECKING:
+    from warden.guard import Guard
+
+__all__ = [
+    "DEFAULT_LISTEN",
+    "HTTP_PATH",
+    "REQUEST_MAGIC",
+    "HookServer",
+    "http_body",
+    "load_token",
+    "parse_listen",
+    "socket_path",
+    "state_dir",
+    "token_path",
+]
+
+#: Where the HTTP side listens unless told otherwise. A fixed port, so that ``warden install
+#: claude-code --server`` and the server agree without a discovery step.
+DEFAULT_LISTEN = "127.0.0.1:8765"
+
+#: URL path prefix of the hook endpoint (``/warden/hook/claude-code``): distinctive, so
+#: ``warden uninstall`` can tell warden's ``http`` hooks from anyone else's.
+HTTP_PATH = "/warden/hook/"
+
+#: First field of every unix-socket request and reply (the framing's version).
+REQUEST_MAGIC = b"WARDEN-HOOK/1"
+
+#: Engines kept (one per workspace with its own project policy); the least recently used go.
+MAX_ENGINES = 32
+
+#: Seconds a unix-socket peer may take to send its request; a stalled client must not hold a
+#: thread for ever.
+SOCKET_READ_TIMEOUT = 10.0
+
+#: Header in which Claude Code's ``http`` hook passes ``$CLAUDE_PROJECT_DIR`` (the hook's
+#: ``allowedEnvVars`` lets Claude Code interpolate it): the project root the command hook reads
+#: from its environment.
+PROJECT_HEADER = "X-Warden-Project-Dir"
+
+_STATE_ENV = "XDG_RUNTIME_DIR"
+_PROTOCOLS_SERVED_OVER_HTTP = ("claude-code",)
+
+
+# --- where: state directory, socket, token -------------------------------------------------
+
+
+def state_dir() -> Path:
+    """``$XDG_RUNTIME_DIR/warden`` when that is set, else ``~/.local/state/warden``."""
+    runtime = os.environ.get(_STATE_ENV)
+    if runtime and Path(runtime).is_absolute() and Path(runtime).is_dir():
+        return Path(runtime) / "warden"
+    return Path(os.path.expanduser("~")) / ".local" / "state" / "warden"
+
+
+def socket_path(folder: Path | None = None) -> Path:
+    return (folder or state_dir()) / "hooks.sock"
+
+
+def token_path(folder: Path | None = None) -> Path:
+    return (folder or state_dir()) / "hooks.token"
+
+
+def _private_dir(folder: Path) -> Path:
+    """Create ``folder`` 0700; refuse one owned by someone else or open to others."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    st = folder.lstat()
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+        raise HookError(f"{folder} is not a directory owned by this user: refusing to use it")
+    if st.st_mode & 0o077:
+        raise HookError(f"{folder} is open to other users (mode {st.st_mode & 0o777:o}); "
+                          "chmod 700 it")  # fmt: skip
+    return folder
+
+
+def load_token(path: Path | None = None, *, create: bool = True) -> str:
+    """The bearer token in ``path`` (created ``0600`` with 256 random bits when missing)."""
+    path = path or token_path()
+    _private_dir(path.parent)
+    if create:
+        with contextlib.suppress(FileExistsError):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(32) + "\n")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as exc:
+        raise HookError(f"cannot read the hook token {path}: {exc}") from exc
+    with os.fdopen(fd) as fh:
+        st = os.fstat(fh.fileno())
+        if st.st_uid != os.getuid() or st.st_mode & 0o077 or not stat.S_ISREG(st.st_mode):
+            raise HookError(f"{path} must be a regular file owned by this user, mode 600")
+        token = fh.read().strip()
+    if len(token) < 32:
+        raise HookError(f"{path} does not hold a usable token (delete it to make a new one)")
+    return token
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (or ``[::1]:PORT``) on loopback; anything else is refused."""
+    host, sep, port_text = text.rpartition(":")
+    if not sep or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise InputError(f"--listen {text!r}: expected HOST:PORT, e.g. {DEFAULT_LISTEN}")
+    host = host.strip("[]") or "127.0.0.1"
+    if host == "localhost":
+        host = "127.0.0.1"
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError as exc:
+        raise InputError(f"--listen {text!r}: HOST must be a loopback IP address") from exc
+    if not addr.is_loopback:
+        raise InputError(f"--listen {text!r}: warden answers hooks on loopback only (a hook "
+                          "server on a network address would approve actions for anyone who "
+                          "reaches it)")  # fmt: skip
+    return str(addr), int(port_text)
+
+
+# --- what: one shared log, one engine per workspace -----------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServeConfig:
+    """What the server decides with (from the command line); per request only the workspace."""
+
+    policy_files: tuple[str, ...] = ()
+    packs: tuple[str, ...] = ()
+    #: ``True``: the default audit log; a path: that log; ``False``: record nothing.
+    audit: Path | bool = True
+
+
+def _sig(path: Path) -> tuple[str, tuple[int, int, int] | None]:
+    try:
+        st = path.stat()
+    except OSError:
+        return str(path), None
+    return str(path), (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+class _Shared:
+    """The audit log (opened once) and engines by workspace (rebuilt when a policy changes)."""
+
+    def __init__(self, config: ServeConfig) -> None:
+        self.config = config
+        self._lock = threading.Lock()
+        self._log_res = Resources(HookConfig(audit=config.audit))
+        self._guards: OrderedDict[str | None, tuple[tuple[Any, ...], Guard]] = OrderedDict()
+
+    def log(self) -> Any:
+        with self._lock:
+            return self._log_res.log()
+
+    def _signature(self, workspace: str | None) -> tuple[Any, ...]:
+        from warden.check.policy.load import project_policy_path, user_policy_path
+
+        paths = [user_policy_path(), *map(Path, self.config.policy_files),
+                 *map(Path, self.config.packs)]  # fmt: skip
+        if workspace is not None:
+            paths.append(project_policy_path(workspace))
+        return tuple(_sig(p) for p in paths)
+
+    def guard(self, workspace: str | None) -> Guard:
+        from warden.check.engine import Engine
+        from warden.guard import Guard
+
+        sig = self._signature(workspace)
+        with self._lock:
+            found = self._guards.get(workspace)
+            if found is not None and found[0] == sig:
+                self._guards.move_to_end(workspace)
+                return found[1]
+            engine = Engine.from_files(policy_files=self.config.policy_files,
+                                       workspace=workspace, packs=self.config.packs)  # fmt: skip
+            guard = Guard(engine, self._log_res.log())
+            self._guards[workspace] = (sig, guard)
+            while len(self._guards) > MAX_ENGINES:
+                self._guards.popitem(last=False)
+            return guard
+
+    def close(self) -> None:
+        with self._lock:
+            self._guards.clear()
+            self._log_res.close()
+
+
+class _RequestResources(Resources):
+    """One request's view of the shared log and engines; closing it closes nothing."""
+
+    def __init__(self, shared: _Shared, config: HookConfig) -> None:
+        super().__init__(config)
+        self._shared = shared
+
+    def log(self) -> Any:
+        return None if self.config.audit is False else self._shared.log()
+
+    def guard(self, workspace: str | None) -> Guard:
+        return self._shared.guard(self.config.workspace or workspace)
+
+    def close(self) -> None:
+        return None
+
+
+# --- how: the two front ends -----------------------------------------------------------------
+
+
+def http_body(answer: HookAnswer, event: str | None) -> str:
+    """The JSON an ``http`` hook answers with: the command hook's stdout, or, for an answer
+    that blocks by exit code 2 (a failure, a block on an unknown event), the same block as JSON,
+    because an HTTP answer has no exit code (Claude Code reads 2xx bodies only)."""
+    if answer.exit_code != EXIT_BLOCK:
+        return answer.stdout or "{}"
+    reason = clip(answer.stderr.strip() or "warden blocked this")
+    if event == "PreToolUse":
+        return dump_json({"hookSpecificOutput": {"hookEventName": event,
+                                                 "permissionDecision": "deny",
+                                                 "permissionDecisionReason": reason}})
+    if event == "PermissionRequest":
+        return dump_json({"hookSpecificOutput": {"hookEventName": event, "decision": {
+            "behavior": "deny", "message": reason}}})  # fmt: skip
+    return dump_json({"decision": "block", "reason": reason})
+
+
+def _event_of(raw: bytes) -> str | None:
+    try:
+        doc = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    name = doc.get("hook_event_name") if isinstance(doc, dict) else None
+    return name if isinstance(name, str) else None
+
+
+class HookServer:
+    """The resident hook engine with its HTTP and unix-socket front ends.
+
+    ::
+
+        with HookServer(ServeConfig(), listen=("127.0.0.1", 8765), sock=socket_path()) as srv:
+            srv.serve_forever()
+    """
+
+    def __init__(
+        self,
+        config: ServeConfig,
+        *,
+        listen: tuple[str, int] | None,
+        sock: Path | None,
+        token: str,
+    ) -> None:
+        from warden.integrations.hooks import protocol_for
+
+        if listen is None and sock is None:
+            raise HookError("nothing to serve: give --listen, --socket, or both")
+        self.config = config
+        self.token = token
+        self._protocol_for = protocol_for
+        self._shared = _Shared(config)
+        self._shared.log()  # fail now, not at the first hook, when the log cannot be opened
+        self.http: ThreadingHTTPServer | None = None
+        self.unix: socketserver.ThreadingUnixStreamServer | None = None
+        self.sock = sock
+        self._threads: list[threading.Thread] = []
+        try:
+            if listen is not None:
+                self.http = _http_server(self, parse_listen(f"[{listen[0]}]:{listen[1]}"))
+            if sock is not None:
+                self.unix = _unix_server(self, sock)
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def http_address(self) -> tuple[str, int] | None:
+        if self.http is None:
+            return None
+        host, port = self.http.server_address[:2]
+        return str(host), int(port)
+
+    def answer(self, agent: str, workspace: str | None, raw: bytes) -> HookAnswer:
+        """What ``warden hook AGENT --workspace WORKSPACE`` answers to ``raw``. Never raises."""
+        from warden.integrations.hooks.handler import refuse
+
+        protocol = self._protocol_for(agent)
+        config = HookConfig(workspace=workspace or None, policy_files=self.config.policy_files,
+                            packs=self.config.packs, audit=self.config.audit)  # fmt: skip
+        if len(raw) > MAX_PAYLOAD_BYTES:
+            return refuse(f"invalid hook input: hook payload of more than {MAX_PAYLOAD_BYTES} "
+                          "bytes", protocol, config)  # fmt: skip
+        res = _RequestResources(self._shared, config)
+        try:
+            return handle(raw, protocol, config, resources=res)
+        except Exception as exc:  # handle never raises; this is the belt to its braces
+            return refuse(f"internal error ({type(exc).__name__})", protocol, config)
+
+    def serve_forever(self) -> None:
+        """Serve until :meth:`shutdown` (from another thread or a signal handler)."""
+        servers = [s for s in (self.http, self.unix) if s is not None]
+        for srv in servers[1:]:
+            t = threading.Thread(target=srv.serve_forever, name="warden-serve", daemon=True)
+            t.start()
+            self._threads.append(t)
+        servers[0].serve_forever()
+
+    def start(self) -> None:
+        """Serve in background threads (tests, benchmarks)."""
+        for srv in (self.http, self.unix):
+            if srv is not None:
+                t = threading.Thread(target=srv.serve_forever, name="warden-serve", daemon=True)
+                t.start()
+                self._threads.append(t)
+
+    def shutdown(self) -> None:
+        for srv in (self.http, self.unix):
+            if srv is not None:
+                srv.shutdown()
+
+    def close(self) -> None:
+        for srv in (self.http, self.unix):
+            if srv is not None:
+                srv.server_close()
+        if self.unix is not None and self.sock is not None:
+            with contextlib.suppress(OSError):
+                self.sock.unlink()
+        self._shared.close()
+
+    def __enter__(self) -> HookServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+#: Listen backlog. The default (5) resets connections when an agent fires a burst of hooks
+#: (parallel tool calls, several sessions); a reset is a failed hook, i.e. a block.
+BACKLOG = 128
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = BACKLOG
+    hook: HookServer
+
+
+def _http_server(hook: HookServer, addr: tuple[str, int]) -> ThreadingHTTPServer:
+    _HTTPServer.address_family = (
+        socket.AF_INET6 if ipaddress.ip_address(addr[0]).version == 6 else socket.AF_INET
+    )
+    srv = _HTTPServer(addr, _HTTPHandler)
+    srv.hook = hook
+    return srv
+
+
+#: Seconds an HTTP connection may sit idle or trickle its request. Drops slow or abandoned
+#: connections (an idle keep-alive connection is simply reopened by the client).
+HTTP_IDLE_TIMEOUT = 15.0
+
+
+class _HTTPHandler(BaseHTTPRequestHandler):
+    server: _HTTPServer
+    protocol_version = "HTTP/1.1"
+    server_version = "warden"
+    timeout = HTTP_IDLE_TIMEOUT
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None  # the audit log is the record; no per-request noise on stderr
+
+    def _send(self, status: int, body: str) -> None:
+        data = body.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _authorised(self) -> bool:
+        got = self.headers.get("Authorization", "")
+        want = f"Bearer {self.server.hook.token}"
+        return hmac.compare_digest(got.encode("utf-8", "replace"), want.encode())
+
+    def do_GET(self) -> None:
+        self.close_connection = True
+        self._send(405 if self._authorised() else 401, '{"error":"POST a hook payload"}')
+
+    def do_POST(self) -> None:
+        if not self._authorised():  # before reading a byte of the body
+            self.close_connection = True
+            self._send(401, '{"error":"missing or wrong bearer token"}')
+            return
+        url = urlsplit(self.path)
+        agent = url.path[len(HTTP_PATH):] if url.path.startswith(HTTP_PATH) else ""
+        if agent not in _PROTOCOLS_SERVED_OVER_HTTP:
+            self.close_connection = True
+            self._send(404, '{"error":"unknown hook path"}')
+            return
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            self.close_connection = True
+            self._send(411, '{"error":"Content-Length required"}')
+            return
+        workspace = (parse_qs(url.query).get("workspace") or [""])[0]
+        workspace = workspace or unquote(self.headers.get(PROJECT_HEADER, ""))
+        hook = self.server.hook
+        if length < 0 or length > MAX_PAYLOAD_BYTES:
+            self.close_connection = True
+            from warden.integrations.hooks.handler import refuse
+
+            answer = refuse(f"invalid hook input: hook payload of {length} bytes is larger than "
+                            f"the {MAX_PAYLOAD_BYTES}-byte limit", hook._protocol_for(agent),
+                            HookConfig(audit=hook.config.audit))  # fmt: skip
+            self._send(200, http_body(answer, None))
+            return
+        raw = self.rfile.read(length)
+        answer = hook.answer(agent, workspace or None, raw)
+        self._send(200, http_body(answer, _event_of(raw)))
+
+
+# --- unix socket -----------------------------------------------------------------------------
+
+
+class _UnixServer(socketserver.ThreadingUnixStreamServer):
+    daemon_threads = True
+    request_queue_size = BACKLOG
+    hook: HookServer
+
+
+def _unix_server(hook: HookServer, path: Path) -> socketserver.ThreadingUnixStreamServer:
+    _private_dir(path.parent)
+    with contextlib.suppress(FileNotFoundError):
+        st = path.lstat()
+        if not stat.S_ISSOCK(st.st_mode):
+            raise HookError(f"{path} exists and is not a socket: refusing to replace it")
+        if _answers(path):
+            raise HookError(f"a server already answers on {path}")
+        path.unlink()  # a stale socket from a server that died
+    old = os.umask(0o177)  # the socket is born 0600: no window where others may connect
+    try:
+        srv = _UnixServer(str(path), _UnixHandler)
+    finally:
+        os.umask(old)
+    path.chmod(0o600)
+    srv.hook = hook
+    return srv
+
+
+def _answers(path: Path) -> bool:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(0.5)
+    try:
+        s.connect(str(path))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def _peer_uid(conn: socket.socket) -> int:
+    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return int(uid)
+
+
+def _read_all(conn: socket.socket, limit: int) -> Iterator[bytes]:
+    total = 0
+    while chunk := conn.recv(1 << 16):
+        total += len(chunk)
+        if total > limit:
+            raise ValueError(f"request larger than {limit} bytes")
+        yield chunk
+
+
+class _UnixHandler(socketserver.BaseRequestHandler):
+    server: _UnixServer
+    request: socket.socket
+
+    def handle(self) -> None:
+        conn = self.request
+        if _peer_uid(conn) != os.getuid():  # the 0600 mode already says so; check anyway
+            return
+        conn.settimeout(SOCKET_READ_TIMEOUT)
+        hook = self.server.hook
+        try:
+            data = b"".join(_read_all(conn, MAX_PAYLOAD_BYTES + 4096))
+        except (OSError, ValueError) as exc:
+            self._reply(_block(f"invalid hook input: {exc}"))
+            return
+        parts = data.split(b"\0", 3)
+        if len(parts) != 4 or parts[0] != REQUEST_MAGIC:
+            self._reply(_block("invalid request to the warden hook server"))
+            return
+        agent = parts[1].decode("utf-8", "replace")
+        workspace = parts[2].decode("utf-8", "surrogateescape") or None
+        try:
+            hook._protocol_for(agent)
+        except Exception:
+            self._reply(_block(f"unknown agent {agent!r}"))
+            return
+        self._reply(hook.answer(agent, workspace, parts[3]))
+
+    def _reply(self, answer: HookAnswer) -> None:
+        out = answer.stdout.encode("utf-8")
+        head = REQUEST_MAGIC + f" {answer.exit_code} {len(out)}\n".encode()
+        with contextlib.suppress(OSError):
+            self.request.sendall(head + out + answer.stderr.encode("utf-8"))
+
+
+def _block(reason: str) -> HookAnswer:
+    return HookAnswer("", f"warden could not check this and blocked it: {reason}\n", EXIT_BLOCK)
