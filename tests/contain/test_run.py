@@ -556,3 +556,25 @@ def test_warden_engine_cache_cannot_be_planted_from_inside(box) -> None:
     r = run("/bin/sh", "-c", f"mkdir -p {target.parent} && echo x > {target}", ws=ws, home=home)
     assert r.returncode != 0
     assert not target.exists()
+
+
+def test_descriptors_inherited_by_warden_do_not_reach_the_program(box) -> None:
+    """An open descriptor bypasses Landlock (it governs opens): a caller's leaked fd to a
+    secret must not be usable inside."""
+    ws, home = box
+    secret = os.open(home / ".aws" / "credentials", os.O_RDONLY)
+    os.set_inheritable(secret, True)
+    try:
+        code = (f"import os\ntry:\n    print(os.read({secret}, 100))\nexcept OSError as e:\n"
+                "    print('closed', e.errno)")  # fmt: skip
+        r = subprocess.run(
+            [WARDEN, "run", "--workspace", str(ws), "--read", sys.base_prefix, "--read",
+             sys.prefix, "--", sys.executable, "-c", code], pass_fds=(secret,),
+            env={**os.environ, "HOME": str(home), "XDG_DATA_HOME": str(home / "data"),
+                 "XDG_STATE_HOME": str(home / "state")},
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        os.close(secret)
+    assert "closed 9" in r.stdout, r.stdout + r.stderr  # EBADF
+    assert "s3cr3t" not in r.stdout

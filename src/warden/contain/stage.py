@@ -47,6 +47,9 @@ EXIT_EXEC = 127
 _MAX_MESSAGE = 65536
 #: The device nodes bound into the sandbox's fresh /dev (like a container's minimal /dev).
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+#: Upper bound for closing inherited descriptors (os.closerange uses close_range(2), so the
+#: size of the range costs nothing).
+MAX_FD = 1 << 30
 #: The proxy's port inside the sandbox's own network namespace (nothing else listens there).
 PROXY_PORT = 3128
 
@@ -305,6 +308,13 @@ def _program_main(
     except Exception as exc:
         _fail(sock, step, exc)
     env = dict(spec.env)
+    # Descriptors inherited from whoever started warden (a terminal multiplexer's pipes, an
+    # editor's sockets, a directory fd) would reach past Landlock, which only governs opens:
+    # the program gets 0, 1 and 2. The set-up socket is close-on-exec and stays until then so
+    # an exec failure can still be reported.
+    keep = sock.fileno()
+    os.closerange(3, keep)
+    os.closerange(keep + 1, MAX_FD)
     try:
         os.execvpe(spec.argv[0], list(spec.argv), env)
     except OSError as exc:
