@@ -31,7 +31,7 @@ from warden.record.store.sqlite import SQLiteStore
 def record(i: int) -> dict[str, object]:
     return {
         "type": "decision",
-        "time": "2026-11-21T06:30:00.123456Z",
+        "time": 1795248600.123456 + i / 1000,  # a float, as the Guard's records carry
         "session": "s-8f3a2b",
         "action": {"kind": "shell", "command": f"ls -la /tmp/{i}", "cwd": "/home/agent"},
         "decision": {"verdict": "allow", "rules": [], "reason": "no rule matched"},
