@@ -33,13 +33,15 @@ EPILOG = """\
 examples:
   warden run -- pytest -x                      the test suite, contained, in the current dir
   warden run --workspace ~/proj -- claude      an agent CLI confined to ~/proj
-  warden run --write ~/.claude -- claude       ... that may also write its own state dir
+  warden run --write ~/.claude --write ~/.claude.json -- claude
+                                               ... that may also write its own state
   warden run --dry-run -- make                 print what CMD would see, run nothing
   warden ps                                    the contained sessions running now
 
 exit status: CMD's own; 125 when the sandbox could not be set up (CMD did not run);
-127 when CMD could not be executed inside it.
-Every run (start, end, each egress request) is recorded in the audit log.
+127 when CMD could not be executed inside it; 137 when warden killed the tree (a KILL
+verdict on an exec, `warden kill`).
+Every run (start, end, each exec, each egress request) is recorded in the audit log.
 """
 
 
