@@ -38,10 +38,10 @@ def test_reply_invariants() -> None:
 
 
 def test_protocol_names() -> None:
-    assert set(PROTOCOLS) == {"claude-code", "codex", "gemini"}
+    assert set(PROTOCOLS) == {"claude-code", "codex", "gemini", "cursor", "copilot"}
     assert protocol_for("claude") is PROTOCOLS["claude-code"]
     with pytest.raises(HookError):
-        protocol_for("cursor")
+        protocol_for("windsurf")
 
 
 @pytest.mark.parametrize("agent", ["claude-code", "gemini"])

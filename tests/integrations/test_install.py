@@ -38,7 +38,8 @@ def user_settings(agent: str) -> dict[str, object]:
             "zeta": [1, 2, {"k": "v"}]}
 
 
-@pytest.mark.parametrize("agent", sorted(AGENTS))
+# the agents with matcher groups; Cursor and Copilot: test_install_cursor_copilot.py
+@pytest.mark.parametrize("agent", sorted(FILES))
 def test_install_merges_and_uninstall_restores(agent: str, tmp_path: Path) -> None:
     path = tmp_path / FILES[agent]
     path.parent.mkdir(parents=True)

@@ -1,4 +1,4 @@
-"""``warden hook claude-code|codex|gemini``: the command an agent runs for each hook event.
+"""``warden hook claude-code|codex|gemini|cursor|copilot``: what an agent runs per hook event.
 
 It reads one hook payload on stdin and answers in that agent's format. It must never crash in a
 way the agent reads as "carry on": every failure is answered by the agent's block (see
@@ -24,7 +24,7 @@ __all__ = ["DEADLINE_SECONDS", "register"]
 #: would let the call through (docs/integrations.md, "Fail closed").
 DEADLINE_SECONDS = 20.0
 
-AGENTS = ("claude-code", "codex", "gemini")
+AGENTS = ("claude-code", "codex", "gemini", "cursor", "copilot")
 
 #: Environment variables in which an agent names the project root of the session. Set by the
 #: agent process itself, not by the model, so they are a sounder workspace than the payload's
@@ -38,7 +38,8 @@ log, and answered in the agent's format: a deny or ask with warden's reason, a k
 stops the session, context about untrusted instructions or secrets in a tool's output.
 
 Fail closed: unreadable or oversized input, a policy that does not load and an audit log that
-cannot be written are all answered with a block (exit 2, reason on stderr), never an allow.
+cannot be written are all answered with a block (exit 2, reason on stderr; for Copilot, whose
+preToolUse ignores exit codes, a JSON deny), never an allow.
 
 examples:
   echo '{"hook_event_name":"PreToolUse","tool_name":"Bash",

@@ -15,7 +15,10 @@ from typing import Any
 
 __all__ = ["register_install", "register_uninstall"]
 
-AGENTS = ("claude-code", "codex", "gemini")
+AGENTS = ("claude-code", "codex", "gemini", "cursor", "copilot")
+
+#: Agents the thin client and the server do not speak for yet (``warden.hookclient.AGENTS``).
+DIRECT_ONLY = frozenset({"cursor", "copilot"})
 
 INSTALL_EPILOG = """\
 Registers `warden hook AGENT` for the events warden handles (tool calls, permission requests,
@@ -26,10 +29,14 @@ original file is kept once as FILE.warden-backup. Settings files:
   claude-code   .claude/settings.json   (project)   ~/.claude/settings.json   (--user)
   codex         .codex/hooks.json       (project)   ~/.codex/hooks.json       (--user)
   gemini        .gemini/settings.json   (project)   ~/.gemini/settings.json   (--user)
+  cursor        .cursor/hooks.json      (project)   ~/.cursor/hooks.json      (--user)
+  copilot       .github/hooks/warden.json (project) ~/.copilot/hooks/warden.json (--user;
+                $COPILOT_HOME/hooks/warden.json when COPILOT_HOME is set)
 
 Claude Code entries carry onFailure: "block" (Claude Code 2.1.295 or later), so a hook that
-crashes or times out blocks the action instead of letting it through. Codex and Gemini CLI have
-no such setting: see docs/integrations.md for what that means.
+crashes or times out blocks the action instead of letting it through; Cursor entries carry
+failClosed: true for the same reason. Codex, Gemini CLI and Copilot have no such setting: see
+docs/integrations.md for what that means.
 
 With a resident `warden serve --hooks` (milliseconds per event instead of a process each):
   --server   Claude Code only: `http` hooks to the server (bearer token from the server's
@@ -122,6 +129,10 @@ AFTER_INSTALL = {
     "trust warden's hooks in Codex (/hooks) now, or they will not run.",
     "gemini": "note: Gemini CLI lets a call through when a hook cannot start or is killed; "
     "pair the hook with `warden run` for a boundary that holds without it.",
+    "cursor": "note: failClosed needs a Cursor release that supports it; restart Cursor (or "
+    "reload the window) so it reads hooks.json again.",
+    "copilot": "note: Copilot CLI lets a call through when a hook fails or times out; pair "
+    "the hook with `warden run` for a boundary that holds without it.",
 }
 
 
@@ -151,6 +162,11 @@ def run_install(args: argparse.Namespace) -> int:
     for policy in args.policy:
         options += ["--policy", os.path.abspath(policy)]
     if args.server or args.client:
+        if args.agent in DIRECT_ONLY:
+            from warden.errors import InputError
+
+            raise InputError(f"--server and --client do not support {args.agent} yet; "
+                             "install the plain `warden hook` command")  # fmt: skip
         return _install_served(args, path, project, options)
     argv = [*warden_command(), args.agent, *options]
     return _finish(plan_install(args.agent, path, shlex.join(argv)), args, "installed")

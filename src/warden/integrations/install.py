@@ -71,6 +71,9 @@ class AgentSettings:
     #: (event, matcher or None for events without one, blocks on failure)
     events: tuple[tuple[str, str | None, bool], ...]
 
+    #: Whether ``hooks.EVENT`` lists handlers directly (Cursor, Copilot) instead of groups.
+    flat = False
+
     def handler(self, command: str, blocking: bool) -> dict[str, Any]:
         raise NotImplementedError
 
@@ -90,6 +93,28 @@ class _Claude(AgentSettings):
 class _Codex(AgentSettings):
     def handler(self, command: str, blocking: bool) -> dict[str, Any]:
         return {"type": "command", "command": command, "timeout": HOOK_TIMEOUT_SECONDS}
+
+
+class _Cursor(AgentSettings):
+    #: ``hooks.EVENT`` is a list of handlers, not of matcher groups, under ``"version": 1``.
+    flat = True
+
+    def handler(self, command: str, blocking: bool) -> dict[str, Any]:
+        # failClosed: a hook that crashes, times out or prints invalid output blocks instead of
+        # being skipped. No `timeout`: Cursor's default applies (the unit is not documented
+        # consistently, and a too-short one would turn every slow start into a block).
+        out: dict[str, Any] = {"command": command}
+        if blocking:
+            out["failClosed"] = True
+        return out
+
+
+class _Copilot(AgentSettings):
+    flat = True
+
+    def handler(self, command: str, blocking: bool) -> dict[str, Any]:
+        # Copilot CLI runs `bash` on Linux and macOS; `timeoutSec` is in seconds.
+        return {"type": "command", "bash": command, "timeoutSec": HOOK_TIMEOUT_SECONDS}
 
 
 class _Gemini(AgentSettings):
@@ -119,6 +144,23 @@ AGENTS: dict[str, AgentSettings] = {
          ("BeforeAgent", None, True), ("SessionStart", None, False),
          ("SessionEnd", None, False)),
     ),
+    # preToolUse covers file writes, which no before* event does; the older specific events
+    # stay for Cursor releases without it (a shell command is then judged twice, same answer).
+    "cursor": _Cursor(
+        ".cursor/hooks.json", ".cursor/hooks.json",
+        (("preToolUse", None, True), ("beforeShellExecution", None, True),
+         ("beforeMCPExecution", None, True), ("beforeReadFile", None, True),
+         ("beforeSubmitPrompt", None, True), ("postToolUse", None, False),
+         ("sessionStart", None, False), ("sessionEnd", None, False)),
+    ),
+    # The PascalCase event names select Copilot's VS Code compatible payloads, which name
+    # their event (hooks reference, "Hook event input payloads"). warden owns this file.
+    "copilot": _Copilot(
+        ".github/hooks/warden.json", ".copilot/hooks/warden.json",
+        (("PreToolUse", None, True), ("PostToolUse", None, False),
+         ("PostToolUseFailure", None, False), ("UserPromptSubmit", None, False),
+         ("SessionStart", None, False), ("SessionEnd", None, False)),
+    ),
 }
 
 
@@ -134,6 +176,9 @@ def settings_file(agent: str, *, project: str | None = None, home: str | None = 
     spec = _agent(agent)
     if project is not None:
         return Path(os.path.abspath(project)) / spec.project_file
+    copilot_home = os.environ.get("COPILOT_HOME")
+    if agent == "copilot" and home is None and copilot_home:  # hooks reference: $COPILOT_HOME/hooks
+        return Path(copilot_home) / "hooks" / Path(spec.user_file).name
     return Path(home or os.path.expanduser("~")) / spec.user_file
 
 
@@ -300,7 +345,9 @@ def _groups(hooks: dict[str, Any], event: str, path: Path) -> Iterator[dict[str,
 
 def _ours(handler: object, agent: str) -> bool:
     return isinstance(handler, dict) and (
-        is_warden_hook(handler.get("command"), agent) or is_warden_http_hook(handler, agent)
+        is_warden_hook(handler.get("command"), agent)
+        or is_warden_hook(handler.get("bash"), agent)
+        or is_warden_http_hook(handler, agent)
     )
 
 
@@ -312,9 +359,19 @@ def _remove(doc: dict[str, Any], agent: str, path: Path) -> bool:
     if not isinstance(hooks, dict):
         raise HookError(f"{path}: `hooks` must be an object")
     removed = False
+    flat = _agent(agent).flat
     for event in list(hooks):
         groups = hooks[event]
         if not isinstance(groups, list):
+            continue
+        if flat:
+            kept_handlers = [h for h in groups if not _ours(h, agent)]
+            if len(kept_handlers) != len(groups):
+                removed = True
+                if kept_handlers:
+                    hooks[event] = kept_handlers
+                else:
+                    del hooks[event]
             continue
         kept_groups = []
         touched = False
@@ -338,7 +395,13 @@ def _remove(doc: dict[str, Any], agent: str, path: Path) -> bool:
                 del hooks[event]
     if removed and not hooks:
         del doc["hooks"]
+        if flat and doc == {"version": FLAT_VERSION}:  # a hooks file without hooks is empty
+            del doc["version"]
     return removed
+
+
+#: The ``version`` of Cursor's ``hooks.json`` and Copilot's hook files (both document ``1``).
+FLAT_VERSION = 1
 
 
 def plan_install(agent: str, path: Path, command: str) -> Change:
@@ -394,10 +457,18 @@ def _plan(agent: str, path: Path, make: Callable[[str, bool], dict[str, Any]]) -
     spec = _agent(agent)
     old, doc = _load(path)
     _remove(doc, agent, path)
+    if spec.flat:
+        doc.setdefault("version", FLAT_VERSION)
     hooks = doc.setdefault("hooks", {})
     if not isinstance(hooks, dict):
         raise HookError(f"{path}: `hooks` must be an object")
     for event, matcher, blocking in spec.events:
+        if spec.flat:
+            handlers = hooks.setdefault(event, [])
+            if not isinstance(handlers, list):
+                raise HookError(f"{path}: hooks.{event} must be a list")
+            handlers.append(make(event, blocking))
+            continue
         list(_groups(hooks, event, path))  # validates the shape
         group: dict[str, Any] = {} if matcher is None else {"matcher": matcher}
         group["hooks"] = [make(event, blocking)]

@@ -1,8 +1,9 @@
 """The normaliser: every agent's tool calls and hook payloads, in warden's one action model.
 
 Supported sources: warden's own action JSON, Claude Code hooks (and the ``{"tool", "input"}``
-shorthand), Codex CLI hooks (including ``apply_patch`` envelopes) and Gemini CLI hooks, with MCP
-tools of each. Imports stay light (stdlib and msgspec): this runs in a hook process per tool call.
+shorthand), Codex CLI hooks (including ``apply_patch`` envelopes), Gemini CLI hooks, Cursor
+hooks and GitHub Copilot CLI hooks, with MCP tools of each. Imports stay light (stdlib and
+msgspec): this runs in a hook process per tool call.
 """
 
 from __future__ import annotations

@@ -44,6 +44,8 @@ class Source(StrEnum):
     CLAUDE_CODE = "claude_code"
     CODEX = "codex"
     GEMINI = "gemini"
+    CURSOR = "cursor"
+    COPILOT = "copilot"
 
     @classmethod
     def parse(cls, name: str) -> Source:
@@ -64,6 +66,10 @@ _SOURCE_ALIASES: dict[str, Source] = {
     "codex_cli": Source.CODEX,
     "gemini": Source.GEMINI,
     "gemini_cli": Source.GEMINI,
+    "cursor": Source.CURSOR,
+    "copilot": Source.COPILOT,
+    "copilot_cli": Source.COPILOT,
+    "github_copilot": Source.COPILOT,
 }
 
 

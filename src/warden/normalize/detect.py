@@ -1,6 +1,6 @@
 """Which agent sent a payload, told from its shape.
 
-The three agents share Claude Code's hook envelope, so detection looks at what differs:
+Most agents share Claude Code's hook envelope, so detection looks at what differs:
 
 1. ``kind`` -> warden's own action JSON.
 2. The event name narrows the candidates to the agents that fire it (``BeforeTool`` is Gemini
@@ -12,6 +12,8 @@ The three agents share Claude Code's hook envelope, so detection looks at what d
    schema, ``codex-rs/hooks/schema/generated/*.input.schema.json``); a tool name only one
    vocabulary uses (``run_shell_command``, ``apply_patch``...); the agent's home directory in
    ``transcript_path`` (``~/.codex/``, ``~/.gemini/``, ``~/.claude/``).
+   Cursor's ``conversation_id``/``workspace_roots`` (every Cursor payload has them); Copilot's
+   camelCase ``toolName``/``toolArgs``/``sessionId``.
 4. Otherwise the first candidate, Claude Code before Codex before Gemini, because Claude Code's
    envelope is the common one; the ``{"tool": ..., "input": ...}`` shorthand lands here too.
 
@@ -26,7 +28,7 @@ from typing import Any
 
 from warden.errors import InputError
 from warden.normalize import _fields as f
-from warden.normalize import claude_code, codex, gemini
+from warden.normalize import claude_code, codex, copilot, cursor, gemini
 from warden.normalize.base import Source
 
 __all__ = ["detect_source"]
@@ -35,6 +37,8 @@ _EVENTS = (
     (Source.CLAUDE_CODE, claude_code.EVENTS),
     (Source.CODEX, codex.EVENTS),
     (Source.GEMINI, gemini.EVENTS),
+    (Source.CURSOR, cursor.EVENTS),
+    (Source.COPILOT, copilot.EVENTS),
 )
 _TRANSCRIPT_DIRS = (
     ("/.codex/", Source.CODEX),
@@ -50,7 +54,7 @@ def detect_source(payload: Mapping[str, Any]) -> Source:
     if "kind" in payload:
         return Source.WARDEN
     event = payload.get("hook_event_name")
-    tool = payload.get("tool_name", payload.get("tool"))
+    tool = payload.get("tool_name", payload.get("tool", payload.get("toolName")))
     if event is None and tool is None:
         raise InputError(
             "cannot tell what this payload is: expected `kind` (warden action), "
@@ -69,6 +73,10 @@ def detect_source(payload: Mapping[str, Any]) -> Source:
 
 def _hints(payload: Mapping[str, Any], tool: object) -> Iterator[Source]:
     """Sources the envelope points at, strongest first."""
+    if "conversation_id" in payload or "workspace_roots" in payload or "cursor_version" in payload:
+        yield Source.CURSOR
+    if "toolName" in payload or "toolArgs" in payload or "sessionId" in payload:
+        yield Source.COPILOT
     if "timestamp" in payload or "mcp_context" in payload:
         yield Source.GEMINI
     if "turn_id" in payload or ("model" in payload and "tool_name" in payload):
@@ -78,6 +86,10 @@ def _hints(payload: Mapping[str, Any], tool: object) -> Iterator[Source]:
             yield Source.GEMINI
         if tool in codex.TOOL_NAMES:
             yield Source.CODEX
+        if tool in copilot.TOOL_NAMES:
+            yield Source.COPILOT
+        if tool in cursor.TOOL_NAMES or tool.startswith(cursor.MCP_PREFIX):
+            yield Source.CURSOR
     transcript = payload.get("transcript_path")
     if isinstance(transcript, str):
         for marker, source in _TRANSCRIPT_DIRS:

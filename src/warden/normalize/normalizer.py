@@ -13,7 +13,7 @@ from typing import Any
 from warden.action import Action
 from warden.errors import InputError
 from warden.normalize import _fields as f
-from warden.normalize import claude_code, codex, gemini
+from warden.normalize import claude_code, codex, copilot, cursor, gemini
 from warden.normalize.base import AgentAdapter, HookEvent, Source
 from warden.normalize.detect import detect_source
 from warden.normalize.warden_json import WardenJsonAdapter
@@ -24,6 +24,8 @@ _ADAPTERS: dict[Source, AgentAdapter] = {
     Source.CLAUDE_CODE: claude_code.ClaudeCodeAdapter(fallbacks=(codex.TOOLS, gemini.TOOLS)),
     Source.CODEX: codex.CodexAdapter(fallbacks=(claude_code.TOOLS, gemini.TOOLS)),
     Source.GEMINI: gemini.GeminiAdapter(fallbacks=(claude_code.TOOLS, codex.TOOLS)),
+    Source.CURSOR: cursor.CursorAdapter(fallbacks=(claude_code.TOOLS,)),
+    Source.COPILOT: copilot.CopilotAdapter(fallbacks=(claude_code.TOOLS, codex.TOOLS)),
 }
 _WARDEN = WardenJsonAdapter()
 

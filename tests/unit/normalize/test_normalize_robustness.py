@@ -266,8 +266,8 @@ def test_non_objects_are_refused(payload: Any) -> None:
 
 
 def test_unknown_source_is_refused() -> None:
-    with pytest.raises(InputError, match="unknown source 'cursor'"):
-        normalize({"tool": "Bash", "input": {"command": "ls"}}, source="cursor")
+    with pytest.raises(InputError, match="unknown source 'windsurf'"):
+        normalize({"tool": "Bash", "input": {"command": "ls"}}, source="windsurf")
 
 
 def test_deep_nesting_is_refused_not_a_recursion_error() -> None:
