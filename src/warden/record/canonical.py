@@ -53,10 +53,9 @@ def _es_float(text: str) -> float:
     An integral value is refused (ECMAScript writes ``5``, msgspec ``5.0``). Both write the
     shortest digits that round-trip, choosing the closest, so the text must equal ``repr``.
     """
-    if "e" in text or "E" in text or text.endswith(".0"):
-        raise _HasFloat
     value = float(text)
-    if repr(value) != text:
+    # repr never writes "E", so text == repr(value) rules out the upper-case form as well
+    if repr(value) != text or "e" in text or text[-2:] == ".0":
         raise _HasFloat
     return value
 
