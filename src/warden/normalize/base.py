@@ -133,6 +133,25 @@ class ToolCall(msgspec.Struct, frozen=True, kw_only=True):
         """A prefix for error messages: ``claude_code Bash tool_input``."""
         return f"{self.source.value} {self.tool} tool_input"
 
+    def first(self, *keys: str, required: bool = False, ident: bool = True) -> str | None:
+        """The first of ``keys`` present in the input (current spelling first, then older
+        ones); a required identifier may not be empty."""
+        for key in keys:
+            value = f.get_str(self.input, key, where=self.where, identifier=ident)
+            if value is not None:
+                if required and ident and not value:
+                    raise InputError(f"{self.where}: `{key}` is empty")
+                return value
+        if required:
+            raise InputError(f"{self.where}: `{keys[0]}` is missing")
+        return None
+
+    def require(self, *keys: str, ident: bool = True) -> str:
+        """:meth:`first`, required."""
+        value = self.first(*keys, required=True, ident=ident)
+        assert value is not None
+        return value
+
     def action(self, kind: Any, **fields: Any) -> Action:
         """Build the action, turning a model invariant failure into :class:`InputError`."""
         try:

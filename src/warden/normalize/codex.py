@@ -107,22 +107,10 @@ def embedded_patches(script: str) -> Iterator[str]:
         start = closer.end()
 
 
-def _first(call: ToolCall, *keys: str, required: bool = False) -> str | None:
-    """The first of ``keys`` present; a required one may not be empty."""
-    for key in keys:
-        value = f.get_str(call.input, key, where=call.where, identifier=True)
-        if value is not None:
-            if required and not value:
-                raise InputError(f"{call.where}: `{key}` is empty")
-            return value
-    if required:
-        raise InputError(f"{call.where}: `{keys[0]}` is missing")
-    return None
-
 
 def _workdir(call: ToolCall) -> str | None:
     """The directory a command runs in: ``workdir`` resolved against the session cwd."""
-    workdir = _first(call, "workdir")
+    workdir = call.first("workdir")
     if not workdir:
         return call.cwd
     if posixpath.isabs(workdir) or not call.cwd:
@@ -186,23 +174,23 @@ def _exec_command(call: ToolCall) -> Action:
 
 
 def _apply_patch(call: ToolCall) -> Action:
-    text = _first(call, "command", "input", "patch", required=True)
+    text = call.first("command", "input", "patch", required=True)
     assert text is not None
     return patch_action(call, text)
 
 
 def _read_file(call: ToolCall) -> Action:
-    path = _first(call, "file_path", "path", required=True)
+    path = call.first("file_path", "path", required=True)
     return call.action(ActionKind.FILE_READ, path=path)
 
 
 def _list_dir(call: ToolCall) -> Action:
-    path = _first(call, "dir_path", "path", required=True)
+    path = call.first("dir_path", "path", required=True)
     return call.action(ActionKind.FILE_READ, path=path)
 
 
 def _grep_files(call: ToolCall) -> Action:
-    path = _first(call, "path") or "."
+    path = call.first("path") or "."
     pattern = f.get_str(call.input, "pattern", where=call.where, required=True)
     return call.action(ActionKind.FILE_READ, path=path, pattern=pattern)
 

@@ -99,67 +99,52 @@ def infer_event(payload: Mapping[str, Any]) -> HookKind | None:
     return None
 
 
-def _first(call: ToolCall, *keys: str, required: bool = False, ident: bool = True) -> str | None:
-    for key in keys:
-        value = f.get_str(call.input, key, where=call.where, identifier=ident)
-        if value is not None:
-            if required and ident and not value:
-                raise InputError(f"{call.where}: `{key}` is empty")
-            return value
-    if required:
-        raise InputError(f"{call.where}: `{keys[0]}` is missing")
-    return None
-
-
-def _req(call: ToolCall, *keys: str, ident: bool = True) -> str:
-    value = _first(call, *keys, required=True, ident=ident)
-    assert value is not None
-    return value
 
 
 def _shell(call: ToolCall) -> Action:
-    return call.action(ActionKind.SHELL, command=_req(call, "command"))
+    return call.action(ActionKind.SHELL, command=call.require("command"))
 
 
 def _write_shell(call: ToolCall) -> Action:
     # text typed into a running shell is a command like any other
-    return call.action(ActionKind.SHELL, command=_req(call, "input", "command"))
+    return call.action(ActionKind.SHELL, command=call.require("input", "command"))
 
 
 def _view(call: ToolCall) -> Action:
-    return call.action(ActionKind.FILE_READ, path=_req(call, "path", "file_path"))
+    return call.action(ActionKind.FILE_READ, path=call.require("path", "file_path"))
 
 
 def _create(call: ToolCall) -> Action:
-    path = _req(call, "path", "file_path")
-    content = _req(call, "file_text", "content", ident=False)
+    path = call.require("path", "file_path")
+    content = call.require("file_text", "content", ident=False)
     return call.action(ActionKind.FILE_WRITE, path=path, content=content)
 
 
 def _edit(call: ToolCall) -> Action:
-    path = _req(call, "path", "file_path")
+    path = call.require("path", "file_path")
     change = FileChange(
         path=path,
         op=ChangeOp.UPDATE,
-        old_text=_first(call, "old_str", "old_string", ident=False),
-        new_text=_req(call, "new_str", "new_string", ident=False),
+        old_text=call.first("old_str", "old_string", ident=False),
+        new_text=call.require("new_str", "new_string", ident=False),
     )
     return call.action(ActionKind.FILE_EDIT, path=path, changes=(change,))
 
 
 def _glob(call: ToolCall) -> Action:
-    path = _first(call, "path") or "."
-    return call.action(ActionKind.FILE_READ, path=path, pattern=_req(call, "pattern"))
+    path = call.first("path") or "."
+    return call.action(ActionKind.FILE_READ, path=path, pattern=call.require("pattern"))
 
 
 def _grep(call: ToolCall) -> Action:
-    path = _first(call, "path") or "."
-    _first(call, "glob")
-    return call.action(ActionKind.FILE_READ, path=path, pattern=_req(call, "pattern", ident=False))
+    path = call.first("path") or "."
+    call.first("glob")
+    pattern = call.require("pattern", ident=False)
+    return call.action(ActionKind.FILE_READ, path=path, pattern=pattern)
 
 
 def _web_fetch(call: ToolCall) -> Action:
-    return call.action(ActionKind.HTTP, url=_req(call, "url"), method="GET")
+    return call.action(ActionKind.HTTP, url=call.require("url"), method="GET")
 
 
 def _custom(call: ToolCall) -> Action:

@@ -102,48 +102,32 @@ def decode_input(raw: object, where: str) -> Mapping[str, Any]:
     return raw
 
 
-def _first(call: ToolCall, *keys: str, required: bool = False, ident: bool = True) -> str | None:
-    for key in keys:
-        value = f.get_str(call.input, key, where=call.where, identifier=ident)
-        if value is not None:
-            if required and ident and not value:
-                raise InputError(f"{call.where}: `{key}` is empty")
-            return value
-    if required:
-        raise InputError(f"{call.where}: `{keys[0]}` is missing")
-    return None
-
-
-def _req(call: ToolCall, *keys: str, ident: bool = True) -> str:
-    value = _first(call, *keys, required=True, ident=ident)
-    assert value is not None
-    return value
 
 
 def _shell(call: ToolCall) -> Action:
-    cwd = _first(call, "cwd", "working_directory") or call.cwd
-    return call.action(ActionKind.SHELL, command=_req(call, "command"), cwd=cwd)
+    cwd = call.first("cwd", "working_directory") or call.cwd
+    return call.action(ActionKind.SHELL, command=call.require("command"), cwd=cwd)
 
 
 def _read(call: ToolCall) -> Action:
-    return call.action(ActionKind.FILE_READ, path=_req(call, "file_path", "target_file", "path"))
+    return call.action(ActionKind.FILE_READ, path=call.require("file_path", "target_file", "path"))
 
 
 def _write(call: ToolCall) -> Action:
-    path = _req(call, "file_path", "target_file", "path")
-    content = _req(call, "contents", "content", ident=False)
+    path = call.require("file_path", "target_file", "path")
+    content = call.require("contents", "content", ident=False)
     return call.action(ActionKind.FILE_WRITE, path=path, content=content)
 
 
 def _edit(call: ToolCall) -> Action:
-    path = _req(call, "file_path", "target_file", "path")
+    path = call.require("file_path", "target_file", "path")
     edits = call.input.get("edits")
     if edits is None:
         change = FileChange(
             path=path,
             op=ChangeOp.UPDATE,
-            old_text=_req(call, "old_string", ident=False),
-            new_text=_req(call, "new_string", ident=False),
+            old_text=call.require("old_string", ident=False),
+            new_text=call.require("new_string", ident=False),
         )
         return call.action(ActionKind.FILE_EDIT, path=path, changes=(change,))
     if not isinstance(edits, list) or not edits:
@@ -160,33 +144,34 @@ def _edit(call: ToolCall) -> Action:
 
 
 def _delete(call: ToolCall) -> Action:
-    path = _req(call, "file_path", "target_file", "path")
+    path = call.require("file_path", "target_file", "path")
     change = FileChange(path=path, op=ChangeOp.DELETE)
     return call.action(ActionKind.FILE_EDIT, path=path, changes=(change,))
 
 
 def _grep(call: ToolCall) -> Action:
-    path = _first(call, "path", "target_directory") or "."
-    return call.action(ActionKind.FILE_READ, path=path, pattern=_req(call, "pattern", ident=False))
+    path = call.first("path", "target_directory") or "."
+    pattern = call.require("pattern", ident=False)
+    return call.action(ActionKind.FILE_READ, path=path, pattern=pattern)
 
 
 def _glob(call: ToolCall) -> Action:
-    path = _first(call, "target_directory", "path") or "."
+    path = call.first("target_directory", "path") or "."
     return call.action(ActionKind.FILE_READ, path=path,
-                       pattern=_req(call, "glob_pattern", "pattern"))  # fmt: skip
+                       pattern=call.require("glob_pattern", "pattern"))  # fmt: skip
 
 
 def _list_dir(call: ToolCall) -> Action:
-    return call.action(ActionKind.FILE_READ, path=_req(call, "target_directory", "path"))
+    return call.action(ActionKind.FILE_READ, path=call.require("target_directory", "path"))
 
 
 def _web_fetch(call: ToolCall) -> Action:
-    return call.action(ActionKind.HTTP, url=_req(call, "url"), method="GET")
+    return call.action(ActionKind.HTTP, url=call.require("url"), method="GET")
 
 
 def _web_search(call: ToolCall) -> Action:
     return call.action(ActionKind.WEB_SEARCH,
-                       query=_req(call, "search_term", "query", ident=False))  # fmt: skip
+                       query=call.require("search_term", "query", ident=False))  # fmt: skip
 
 
 def _custom(call: ToolCall) -> Action:

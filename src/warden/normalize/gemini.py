@@ -116,30 +116,13 @@ def mcp_server_of(name: str) -> str | None:
     return server if sep and server and tool else None
 
 
-def _first(call: ToolCall, *keys: str, required: bool = False, ident: bool = True) -> str | None:
-    """The first of ``keys`` present (current spelling first, then older ones)."""
-    for key in keys:
-        value = f.get_str(call.input, key, where=call.where, identifier=ident)
-        if value is not None:
-            if required and ident and not value:
-                raise InputError(f"{call.where}: `{key}` is empty")
-            return value
-    if required:
-        raise InputError(f"{call.where}: `{keys[0]}` is missing")
-    return None
-
-
-def _req(call: ToolCall, *keys: str, ident: bool = True) -> str:
-    value = _first(call, *keys, required=True, ident=ident)
-    assert value is not None
-    return value
 
 
 def _shell(call: ToolCall) -> Action:
     f.get_bool(call.input, "is_background", where=call.where)
-    command = _req(call, "command")
+    command = call.require("command")
     # The command runs in dir_path, which Gemini CLI resolves against the workspace (cwd).
-    workdir = _first(call, "dir_path", "directory")
+    workdir = call.first("dir_path", "directory")
     cwd = call.cwd
     if workdir:
         cwd = workdir if posixpath.isabs(workdir) or not cwd else posixpath.join(cwd, workdir)
@@ -147,7 +130,7 @@ def _shell(call: ToolCall) -> Action:
 
 
 def _read_file(call: ToolCall) -> Action:
-    path = _req(call, "file_path", "absolute_path", "path")
+    path = call.require("file_path", "absolute_path", "path")
     return call.action(ActionKind.FILE_READ, path=path)
 
 
@@ -161,43 +144,43 @@ def _read_many(call: ToolCall) -> Action:
 
 
 def _write_file(call: ToolCall) -> Action:
-    path = _req(call, "file_path", "absolute_path")
-    content = _req(call, "content", ident=False)
+    path = call.require("file_path", "absolute_path")
+    content = call.require("content", ident=False)
     return call.action(ActionKind.FILE_WRITE, path=path, content=content)
 
 
 def _replace(call: ToolCall) -> Action:
-    path = _req(call, "file_path", "absolute_path")
+    path = call.require("file_path", "absolute_path")
     change = FileChange(
         path=path,
         op=ChangeOp.UPDATE,
-        old_text=_req(call, "old_string", ident=False),
-        new_text=_req(call, "new_string", ident=False),
+        old_text=call.require("old_string", ident=False),
+        new_text=call.require("new_string", ident=False),
     )
     return call.action(ActionKind.FILE_EDIT, path=path, changes=(change,))
 
 
 def _glob(call: ToolCall) -> Action:
-    path = _first(call, "dir_path", "path") or "."
-    return call.action(ActionKind.FILE_READ, path=path, pattern=_req(call, "pattern"))
+    path = call.first("dir_path", "path") or "."
+    return call.action(ActionKind.FILE_READ, path=path, pattern=call.require("pattern"))
 
 
 def _grep(call: ToolCall) -> Action:
-    path = _first(call, "dir_path", "path") or "."
-    _first(call, "include_pattern", "include")
-    pattern = _req(call, "pattern", ident=False)
+    path = call.first("dir_path", "path") or "."
+    call.first("include_pattern", "include")
+    pattern = call.require("pattern", ident=False)
     return call.action(ActionKind.FILE_READ, path=path, pattern=pattern)
 
 
 def _list_directory(call: ToolCall) -> Action:
-    return call.action(ActionKind.FILE_READ, path=_req(call, "dir_path", "path"))
+    return call.action(ActionKind.FILE_READ, path=call.require("dir_path", "path"))
 
 
 def _web_fetch(call: ToolCall) -> Action:
-    url = _first(call, "url")
+    url = call.first("url")
     rest: tuple[str, ...] = ()
     if url is None:
-        found = all_urls(_req(call, "prompt", ident=False))
+        found = all_urls(call.require("prompt", ident=False))
         for each in found:
             f.check_identifier(each, where=call.where, key="prompt")
         url, rest = (found[0], found[1:]) if found else (None, ())
@@ -208,7 +191,7 @@ def _web_fetch(call: ToolCall) -> Action:
 
 
 def _web_search(call: ToolCall) -> Action:
-    return call.action(ActionKind.WEB_SEARCH, query=_req(call, "query", ident=False))
+    return call.action(ActionKind.WEB_SEARCH, query=call.require("query", ident=False))
 
 
 #: Where ``save_memory`` appended its fact (``memoryTool.ts`` before its removal: the global
@@ -218,7 +201,7 @@ MEMORY_FILE = "~/.gemini/GEMINI.md"
 
 
 def _save_memory(call: ToolCall) -> Action:
-    fact = _req(call, "fact", ident=False)
+    fact = call.require("fact", ident=False)
     change = FileChange(path=MEMORY_FILE, op=ChangeOp.UPDATE, new_text=f"- {fact}\n")
     return call.action(ActionKind.FILE_EDIT, path=MEMORY_FILE, changes=(change,))
 
