@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -108,3 +110,28 @@ class UdpSink:
 
     def close(self) -> None:
         self.sock.close()
+
+def in_child(body: Callable[[], object]) -> tuple[object, int]:
+    """Run ``body`` in a forked child; its JSON-able result (or exception text) and wait status."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: never return into pytest
+        try:
+            os.close(r)
+            try:
+                out: object = {"ok": body()}
+            except BaseException as exc:
+                out = {"exc": f"{type(exc).__name__}: {exc}"}
+            os.write(w, json.dumps(out).encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    chunks = []
+    while chunk := os.read(r, 65536):
+        chunks.append(chunk)
+    os.close(r)
+    _, status = os.waitpid(pid, 0)
+    data = json.loads(b"".join(chunks)) if chunks else {}
+    if "exc" in data:
+        raise AssertionError(f"child raised {data['exc']}")
+    return data.get("ok"), status

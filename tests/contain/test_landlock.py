@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tests.contain.sandbox import in_child
 
 from warden.contain import landlock
 from warden.contain.landlock import LandlockSpec
@@ -50,30 +51,6 @@ def attempt(op: Callable[[], object]) -> str:
     return "ok"
 
 
-def in_child(body: Callable[[], object]) -> tuple[object, int]:
-    """Run ``body`` in a forked child; its JSON-able result (or exception text) and wait status."""
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: never return into pytest
-        try:
-            os.close(r)
-            try:
-                out: object = {"ok": body()}
-            except BaseException as exc:
-                out = {"exc": f"{type(exc).__name__}: {exc}"}
-            os.write(w, json.dumps(out).encode())
-        finally:
-            os._exit(0)
-    os.close(w)
-    chunks = []
-    while chunk := os.read(r, 65536):
-        chunks.append(chunk)
-    os.close(r)
-    _, status = os.waitpid(pid, 0)
-    data = json.loads(b"".join(chunks)) if chunks else {}
-    if "exc" in data:
-        raise AssertionError(f"child raised {data['exc']}")
-    return data.get("ok"), status
 
 
 def sandboxed(spec: LandlockSpec, body: Callable[[], object]) -> object:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import json
 import mmap
 import os
 import signal
@@ -22,6 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from tests.contain.sandbox import in_child
 
 from warden.contain import execwatch, landlock, seccomp
 from warden.contain.execwatch import ExecEvent, ExecWatcher
@@ -56,30 +56,6 @@ def attempt(op: Callable[[], object]) -> str:
     return "ok"
 
 
-def in_child(body: Callable[[], object]) -> tuple[object, int]:
-    """Run ``body`` in a forked child: its JSON-able result and wait status."""
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(r)
-            try:
-                out: object = {"ok": body()}
-            except BaseException as exc:
-                out = {"exc": f"{type(exc).__name__}: {exc}"}
-            os.write(w, json.dumps(out).encode())
-        finally:
-            os._exit(0)
-    os.close(w)
-    chunks = []
-    while chunk := os.read(r, 65536):
-        chunks.append(chunk)
-    os.close(r)
-    _, status = os.waitpid(pid, 0)
-    data = json.loads(b"".join(chunks)) if chunks else {}
-    if "exc" in data:
-        raise AssertionError(f"child raised {data['exc']}")
-    return data.get("ok"), status
 
 
 def filtered(profile: SeccompProfile, body: Callable[[], object]) -> object:
