@@ -111,6 +111,7 @@ class UdpSink:
     def close(self) -> None:
         self.sock.close()
 
+
 def in_child(body: Callable[[], object]) -> tuple[object, int]:
     """Run ``body`` in a forked child; its JSON-able result (or exception text) and wait status."""
     r, w = os.pipe()
