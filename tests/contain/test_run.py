@@ -578,3 +578,15 @@ def test_descriptors_inherited_by_warden_do_not_reach_the_program(box) -> None:
         os.close(secret)
     assert "closed 9" in r.stdout, r.stdout + r.stderr  # EBADF
     assert "s3cr3t" not in r.stdout
+
+
+def test_an_engine_that_cannot_load_stops_the_run_instead_of_judging_nothing(box, tmp_path) -> None:
+    ws, home = box
+    (tmp_path / "broken.toml").write_text("[[rule]]\nid = 'x'\nthis is not toml\n")
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[packs]\nextra = ["broken.toml"]\n')
+    r = run("/bin/sh", "-c", "/bin/true; echo ran > after", ws=ws, home=home,
+            opts=("--policy", str(policy)))  # fmt: skip
+    assert r.returncode == 137, r.stderr
+    assert "check engine could not be loaded" in r.stderr
+    assert not (ws / "after").exists()

@@ -56,6 +56,8 @@ __all__ = ["RunResult", "SandboxError", "run_contained"]
 
 #: Seconds to wait for each set-up step of the child before giving up (fail closed).
 SETUP_TIMEOUT_S = 10.0
+#: Seconds an exec waits for the check engine (compiled in the background at start).
+ENGINE_WAIT_S = 30.0
 
 
 class SandboxError(WardenError):
@@ -154,6 +156,7 @@ class _ExecMonitor:
         self.killed: str | None = None
         self._engine_factory = engine
         self._engine: Engine | None = None
+        self._engine_error: str | None = None
         self._engine_ready = threading.Event()
         self._watchers: list[Any] = []
 
@@ -167,6 +170,8 @@ class _ExecMonitor:
             try:
                 assert self._engine_factory is not None
                 self._engine = self._engine_factory()
+            except Exception as exc:  # judged in _judge: fail closed, with the reason
+                self._engine_error = f"{type(exc).__name__}: {exc}"
             finally:
                 self._engine_ready.set()
 
@@ -222,10 +227,14 @@ class _ExecMonitor:
         from warden.action import Action, ActionKind
         from warden.check.engine import CheckContext
 
-        self._engine_ready.wait(timeout=30)
+        if self._engine_factory is None:
+            return None  # recording only, as asked
+        ready = self._engine_ready.wait(timeout=ENGINE_WAIT_S)
         engine = self._engine
         if engine is None:
-            return None
+            # asked to judge and cannot: an unjudged tree must not run on (fail closed)
+            why = self._engine_error if ready else f"not ready within {ENGINE_WAIT_S:.0f} s"
+            return "kill", [], f"the check engine could not be loaded ({why})"
         action = Action(kind=ActionKind.SHELL, tool="exec", command=shlex.join(event.argv),
                         cwd=event.cwd or self.spec.cwd, session_id=self.spec.session)  # fmt: skip
         ctx = CheckContext(cwd=event.cwd or self.spec.cwd, workspace=self.spec.workspace)
