@@ -122,14 +122,20 @@ class Policy(msgspec.Struct, frozen=True):
         key = (host, port)
         hit = self._host_cache.get(key)
         if hit is None:
-            hit = not self.host_denied(host, port) and _host_listed(self.net_allow, host, port)
+            from warden.hosts import host_set  # here: most hook processes see no host at all
+
+            hit = not self.host_denied(host, port) and host_set(self.net_allow).matches(host, port)
             if len(self._host_cache) < 4096:
                 self._host_cache[key] = hit
         return hit
 
     def host_denied(self, host: str, port: int | None = None) -> bool:
         """Whether ``[network] deny`` names ``host`` (and ``port``)."""
-        return bool(self.net_deny) and _host_listed(self.net_deny, host, port)
+        if not self.net_deny:
+            return False
+        from warden.hosts import host_set
+
+        return host_set(self.net_deny).matches(host, port)
 
     @property
     def egress(self) -> tuple[str, ...]:
@@ -137,19 +143,6 @@ class Policy(msgspec.Struct, frozen=True):
         plus ``[network] egress`` (hosts only the contained program needs: model APIs)."""
         derived = tuple(h for h in self.net_allow if h.lower() not in LOOPBACK_HOSTS)
         return tuple(dict.fromkeys((*derived, *(self.net_egress or ()))))
-
-
-def _host_listed(patterns: Iterable[str], host: str, port: int | None) -> bool:
-    for pat in patterns:
-        hpat, _, ppat = pat.rpartition(":") if pat.count(":") == 1 else (pat, "", "")
-        if ppat and (port is None or str(port) != ppat):
-            continue
-        if hpat.startswith("*."):
-            if host.endswith(hpat[1:]) and host != hpat[2:]:
-                return True
-        elif host == hpat:
-            return True
-    return False
 
 
 def builtin_policy_path() -> Path:
@@ -237,10 +230,16 @@ def _parse(layer: Layer, issues: list[ConfigIssue]) -> PolicySpec | None:
     for key, num in (("pids", c.pids), ("cpu_seconds", c.cpu_seconds)):
         if num is not None and num <= 0:
             issues.append(doc.issue(("contain", key), f"{key} must be a positive number"))
-    for pat in spec.network.allow + spec.network.deny + (spec.network.egress or []):
-        if not pat or " " in pat or "/" in pat:
-            issues.append(doc.issue(("network",), f"host pattern {pat!r}: use host, *.domain or "
-                                    "host:port"))  # fmt: skip
+    from warden.hosts import HostError, parse_pattern
+
+    for key, pats in (("allow", spec.network.allow), ("deny", spec.network.deny),
+                      ("egress", spec.network.egress or [])):  # fmt: skip
+        for i, pat in enumerate(pats):
+            try:
+                parse_pattern(pat)
+            except HostError as exc:
+                issues.append(doc.issue(("network", key, i), f"host pattern {pat!r}: {exc} (use "
+                                        "host, *.domain, host:port, an IP or a CIDR block)"))
     return spec
 
 
