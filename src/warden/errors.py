@@ -10,11 +10,16 @@ where they enter (``raise ... from exc``) so callers catch one family::
     │   └── RuleError
     ├── ContainmentError      a containment mechanism is missing, too old, or failed (layer 2)
     ├── HookError             a coding-agent hook call that cannot be answered as asked
-    └── AuditError            the tamper-evident log (layer 4)
-        ├── StoreError        the backing store failed (I/O, SQLite, locking)
-        ├── KeyError_         a signing or verification key is missing, malformed or wrong
-        ├── FormatError       a checkpoint, note, proof or bundle is malformed
-        └── VerificationError the log does not verify (tampering, rollback, fork)
+    ├── AuditError            the tamper-evident log (layer 4)
+    │   ├── StoreError        the backing store failed (I/O, SQLite, locking)
+    │   ├── KeyError_         a signing or verification key is missing, malformed or wrong
+    │   ├── FormatError       a checkpoint, note, proof or bundle is malformed
+    │   └── VerificationError the log does not verify (tampering, rollback, fork)
+    ├── warden.sdk.ToolDenied        a guarded tool call was not let through (carries the Decision)
+    └── warden.sdk.FrameworkMissing  an SDK adapter's framework is not installed (says what to pip)
+
+The two SDK errors live in ``warden.sdk`` (they carry SDK objects and only SDK callers see them);
+they are listed here so that the tree stays whole.
 
 ``ConfigError`` carries every problem found in one load as ``issues`` (file, line, message), so a
 user sees all of them in one run rather than one per attempt.
