@@ -206,8 +206,10 @@ _WHOLE_DIR_OPS = frozenset({"read", "delete"})
 def _path_pred(values: Sequence[str], env: CompileEnv, *, literal_globs: bool = False) -> Pred:
     """Path conditions. A glob access (``~/.ss?/id_*``) matches when some real path could match
     both; a directory taken whole (``tar cf - ~/.ssh/``, ``grep -r x ~/.aws``) matches when a
-    pattern names something inside it. ``literal_globs`` (for ``not_path``) compares a glob access
-    as written, so a wildcard cannot talk its way into an exclusion."""
+    pattern names something inside it. ``literal_globs`` (for ``not_path`` and
+    ``path_as_written``) compares a glob access as written and never matches a directory by what
+    it may contain: a wildcard cannot talk its way into an exclusion, and ``**/id_rsa`` cannot
+    turn every ``grep -r`` into a key read."""
     patterns = [expand_path_pattern(v, env.home) for v in values]
     # one regex for all patterns: a single match per path instead of one per pattern
     combined = _Lazy(lambda: "|".join(f"(?:{glob_regex(p)})" for p in patterns), re.DOTALL)
@@ -354,6 +356,8 @@ def _file_preds(c: Any, env: CompileEnv) -> list[Pred]:
         preds.append(_field("op", _name_set(_as_list(c.op))))
     if c.path is not None:
         preds.append(_path_pred(_as_list(c.path), env))
+    if c.path_as_written is not None:
+        preds.append(_path_pred(_as_list(c.path_as_written), env, literal_globs=True))
     if c.not_path is not None:
         excluded = _path_pred(_as_list(c.not_path), env, literal_globs=True)
         preds.append(lambda item: not excluded(item))

@@ -53,6 +53,9 @@ class FileCond(_Strict, frozen=True):
     op: StrList | None = None  # read write append delete chmod exec list
     path: StrList | None = None  # globs: "~/.ssh/id_*", "**/.env", "/etc/shadow"
     not_path: StrList | None = None  # globs the same access must not match
+    # globs that a wildcard access must match as written (``**/id_rsa`` names a key anywhere
+    # without letting ``cat src/**/*.py`` or a whole directory match by what it *could* contain)
+    path_as_written: StrList | None = None
     in_workspace: bool | None = None
     glob: bool | None = None
     recursive: bool | None = None
