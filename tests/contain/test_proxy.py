@@ -180,7 +180,8 @@ def test_close_ends_open_tunnels_and_joins_threads() -> None:
         started = time.monotonic()
         h.close()
         assert time.monotonic() - started < 3
-        assert threading.active_count() <= before - 10  # every session and download thread
+        assert threading.active_count() <= before - 5  # every session's thread
+        assert not [t for t in threading.enumerate() if t.name == "warden-egress"]
         for sock in clients:
             assert read_all(sock, 5) == b""  # the proxy cut the tunnel
             sock.close()
@@ -335,36 +336,120 @@ def test_server_speaks_first_protocols_work_on_other_ports() -> None:
         assert sock.recv(100) == b"SSH-2.0-client\r\n"
 
 
-def test_worker_pool_reuses_idle_threads_and_closes() -> None:
-    from warden.contain.workers import Workers
+def test_accept_pool_serves_in_the_accepting_thread_and_reuses_it() -> None:
+    from warden.contain.workers import AcceptPool
 
-    pool = Workers("test-workers")
+    listener = socket.create_server(("127.0.0.1", 0))
     seen: list[int] = []
-    done = threading.Semaphore(0)
+    gate, served = threading.Event(), threading.Semaphore(0)
 
-    def job() -> None:
+    def serve(conn: socket.socket, client: str) -> None:
         seen.append(threading.get_ident())
-        done.release()
+        if conn.recv(1) == b"b":  # "b": block until the gate opens
+            gate.wait(5)
+        conn.close()
+        served.release()
 
-    for _ in range(20):  # one at a time: each job finds the previous thread idle
-        pool.submit(job)
-        assert done.acquire(timeout=5)
-        time.sleep(0.005)
+    pool = AcceptPool("test-accept", listener, serve)
+    pool.start()
+    for _ in range(20):  # one at a time: the thread that served goes back to accept()
+        with socket.create_connection(listener.getsockname()) as sock:
+            sock.sendall(b"q")
+            assert served.acquire(timeout=5)
     assert len(set(seen)) <= 2
-    gate, started = threading.Event(), threading.Semaphore(0)
-
-    def blocked() -> None:
-        started.release()
-        gate.wait(5)
-        done.release()
-
-    for _ in range(5):  # five at once: each starts while the others still block
-        pool.submit(blocked)
-    assert all(started.acquire(timeout=5) for _ in range(5))
+    blocked = [socket.create_connection(listener.getsockname()) for _ in range(5)]
+    for sock in blocked:  # five at once: each gets its own thread, one more keeps accepting
+        sock.sendall(b"b")
+    deadline = time.monotonic() + 5
+    while len(seen) < 25 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(set(seen[20:])) == 5
+    with socket.create_connection(listener.getsockname()) as sock:
+        sock.sendall(b"q")
+        assert served.acquire(timeout=5)  # served while the five still block
     gate.set()
-    assert all(done.acquire(timeout=5) for _ in range(5))
-    before = threading.active_count()
+    assert all(served.acquire(timeout=5) for _ in range(5))
     pool.close()
-    assert threading.active_count() <= before - 5
-    with pytest.raises(RuntimeError):
-        pool.submit(job)
+    pool.join(5)
+    assert not [t for t in threading.enumerate() if t.name == "test-accept"]
+    for sock in blocked:
+        sock.close()
+    listener.close()
+
+
+def test_a_tunnel_is_served_by_the_accepting_thread_alone() -> None:
+    with Sink("echo") as sink, Harness(_allowed(sink), names=NAMES) as h:
+        clients = []
+        for _ in range(3):
+            sock = h.connect()
+            sock.sendall(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\n\r\nping" % sink.port)
+            reply = b""
+            while not reply.endswith(b"ping"):
+                reply += sock.recv(100)
+            clients.append(sock)
+        egress = [t for t in threading.enumerate() if t.name == "warden-egress"]
+        assert len(egress) <= 3 + 1  # one per tunnel (no download thread), one accepting
+        for session in list(h.proxy._sessions):  # inherited from the listener
+            assert session.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        for sock in clients:
+            sock.close()
+
+
+def test_a_tunnel_direction_that_cannot_write_does_not_stall_the_other() -> None:
+    """The client sends 8 MiB without reading while the upstream sends it 8 MiB: one thread
+    relays both, so the upload must go on while the download waits for the client."""
+    size = 8 << 20
+    upstream = socket.create_server(("127.0.0.1", 0))
+    port = upstream.getsockname()[1]
+    received = bytearray()
+
+    def serve() -> None:
+        conn, _ = upstream.accept()
+        with conn:
+            writer = threading.Thread(target=conn.sendall, args=(b"d" * size,))
+            writer.start()
+            while len(received) < size and (data := conn.recv(1 << 20)):
+                received.extend(data)
+            writer.join()
+
+    server = threading.Thread(target=serve)
+    server.start()
+    names = {"bulk.test": ["127.0.0.1"]}
+    with Harness([f"bulk.test:{port}", f"127.0.0.1:{port}"], names=names) as h:
+        sock = h.connect()
+        sock.sendall(b"CONNECT bulk.test:%d HTTP/1.1\r\n\r\n" % port)
+        assert sock.recv(39) == b"HTTP/1.1 200 Connection established\r\n\r\n"
+        sock.settimeout(20)
+        sock.sendall(b"u" * size)  # completes only if the proxy keeps reading it
+        got = 0
+        while got < size:
+            data = sock.recv(1 << 20)
+            assert data
+            got += len(data)
+        server.join(20)
+        assert bytes(received) == b"u" * size
+        sock.close()
+        [event] = h.wait_events(1)
+        assert (event.bytes_up, event.bytes_down, event.error) == (size, size, None)
+    upstream.close()
+
+
+def test_upstream_connect_has_a_timeout() -> None:
+    from warden.contain.proxy import _connect
+
+    full = socket.socket()
+    full.bind(("127.0.0.1", 0))
+    full.listen(0)
+    queued = []
+    for _ in range(4):  # fill the accept queue: the next SYN gets no answer
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
+        sock.connect_ex(full.getsockname())
+        queued.append(sock)
+    time.sleep(0.05)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        _connect(sock, full.getsockname(), 0.3)
+    assert time.monotonic() - started < 2
+    for s in [sock, *queued, full]:
+        s.close()

@@ -4,16 +4,23 @@ The supervisor creates the listening socket inside the child's network namespace
 :meth:`EgressProxy.serve`; the proxy runs in the supervisor, outside the sandbox, and decides every
 request with an :class:`~warden.contain.egress.EgressPolicy`.
 
-Architecture: threads and blocking sockets. One accept thread; one pooled thread per client
-connection (at most ``ProxyLimits.max_connections``, beyond that a 503 from the accept thread); a
-CONNECT tunnel takes a second pooled thread for its download direction. Why not asyncio: the bulk
-path is ``os.splice`` (see :mod:`warden.contain.relay`), a syscall that releases the GIL and moves
-bytes without copying them into Python, which is what makes gigabytes per second possible from
-Python; in a thread it needs no event-loop integration. Per-connection timeouts are kernel socket
-timeouts (:func:`warden.contain.stream.use_kernel_timeouts`): one syscall per read or write, and a
-slow-header or idle client costs one sleeping thread until its deadline. Threads are reused
-(:mod:`warden.contain.workers`) because starting one costs more than serving a small request. The
-small-request path is a handful of syscalls and one strict head parse (:mod:`warden.contain.http1`).
+Architecture: threads and blocking sockets, one thread per client connection and no hand-off.
+Idle threads block in ``accept()`` on the listening socket themselves; the kernel wakes one per
+connection and that thread serves it from the first byte to the close, a CONNECT tunnel included
+(both directions in one ``poll`` loop, :mod:`warden.contain.relay`), then accepts again
+(:mod:`warden.contain.workers`; at most ``ProxyLimits.max_connections`` sessions, beyond that
+the accepting thread answers 503). A short tunnel (``curl``, ``pip``: one per request) used to
+pass through three threads (accept, session, download): ~55 syscalls, ~24 of them futex (GIL and
+hand-offs), and ~20 context switches per tunnel on loopback; now ~26 syscalls, under 1 futex and
+~7 context switches, the same counts as a minimal policy-free relay loop.
+Why not asyncio: the bulk path is ``os.splice``, a syscall that releases the GIL and moves bytes
+without copying them into Python, which is what makes gigabytes per second possible from Python;
+in a thread it needs no event-loop integration, and the resolver is a blocking call. Per-connection
+timeouts are kernel socket timeouts (:func:`warden.contain.stream.use_kernel_timeouts`): one
+syscall per read or write, and a slow-header or idle client costs one sleeping thread until its
+deadline. The small-request path is a handful of syscalls and one strict head parse
+(:mod:`warden.contain.http1`); accepted sockets inherit ``TCP_NODELAY`` from the listener, and
+upstream sockets are created non-blocking and connected with a poll (no mode switches).
 
 Protocol:
 
@@ -44,8 +51,10 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import errno
 import ipaddress
 import logging
+import operator
 import os
 import select
 import socket
@@ -73,15 +82,16 @@ from warden.contain.http1 import (
     parse_response_head,
     same_host,
 )
-from warden.contain.relay import Tunnel, pump, send_all
+from warden.contain.relay import Tunnel, relay
 from warden.contain.stream import Meter, Reader, send, send_message
 from warden.contain.tls import (
     MAX_CLIENT_HELLO,
+    ClientHello,
     HelloStatus,
     first_bytes_refusal,
     parse_client_hello,
 )
-from warden.contain.workers import Workers
+from warden.contain.workers import AcceptPool
 
 __all__ = ["EgressProxy", "ProxyEvent", "ProxyLimits", "Resolver", "system_resolver"]
 
@@ -145,12 +155,12 @@ class ProxyEvent:
     def to_record(self) -> dict[str, Any]:
         """The audit record: ``{"type": "egress", "v": 1, ...every field}``."""
         record: dict[str, Any] = {"type": "egress", "v": 1}
-        for name in _EVENT_FIELDS:
-            record[name] = getattr(self, name)
+        record.update(zip(_EVENT_FIELDS, _event_values(self), strict=True))
         return record
 
 
 _EVENT_FIELDS = tuple(f.name for f in fields(ProxyEvent))
+_event_values = operator.attrgetter(*_EVENT_FIELDS)  # one C call for every field, in order
 
 
 _RESOLVER_POOL = concurrent.futures.ThreadPoolExecutor(8, thread_name_prefix="warden-resolve")
@@ -217,10 +227,8 @@ class EgressProxy:
         self._lock = threading.Lock()
         self._sessions: set[_Session] = set()
         self._idle = threading.Condition(self._lock)
-        self.workers = Workers("warden-egress")
         self._listener: socket.socket | None = None
-        self._accept_thread: threading.Thread | None = None
-        self._wake_r, self._wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+        self._pool: AcceptPool | None = None
         self.closed = False
 
     @property
@@ -232,7 +240,7 @@ class EgressProxy:
         return str(name[0]), int(name[1])
 
     def serve(self, sock: socket.socket) -> None:
-        """Serve an already-listening socket from a background thread; returns at once.
+        """Serve an already-listening socket from background threads; returns at once.
 
         The proxy owns the socket from now on and closes it in :meth:`close`.
         """
@@ -240,12 +248,12 @@ class EgressProxy:
             raise RuntimeError("serve() may be called once, before close()")
         if not sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
             raise ValueError("serve() needs a listening socket")
-        sock.setblocking(False)
+        # Accepted sockets inherit TCP_NODELAY from the listener (Linux): one setsockopt here
+        # instead of one per connection.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._listener = sock
-        self._accept_thread = threading.Thread(
-            target=self._accept_loop, name="warden-egress-accept", daemon=True
-        )
-        self._accept_thread.start()
+        self._pool = AcceptPool("warden-egress", sock, self._admit)
+        self._pool.start()
 
     def close(self) -> None:
         """Stop accepting, cut every connection and tunnel, and join the threads."""
@@ -254,42 +262,18 @@ class EgressProxy:
                 return
             self.closed = True
             sessions = list(self._sessions)
-        with contextlib.suppress(OSError):
-            os.write(self._wake_w, b"x")
-        if self._accept_thread is not None:
-            self._accept_thread.join()
-        _close(self._listener)
+        if self._pool is not None:
+            self._pool.close()  # no new connection from here on
         for session in sessions:
             session.abort()
         with self._lock:
             self._idle.wait_for(lambda: not self._sessions, timeout=_CLOSE_TIMEOUT)
-        self.workers.close(_CLOSE_TIMEOUT)
-        os.close(self._wake_r)
-        os.close(self._wake_w)
-
-    def _accept_loop(self) -> None:
-        listener = self._listener
-        assert listener is not None
-        poller = select.poll()
-        poller.register(listener, select.POLLIN)
-        poller.register(self._wake_r, select.POLLIN)
-        while not self.closed:
-            ready = {fd for fd, _ in poller.poll()}
-            if self._wake_r in ready:
-                return
-            try:
-                conn, peer = listener.accept()
-            except BlockingIOError:
-                continue
-            except OSError:
-                if self.closed:
-                    return
-                _log.exception("egress proxy: accept failed")
-                time.sleep(0.05)  # EMFILE and friends: do not spin
-                continue
-            self._admit(conn, f"{peer[0]}:{peer[1]}")
+        if self._pool is not None:
+            self._pool.join(_CLOSE_TIMEOUT)
+        _close(self._listener)
 
     def _admit(self, conn: socket.socket, client: str) -> None:
+        """Serve one accepted connection in the thread that accepted it (see workers.py)."""
         with self._lock:
             full = len(self._sessions) >= self.limits.max_connections or self.closed
             session = None if full else _Session(self, conn, client)
@@ -307,7 +291,7 @@ class EgressProxy:
                 )
             )
             return
-        self.workers.submit(session.run)
+        session.run()
 
     def done(self, session: _Session) -> None:
         with self._lock:
@@ -348,16 +332,30 @@ class EgressProxy:
         error: OSError = OSError(f"could not connect to {name}")
         for address in addresses:
             family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
-            sock = socket.socket(family, socket.SOCK_STREAM)
-            sock.settimeout(self.limits.connect_timeout)
+            # Non-blocking from creation (no ioctl), left non-blocking for the tunnel relay.
+            sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
             try:
-                sock.connect((str(address), port))
+                _connect(sock, (str(address), port), self.limits.connect_timeout)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 return sock
             except OSError as exc:
                 _close(sock)
                 error = exc
         raise error
+
+
+def _connect(sock: socket.socket, address: tuple[str, int], timeout: float) -> None:
+    """Connect a non-blocking socket within ``timeout`` seconds (what ``settimeout`` and
+    ``connect`` do, without switching the socket to blocking and back)."""
+    err = sock.connect_ex(address)
+    if err == errno.EINPROGRESS:
+        poller = select.poll()
+        poller.register(sock, select.POLLOUT)
+        if not poller.poll(timeout * 1000):  # (poll retries EINTR itself, PEP 475)
+            raise TimeoutError("timed out")
+        err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    if err:
+        raise OSError(err, os.strerror(err))  # the errno's own subclass, e.g. ConnectionRefused
 
 
 class _Session:
@@ -382,7 +380,6 @@ class _Session:
 
     def run(self) -> None:
         try:
-            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._loop()
         except Exception as exc:  # a bug must cost one connection, never the proxy
             _log.exception("egress proxy: connection from %s failed", self.client)
@@ -669,29 +666,14 @@ class _Session:
         except OSError as exc:
             self._event(start, "CONNECT", host, port, decision, status=None, error=str(exc))
             return
-        upstream.setblocking(False)
-        self.sock.setblocking(False)  # both directions poll and splice from here on
-        down = Meter()
-        downloaded = threading.Event()
-
-        def download() -> None:
-            try:
-                down.n = pump(upstream, self.sock, tunnel)
-            finally:
-                downloaded.set()
-
-        self.proxy.workers.submit(download)
-        refusal, sni, first = self._inspect(request, reader)
-        up = 0
-        if refusal is None:
-            up = send_all(upstream, first, tunnel) if first else 0
-            if not tunnel.stopped:
-                up += pump(self.sock, upstream, tunnel)
-        else:
-            tunnel.stop()
-        downloaded.wait()
-        if refusal is not None:
-            decision = EgressDecision(False, refusal, decision.rule)
+        gate = _HelloGate(host, strict=port == 443 and parse_ip_literal(host) is None)
+        first = bytes(reader.buf)
+        reader.buf.clear()
+        relayed = relay(
+            self.sock, upstream, tunnel, first=first, gate=gate, hello_timeout=limits.hello_timeout
+        )
+        if relayed.refusal is not None:
+            decision = EgressDecision(False, relayed.refusal, decision.rule)
         self._event(
             start,
             "CONNECT",
@@ -699,50 +681,38 @@ class _Session:
             port,
             decision,
             status=200,
-            up=up,
-            down=down.n,
-            sni=sni,
+            up=relayed.up,
+            down=relayed.down,
+            sni=gate.hello.sni,
             error=tunnel.error,
         )
 
-    def _inspect(
-        self, request: RequestHead, reader: Reader
-    ) -> tuple[str | None, str | None, bytes]:
-        """Read the client's first bytes: (refusal reason or None, SNI, bytes to forward)."""
-        strict = request.port == 443 and parse_ip_literal(request.host) is None
-        deadline = time.monotonic() + self.proxy.limits.hello_timeout
-        poller = select.poll()
-        poller.register(self.sock, select.POLLIN)
-        ended = ""
-        while True:
-            hello = parse_client_hello(bytes(reader.buf))
-            if hello.status is not HelloStatus.NEED_MORE or len(reader.buf) > MAX_CLIENT_HELLO:
-                break
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not poller.poll(remaining * 1000):
-                ended = f"no data within {self.proxy.limits.hello_timeout:g}s"
-                break
-            try:
-                data = self.sock.recv(65536)
-            except BlockingIOError:
-                continue
-            except OSError as exc:
-                return f"client failed: {exc}", None, b""
-            if not data:
-                ended = "the client closed"
-                break
-            reader.buf += data
-        first = bytes(reader.buf)
-        reader.buf.clear()
-        refusal = first_bytes_refusal(
-            hello,
-            request.host,
-            strict=strict,
-            has_data=bool(first),
+
+class _HelloGate:
+    """The CONNECT tunnel's first-bytes check (a :class:`warden.contain.relay.Gate`): a TLS
+    ClientHello's SNI must name the CONNECT host; see :func:`first_bytes_refusal`."""
+
+    __slots__ = ("hello", "host", "strict")
+
+    def __init__(self, host: str, *, strict: bool) -> None:
+        self.host = host
+        self.strict = strict  # port 443 to a host name: no TLS or no SNI is refused
+        self.hello = ClientHello(HelloStatus.NEED_MORE)
+
+    def complete(self, data: bytes) -> bool:
+        self.hello = parse_client_hello(data)
+        return self.hello.status is not HelloStatus.NEED_MORE or len(data) > MAX_CLIENT_HELLO
+
+    def refusal(self, data: bytes, ended: str) -> str | None:
+        self.hello = parse_client_hello(data)
+        return first_bytes_refusal(
+            self.hello,
+            self.host,
+            strict=self.strict,
+            has_data=bool(data),
             ended=ended,
-            matches=lambda sni: same_host(sni, request.host),
+            matches=lambda sni: same_host(sni, self.host),
         )
-        return refusal, hello.sni, b"" if refusal else first
 
 
 class _Stale(Exception):

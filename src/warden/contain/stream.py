@@ -54,7 +54,8 @@ def use_kernel_timeouts(sock: socket.socket, timeout: float) -> None:
     two GIL hand-offs per call. A blocking socket with kernel timeouts does one. A timed-out
     call fails with EAGAIN, which :class:`Reader` and :func:`send` turn into TimeoutError.
     """
-    sock.settimeout(None)
+    if sock.gettimeout() is not None:  # an accepted socket usually is blocking already
+        sock.settimeout(None)
     value = _timeval(timeout)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)

@@ -1,82 +1,127 @@
-"""A pool of reusable threads for the proxy's connections and tunnel directions.
+"""Threads that accept a connection and serve it themselves: no hand-off between threads.
 
-Starting a thread costs ~50-100 us of CPU; a proxy serving ``curl`` and ``pip`` sees a new
-connection per request, so threads are kept after their job and reused. The pool never queues a
-job behind a busy thread: a job either gets an idle thread at once or a new one (the proxy bounds
-how many connections it admits, so the pool is bounded by that). Idle threads exit after
-:data:`IDLE_SECONDS`.
+The proxy used to run one accept thread that passed each connection to a pooled worker. Every
+short connection (``curl``, ``pip``: a new CONNECT tunnel per request) then paid for a thread
+wake-up and a GIL hand-off before its first byte was read, and the two threads fought over the
+GIL. Here every idle thread blocks in ``accept()`` on the shared listening socket itself; the
+kernel wakes exactly one of them per connection (exclusive wait queue, no thundering herd), and
+that thread serves the connection from its first byte to its close, then goes back to
+``accept()``.
+
+Growth: when the last idle thread takes a connection it starts one more, so one thread always
+waits in ``accept()`` (that thread also answers the 503 when the proxy is full). The pool is
+therefore bounded by the connections the proxy admits plus its idle threads. Shrinking: the
+listener gets a kernel receive timeout (``SO_RCVTIMEO``, which ``accept()`` honours), so a thread
+idle for :data:`IDLE_SECONDS` exits unless it is the last one. Stopping: ``shutdown()`` on a
+listening socket wakes every thread blocked in ``accept()`` (Linux returns EINVAL).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import queue
+import socket
+import struct
 import threading
+import time
 from collections.abc import Callable
 
-__all__ = ["IDLE_SECONDS", "Workers"]
+__all__ = ["IDLE_SECONDS", "AcceptPool"]
 
-#: How long a thread waits for another job before it exits: long enough to cover bursts of
-#: requests, short enough that a quiet proxy holds no threads.
+#: How long a thread waits in accept() before it exits (unless it is the last one): long enough
+#: to cover bursts of requests, short enough that a quiet proxy holds one thread.
 IDLE_SECONDS = 30.0
 
 _log = logging.getLogger(__name__)
 
-Job = Callable[[], None]
+Serve = Callable[[socket.socket, str], None]
 
 
-class Workers:
-    """Run each submitted job on an idle thread, or on a new one if none is idle."""
+class AcceptPool:
+    """Serve a listening socket with threads that each accept and then serve one connection."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, listener: socket.socket, serve: Serve) -> None:
         self._name = name
+        self._listener = listener
+        self._serve = serve
         self._lock = threading.Lock()
-        self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._idle = 0
         self._threads: set[threading.Thread] = set()
         self._closed = False
 
-    def submit(self, job: Job) -> None:
+    def start(self) -> None:
+        """Make the listener blocking (with the idle timeout) and start the first thread."""
+        self._listener.settimeout(None)
+        self._listener.setsockopt(
+            socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("@ll", int(IDLE_SECONDS), 0)
+        )
+        self._spawn()
+
+    def _spawn(self) -> None:
         with self._lock:
             if self._closed:
-                raise RuntimeError("worker pool closed")
-            if self._idle:
-                self._idle -= 1
-                self._jobs.put(job)  # under the lock: an idle thread that times out sees it
                 return
-            thread = threading.Thread(target=self._run, args=(job,), name=self._name, daemon=True)
+            thread = threading.Thread(target=self._run, name=self._name, daemon=True)
             self._threads.add(thread)
-        thread.start()
-
-    def _run(self, job: Job | None) -> None:
-        while job is not None:
-            try:
-                job()
-            except Exception:  # jobs handle their own errors; this keeps the thread alive
-                _log.exception("worker job failed")
+            self._idle += 1  # counted before it runs, so a burst does not start a thread each
+        try:
+            thread.start()
+        except RuntimeError:  # no thread to be had: busy threads come back to accept() later
+            _log.exception("egress proxy: could not start an accepting thread")
             with self._lock:
-                if self._closed:
-                    break
-                self._idle += 1
-            try:
-                job = self._jobs.get(timeout=IDLE_SECONDS)
-            except queue.Empty:
-                with self._lock:
-                    try:
-                        job = self._jobs.get_nowait()  # a job reserved us just as we timed out
-                    except queue.Empty:
-                        self._idle -= 1
-                        job = None
-        with self._lock:
-            self._threads.discard(threading.current_thread())
+                self._threads.discard(thread)
+                self._idle -= 1
 
-    def close(self, timeout: float = 10.0) -> None:
-        """Stop idle threads and wait for busy ones (their jobs must be ending)."""
+    def _run(self) -> None:
+        listener = self._listener
+        try:
+            while True:
+                try:
+                    conn, peer = listener.accept()
+                except BlockingIOError:  # idle for IDLE_SECONDS
+                    with self._lock:
+                        if self._closed or self._idle > 1:
+                            self._idle -= 1
+                            return
+                    continue
+                except OSError:
+                    with self._lock:
+                        if self._closed:
+                            self._idle -= 1
+                            return
+                    _log.exception("egress proxy: accept failed")
+                    time.sleep(0.05)  # EMFILE and friends: do not spin
+                    continue
+                with self._lock:
+                    self._idle -= 1
+                    last = not self._idle
+                if last:
+                    self._spawn()
+                try:
+                    self._serve(conn, f"{peer[0]}:{peer[1]}")
+                except Exception:  # serve handles its own errors; this keeps the thread alive
+                    _log.exception("egress proxy: serving a connection failed")
+                    conn.close()
+                with self._lock:
+                    if self._closed:
+                        return
+                    self._idle += 1
+        finally:
+            with self._lock:
+                self._threads.discard(threading.current_thread())
+
+    def close(self) -> None:
+        """Stop accepting: wakes every idle thread, which exits. Busy threads exit when their
+        connection ends; :meth:`join` waits for them."""
         with self._lock:
             self._closed = True
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)
+
+    def join(self, timeout: float = 10.0) -> None:
+        """Wait for every thread to end (after :meth:`close`)."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
             threads = list(self._threads)
-            for _ in range(self._idle):
-                self._jobs.put(None)
-            self._idle = 0
         for thread in threads:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
