@@ -178,12 +178,13 @@ class Engine:
         text = primary_text(action)
         field = primary_field(action)
         view = ActionView(action, text)
+        cut = _Cut()  # one per decision: findings often quote the same text
         findings: list[Finding] = []
         for rule, selections in self._index.candidates(_Present.of(facts)):
             hit = self._match(rule, selections, facts, view)
             if hit is not None and not self._trusted_hit(hit, paths.workspace):
-                findings.append(self._finding(rule, hit, text, field))
-        findings.extend(self._policy_findings(facts, paths, text, field))
+                findings.append(self._finding(rule, hit, text, field, cut))
+        findings.extend(self._policy_findings(facts, paths, text, field, cut))
         for combo in self.combos:
             related = _combo_related(combo, findings)
             if related is not None:
@@ -213,7 +214,7 @@ class Engine:
         return default
 
     def _finding(
-        self, rule: CompiledRule, hit: tuple[Any, ...], text: str, field: str
+        self, rule: CompiledRule, hit: tuple[Any, ...], text: str, field: str, cut: _Cut
     ) -> Finding:
         return Finding(
             rule=rule.id,
@@ -222,7 +223,7 @@ class Engine:
             category=rule.category,
             reason=rule.reason,
             techniques=rule.techniques,
-            evidence=tuple(_evidence(item, text, field) for item in hit),
+            evidence=tuple(_evidence(item, text, field, cut) for item in hit),
         )
 
     def _combo_finding(self, combo: CompiledRule, related: list[Finding]) -> Finding:
@@ -256,7 +257,7 @@ class Engine:
         return rx
 
     def _policy_findings(
-        self, facts: Facts, paths: PathContext, text: str, field: str
+        self, facts: Facts, paths: PathContext, text: str, field: str, cut: _Cut
     ) -> list[Finding]:
         out: list[Finding] = []
         writable = self._paths("write_allow", paths.workspace)
@@ -268,7 +269,7 @@ class Engine:
                 item: Any) -> None:  # fmt: skip
             out.append(Finding(rule=rule, verdict=self._verdict(rule, category, verdict),
                                severity=severity, category=category, reason=reason,
-                               evidence=(_evidence(item, text, field),)))  # fmt: skip
+                               evidence=(_evidence(item, text, field, cut),)))  # fmt: skip
 
         for acc in facts.files:
             forms = acc.forms()
@@ -520,7 +521,7 @@ def _combo_related(combo: CompiledRule, findings: list[Finding]) -> list[Finding
     return related
 
 
-def _evidence(item: Any, text: str, field: str) -> Evidence:
+def _evidence(item: Any, text: str, field: str, cut: _Cut) -> Evidence:
     if isinstance(item, SecretHit):
         return Evidence(field=item.field, text=item.redacted, start=item.span[0],
                         end=item.span[1])  # fmt: skip
@@ -528,23 +529,39 @@ def _evidence(item: Any, text: str, field: str) -> Evidence:
         f = item.field
         start, end = item.span
         snippet = text[start:end] if f == field and end > start else item.detail
-        return Evidence(field=f, text=_cut(snippet or item.name), start=start, end=end)
+        return Evidence(field=f, text=cut(snippet or item.name), start=start, end=end)
     if isinstance(item, ActionView):
-        return Evidence(field=field, text=_cut(item.text), start=0, end=len(item.text))
+        return Evidence(field=field, text=cut(item.text), start=0, end=len(item.text))
     if isinstance(item, tuple):  # env entries
-        return Evidence(field=field, text=_cut("=".join(x for x in item if x)))
+        return Evidence(field=field, text=cut("=".join(x for x in item if x)))
     span = getattr(item, "span", None)
     if span is not None and span[1] > span[0] and span[1] <= len(text):
-        return Evidence(field=field, text=_cut(text[span[0] : span[1]]), start=span[0],
+        return Evidence(field=field, text=cut(text[span[0] : span[1]]), start=span[0],
                         end=span[1])  # fmt: skip
     label = getattr(item, "path", None) or getattr(item, "url", None) or getattr(item, "name", "")
-    return Evidence(field=field, text=_cut(str(label)))
+    return Evidence(field=field, text=cut(str(label)))
 
 
-def _cut(text: str) -> str:
-    """Evidence as it may be shown and logged: secrets redacted first, then shortened."""
-    from warden.check.secrets import redact_text
+class _Cut:
+    """Evidence as it may be shown and logged: secrets redacted first, then shortened.
 
-    text = redact_text(text[: EVIDENCE_CHARS * 64])
-    return text if len(text) <= EVIDENCE_CHARS else text[: EVIDENCE_CHARS - 1] + "…"
+    One per decision, remembering what it cut: the findings of one action quote the same command
+    again and again, and each redaction is a full secret scan (most of the rule stage's time on an
+    action with several findings). Nothing outlives the decision."""
+
+    __slots__ = ("_done",)
+
+    def __init__(self) -> None:
+        self._done: dict[str, str] = {}
+
+    def __call__(self, text: str) -> str:
+        done = self._done.get(text)
+        if done is None:
+            from warden.check.secrets import redact_text
+
+            done = redact_text(text[: EVIDENCE_CHARS * 64])
+            if len(done) > EVIDENCE_CHARS:
+                done = done[: EVIDENCE_CHARS - 1] + "…"
+            self._done[text] = done
+        return done
 
