@@ -7,7 +7,9 @@
                             "action": {...}, "decision": {...}}, payload={...})
 
 ``append`` returns once the entry, its tree nodes and a signed checkpoint covering it are
-durable. ``append_nowait`` returns a :class:`~warden.record.writer.Receipt` for batching.
+durable; unless another thread is committing at that moment, the caller's own thread makes
+that commit (no hand-off to the writer thread, see :mod:`warden.record.writer`).
+``append_nowait`` returns a :class:`~warden.record.writer.Receipt` for batching.
 Reading, proving and verifying need no private key: :class:`LogReader`.
 """
 
@@ -217,8 +219,15 @@ class AuditLog(LogReader):
         payload: Mapping[str, Any] | None = None,
         timeout: float | None = None,
     ) -> int:
-        """Append a record; return its index once it is durable and signed."""
-        return self.append_nowait(record, payload=payload).result(timeout)
+        """Append a record; return its index once it is durable and signed.
+
+        Without a ``timeout`` the calling thread usually makes the commit itself (no thread
+        hand-off, see :mod:`warden.record.writer`).
+        """
+        data, pay = encode_entry(record, payload)
+        if timeout is None:
+            return self._writer.append(data, pay)
+        return self._writer.submit(data, pay).result(timeout)
 
     def append_nowait(
         self, record: Mapping[str, Any], *, payload: Mapping[str, Any] | None = None

@@ -180,7 +180,10 @@ class SQLiteStore(AuditStore):
                         )
                     conn.execute("COMMIT")
                 except BaseException:
-                    conn.execute("ROLLBACK")
+                    # a signal can land after COMMIT returned (the caller's thread may be the
+                    # main thread: see warden.record.writer): then there is nothing to undo
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
                     raise
             except sqlite3.Error as exc:
                 raise StoreError(f"audit store write failed: {exc}") from exc
