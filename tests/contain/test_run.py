@@ -550,6 +550,18 @@ def test_the_program_cannot_leave_or_remount_its_cgroup(box, attack) -> None:
     assert r.returncode != 0, r.stdout
 
 
+def test_init_and_the_program_are_in_the_session_cgroup_in_every_hierarchy(box) -> None:
+    """Both are moved before the program's own code runs (it waits for "go"), and the
+    program's cgroup namespace is rooted there: a process outside it would show "/..".
+    """
+    ws, home = box
+    r = run("/bin/sh", "-c", "cat /proc/self/cgroup /proc/1/cgroup", ws=ws, home=home)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.split()
+    assert "0::/" in lines and len(lines) % 2 == 0
+    assert all(line.endswith(":/") for line in lines), r.stdout
+
+
 def test_warden_engine_cache_cannot_be_planted_from_inside(box) -> None:
     ws, home = box
     target = home / ".cache" / "warden" / "engine" / "planted"

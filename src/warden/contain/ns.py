@@ -8,6 +8,7 @@ Nothing here allocates much or starts threads: the functions run between fork an
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import socket
 import struct
@@ -30,6 +31,7 @@ __all__ = [
     "MS_REMOUNT",
     "bind_readonly",
     "drop_capabilities",
+    "last_capability",
     "loopback_up",
     "mount",
     "set_child_subreaper",
@@ -141,6 +143,17 @@ class _CapData(ctypes.Structure):
                 ("inheritable", ctypes.c_uint32))  # fmt: skip
 
 
+@functools.cache
+def last_capability() -> int:
+    """The highest capability number this kernel knows (a constant: the supervisor reads it
+    once before forking, so the program does not open a file on its way to exec)."""
+    try:
+        with open(_CAP_LAST_CAP_FILE, encoding="ascii") as fh:
+            return int(fh.read())
+    except (OSError, ValueError):
+        return 40
+
+
 def drop_capabilities() -> None:
     """Lose every capability for good: bounding set, ambient, and (for uid 0) root semantics.
 
@@ -148,11 +161,7 @@ def drop_capabilities() -> None:
     capabilities dropped are those of that namespace). After this, uid 0 inside the sandbox is
     an ordinary user that owns some files.
     """
-    try:
-        with open(_CAP_LAST_CAP_FILE, encoding="ascii") as fh:
-            last = int(fh.read())
-    except (OSError, ValueError):
-        last = 40
+    last = last_capability()
     _check(_libc.prctl(PR_SET_SECUREBITS, _SECUREBITS, 0, 0, 0), "prctl(PR_SET_SECUREBITS)")
     for cap in range(last + 1):
         _check(_libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), "prctl(PR_CAPBSET_DROP)")

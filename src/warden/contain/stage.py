@@ -5,17 +5,28 @@ Three processes, each doing only what must happen there (the supervisor is the p
 
     supervisor (outside; serves the proxy, writes the audit log, owns the cgroup)
     └── stage      unshare(user), uid/gid maps (written by the supervisor), unshare(net,
-        │          mount, pid, ipc, uts),
-        │          lo up, proxy socket created here and sent to the supervisor, wait to be put
-        │          in the cgroup, unshare(cgroup), fork, exit (its child is re-parented to the
-        │          supervisor, a child subreaper)
-        └── init   pid 1 of the new pid namespace: private mounts (/proc, /dev, /tmp, /run,
-            │      hidden and read-only paths), then forks the program; reaps orphans; exits with
-            │      the program's status, which ends the namespace and SIGKILLs every process
-            │      left in it (double-forked and setsid'd ones included); also exits when the
-            │      supervisor dies, so nothing runs unwatched
-            └── program: rlimits, capabilities dropped, Landlock, seccomp (its exec
+        │          mount, pid, ipc, uts), fork; then lo up, proxy socket created here and sent
+        │          to the supervisor, exit (its child is re-parented to the supervisor, a
+        │          child subreaper)
+        └── init   pid 1 of the new pid namespace: forks the program, then makes the private
+            │      mounts (/proc, /dev, /tmp, /run, hidden and read-only paths) and tells it;
+            │      reaps orphans; exits with the program's status, which ends the namespace
+            │      and SIGKILLs every process left in it (double-forked and setsid'd ones
+            │      included); also exits when the supervisor dies, so nothing runs unwatched
+            └── program: says it exists (the supervisor starts moving it into the
+                         cgroup), waits for the mounts, builds its Landlock rules, rlimits,
+                         "ready", waits for "go" (it and init are in the cgroup),
+                         unshare(cgroup), capabilities dropped, Landlock, seccomp (its exec
                          notification listener is sent to the supervisor), exec
+
+Start-up is dominated by forks of a Python process (1-3 ms each here: copy-on-write faults)
+and by the first cgroup move (an RCU grace period, ``Cgroup.add``). So work overlaps where the
+namespaces allow (init mounts while the stage sets up the network and while the program's
+fork completes), nothing waits for the cgroup until the last moment (the supervisor moves
+the stage as soon as it exists, which starts that grace period), and only the program, before
+anything of its own runs, waits for its move ("go"). The supervisor learns the program's
+global pid from the kernel (``SO_PASSCRED`` on the set-up socket: the pid of the sender of
+its first message).
 
 Messages to the supervisor go over a SOCK_SEQPACKET socket pair as small JSON objects; any step
 that fails sends ``{"error": ...}`` and exits with :data:`EXIT_SETUP`, so the supervisor can say
@@ -24,6 +35,7 @@ what went wrong instead of running the program with less protection than asked.
 
 from __future__ import annotations
 
+import array
 import contextlib
 import json
 import os
@@ -31,13 +43,21 @@ import resource
 import select
 import signal
 import socket
+import struct
 import sys
 from typing import Any, NoReturn
 
 from warden.contain import ns
 from warden.contain.spec import SandboxSpec
 
-__all__ = ["EXIT_SETUP", "recv_message", "send_message", "stage_main", "write_id_maps"]
+__all__ = [
+    "EXIT_SETUP",
+    "recv_message",
+    "recv_message_from",
+    "send_message",
+    "stage_main",
+    "write_id_maps",
+]
 
 #: Exit status when the sandbox could not be set up (the program never ran).
 EXIT_SETUP = 125
@@ -64,13 +84,40 @@ def send_message(sock: socket.socket, msg: dict[str, Any], fds: list[int] | None
 
 def recv_message(sock: socket.socket) -> tuple[dict[str, Any] | None, list[int]]:
     """One message and any file descriptors; ``(None, [])`` at end of stream."""
-    data, fds, _flags, _addr = socket.recv_fds(sock, _MAX_MESSAGE, 4)
+    msg, fds, _pid = recv_message_from(sock)
+    return msg, fds
+
+
+#: struct ucred (pid, uid, gid), in an SCM_CREDENTIALS message
+_UCRED = struct.Struct("iII")
+_MAX_FDS = 4
+_ANCILLARY = socket.CMSG_SPACE(_MAX_FDS * 4) + socket.CMSG_SPACE(_UCRED.size)
+
+
+def recv_message_from(sock: socket.socket) -> tuple[dict[str, Any] | None, list[int], int | None]:
+    """Like :func:`recv_message`, plus the sender's pid when ``sock`` has ``SO_PASSCRED``.
+
+    The kernel fills in that pid (translated into the receiver's pid namespace), so the
+    supervisor learns the global pid of a process that sees itself as pid 2.
+    """
+    data, ancillary, flags, _addr = sock.recvmsg(_MAX_MESSAGE, _ANCILLARY)
+    fds: list[int] = []
+    pid: int | None = None
+    for level, kind, payload in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds += array.array("i", payload[: len(payload) - len(payload) % 4]).tolist()
+        elif level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+            pid = _UCRED.unpack_from(payload)[0]
+    if flags & socket.MSG_CTRUNC:
+        for fd in fds:
+            os.close(fd)
+        raise ValueError("a message from the sandbox carried more than it may")
     if not data:
-        return None, list(fds)
+        return None, fds, pid
     msg = json.loads(data)
     if not isinstance(msg, dict):
         raise ValueError("malformed message from the sandbox")
-    return msg, list(fds)
+    return msg, fds, pid
 
 
 def _fail(sock: socket.socket, step: str, exc: BaseException, code: int = EXIT_SETUP) -> NoReturn:
@@ -105,6 +152,7 @@ def stage_main(
     spec: SandboxSpec, sock: socket.socket, alive_r: int, seccomp_program: bytes
 ) -> NoReturn:
     """Run in the forked child; never returns. ``seccomp_program`` was built by the parent."""
+    step = "namespaces"
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         ns.unshare(ns.CLONE_NEWUSER)
@@ -114,6 +162,14 @@ def stage_main(
             os._exit(EXIT_SETUP)
         ns.unshare(ns.CLONE_NEWNET | ns.CLONE_NEWNS | ns.CLONE_NEWPID | ns.CLONE_NEWIPC
                    | ns.CLONE_NEWUTS)  # fmt: skip
+        # init is forked at once and mounts while this process sets up the network (the
+        # namespaces are shared); the supervisor moves it into the cgroup meanwhile
+        step = "fork init"
+        pid = os.fork()
+        if pid == 0:
+            _init_main(spec, sock, alive_r, seccomp_program)
+        send_message(sock, {"init": pid})
+        step = "network"
         ns.loopback_up()
         with contextlib.suppress(OSError):
             ns.sethostname("warden-sandbox")
@@ -122,22 +178,9 @@ def stage_main(
         listener.bind(("127.0.0.1", PROXY_PORT))
         listener.listen(1024)
         send_message(sock, {"proxy": PROXY_PORT}, [listener.fileno()])
-        listener.close()
     except Exception as exc:
-        _fail(sock, "namespaces", exc)
-    msg, _ = recv_message(sock)  # the supervisor has moved us into the cgroup (or refused)
-    if not msg or not msg.get("go"):
-        os._exit(EXIT_SETUP)
-    try:
-        if msg.get("cgroup"):
-            ns.unshare(ns.CLONE_NEWCGROUP)
-        pid = os.fork()
-    except Exception as exc:
-        _fail(sock, "fork init", exc)
-    if pid:
-        send_message(sock, {"init": pid})
-        os._exit(0)
-    _init_main(spec, sock, alive_r, seccomp_program)
+        _fail(sock, step, exc)
+    os._exit(0)
 
 
 # ---- pid 1 ------------------------------------------------------------------------------------
@@ -235,29 +278,31 @@ def pinned_ancestors(spec: SandboxSpec) -> list[str]:
 def _init_main(
     spec: SandboxSpec, sock: socket.socket, alive_r: int, seccomp_program: bytes
 ) -> NoReturn:
-    from warden.contain import landlock
-
     try:
-        _mounts(spec)
-        # the rules name inodes: build them here, after the mounts, in the program's view;
-        # the program itself then only enforces (two syscalls)
-        ruleset = landlock.prepare(landlock_spec(spec))
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the terminal's ^C is the program's
         signal.signal(signal.SIGQUIT, signal.SIG_IGN)
         rd, wr = os.pipe()  # SIGCHLD -> readable, so one select() waits for children and death
         os.set_blocking(wr, False)
         signal.set_wakeup_fd(wr)
         signal.signal(signal.SIGCHLD, lambda *_: None)
+        mounted_r, mounted_w = os.pipe()
+        # forked before the mounts, which it waits for: its start-up overlaps them (it shares
+        # this mount namespace)
         child = os.fork()
     except Exception as exc:
-        _fail(sock, "mounts", exc)
+        _fail(sock, "fork", exc)
     if child == 0:
-        os.close(rd)
-        os.close(wr)
-        os.close(alive_r)
-        _program_main(spec, sock, seccomp_program, ruleset)
+        for fd in (rd, wr, alive_r, mounted_w):
+            os.close(fd)
+        _program_main(spec, sock, seccomp_program, mounted_r)
+    os.close(mounted_r)
+    try:
+        _mounts(spec)
+    except Exception as exc:
+        _fail(sock, "mounts", exc)  # init's exit ends the namespace: the program with it
+    os.write(mounted_w, b"m")
+    os.close(mounted_w)
     sock.close()
-    ruleset.close()
     status = 0
     while True:
         ready, _, _ = select.select([rd, alive_r], [], [])
@@ -282,19 +327,39 @@ def _init_main(
 
 
 def _program_main(
-    spec: SandboxSpec, sock: socket.socket, seccomp_program: bytes, ruleset: Any
+    spec: SandboxSpec, sock: socket.socket, seccomp_program: bytes, mounted_r: int
 ) -> NoReturn:
-    from warden.contain import seccomp
+    from warden.contain import landlock, seccomp
 
     for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGCHLD, signal.SIGPIPE):
         signal.signal(sig, signal.SIG_DFL)
     signal.set_wakeup_fd(-1)
-    step = "limits"
+    step = "program"
     try:
+        send_message(sock, {"program": True})  # its pid, from the kernel: the move starts now
+        if os.read(mounted_r, 1) != b"m":  # init failed (and is ending the namespace)
+            os._exit(EXIT_SETUP)
+        os.close(mounted_r)
+        step = "landlock rules"
+        # the rules name inodes: built after the mounts, in the program's view; enforced
+        # below in two syscalls
+        ruleset = landlock.prepare(landlock_spec(spec))
+        step = "limits"
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         if spec.cpu_seconds:
             resource.setrlimit(resource.RLIMIT_CPU, (spec.cpu_seconds, spec.cpu_seconds))
         os.chdir(spec.cwd)
+        # the supervisor says go once it has moved this process (and init) into the cgroup
+        send_message(sock, {"ready": True})
+    except Exception as exc:
+        _fail(sock, step, exc)
+    msg, _ = recv_message(sock)
+    if not msg or not msg.get("go"):
+        os._exit(EXIT_SETUP)
+    try:
+        step = "cgroup namespace"
+        if msg.get("cgroup"):
+            ns.unshare(ns.CLONE_NEWCGROUP)  # rooted at the session's cgroup, where we now are
         step = "capabilities"
         ns.drop_capabilities()
         step = "landlock"

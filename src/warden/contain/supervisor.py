@@ -7,8 +7,10 @@ The supervisor stays outside every namespace the program is in. It
    (``stage.py``);
 2. receives the proxy's listening socket, created inside the program's network namespace, and
    serves it from here (so the program cannot kill the proxy or route around it);
-3. moves the stage into the cgroup before any program code runs, applies the limits, records
-   the start durably in the audit log, and lets the stage go on;
+3. registers the run and records its start durably in the audit log, moves init and the
+   program (still warden's code, waiting) into the cgroup, whose limits are set, and only
+   then lets the program go on (a thread moves each as soon as its pid is known, the stage
+   first, so that the slow first move of a run overlaps the set-up: ``_Mover``);
 4. becomes the parent of the namespace's init (child subreaper), waits for it, and records
    every egress request, every exec of the tree (from the seccomp notification listener the
    program sends before its own exec) and the end of the run;
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import signal
 import socket
 import threading
@@ -40,6 +43,7 @@ from warden.contain.stage import (
     EXIT_SETUP,
     PROXY_PORT,
     recv_message,
+    recv_message_from,
     send_message,
     stage_main,
     write_id_maps,
@@ -50,6 +54,7 @@ if TYPE_CHECKING:
     from warden.check.engine import Engine
     from warden.contain.execwatch import ExecEvent
     from warden.contain.proxy import ProxyEvent
+    from warden.contain.tripwires import Snapshot
     from warden.record import AuditLog
 
 __all__ = ["RunResult", "SandboxError", "run_contained"]
@@ -178,15 +183,15 @@ class _ExecMonitor:
         threading.Thread(target=load, daemon=True, name="warden-engine").start()
 
     def watch(self, fd: int) -> None:
+        """Serve ``fd``'s exec notifications until the tree is gone or :meth:`close`.
+
+        Runs in the set-up channel's thread, which received ``fd``: the program's first exec
+        is waiting for an answer, and starting a thread here would delay it.
+        """
         from warden.contain.execwatch import ExecWatcher
 
         watcher = ExecWatcher(fd, self.on_exec)
         self._watchers.append(watcher)
-        threading.Thread(target=self._serve, args=(watcher,), daemon=True,
-                         name="warden-exec").start()  # fmt: skip
-
-    @staticmethod
-    def _serve(watcher: Any) -> None:
         with contextlib.suppress(Exception):
             watcher.run()
 
@@ -269,6 +274,7 @@ def run_contained(
             "and lsm=landlock); see `warden doctor`"
         )
     seccomp_program = seccomp.build_filter(seccomp_profile(spec))
+    ns.last_capability()  # read once here, inherited by the forks
     try:
         egress = EgressPolicy.from_patterns(spec.egress, net_deny)
     except PolicyError as exc:
@@ -306,14 +312,15 @@ def run_contained(
 
     from warden.contain.tripwires import git_config_changes, snapshot_git_configs
 
-    git_before = snapshot_git_configs(spec.workspace)
     for path in spec.create_hidden:
         os.makedirs(path, mode=0o700, exist_ok=True)
     recorder = _Recorder(audit, spec.session)
     proxy = EgressProxy(egress, on_event=recorder.egress)
     parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    parent_sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)  # senders' pids
     alive_r, alive_w = os.pipe()
     ns.set_child_subreaper()
+    mover = _Mover()
     started = time.monotonic()
     stage_pid = os.fork()
     if stage_pid == 0:  # pragma: no cover - runs in the child, observed through the tests
@@ -325,41 +332,65 @@ def run_contained(
             os._exit(EXIT_SETUP)
     child_sock.close()
     os.close(alive_r)
+    git_before: Snapshot | None = None
     init_pid = 0
     result = RunResult(spec.session, EXIT_SETUP, 0.0, weaker=weaker)
     old_handlers = _ignore_terminal_signals()
     try:
+        if cgroup is not None:
+            mover.begin(cgroup, stage_pid)  # the slow first move starts now (_Mover)
+        # runs `git config` per repository: off the start-up path, done before the program runs
+        git_snapshot = _Task(snapshot_git_configs, spec.workspace)
         parent_sock.settimeout(SETUP_TIMEOUT_S)
         _expect(parent_sock, "userns")
         write_id_maps(stage_pid, os.getuid(), os.getgid())
         send_message(parent_sock, {"mapped": True})
-        msg, fds = _expect(parent_sock, "proxy")
-        listener = socket.socket(fileno=fds[0])
-        proxy.serve(listener)
-        if cgroup is not None:
-            cgroup.add(stage_pid)
-        recorder.durable({
-            "type": "run", "v": 1, "event": "start", "argv": _redacted_argv(spec.argv),
-            "workspace": spec.workspace, "policy": spec.policy_digest, "weaker": weaker,
-            "egress": list(spec.egress),
-        })  # fmt: skip
+        program_pid, serving, ready = 0, False, False
+        # the stage's "init" and "proxy", the program's "program" (its pid, from the kernel)
+        # and "ready": processes race, any order
+        while not (init_pid and serving and program_pid and ready):
+            msg, fds, sender = _expect_from(parent_sock, ("init", "proxy", "program", "ready"))
+            if "proxy" in msg:
+                proxy.serve(socket.socket(fileno=fds[0]))
+                serving = True
+            elif "program" in msg:
+                if not sender or sender in (stage_pid, init_pid):
+                    raise SandboxError("the sandbox's program message came from elsewhere")
+                program_pid = sender
+                if cgroup is not None:
+                    mover.add(program_pid)
+            elif "ready" in msg:
+                ready = True
+            else:
+                init_pid = int(msg["init"])
+                if cgroup is not None:
+                    mover.add(init_pid)
+                # the run exists from here on: registered, and its start recorded durably
+                # (before the program can run), while the cgroup moves complete
+                _register(spec, init_pid, cgroup)
+                recorder.durable({
+                    "type": "run", "v": 1, "event": "start", "argv": _redacted_argv(spec.argv),
+                    "workspace": spec.workspace, "policy": spec.policy_digest,
+                    "weaker": weaker, "egress": list(spec.egress),
+                })  # fmt: skip
+        if program_pid == init_pid:
+            raise SandboxError("the sandbox's program message came from elsewhere")
+        mover.finish()  # init and the program are in the cgroup: the program may run
+        os.waitpid(stage_pid, 0)  # only now: its pid must not be reused while the mover runs
+        git_before = git_snapshot.result()
         send_message(parent_sock, {"go": True, "cgroup": cgroup is not None})
         early: list[tuple[dict[str, Any], list[int]]] = []
-        msg, _ = _expect(parent_sock, "init", early)
-        init_pid = int(msg["init"])
-        os.waitpid(stage_pid, 0)
         monitor = _ExecMonitor(spec, recorder, engine, _killer(cgroup, init_pid))
         recorder.on_failure = lambda _reason: monitor.kill()
         errors = _Channel(parent_sock, monitor.watch, early)
-        _register(spec, init_pid, cgroup)
         monitor.load_engine()
         if on_ready is not None:
             on_ready(init_pid)
         _, status = os.waitpid(init_pid, 0)
         code = os.waitstatus_to_exitcode(status)
         result.exit_code = 128 - code if code < 0 else code
+        monitor.close()  # the tree is gone: no exec is left to record
         errors.join()
-        monitor.close()
         result.setup_error = errors.error or recorder.failure
         result.execs = monitor.count
         if monitor.killed:
@@ -369,10 +400,13 @@ def run_contained(
     except (OSError, ValueError, KeyError, TimeoutError) as exc:
         raise SandboxError(f"sandbox set-up failed: {exc}") from exc
     finally:
+        with contextlib.suppress(CgroupError):
+            mover.finish()  # before the cgroup goes and before the stage is reaped
         _restore(old_handlers)
         if cgroup is not None:
-            with contextlib.suppress(CgroupError):
-                cgroup.kill()
+            if not cgroup.empty():  # after a normal end init's exit already killed the rest
+                with contextlib.suppress(CgroupError):
+                    cgroup.kill()
             cgroup.remove()
         elif init_pid:
             with contextlib.suppress(ProcessLookupError):
@@ -387,7 +421,8 @@ def run_contained(
         sessions.unregister(spec.session)
         result.duration = time.monotonic() - started
         result.egress_allowed, result.egress_denied = recorder.allowed, recorder.denied
-        result.tripwires = git_config_changes(git_before, spec.workspace)
+        if git_before is not None:  # else the program never ran
+            result.tripwires = git_config_changes(git_before, spec.workspace)
         with contextlib.suppress(WardenError):
             recorder.durable({
                 "type": "run", "v": 1, "event": "end", "exit": result.exit_code,
@@ -403,7 +438,8 @@ def run_contained(
 
 class _Channel(threading.Thread):
     """Reads the set-up channel until every holder closed it (the exec succeeded): errors,
-    and the program's exec-notification listener."""
+    and the program's exec-notification listener, which it then serves (``on_listener``
+    returns when the tree is gone) before reading on."""
 
     def __init__(
         self,
@@ -439,6 +475,75 @@ class _Channel(threading.Thread):
             os.close(fd)
 
 
+class _Task(threading.Thread):
+    """``fn(*args)`` in a thread; :meth:`result` waits for it and returns (or raises) it."""
+
+    def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
+        super().__init__(daemon=True, name="warden-task")
+        self._call = (fn, args)
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        fn, args = self._call
+        try:
+            self._value = fn(*args)
+        except BaseException as exc:  # handed to the caller of result()
+            self._error = exc
+
+    def result(self) -> Any:
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+class _Mover:
+    """Moves the sandbox's processes into the session's cgroup from a thread, each as soon as
+    its pid is known: the stage at once, then init, then the program (which waits for "go"
+    until both are in).
+
+    Moving the stage is not needed for containment (init is the ancestor of the whole
+    program tree): it starts the grace period that a first move waits for (``Cgroup.add``:
+    4 to 13 ms here) while the sandbox is still being set up, so the later moves are cheap,
+    and any wait they still have overlaps the set-up too. The stage may have exited by then
+    (its pid is not reaped before :meth:`finish`, so it cannot be reused); init and the
+    program must be there.
+    """
+
+    def __init__(self) -> None:
+        self.error: CgroupError | None = None
+        self._pids: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def begin(self, cgroup: Cgroup, stage_pid: int) -> None:
+        self._thread = threading.Thread(target=self._run, args=(cgroup, stage_pid),
+                                        daemon=True, name="warden-cgroup")  # fmt: skip
+        self._thread.start()
+
+    def add(self, pid: int) -> None:
+        self._pids.put(pid)
+
+    def _run(self, cgroup: Cgroup, stage_pid: int) -> None:
+        with contextlib.suppress(CgroupError):  # the stage: only to start the wait early
+            cgroup.add(stage_pid)
+        while (pid := self._pids.get()) is not None:
+            try:
+                cgroup.add(pid)
+            except CgroupError as exc:
+                self.error = self.error or exc
+
+    def finish(self) -> None:
+        """Wait for every move; raise what failed (a cgroup that refuses members stops the run)."""
+        if self._thread is not None:
+            self._pids.put(None)
+            self._thread.join()
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+
 def _killer(cgroup: Cgroup | None, init_pid: int) -> Callable[[], None]:
     def kill() -> None:
         if cgroup is not None:
@@ -451,28 +556,43 @@ def _killer(cgroup: Cgroup | None, init_pid: int) -> Callable[[], None]:
 
 
 def _expect(
-    sock: socket.socket, key: str, early: list[tuple[dict[str, Any], list[int]]] | None = None
+    sock: socket.socket,
+    key: str | tuple[str, ...],
+    early: list[tuple[dict[str, Any], list[int]]] | None = None,
 ) -> tuple[dict[str, Any], list[int]]:
-    """The next set-up message, which must carry ``key``. With ``early``, messages that the
-    program's side may send before it (its exec listener: processes race) are kept there."""
+    """The next set-up message, which must carry ``key`` (one of them, for a tuple). With
+    ``early``, messages that the program's side may send before it (its exec listener:
+    processes race) are kept there."""
+    msg, fds, _pid = _expect_from(sock, key, early)
+    return msg, fds
+
+
+def _expect_from(
+    sock: socket.socket,
+    key: str | tuple[str, ...],
+    early: list[tuple[dict[str, Any], list[int]]] | None = None,
+) -> tuple[dict[str, Any], list[int], int | None]:
+    """:func:`_expect`, plus the sender's pid (``SO_PASSCRED``; None without it)."""
+    keys = (key,) if isinstance(key, str) else key
+    what = " or ".join(keys)
     while True:
         try:
-            msg, fds = recv_message(sock)
+            msg, fds, pid = recv_message_from(sock)
         except TimeoutError as exc:
             raise SandboxError(
-                f"the sandbox did not answer ({key}) within {SETUP_TIMEOUT_S}s"
+                f"the sandbox did not answer ({what}) within {SETUP_TIMEOUT_S}s"
             ) from exc
         if early is not None and msg is not None and msg.get("exec_listener"):
             early.append((msg, fds))
             continue
         break
     if msg is None:
-        raise SandboxError(f"the sandbox ended during set-up (waiting for {key})")
+        raise SandboxError(f"the sandbox ended during set-up (waiting for {what})")
     if "error" in msg:
         raise SandboxError(f"sandbox set-up failed at {msg['error']}")
-    if key not in msg or (key == "proxy" and not fds):
+    if not any(k in msg for k in keys) or ("proxy" in msg and not fds):
         raise SandboxError(f"unexpected message from the sandbox: {sorted(msg)}")
-    return msg, fds
+    return msg, fds, pid
 
 
 def _with_env(spec: SandboxSpec, env: dict[str, str]) -> SandboxSpec:
