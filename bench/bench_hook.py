@@ -14,7 +14,10 @@ Then one in-process breakdown per phase (fresh interpreter each), to say where t
 interpreter start, importing warden's hook layer, importing and building the engine, opening
 the audit log, deciding and recording, rendering.
 
-    python bench/bench_hook.py [--runs 50] [--json]
+    python bench/bench_hook.py [--runs 50] [--json] [--serve-only]
+
+``--serve-only`` measures the resident server over HTTP alone (no hook processes), with a
+connection kept alive both back to back and after an idle pause.
 
 Target (issue 5): median <= 40 ms, p99 <= 80 ms for a hook invocation; through a resident
 ``warden serve --hooks``: median <= 2 ms.
@@ -171,11 +174,54 @@ def _stats(samples: list[float]) -> dict[str, float]:
             "min_ms": ordered[0] * 1e3}  # fmt: skip
 
 
+def _print(title: str, result: dict[str, dict[str, float]]) -> None:
+    print(title)
+    print(f"{'case':68} {'median':>9} {'p99':>9} {'min':>9}")
+    for name, st in result.items():
+        print(f"{name:68} {st['median_ms']:8.2f}ms {st['p99_ms']:8.2f}ms {st['min_ms']:8.2f}ms")
+
+
+def _serve_only(runs: int, *, as_json: bool) -> int:
+    """The resident server over HTTP only: a new connection per request, and one connection
+    kept alive used back to back (as Claude Code's http hooks reuse theirs) and after an idle
+    pause (0.2 s, as between the hooks of one tool call), cases interleaved."""
+    with tempfile.TemporaryDirectory(prefix="warden-bench-hook-") as tmp:
+        server = _Server(Path(tmp))
+        alive = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        samples: dict[str, list[float]] = {}
+        for data in CASES.values():  # the server's first engine load and page cache
+            server.http_once(data)
+            server.keepalive_once(alive, data)
+        for _ in range(runs):
+            for name, data in CASES.items():
+                samples.setdefault(f"serve, http: {name}", []).append(server.http_once(data))
+                keep = samples.setdefault(f"serve, http keep-alive: {name}", [])
+                keep.append(server.keepalive_once(alive, data))
+                keep.append(server.keepalive_once(alive, data))
+        for _ in range(max(5, runs // 5)):
+            for name, data in CASES.items():
+                time.sleep(0.2)
+                idle = samples.setdefault(f"serve, http keep-alive after 0.2 s idle: {name}", [])
+                idle.append(server.keepalive_once(alive, data))
+        alive.close()
+        server.stop()
+    result = {name: _stats(s) for name, s in samples.items()}
+    if as_json:
+        print(json.dumps({"runs": runs, "cases": result}, indent=2))
+    else:
+        _print(f"warden serve --hooks over HTTP, audit enabled, {runs} rounds", result)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--serve-only", action="store_true",
+                        help="only the resident server over HTTP (no hook processes, no phases)")
     args = parser.parse_args()
+    if args.serve_only:
+        return _serve_only(args.runs, as_json=args.json)
     with tempfile.TemporaryDirectory(prefix="warden-bench-hook-") as tmp:
         db = str(Path(tmp) / "audit.db")
         server = _Server(Path(tmp))
@@ -221,10 +267,8 @@ def main() -> int:
     if args.json:
         print(json.dumps({"runs": args.runs, "cases": result, "phases_ms": phase_ms}, indent=2))
         return 0
-    print(f"warden hook claude-code, audit enabled, {args.runs} runs per case (interleaved)")
-    print(f"{'case':68} {'median':>9} {'p99':>9} {'min':>9}")
-    for name, st in result.items():
-        print(f"{name:68} {st['median_ms']:8.2f}ms {st['p99_ms']:8.2f}ms {st['min_ms']:8.2f}ms")
+    _print(f"warden hook claude-code, audit enabled, {args.runs} runs per case (interleaved)",
+           result)
     print("\nin-process phases of a pre_tool event (median of fresh interpreters):")
     for name, ms in phase_ms.items():
         print(f"  {name:40} {ms:7.1f} ms")

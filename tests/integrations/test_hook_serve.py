@@ -172,6 +172,22 @@ def test_the_answer_does_not_depend_on_the_way_in(server: Server) -> None:
     assert (status, json.loads(body)) == (200, {})
 
 
+def test_a_kept_alive_connection_does_not_wait_for_delayed_acks(server: Server) -> None:
+    """Claude Code reuses its connection: http.server's separate header and body writes with
+    Nagle's algorithm on made each answer wait for the delayed ACK (44 ms median before)."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    times = []
+    for _ in range(15):
+        start = time.perf_counter()
+        conn.request("POST", "/warden/hook/claude-code", body=LS,
+                     headers={"Authorization": f"Bearer {server.token}"})  # fmt: skip
+        resp = conn.getresponse()
+        assert (resp.status, json.loads(resp.read())) == (200, {})
+        times.append(time.perf_counter() - start)
+    conn.close()
+    assert sorted(times)[7] < 0.038, times
+
+
 def test_bad_input_blocks_over_both_ways(server: Server) -> None:
     for bad in (b"", b"{not json", b"[1,2]", b'{"hook_event_name": 7}', b"\xff\xfe"):
         got = _client(server.env, "claude-code", bad)

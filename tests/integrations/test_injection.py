@@ -119,3 +119,20 @@ def test_secrets_in_output_are_named_not_copied() -> None:
     scan = scan_output({"stdout": f"aws_access_key_id = {key}\n"})
     assert "aws-access-key-id" in scan.secrets
     assert key not in scan.redacted
+
+
+@pytest.mark.parametrize("output", [
+    "", "a.py\nb.py\n", "hello from the fake server\n",
+    "aws_access_key_id = AKIAIOSFODNN7EXAMPLE\nsecret = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
+    "token ghp_" + "a1B2c3D4e5" * 4 + " in a log line",
+    "x" * 20000, "password=hunter2 " * 2000,
+])  # fmt: skip
+def test_the_kept_excerpt_is_redact_text_of_the_output(output: str) -> None:
+    """The excerpt skips the second scan only when it cannot change anything: it must always
+    be what ``redact_text`` makes of the kept characters."""
+    from warden.check.secrets import redact_text
+    from warden.integrations.hooks.outputscan import KEEP_CHARS
+
+    scan = scan_output({"stdout": output})
+    text, _ = response_text({"stdout": output})
+    assert scan.redacted == redact_text(text[:KEEP_CHARS])

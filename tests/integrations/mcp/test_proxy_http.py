@@ -111,6 +111,30 @@ def test_session_id_and_allowed_call_pass_through(h: Http) -> None:
     assert h.calls_seen() == ["echo"]
 
 
+def test_a_kept_alive_connection_does_not_wait_for_delayed_acks(h: Http) -> None:
+    """The answer's headers and body leave in one write, with TCP_NODELAY: two writes with
+    Nagle's algorithm on made every answer on a kept-alive connection wait for the client's
+    delayed ACK (>= 40 ms; measured 48 ms median before, 9 ms after, audit included)."""
+    import statistics
+    import time
+
+    h.initialize()
+    conn = http.client.HTTPConnection("127.0.0.1", h.port, timeout=30)
+    hdrs = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+            "Mcp-Session-Id": h.session or ""}  # fmt: skip
+    times = []
+    for i in range(15):
+        body = json.dumps({"jsonrpc": "2.0", "id": 100 + i, "method": "tools/call",
+                           "params": {"name": "echo", "arguments": {"text": "x"}}}).encode()
+        start = time.perf_counter()
+        conn.request("POST", "/mcp", body=body, headers=hdrs)
+        resp = conn.getresponse()
+        assert resp.status == 200 and json.loads(resp.read())["id"] == 100 + i
+        times.append(time.perf_counter() - start)
+    conn.close()
+    assert statistics.median(times) < 0.038, times
+
+
 def test_denied_call_never_reaches_the_server(h: Http) -> None:
     h.initialize()
     answer = h.call(1, "run_command", {"command": "cat ~/.ssh/id_rsa"})

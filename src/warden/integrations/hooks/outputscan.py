@@ -63,13 +63,16 @@ def scan_output(response: Any) -> OutputScan:
     secrets = scan_secrets(text, "tool_response")
     injection = scan_injection(text)
     error = isinstance(response, dict) and bool(response.get("error"))
+    # redact_text scans again; when the kept text is the whole text and the scan of it found
+    # nothing, that scan would find nothing either (same text) and return the text unchanged
+    clean = len(text) <= KEEP_CHARS and secrets.complete and not secrets.hits
     return OutputScan(
         chars=total,
         secrets=tuple(dict.fromkeys(hit.kind for hit in secrets.hits)),
         injection=injection,
         complete=secrets.complete and injection.complete and total <= SCAN_LIMIT,
         error=error,
-        redacted=redact_text(text[:KEEP_CHARS]),
+        redacted=text if clean else redact_text(text[:KEEP_CHARS]),
     )
 
 

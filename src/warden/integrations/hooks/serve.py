@@ -14,7 +14,17 @@ workspace (rebuilt when a policy file it read changes), and answers hook payload
 
 Every answer comes from :func:`~warden.integrations.hooks.handler.handle`, the function
 ``warden hook`` runs, so an answer is the same whichever way the payload came. Requests are
-served by threads; the engine is pure and the audit log serialises its own appends.
+served by threads; the engine is pure and the audit log serialises its own appends. Each
+decision is durable in the log before its answer is written (an unrecordable one is a deny).
+
+Where a pre-tool request's time goes (timestamps in the server, client in another process,
+kept alive, back to back; 11:45 UTC, load 1): of a 1.35 ms round trip, the durable audit
+append 0.69 ms (encoding 0.04, commit and fsync), the engine 0.14 ms, the decision's records
+0.05 ms, the rest of the hook work 0.13 ms (normalising, the policy ``stat``, rendering), HTTP,
+loopback and the client 0.34 ms. After 0.2 s idle every part takes about twice as long.
+The HTTP side is :mod:`.httpserve` (why not :mod:`http.server`: see there). Per request the
+server also calls ``stat`` on the policy files an engine was built from (to rebuild it after
+an edit), and decodes the payload a second time only to shape a block.
 
 Who may ask: only this user. The socket and token live in a ``0700`` directory owned by this
 user; the HTTP server binds loopback only and refuses any other address; every HTTP request
@@ -40,14 +50,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from warden.errors import HookError, InputError
 from warden.integrations.hooks.base import EXIT_BLOCK, HookAnswer, clip, dump_json
 from warden.integrations.hooks.handler import MAX_PAYLOAD_BYTES, HookConfig, Resources, handle
+from warden.integrations.hooks.httpserve import BACKLOG, Handlers, HTTPFront, Reply, Request
 
 if TYPE_CHECKING:
     from warden.guard import Guard
@@ -87,6 +97,7 @@ SOCKET_READ_TIMEOUT = 10.0
 #: ``allowedEnvVars`` lets Claude Code interpolate it): the project root the command hook reads
 #: from its environment.
 PROJECT_HEADER = "X-Warden-Project-Dir"
+PROJECT_HEADER_KEY = PROJECT_HEADER.lower()
 
 _STATE_ENV = "XDG_RUNTIME_DIR"
 _PROTOCOLS_SERVED_OVER_HTTP = ("claude-code",)
@@ -178,50 +189,64 @@ class ServeConfig:
     audit: Path | bool = True
 
 
-def _sig(path: Path) -> tuple[str, tuple[int, int, int] | None]:
+def _sig(path: str) -> tuple[str, tuple[int, int, int] | None]:
     try:
-        st = path.stat()
+        st = os.stat(path)  # noqa: PTH116 (every request: no Path object per file)
     except OSError:
-        return str(path), None
-    return str(path), (st.st_mtime_ns, st.st_size, st.st_ino)
+        return path, None
+    return path, (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+class _Engine(NamedTuple):
+    paths: tuple[str, ...]  # the policy files it was built from (present or not)
+    sig: tuple[Any, ...]  # their state then
+    guard: Guard
 
 
 class _Shared:
-    """The audit log (opened once) and engines by workspace (rebuilt when a policy changes)."""
+    """The audit log (opened once) and engines by workspace (rebuilt when a policy changes).
+
+    Whether a workspace's engine is current is checked on every request by a ``stat`` of each
+    policy file it could read (a few microseconds); the file names are worked out once.
+    """
 
     def __init__(self, config: ServeConfig) -> None:
+        from warden.check.policy.load import user_policy_path
+
         self.config = config
         self._lock = threading.Lock()
         self._log_res = Resources(HookConfig(audit=config.audit))
-        self._guards: OrderedDict[str | None, tuple[tuple[Any, ...], Guard]] = OrderedDict()
+        self._guards: OrderedDict[str | None, _Engine] = OrderedDict()
+        self._paths = tuple(str(p) for p in (user_policy_path(), *map(Path, config.policy_files),
+                                             *map(Path, config.packs)))  # fmt: skip
 
     def log(self) -> Any:
         with self._lock:
             return self._log_res.log()
 
-    def _signature(self, workspace: str | None) -> tuple[Any, ...]:
-        from warden.check.policy.load import project_policy_path, user_policy_path
+    def _policy_paths(self, workspace: str | None) -> tuple[str, ...]:
+        from warden.check.policy.load import project_policy_path
 
-        paths = [user_policy_path(), *map(Path, self.config.policy_files),
-                 *map(Path, self.config.packs)]  # fmt: skip
-        if workspace is not None:
-            paths.append(project_policy_path(workspace))
-        return tuple(_sig(p) for p in paths)
+        if workspace is None:
+            return self._paths
+        return (*self._paths, str(project_policy_path(workspace)))
 
     def guard(self, workspace: str | None) -> Guard:
         from warden.check.engine import Engine
         from warden.guard import Guard
 
-        sig = self._signature(workspace)
+        found = self._guards.get(workspace)
+        paths = found.paths if found is not None else self._policy_paths(workspace)
+        sig = tuple(map(_sig, paths))
         with self._lock:
             found = self._guards.get(workspace)
-            if found is not None and found[0] == sig:
+            if found is not None and found.sig == sig:
                 self._guards.move_to_end(workspace)
-                return found[1]
+                return found.guard
             engine = Engine.from_files(policy_files=self.config.policy_files,
                                        workspace=workspace, packs=self.config.packs)  # fmt: skip
             guard = Guard(engine, self._log_res.log())
-            self._guards[workspace] = (sig, guard)
+            self._guards[workspace] = _Engine(paths, sig, guard)
             while len(self._guards) > MAX_ENGINES:
                 self._guards.popitem(last=False)
             return guard
@@ -304,7 +329,7 @@ class HookServer:
         self._protocol_for = protocol_for
         self._shared = _Shared(config)
         self._shared.log()  # fail now, not at the first hook, when the log cannot be opened
-        self.http: ThreadingHTTPServer | None = None
+        self.http: HTTPFront | None = None
         self.unix: socketserver.ThreadingUnixStreamServer | None = None
         self.sock = sock
         self._threads: list[threading.Thread] = []
@@ -378,89 +403,63 @@ class HookServer:
         self.close()
 
 
-#: Listen backlog. The default (5) resets connections when an agent fires a burst of hooks
-#: (parallel tool calls, several sessions); a reset is a failed hook, i.e. a block.
-BACKLOG = 128
+class _HTTPSide:
+    """Claude Code's ``http`` hook: the checks made before the body is read, then the answer."""
 
+    def __init__(self, hook: HookServer) -> None:
+        self.hook = hook
+        self._want = f"Bearer {hook.token}".encode()
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = BACKLOG
-    hook: HookServer
+    def _authorised(self, request: Request) -> bool:
+        got = request.headers.get("authorization", "")
+        return hmac.compare_digest(got.encode("utf-8", "replace"), self._want)
 
-
-def _http_server(hook: HookServer, addr: tuple[str, int]) -> ThreadingHTTPServer:
-    _HTTPServer.address_family = (
-        socket.AF_INET6 if ipaddress.ip_address(addr[0]).version == 6 else socket.AF_INET
-    )
-    srv = _HTTPServer(addr, _HTTPHandler)
-    srv.hook = hook
-    return srv
-
-
-#: Seconds an HTTP connection may sit idle or trickle its request. Drops slow or abandoned
-#: connections (an idle keep-alive connection is simply reopened by the client).
-HTTP_IDLE_TIMEOUT = 15.0
-
-
-class _HTTPHandler(BaseHTTPRequestHandler):
-    server: _HTTPServer
-    protocol_version = "HTTP/1.1"
-    server_version = "warden"
-    timeout = HTTP_IDLE_TIMEOUT
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return None  # the audit log is the record; no per-request noise on stderr
-
-    def _send(self, status: int, body: str) -> None:
-        data = body.encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _authorised(self) -> bool:
-        got = self.headers.get("Authorization", "")
-        want = f"Bearer {self.server.hook.token}"
-        return hmac.compare_digest(got.encode("utf-8", "replace"), want.encode())
-
-    def do_GET(self) -> None:
-        self.close_connection = True
-        self._send(405 if self._authorised() else 401, '{"error":"POST a hook payload"}')
-
-    def do_POST(self) -> None:
-        if not self._authorised():  # before reading a byte of the body
-            self.close_connection = True
-            self._send(401, '{"error":"missing or wrong bearer token"}')
-            return
-        url = urlsplit(self.path)
-        agent = url.path[len(HTTP_PATH):] if url.path.startswith(HTTP_PATH) else ""
-        if agent not in _PROTOCOLS_SERVED_OVER_HTTP:
-            self.close_connection = True
-            self._send(404, '{"error":"unknown hook path"}')
-            return
-        try:
-            length = int(self.headers.get("Content-Length", ""))
-        except ValueError:
-            self.close_connection = True
-            self._send(411, '{"error":"Content-Length required"}')
-            return
-        workspace = (parse_qs(url.query).get("workspace") or [""])[0]
-        workspace = workspace or unquote(self.headers.get(PROJECT_HEADER, ""))
-        hook = self.server.hook
-        if length < 0 or length > MAX_PAYLOAD_BYTES:
-            self.close_connection = True
+    def head(self, request: Request, length: int | None) -> Reply | None:
+        if not self._authorised(request):  # before reading a byte of the body
+            return Reply(401, '{"error":"missing or wrong bearer token"}', close=True)
+        if request.method != "POST":
+            return Reply(405, '{"error":"POST a hook payload"}', close=True)
+        if _agent_of(request) not in _PROTOCOLS_SERVED_OVER_HTTP:
+            return Reply(404, '{"error":"unknown hook path"}', close=True)
+        if length is None:
+            return Reply(411, '{"error":"Content-Length required"}', close=True)
+        if length > MAX_PAYLOAD_BYTES:
             from warden.integrations.hooks.handler import refuse
 
+            hook = self.hook
             answer = refuse(f"invalid hook input: hook payload of {length} bytes is larger than "
-                            f"the {MAX_PAYLOAD_BYTES}-byte limit", hook._protocol_for(agent),
+                            f"the {MAX_PAYLOAD_BYTES}-byte limit",
+                            hook._protocol_for(_agent_of(request)),
                             HookConfig(audit=hook.config.audit))  # fmt: skip
-            self._send(200, http_body(answer, None))
-            return
-        raw = self.rfile.read(length)
-        answer = hook.answer(agent, workspace or None, raw)
-        self._send(200, http_body(answer, _event_of(raw)))
+            return Reply(200, http_body(answer, None), close=True)
+        return None
+
+    def body(self, request: Request, raw: bytes) -> Reply:
+        url = urlsplit(request.target)
+        workspace = (parse_qs(url.query).get("workspace") or [""])[0] if url.query else ""
+        workspace = workspace or unquote(request.headers.get(PROJECT_HEADER_KEY, ""))
+        try:
+            answer = self.hook.answer(_agent_of(request), workspace or None, raw)
+            # the event name only shapes a block by exit code, so the payload is decoded
+            # again only then (a large Write payload is not parsed twice for every allow)
+            event = _event_of(raw) if answer.exit_code == EXIT_BLOCK else None
+            return Reply(200, http_body(answer, event))
+        except Exception as exc:  # no answer (or a 5xx) would let the call run: a block
+            reason = f"warden could not check this and blocked it: internal error ({exc!r})"
+            try:
+                return Reply(200, http_body(HookAnswer("", reason, EXIT_BLOCK), _event_of(raw)))
+            except Exception:  # the top-level form, which every event reads as a block
+                return Reply(200, json.dumps({"decision": "block", "reason": clip(reason)}))
+
+
+def _agent_of(request: Request) -> str:
+    path = urlsplit(request.target).path
+    return path[len(HTTP_PATH):] if path.startswith(HTTP_PATH) else ""
+
+
+def _http_server(hook: HookServer, addr: tuple[str, int]) -> HTTPFront:
+    side = _HTTPSide(hook)
+    return HTTPFront(addr, Handlers(head=side.head, body=side.body, headers=(PROJECT_HEADER,)))
 
 
 # --- unix socket -----------------------------------------------------------------------------

@@ -174,6 +174,12 @@ class _Handler(BaseHTTPRequestHandler):
     owner: HttpProxy
     protocol_version = "HTTP/1.1"
     server_version = "warden-mcp"
+    #: TCP_NODELAY: with Nagle's algorithm on, a write that follows an unacknowledged one on a
+    #: kept-alive connection waits for the client's delayed ACK (40 ms a response).
+    disable_nagle_algorithm = True
+    #: Buffered writes: a response's headers and body leave together when the request is done
+    #: (``handle_one_request`` flushes; SSE chunks flush each event themselves).
+    wbufsize = 64 * 1024
 
     def log_message(self, format: str, *args: Any) -> None:
         return  # the audit log records what matters; stderr stays for warnings
@@ -311,6 +317,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
+        self.wfile.flush()  # the client sees the stream open before its first event
         try:
             for fields, data in _sse_events(resp):
                 out = session.from_server(data)

@@ -140,7 +140,6 @@ class McpSession:
         self._server_gone: str | None = None
         self._receipts: list[Any] = []
         self._deferred: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
-        self._timer: threading.Timer | None = None
 
     # --- client -> server ----------------------------------------------------------------------
 
@@ -519,7 +518,6 @@ class McpSession:
         log = self.guard.log if self.guard is not None else None
         with self._lock:
             deferred, self._deferred = self._deferred, []
-            self._timer = None
         if log is None or not deferred:
             return
         try:
@@ -540,11 +538,12 @@ class McpSession:
         """Append an ``mcp`` record.
 
         Flagged events (``durable``) are written before the client sees the message. Routine
-        ones (an unflagged tool result, a listing) are gathered and written by a timer thread
-        every :data:`DEFER_SECONDS` (or at once past :data:`MAX_DEFERRED`) in one commit, off
-        the path of the calls; :meth:`close` writes the rest. A log that fails makes the next
-        decision a deny. A proxy killed with SIGKILL can lose the routine records of its last
-        :data:`DEFER_SECONDS`, never a decision or a flagged event.
+        ones (an unflagged tool result, a listing) are gathered and written by the flusher
+        thread (:class:`_Flusher`) :data:`DEFER_SECONDS` after the first of them (or at once
+        at :data:`MAX_DEFERRED`) in one commit, off the path of the calls; :meth:`close` writes
+        the rest. A log that fails makes the next decision a deny. A proxy killed with SIGKILL
+        can lose the routine records of its last :data:`DEFER_SECONDS`, never a decision or a
+        flagged event.
         """
         log = self.guard.log if self.guard is not None else None
         if log is None:
@@ -562,10 +561,59 @@ class McpSession:
             return
         with self._lock:
             self._deferred.append((record, payload))
-            if self._timer is None or len(self._deferred) == MAX_DEFERRED:
-                delay = DEFER_SECONDS if len(self._deferred) < MAX_DEFERRED else 0.0
-                self._timer = threading.Timer(delay, self.flush)
-                self._timer.daemon = True
-                self._timer.start()
+            count = len(self._deferred)
+        if count == 1 or count == MAX_DEFERRED:
+            _FLUSHER.schedule(self, DEFER_SECONDS if count < MAX_DEFERRED else 0.0)
+
+
+class _Flusher:
+    """One thread per process that writes each session's deferred records when they are due.
+
+    One for all sessions, and for the life of the process: a timer thread per session and
+    window cost a thread start on the path of a tool result whenever calls were sparse, and a
+    thread per session would idle by the hundred behind an HTTP proxy's sessions.
+    """
+
+    def __init__(self) -> None:
+        self._cv = threading.Condition()
+        self._due: dict[McpSession, float] = {}  # session -> when to flush it
+        self._thread: threading.Thread | None = None
+
+    def schedule(self, session: McpSession, delay: float) -> None:
+        with self._cv:
+            when = time.monotonic() + delay
+            if when >= self._due.get(session, when + 1):
+                return  # already due sooner
+            self._due[session] = when
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="mcp-audit", daemon=True)
+                self._thread.start()
+            self._cv.notify()
+
+    def _run(self) -> None:
+        with self._cv:
+            while True:
+                if not self._due:
+                    self._cv.wait()
+                    continue
+                now = time.monotonic()
+                ready = [s for s, when in self._due.items() if when <= now]
+                if not ready:
+                    self._cv.wait(min(self._due.values()) - now)
+                    continue
+                for session in ready:
+                    del self._due[session]
+                self._cv.release()
+                try:
+                    for session in ready:
+                        try:
+                            session.flush()  # warns itself about a failed write
+                        except Exception as exc:  # the thread must outlive any one session
+                            session._warn(f"audit log write failed: {exc}")
+                finally:
+                    self._cv.acquire()
+
+
+_FLUSHER = _Flusher()
 
 
