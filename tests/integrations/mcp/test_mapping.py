@@ -128,3 +128,20 @@ def test_path_spellings_of_a_secret_are_all_denied(tmp_path: Path, path: str) ->
         actions = map_call(tool, {key: path.format(home=home)}, ctx)
         check = CheckContext(cwd=f"{home}/project", workspace=f"{home}/project", home=home)
         assert max(engine.check(a, check).verdict for a in actions) >= Verdict.DENY, (tool, path)
+
+
+def test_a_file_uri_is_a_file_whatever_its_key() -> None:
+    """`uri: file:///...` (resources/read, and tools that take URIs) names a file: judged by
+    the path rules, not as a fetch of a URL."""
+    from warden.action import ActionKind
+    from warden.integrations.mcp.mapping import CallContext, generic_actions, map_resource_read
+
+    ctx = CallContext(server="fs")
+    for actions in (map_resource_read("file:///home/dev/.ssh/id_rsa", ctx),
+                    generic_actions("open_thing", {"uri": "file:///home/dev/.ssh/id_rsa"}, ctx)):
+        files = [a for a in actions if a.kind is ActionKind.FILE_READ]
+        assert [a.path for a in files] == ["/home/dev/.ssh/id_rsa"]
+        assert not [a for a in actions if a.kind is ActionKind.HTTP]
+    web = map_resource_read("https://example.com/doc", ctx)
+    assert [a.url for a in web if a.kind is ActionKind.HTTP] == ["https://example.com/doc"]
+    assert web[0].tool == "mcp__fs__resources/read"

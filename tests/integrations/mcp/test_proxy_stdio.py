@@ -383,3 +383,96 @@ def test_help_mentions_the_fail_closed_behaviour() -> None:
     out = subprocess.run([sys.executable, "-m", "warden.cli.mcp", "--help"],
                          capture_output=True, text=True, check=True).stdout  # fmt: skip
     assert "isError" in out and "--keep-flagged" in out
+
+
+# --- what else a server puts before the model: resources, prompts, sampling ---------------------
+
+
+def test_resource_read_of_a_secret_path_is_refused_and_never_reaches_server(
+    proxy: Proxy,
+) -> None:
+    proxy.initialize()
+    denied = proxy.request(1, "resources/read", {"uri": "file:///home/dev/.ssh/id_rsa"})
+    assert denied["error"]["data"]["warden/verdict"] == "deny"
+    assert "cred.ssh-key" in denied["error"]["data"]["warden/rules"]
+    assert "reads an SSH private key" in denied["error"]["message"]
+    ok = proxy.request(2, "resources/read", {"uri": "file:///tmp/notes.txt"})
+    assert ok["result"]["contents"][0]["text"] == "contents of file:///tmp/notes.txt"
+    bad = proxy.request(3, "resources/read", {"uri": 42})
+    assert bad["error"]["data"]["warden/verdict"] == "deny"
+    reads = [m["params"]["uri"] for m in proxy.server_received()
+             if m.get("method") == "resources/read"]  # fmt: skip
+    assert reads == ["file:///tmp/notes.txt"]
+    proxy.close()
+    decisions = [r for r in proxy.records() if r.get("type") == "decision"]
+    assert any(r.get("verdict") == "deny" for r in decisions)
+
+
+def test_resource_contents_are_scanned_redacted_and_recorded(proxy: Proxy) -> None:
+    proxy.initialize()
+    from tests.assets.mcp.fake_server import KEY
+
+    leaked = proxy.request(1, "resources/read", {"uri": "fake://key"})
+    contents = leaked["result"]["contents"]
+    assert contents[0]["uri"] == "warden:warning"
+    assert contents[0]["text"].startswith("warden: this resource contains")
+    for line in KEY.splitlines():
+        assert line not in json.dumps(leaked)
+    assert leaked["result"]["_meta"]["warden/flags"][0] == "private-key"
+    planted = proxy.request(2, "resources/read", {"uri": "fake://inject"})
+    assert "looks like instructions aimed at you" in planted["result"]["contents"][0]["text"]
+    assert "ignore all previous instructions" in planted["result"]["contents"][1]["text"]
+    plain = proxy.request(3, "resources/read", {"uri": "fake://readme"})
+    assert plain["result"]["contents"] == [{"uri": "fake://readme", "mimeType": "text/plain",
+                                            "text": "contents of fake://readme"}]  # fmt: skip
+    proxy.close()
+    results = [r for r in proxy.records() if r.get("kind") == "resource_result"]
+    assert [r["uri"] for r in results] == ["fake://key", "fake://inject", "fake://readme"]
+    assert results[0]["secrets"][0] == "private-key" and results[1]["flagged"] is True
+    assert results[2]["changed"] is False
+
+
+def test_prompt_messages_are_scanned_and_a_planted_one_gets_a_warning(proxy: Proxy) -> None:
+    proxy.initialize()
+    planted = proxy.request(1, "prompts/get", {"name": "inject"})
+    messages = planted["result"]["messages"]
+    assert messages[0]["role"] == "user"
+    assert messages[0]["content"]["text"].startswith("warden: this prompt contains text that")
+    assert "ignore all previous instructions" in messages[1]["content"]["text"]
+    plain = proxy.request(2, "prompts/get", {"name": "review"})
+    assert plain["result"]["messages"] == [{"role": "user", "content": {
+        "type": "text", "text": "Review the diff for bugs."}}]  # fmt: skip
+    proxy.close()
+    results = [r for r in proxy.records() if r.get("kind") == "prompt_result"]
+    assert [r["flagged"] for r in results] == [True, False]
+
+
+def test_sampling_request_with_planted_instructions_is_refused(proxy: Proxy) -> None:
+    proxy.initialize()
+    proxy.send({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+                "params": {"name": "sample_inject", "arguments": {}}})  # fmt: skip
+    final = proxy.recv()  # the client never sees the sampling request
+    assert final["id"] == 5
+    answer = next(m for m in proxy.server_received() if m.get("id") == "s-5")
+    assert "refused this sampling request" in answer["error"]["message"]
+    proxy.close()
+    record = next(r for r in proxy.records() if r.get("kind") == "sampling")
+    assert record["refused"] is True and record["flagged"] is True
+
+
+def test_sampling_request_carrying_a_secret_reaches_the_client_redacted(proxy: Proxy) -> None:
+    from tests.assets.mcp.fake_server import AWS_SECRET
+
+    proxy.initialize()
+    proxy.send({"jsonrpc": "2.0", "id": 6, "method": "tools/call",
+                "params": {"name": "sample_secret", "arguments": {}}})  # fmt: skip
+    sampling = proxy.recv()
+    assert sampling["method"] == "sampling/createMessage" and sampling["id"] == "s-6"
+    assert AWS_SECRET not in json.dumps(sampling)
+    assert "aws_secret_access_key" in sampling["params"]["messages"][0]["content"]["text"]
+    proxy.send({"jsonrpc": "2.0", "id": "s-6", "result": {"role": "assistant",
+                "content": {"type": "text", "text": "ok"}, "model": "m"}})  # fmt: skip
+    assert proxy.recv()["id"] == 6
+    proxy.close()
+    record = next(r for r in proxy.records() if r.get("kind") == "sampling")
+    assert record["refused"] is False and record["secrets"]

@@ -30,10 +30,19 @@ from warden.action import Action, ActionKind, ChangeOp, FileChange
 from warden.errors import InputError
 from warden.normalize import _fields as f
 
-__all__ = ["KNOWN_TOOLS", "CallContext", "generic_actions", "map_call", "mcp_tool_name"]
+__all__ = [
+    "KNOWN_TOOLS",
+    "CallContext",
+    "generic_actions",
+    "map_call",
+    "map_resource_read",
+    "mcp_tool_name",
+]
 
 #: Arguments examined by the generic mapping (bounds the work on a hostile call).
 MAX_GENERIC_STRINGS = 256
+#: Longest resource URI judged (a URL this long is not a real resource; refused, not cut).
+MAX_URI_CHARS = 8192
 
 #: Argument keys whose string value is a command line (or an argv array).
 _COMMAND_KEYS = frozenset({"command", "cmd", "commandline", "command_line", "script",
@@ -295,13 +304,14 @@ def generic_actions(tool: str, args: dict[str, Any], ctx: CallContext) -> list[A
         assert isinstance(value, str)
         if "\x00" in value:
             raise InputError(f"{c.where}: `{key}` contains a NUL byte")
-        if low in _URL_KEYS or value.startswith(("http://", "https://", "ftp://")):
+        if value[:7].lower() == "file://":  # a file, whatever the key (`uri` included)
+            value = _file_url_path(value)
+            low = "path"
+        elif low in _URL_KEYS or value.startswith(("http://", "https://", "ftp://")):
             if "://" in value[:16]:
                 method, body = _http_method_body(args, "POST" if writes else "GET")
                 out.append(c.action(ActionKind.HTTP, url=value, method=method, body=body))
             continue
-        if value[:7].lower() == "file://":
-            value = _file_url_path(value)
         if value and (low in _PATH_KEYS or _looks_like_path(value)) and len(value) < 4096:
             kind = ActionKind.FILE_WRITE if writes else ActionKind.FILE_READ
             out.append(c.action(kind, path=value))
@@ -309,6 +319,17 @@ def generic_actions(tool: str, args: dict[str, Any], ctx: CallContext) -> list[A
         raise InputError(f"{c.where}: more than {MAX_GENERIC_STRINGS} string arguments; "
                          "too many to judge")  # fmt: skip
     return out
+
+
+def map_resource_read(uri: Any, ctx: CallContext) -> list[Action]:
+    """The actions of a ``resources/read``: the URI is what the server will open, so a
+    ``file://`` URI is judged as a file read and an ``http(s)://`` one as a fetch, like the same
+    argument of a tool (the action's tool is ``mcp__SERVER__resources/read``)."""
+    if not isinstance(uri, str) or not uri:
+        raise InputError("mcp resources/read: `uri` must be a non-empty string")
+    if len(uri) > MAX_URI_CHARS or "\x00" in uri:
+        raise InputError("mcp resources/read: `uri` is too long or contains a NUL byte")
+    return generic_actions("resources/read", {"uri": uri}, ctx)
 
 
 def map_call(tool: str, args: Any, ctx: CallContext) -> list[Action]:

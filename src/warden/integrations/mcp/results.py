@@ -1,11 +1,21 @@
-"""What a tool gave back: scanned for secrets and planted instructions, rewritten on a hit.
+"""What a server puts before the model: scanned for secrets and planted instructions, rewritten
+on a hit.
 
-Pure functions over one ``CallToolResult``. The scan is the hooks' post-tool scan
+Pure functions over one message. The scan is the hooks' post-tool scan
 (:func:`warden.integrations.hooks.outputscan.scan_output`: :mod:`warden.check.secrets` and the
-planted-instruction detector), over the parts the model reads (``content`` and
-``structuredContent``). On a hit the result is rewritten, exactly so (``docs/mcp.md``):
+planted-instruction detector), over the parts the model reads:
 
-1. a text item with warden's warning is inserted first in ``content``;
+- a ``CallToolResult`` (:func:`inspect_result`): ``content`` and ``structuredContent``;
+- a ``ReadResourceResult`` (:func:`inspect_resource`): each of ``contents``' ``text``;
+- a ``GetPromptResult`` (:func:`inspect_prompt`): its ``messages``' text and embedded resources;
+- a server's ``sampling/createMessage`` request (:func:`inspect_sampling`): its ``systemPrompt``
+  and ``messages``, which the client hands to its model.
+
+On a hit the message is rewritten, exactly so (``docs/mcp.md``):
+
+1. warden's warning goes first: a text item in a tool result's ``content``, a ``text/plain``
+   item with the URI ``warden:warning`` in a resource's ``contents``, a user message in a
+   prompt's ``messages`` (a sampling request gets no warning: the session refuses a flagged one);
 2. if secrets were found (and ``pass_secrets`` is off): every text item, embedded
    ``resource.text`` and string in ``structuredContent`` goes through
    :func:`warden.check.secrets.redact_text`, and every PEM private-key block is replaced whole;
@@ -18,9 +28,18 @@ recorded but not rewritten: its retry is a new ``tools/call``.
 from __future__ import annotations
 
 import re
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-__all__ = ["ResultInspection", "inspect_result"]
+if TYPE_CHECKING:
+    from warden.integrations.hooks.outputscan import OutputScan
+
+__all__ = [
+    "ResultInspection",
+    "inspect_prompt",
+    "inspect_resource",
+    "inspect_result",
+    "inspect_sampling",
+]
 
 
 class ResultInspection(NamedTuple):
@@ -34,31 +53,13 @@ class ResultInspection(NamedTuple):
 
 
 def inspect_result(result: dict[str, Any], *, pass_secrets: bool = False) -> ResultInspection:
-    from warden.integrations.hooks.outputscan import scan_output, warning
-
+    """A tool's result (``content``, ``structuredContent``)."""
     visible = {k: result.get(k) for k in ("content", "structuredContent") if k in result}
-    scan = scan_output(visible)
-    secrets = list(scan.secrets)
-    if "private-key" not in secrets and _has_pem_key(visible):
-        secrets.insert(0, "private-key")
-        scan = scan._replace(secrets=tuple(secrets))
-    flags = [*secrets, *(["injection"] if scan.injection.flagged else [])]
-    note = warning(scan)
     interim = result.get("resultType") == "input_required"
-    record = {
-        "outcome": "error" if result.get("isError") is True else "ok",
-        "output_chars": scan.chars,
-        "secrets": secrets,
-        "injection": [h.signal for h in scan.injection.hits],
-        "flagged": scan.injection.flagged,
-        "complete": scan.complete,
-        "changed": bool(flags) and not interim,
-    }
-    redacted = scan.redacted
-    if "PRIVATE KEY-----" in redacted:  # the audit payload keeps no key material either
-        redacted = _PEM_PRIVATE.sub(_PEM_STANDIN, redacted)
+    scan, secrets, flags, note, record = _scan(visible, "this tool output", interim=interim)
+    record["outcome"] = "error" if result.get("isError") is True else "ok"
     if interim or note is None:
-        return ResultInspection(record, redacted, bool(flags), None)
+        return ResultInspection(record, _plain(scan.redacted), bool(flags), None)
     changed = dict(result)
     content = changed.get("content")
     items = list(content) if isinstance(content, list) else []
@@ -66,11 +67,107 @@ def inspect_result(result: dict[str, Any], *, pass_secrets: bool = False) -> Res
         items = [_redact_item(item) for item in items]
         if "structuredContent" in changed:
             changed["structuredContent"] = _redact_value(changed["structuredContent"])
-        note += " warden replaced the secret values in this result with redacted stand-ins."
+        note += _REDACTED_NOTE
     changed["content"] = [{"type": "text", "text": note}, *items]
+    return ResultInspection(record, _plain(scan.redacted), True, _flagged(changed, flags))
+
+
+def inspect_resource(result: dict[str, Any], *, pass_secrets: bool = False) -> ResultInspection:
+    """A resource's contents (``resources/read``): text contents are what the model reads."""
+    contents = result.get("contents")
+    items = list(contents) if isinstance(contents, list) else []
+    visible = [item.get("text") for item in items if isinstance(item, dict)]
+    scan, secrets, flags, note, record = _scan(visible, "this resource")
+    if note is None:
+        return ResultInspection(record, _plain(scan.redacted), bool(flags), None)
+    if secrets and not pass_secrets:
+        items = [_redact_item(item) for item in items]
+        note += _REDACTED_NOTE
+    warning_item = {"uri": "warden:warning", "mimeType": "text/plain", "text": note}
+    changed = {**result, "contents": [warning_item, *items]}
+    return ResultInspection(record, _plain(scan.redacted), True, _flagged(changed, flags))
+
+
+def inspect_prompt(result: dict[str, Any], *, pass_secrets: bool = False) -> ResultInspection:
+    """A prompt (``prompts/get``): its messages go into the model's context as they are."""
+    messages = result.get("messages")
+    items = list(messages) if isinstance(messages, list) else []
+    visible = [result.get("description"), *(m.get("content") for m in items
+                                            if isinstance(m, dict))]  # fmt: skip
+    scan, secrets, flags, note, record = _scan(visible, "this prompt")
+    if note is None:
+        return ResultInspection(record, _plain(scan.redacted), bool(flags), None)
+    if secrets and not pass_secrets:
+        items = [_redact_message(m) for m in items]
+        note += _REDACTED_NOTE
+    warning_message = {"role": "user", "content": {"type": "text", "text": note}}
+    changed = {**result, "messages": [warning_message, *items]}
+    return ResultInspection(record, _plain(scan.redacted), True, _flagged(changed, flags))
+
+
+def inspect_sampling(params: dict[str, Any], *, pass_secrets: bool = False) -> ResultInspection:
+    """A server's ``sampling/createMessage`` request: what it asks the client's model to read.
+    ``rewritten`` is the params with secrets redacted (None when there were none); whether a
+    request with planted instructions goes on at all is the session's call (``flagged``)."""
+    messages = params.get("messages")
+    items = list(messages) if isinstance(messages, list) else []
+    visible = [params.get("systemPrompt"), *(m.get("content") for m in items
+                                             if isinstance(m, dict))]  # fmt: skip
+    scan, secrets, _, _, record = _scan(visible, "this sampling request")
+    rewritten = None
+    if secrets and not pass_secrets:
+        rewritten = {**params, "messages": [_redact_message(m) for m in items]}
+        if isinstance(params.get("systemPrompt"), str):
+            rewritten["systemPrompt"] = _redact_value(params["systemPrompt"])
+    return ResultInspection(record, _plain(scan.redacted), scan.injection.flagged, rewritten)
+
+
+_REDACTED_NOTE = " warden replaced the secret values in this result with redacted stand-ins."
+
+
+def _scan(visible: Any, what: str, *, interim: bool = False) -> tuple[
+    OutputScan, list[str], list[str], str | None, dict[str, Any]
+]:  # fmt: skip
+    from warden.integrations.hooks.outputscan import scan_output, warning
+
+    scan = scan_output(visible)
+    secrets = list(scan.secrets)
+    if "private-key" not in secrets and _has_pem_key(visible):
+        secrets.insert(0, "private-key")
+        scan = scan._replace(secrets=tuple(secrets))
+    flags = [*secrets, *(["injection"] if scan.injection.flagged else [])]
+    record: dict[str, Any] = {
+        "output_chars": scan.chars,
+        "secrets": secrets,
+        "injection": [h.signal for h in scan.injection.hits],
+        "flagged": scan.injection.flagged,
+        "complete": scan.complete,
+        "changed": bool(flags) and not interim,
+    }
+    return scan, secrets, flags, warning(scan, what), record
+
+
+def _plain(redacted: str) -> str:
+    """The audit payload keeps no key material either."""
+    if "PRIVATE KEY-----" in redacted:
+        return _PEM_PRIVATE.sub(_PEM_STANDIN, redacted)
+    return redacted
+
+
+def _flagged(changed: dict[str, Any], flags: list[str]) -> dict[str, Any]:
     meta = changed.get("_meta")
     changed["_meta"] = {**(meta if isinstance(meta, dict) else {}), "warden/flags": flags}
-    return ResultInspection(record, redacted, True, changed)
+    return changed
+
+
+def _redact_message(message: Any) -> Any:
+    """A prompt or sampling message with its content (one item or a list) redacted."""
+    if not isinstance(message, dict):
+        return message
+    content = message.get("content")
+    if isinstance(content, list):
+        return {**message, "content": [_redact_item(c) for c in content]}
+    return {**message, "content": _redact_item(content)}
 
 
 #: A PEM private key block, whole. ``warden.check.secrets`` finds most keys, but an OpenSSH

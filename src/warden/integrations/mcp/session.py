@@ -1,9 +1,10 @@
 """The transport-independent heart of the proxy: one MCP conversation, message by message.
 
 :class:`McpSession` is fed every message from the client (:meth:`from_client`) and from the
-server (:meth:`from_server`) and says what to send where (:class:`Out`). It understands four
-methods and passes everything else through byte for byte, in both directions (notifications,
-progress, sampling, elicitation, roots, resources, prompts, tasks, methods not yet invented):
+server (:meth:`from_server`) and says what to send where (:class:`Out`). It understands the
+methods below and passes everything else through byte for byte, in both directions
+(notifications, progress, elicitation, roots, listings of resources and prompts, tasks,
+methods not yet invented):
 
 - ``tools/call`` (client -> server): mapped to actions (:mod:`.mapping`), judged and recorded
   by the :class:`~warden.guard.Guard`; a deny or kill (and an ask, unless ``on_ask_allow``) is
@@ -12,6 +13,10 @@ progress, sampling, elicitation, roots, resources, prompts, tasks, methods not y
   instructions; on a hit the result the client sees is changed (see :meth:`_tool_result`).
 - ``tools/list`` results: poisoned and changed tools are recorded and, unless ``keep_flagged``,
   removed; a later call to a removed tool is refused.
+- ``resources/read`` (client -> server): its URI is judged like a tool's argument and a block is
+  a JSON-RPC error; its result, and a ``prompts/get`` result, are scanned like a tool result
+  (:mod:`.results`). A server's ``sampling/createMessage`` request is scanned too: secrets are
+  redacted, planted instructions make the proxy refuse it to the server (unless ``keep_flagged``).
 - ``initialize`` (protocol revisions up to 2025-11-25) and ``server/discover`` (2026-07-28,
   which removed the handshake): the server's and the client's names are noted. In 2026-07-28
   the client's identity travels in each request's ``_meta`` (``io.modelcontextprotocol/
@@ -37,7 +42,12 @@ from warden.decision import Decision, Severity, Verdict
 from warden.errors import InputError, WardenError
 from warden.guard import unrecorded
 from warden.integrations.mcp import jsonrpc as rpc
-from warden.integrations.mcp.mapping import CallContext, map_call, mcp_tool_name
+from warden.integrations.mcp.mapping import (
+    CallContext,
+    map_call,
+    map_resource_read,
+    mcp_tool_name,
+)
 from warden.integrations.mcp.toolscan import ToolFinding, inspect_tool
 
 if TYPE_CHECKING:
@@ -187,6 +197,8 @@ class McpSession:
         self._note_client(msg.params)
         if msg.method == "tools/call":
             return self._tool_call(msg)
+        if msg.method == "resources/read":
+            return self._resource_read(msg)
         method = msg.method or ""
         if not self._remember(msg.id, _Pending(method, started=time.perf_counter())):
             return Out(to_client=(self._error(msg.id, "too many requests in flight"),))
@@ -257,6 +269,38 @@ class McpSession:
         # ({"path": "a", "path": "~/.ssh/id_rsa"}) means whatever each parser decides, and the
         # server must receive the one reading warden judged.
         return Out(to_server=(rpc.encode(msg.data),))
+
+    def _resource_read(self, msg: rpc.Message) -> Out:
+        """A ``resources/read`` names what the server will open (``file:///home/u/.ssh/id_rsa``
+        through a filesystem server is a key read): judged and recorded like a tool call, and
+        refused with a JSON-RPC error (the method has no error result) that gives the reason."""
+        uri = msg.params.get("uri")
+        tool = "resources/read"
+        if self._stopped is not None:
+            decision = self._synthetic(tool, None, Verdict.DENY,
+                                       f"the session was stopped earlier: {self._stopped}")
+        else:
+            ctx = CallContext(server=self.server_name, cwd=self.config.cwd,
+                              session_id=self.config.session_id, agent=self._client_name)
+            try:
+                decision = self._check(map_resource_read(uri, ctx))
+            except InputError as exc:
+                decision = self._synthetic(tool, None, Verdict.DENY,
+                                           f"the resource cannot be judged: {exc}")
+        if decision.verdict is Verdict.KILL:
+            self._stopped = decision.reason
+        blocked = decision.verdict >= Verdict.DENY or (
+            decision.verdict is Verdict.ASK and not self.config.on_ask_allow
+        )
+        if blocked:
+            text = self._block_text(decision).replace("this tool call", "this resource read")
+            data = {"warden/verdict": str(decision.verdict), "warden/rules": list(decision.rules)}
+            return Out(to_client=(rpc.encode(rpc.error_response(msg.id, rpc.SERVER_ERROR, text,
+                                                                data)),))  # fmt: skip
+        uri_text = uri[:500] if isinstance(uri, str) else ""
+        if not self._remember(msg.id, _Pending(tool, uri_text, None, time.perf_counter())):
+            return Out(to_client=(self._error(msg.id, "too many requests in flight"),))
+        return Out(to_server=(rpc.encode(msg.data),))  # the reading warden judged (see tools/call)
 
     def _block_text(self, decision: Decision) -> str:
         reason = decision.agent_reason or f"warden blocked this tool call: {decision.reason}"
@@ -383,8 +427,10 @@ class McpSession:
 
     def _server_message(self, msg: rpc.Message) -> Out:
         passthrough = Out(to_client=(msg.raw + b"\n",))
+        if msg.kind is rpc.Kind.REQUEST and msg.method == "sampling/createMessage":
+            return self._sampling(msg)
         if msg.kind is not rpc.Kind.RESPONSE:
-            return passthrough  # server requests (sampling, elicitation, roots) and notifications
+            return passthrough  # other server requests (elicitation, roots) and notifications
         pending = self._take(msg.id)
         if pending is None:
             # Not an answer to anything the client asked (or asked and already answered): a
@@ -406,7 +452,47 @@ class McpSession:
             return self._tools_list(msg, result)
         if pending.method in ("initialize", "server/discover"):
             return self._instructions(msg, result)
+        if pending.method in ("resources/read", "prompts/get"):
+            return self._context_result(msg, result, pending)
         return passthrough
+
+    def _context_result(self, msg: rpc.Message, result: dict[str, Any], p: _Pending) -> Out:
+        """A resource's contents or a prompt's messages: they enter the model's context like a
+        tool's output, so they are scanned, recorded and rewritten on a hit the same way."""
+        from warden.integrations.mcp.results import inspect_prompt, inspect_resource
+
+        inspect = inspect_resource if p.method == "resources/read" else inspect_prompt
+        found = inspect(result, pass_secrets=self.config.unsafe_pass_secrets)
+        kind = "resource_result" if p.method == "resources/read" else "prompt_result"
+        extra: dict[str, Any] = {"uri": p.tool} if p.method == "resources/read" else {}
+        extra |= {"ms": round((time.perf_counter() - p.started) * 1000, 3), **found.record}
+        self._note(kind, extra, {"output": found.redacted}, durable=found.flagged)
+        if found.rewritten is None:
+            return Out(to_client=(msg.raw + b"\n",))
+        return Out(to_client=(rpc.encode({**msg.data, "result": found.rewritten}),))
+
+    def _sampling(self, msg: rpc.Message) -> Out:
+        """A server asking the client's model to generate (``sampling/createMessage``): the
+        server chose every word of that prompt. Secrets in it are redacted (the client's model
+        provider would receive them); planted instructions make warden refuse the request to
+        the server, unless ``keep_flagged``; either way it is recorded."""
+        from warden.integrations.mcp.results import inspect_sampling
+
+        found = inspect_sampling(msg.params, pass_secrets=self.config.unsafe_pass_secrets)
+        refused = found.flagged and not self.config.keep_flagged
+        flagged = found.flagged or found.rewritten is not None
+        self._note("sampling", {**found.record, "refused": refused}, {"output": found.redacted},
+                   durable=flagged)  # fmt: skip
+        if refused:
+            signals = ", ".join(found.record["injection"])
+            reason = (f"warden refused this sampling request: its prompt carries instructions "
+                      f"aimed at the model ({signals})")  # fmt: skip
+            self._warn(reason)
+            return Out(to_server=(rpc.encode(rpc.error_response(msg.id, rpc.SERVER_ERROR,
+                                                                reason)),))  # fmt: skip
+        if found.rewritten is None:
+            return Out(to_client=(msg.raw + b"\n",))
+        return Out(to_client=(rpc.encode({**msg.data, "params": found.rewritten}),))
 
     def _instructions(self, msg: rpc.Message, result: dict[str, Any]) -> Out:
         """The server's ``instructions`` (``InitializeResult``, ``DiscoverResult``) go into the
