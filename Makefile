@@ -34,6 +34,7 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_detection.py
 	$(BIN)/python bench/bench_engine.py
+	$(BIN)/python bench/bench_startup.py
 	$(BIN)/python bench/bench_audit.py
 	$(BIN)/python bench/bench_contain.py
 	$(BIN)/python bench/bench_proxy.py
