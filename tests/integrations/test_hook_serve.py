@@ -68,7 +68,8 @@ def _env(tmp: Path) -> dict[str, str]:
     (home / ".ssh").mkdir(parents=True, exist_ok=True)
     return {**os.environ, "XDG_RUNTIME_DIR": str(run), "HOME": str(home),
             "XDG_CONFIG_HOME": str(home / ".config"), "XDG_CACHE_HOME": str(tmp / "cache"),
-            "XDG_DATA_HOME": str(home / ".local" / "share")}  # fmt: skip
+            "XDG_DATA_HOME": str(home / ".local" / "share"),
+            "XDG_STATE_HOME": str(home / ".local" / "state")}  # fmt: skip
 
 
 def _start(tmp: Path, *extra: str) -> Server:
@@ -87,7 +88,7 @@ def _start(tmp: Path, *extra: str) -> Server:
         raise AssertionError(f"server did not start: {line!r} {proc.stderr.read()!r}")
     port = int(line.split("http://127.0.0.1:")[1].split("/")[0])
     run = Path(env["XDG_RUNTIME_DIR"]) / "warden"
-    token = (run / "hooks.token").read_text().strip()
+    token = (Path(env["HOME"]) / ".local" / "state" / "warden" / "hooks.token").read_text().strip()
     return Server(proc, port, run / "hooks.sock", token, db, env)
 
 
@@ -269,7 +270,9 @@ def test_http_without_the_token_is_refused_and_not_recorded(server: Server) -> N
 def test_state_files_are_private(server: Server) -> None:
     assert server.sock.stat().st_mode & 0o777 == 0o600
     assert server.sock.parent.stat().st_mode & 0o777 == 0o700
-    assert (server.sock.parent / "hooks.token").stat().st_mode & 0o777 == 0o600
+    token = Path(server.env["HOME"]) / ".local" / "state" / "warden" / "hooks.token"
+    assert token.stat().st_mode & 0o777 == 0o600
+    assert token.parent.stat().st_mode & 0o777 == 0o700
     assert len(server.token) >= 40
 
 
@@ -478,3 +481,26 @@ def test_an_agent_under_warden_run_reaches_neither_the_port_nor_the_socket(
     assert "TCP refused" in run.stdout, run.stdout
     assert "UNIX refused" in run.stdout, run.stdout
     assert "TCP connected" not in run.stdout and "UNIX connected" not in run.stdout
+
+
+def test_the_token_outlives_a_reboot(tmp_path: Path) -> None:
+    """The installed hooks carry the token: a server started after $XDG_RUNTIME_DIR was
+    emptied (logout, reboot) must accept it, or every hook would get 401 (a block)."""
+    import shutil
+
+    first = _start(tmp_path)
+    try:
+        status, _ = first.post(LS)
+        assert status == 200
+    finally:
+        first.proc.terminate()
+        first.proc.wait(timeout=30)
+    shutil.rmtree(tmp_path / "run")  # what a reboot does to the runtime directory
+    second = _start(tmp_path)
+    try:
+        assert second.token == first.token
+        status, answer = second.post(LS, token=first.token)
+        assert status == 200, answer
+    finally:
+        second.proc.terminate()
+        second.proc.wait(timeout=30)

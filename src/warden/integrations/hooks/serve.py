@@ -6,7 +6,8 @@ workspace (rebuilt when a policy file it read changes), and answers hook payload
 
 * over **HTTP** on loopback, for Claude Code's ``http`` hook type: ``POST /warden/hook/AGENT``
   with the hook JSON as body, answered with the JSON ``warden hook AGENT`` prints. Callers must
-  send ``Authorization: Bearer TOKEN`` (the token file beside the socket, ``0600``); and
+  send ``Authorization: Bearer TOKEN`` (``~/.local/state/warden/hooks.token``, ``0600``, kept
+  across reboots: the installed hooks carry it); and
 * over a **unix socket** (``0600`` in a ``0700`` directory, peers checked by ``SO_PEERCRED``)
   for the thin command client :mod:`warden.hookclient`, in a small framing
   (:data:`REQUEST_MAGIC`): the client sends ``magic NUL agent NUL workspace NUL payload`` and
@@ -72,6 +73,7 @@ __all__ = [
     "parse_listen",
     "socket_path",
     "state_dir",
+    "token_dir",
     "token_path",
 ]
 
@@ -118,8 +120,19 @@ def socket_path(folder: Path | None = None) -> Path:
     return (folder or state_dir()) / "hooks.sock"
 
 
+def token_dir() -> Path:
+    """``$XDG_STATE_HOME/warden``, else ``~/.local/state/warden``: state that must outlive a
+    reboot. The token is written into the agents' hook settings by ``warden install --server``;
+    kept in ``$XDG_RUNTIME_DIR`` (emptied at logout and reboot) it was replaced by a new one at
+    the next start, and every installed hook got ``401``, a block, until re-installed."""
+    base = os.environ.get("XDG_STATE_HOME")
+    if base and Path(base).is_absolute():
+        return Path(base) / "warden"
+    return Path(os.path.expanduser("~")) / ".local" / "state" / "warden"
+
+
 def token_path(folder: Path | None = None) -> Path:
-    return (folder or state_dir()) / "hooks.token"
+    return (folder or token_dir()) / "hooks.token"
 
 
 def _private_dir(folder: Path) -> Path:
