@@ -4,7 +4,9 @@ Each answer comes from asking the kernel the way ``warden run`` will use it: the
 from ``landlock_create_ruleset(VERSION)``; seccomp actions from ``SECCOMP_GET_ACTION_AVAIL``;
 user namespaces by forking a child that calls ``unshare`` (a sysctl can say yes while an LSM
 or a container runtime says no); the cgroup v2 mount from ``/proc/self/mountinfo``; the ability
-to create a child cgroup by creating (and removing) one. ``warden doctor`` prints
+to create a child cgroup by creating (and removing) one; idmapped mounts (which give the agent
+a uid of its own when warden is root, ``identity.py``) from the kernel version and whether
+``mount_setattr`` exists (EBADF on a bad descriptor, not ENOSYS). ``warden doctor`` prints
 :func:`features_text`; the supervisor reads the fields to refuse a run whose policy needs
 something missing.
 """
@@ -12,6 +14,7 @@ something missing.
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import platform
 import time
@@ -27,6 +30,7 @@ _CLONE_NEWUSER = 0x10000000
 _CLONE_NEWPID = 0x20000000
 _CLONE_NEWNET = 0x40000000
 _SECCOMP_GET_ACTION_AVAIL = 2
+_NR_MOUNT_SETATTR = 442  # the same on every architecture (a new, unified syscall number)
 _NOBODY = 65534  # the overflow uid/gid: an unprivileged identity present on every system
 _USERNS_OK = 1  # exit-status bits of the namespace probe child
 _NESTED_OK = 2
@@ -68,6 +72,8 @@ class KernelFeatures:
     cgroup_freeze: bool
     cgroup2_controllers: tuple[str, ...]
     elapsed_ms: float
+    #: mount_setattr(MOUNT_ATTR_IDMAP) is there, with tmpfs support (6.3+)
+    idmapped_mounts: bool = False
 
     def features(self) -> tuple[Feature, ...]:
         """The rows of the doctor table, in the order a reader needs them."""
@@ -94,6 +100,9 @@ class KernelFeatures:
                     "the agent can run under its own uid, not root"),
             Feature("root", self.is_root, "euid 0" if self.is_root else "not root",
                     "root may create cgroups and run the agent under another uid"),
+            Feature("own uid", self.is_root and self.idmapped_mounts, self._own_uid_detail(),
+                    "the agent runs as a uid of its own, not the caller's; host files stay "
+                    "their owners'"),
             Feature("cgroup v2", self.cgroup2_mount is not None, cg2,
                     "one handle on the whole process tree, double-forks included"),
             Feature("cgroup create", self.cgroup_create, self.cgroup2_own or "-",
@@ -106,6 +115,14 @@ class KernelFeatures:
                     ", ".join(c for c in want if c in ctl) or "none of memory, pids, cpu",
                     "memory, pids (fork bombs) and CPU limits from the policy"),
         )  # fmt: skip
+
+
+    def _own_uid_detail(self) -> str:
+        if not self.is_root:
+            return "not root: the agent keeps your uid"
+        if not self.idmapped_mounts:
+            return "no idmapped mounts (6.3+): the agent keeps uid 0"
+        return "idmapped mounts (per file system; overlayfs has none)"
 
 
 def features_text(f: KernelFeatures) -> str:
@@ -132,6 +149,15 @@ def _seccomp_action_avail(action: int) -> bool:
         )
         return bool(res == 0)
     return False  # warden's filter exists for x86_64 and aarch64 only
+
+
+def _idmapped_mounts() -> bool:
+    from warden.contain.identity import MIN_KERNEL, kernel_version
+
+    if kernel_version() < MIN_KERNEL:
+        return False
+    res = _libc.syscall(ctypes.c_long(_NR_MOUNT_SETATTR), -1, b"", 0, None, 0)
+    return bool(res == -1 and ctypes.get_errno() != errno.ENOSYS)
 
 
 def _userns_child(drop_to_nobody: bool) -> int:
@@ -247,5 +273,6 @@ def probe() -> KernelFeatures:
         cgroup_kill=kill,
         cgroup_freeze=freeze,
         cgroup2_controllers=controllers,
+        idmapped_mounts=_idmapped_mounts(),
         elapsed_ms=(time.monotonic_ns() - start) / 1e6,
     )

@@ -4,12 +4,15 @@ Three processes, each doing only what must happen there (the supervisor is the p
 ``supervisor.py``)::
 
     supervisor (outside; serves the proxy, writes the audit log, owns the cgroup)
-    └── stage      unshare(user), uid/gid maps (written by the supervisor), unshare(net,
+    └── stage      unshare(user), uid/gid maps (written by the supervisor; with them, when
+        │          warden is root, the idmapped trees, and the stage takes uid/gid 0 of the
+        │          namespace: the program's own host uid, ``identity.py``), unshare(net,
         │          mount, pid, ipc, uts), fork; then lo up, proxy socket created here and sent
         │          to the supervisor, exit (its child is re-parented to the supervisor, a
         │          child subreaper)
         └── init   pid 1 of the new pid namespace: forks the program, then makes the private
-            │      mounts (/proc, /dev, /tmp, /run, hidden and read-only paths) and tells it;
+            │      mounts (the idmapped trees first, then /proc, /dev, /tmp, /run, hidden and
+            │      read-only paths) and tells it;
             │      reaps orphans; exits with the program's status, which ends the namespace
             │      and SIGKILLs every process left in it (double-forked and setsid'd ones
             │      included); also exits when the supervisor dies, so nothing runs unwatched
@@ -90,7 +93,8 @@ def recv_message(sock: socket.socket) -> tuple[dict[str, Any] | None, list[int]]
 
 #: struct ucred (pid, uid, gid), in an SCM_CREDENTIALS message
 _UCRED = struct.Struct("iII")
-_MAX_FDS = 4
+#: descriptors one message may carry: the idmapped trees of a run (identity.MAX_TREES)
+_MAX_FDS = 32
 _ANCILLARY = socket.CMSG_SPACE(_MAX_FDS * 4) + socket.CMSG_SPACE(_UCRED.size)
 
 
@@ -134,10 +138,15 @@ def _write_file(path: str, text: str) -> None:
         os.close(fd)
 
 
-def write_id_maps(pid: int, uid: int, gid: int) -> None:
+def write_id_maps(pid: int, uid: int, gid: int, *, own: tuple[int, int] | None = None) -> None:
     """Map ids of ``pid``'s new user namespace; written by the parent (only a process in the
-    parent namespace may map more than its own id)."""
-    if uid == 0:
+    parent namespace may map more than its own id). ``own``: the program's own host uid/gid,
+    which uid/gid 0 inside maps onto (and nothing else: every other host id is unmapped)."""
+    if own is not None:
+        # setgroups stays allowed: the stage must drop root's supplementary groups itself
+        _write_file(f"/proc/{pid}/uid_map", f"0 {own[0]} 1\n")
+        _write_file(f"/proc/{pid}/gid_map", f"0 {own[1]} 1\n")
+    elif uid == 0:
         # root maps every id, so files of any owner keep their owner inside; capabilities are
         # dropped before exec (ns.drop_capabilities), so uid 0 inside is no longer privileged
         _write_file(f"/proc/{pid}/uid_map", "0 0 4294967295\n")
@@ -157,9 +166,17 @@ def stage_main(
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         ns.unshare(ns.CLONE_NEWUSER)
         send_message(sock, {"userns": True})
-        msg, _ = recv_message(sock)
-        if not msg or not msg.get("mapped"):
+        msg, fds = recv_message(sock)
+        if not msg or not msg.get("mapped") or len(fds) != len(msg.get("trees", ())):
             os._exit(EXIT_SETUP)
+        trees = list(zip(msg.get("trees", ()), fds, strict=True))
+        if msg.get("own"):
+            step = "own uid"
+            # from host root to the program's own uid (0 here); no host group is kept
+            os.setgroups([])
+            os.setresgid(0, 0, 0)
+            os.setresuid(0, 0, 0)
+            step = "namespaces"
         ns.unshare(ns.CLONE_NEWNET | ns.CLONE_NEWNS | ns.CLONE_NEWPID | ns.CLONE_NEWIPC
                    | ns.CLONE_NEWUTS)  # fmt: skip
         # init is forked at once and mounts while this process sets up the network (the
@@ -167,7 +184,9 @@ def stage_main(
         step = "fork init"
         pid = os.fork()
         if pid == 0:
-            _init_main(spec, sock, alive_r, seccomp_program)
+            _init_main(spec, sock, alive_r, seccomp_program, trees)
+        for _path, fd in trees:
+            os.close(fd)
         send_message(sock, {"init": pid})
         step = "network"
         ns.loopback_up()
@@ -219,8 +238,13 @@ def _rebind_under(tmp: str, keep: dict[str, int]) -> None:
         os.close(fd)
 
 
-def _mounts(spec: SandboxSpec) -> None:
+def _mounts(spec: SandboxSpec, trees: list[tuple[str, int]]) -> None:
     ns.mount(None, "/", None, ns.MS_REC | ns.MS_PRIVATE)
+    # first, so that the paths beneath them (bound back under /tmp, hidden, protected) are
+    # reached through them; parents before children (the supervisor's order)
+    for path, fd in trees:
+        ns.attach_tree(fd, path)
+        os.close(fd)
     granted = [*spec.write, *spec.read]
     for path in spec.create_protected:
         with contextlib.suppress(FileExistsError):
@@ -276,7 +300,11 @@ def pinned_ancestors(spec: SandboxSpec) -> list[str]:
 
 
 def _init_main(
-    spec: SandboxSpec, sock: socket.socket, alive_r: int, seccomp_program: bytes
+    spec: SandboxSpec,
+    sock: socket.socket,
+    alive_r: int,
+    seccomp_program: bytes,
+    trees: list[tuple[str, int]],
 ) -> NoReturn:
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the terminal's ^C is the program's
@@ -292,12 +320,12 @@ def _init_main(
     except Exception as exc:
         _fail(sock, "fork", exc)
     if child == 0:
-        for fd in (rd, wr, alive_r, mounted_w):
+        for fd in (rd, wr, alive_r, mounted_w, *(fd for _path, fd in trees)):
             os.close(fd)
         _program_main(spec, sock, seccomp_program, mounted_r)
     os.close(mounted_r)
     try:
-        _mounts(spec)
+        _mounts(spec, trees)
     except Exception as exc:
         _fail(sock, "mounts", exc)  # init's exit ends the namespace: the program with it
     os.write(mounted_w, b"m")

@@ -3,8 +3,10 @@
 The supervisor stays outside every namespace the program is in. It
 
 1. checks that the kernel offers what the policy needs (refusing to run with less unless the
-   user passed ``allow_weaker``), creates the session's cgroup, and forks the stage
-   (``stage.py``);
+   user passed ``allow_weaker``), creates the session's cgroup, decides who the program is on
+   the host (its own uid when warden is root, ``identity.py``: the idmapped mounts that needs
+   are made here, as host root, once the stage's user namespace has its maps), and forks the
+   stage (``stage.py``);
 2. receives the proxy's listening socket, created inside the program's network namespace, and
    serves it from here (so the program cannot kill the proxy or route around it);
 3. registers the run and records its start durably in the audit log, moves init and the
@@ -263,7 +265,7 @@ def run_contained(
     ``engine`` builds the check engine that judges each exec (None: record execs only).
     """
     # imported before the fork, so the child does not spend its start-up importing them
-    from warden.contain import landlock, seccomp
+    from warden.contain import identity, landlock, seccomp
     from warden.contain.egress import EgressPolicy
     from warden.contain.proxy import EgressProxy
     from warden.contain.stage import seccomp_profile
@@ -283,6 +285,13 @@ def run_contained(
         ) from exc
 
     weaker: list[str] = []
+    try:
+        ident = identity.plan(spec)
+    except OSError as exc:  # a granted path vanished, /proc unreadable: do not guess
+        raise SandboxError(f"could not decide the program's uid: {exc}") from exc
+    if not ident.own and os.geteuid() == 0:
+        # root could have given the program a uid of its own: it keeps root's (as before)
+        weaker.append(f"the program keeps the caller's uid {ident.uid} ({ident.why_not})")
     try:
         cgroup: Cgroup | None = Cgroup.create(spec.session)
     except CgroupError as exc:
@@ -322,11 +331,19 @@ def run_contained(
     ns.set_child_subreaper()
     mover = _Mover()
     started = time.monotonic()
+    try:
+        mapping = identity.mapping_namespaces(ident) if ident.own else {}
+    except OSError as exc:
+        if cgroup is not None:
+            cgroup.remove()
+        raise SandboxError(f"could not map the program's own uid: {exc}") from exc
     stage_pid = os.fork()
     if stage_pid == 0:  # pragma: no cover - runs in the child, observed through the tests
         try:
             parent_sock.close()
             os.close(alive_w)
+            for fd in mapping.values():
+                os.close(fd)
             stage_main(spec, child_sock, alive_r, seccomp_program)
         finally:
             os._exit(EXIT_SETUP)
@@ -343,8 +360,21 @@ def run_contained(
         git_snapshot = _Task(snapshot_git_configs, spec.workspace)
         parent_sock.settimeout(SETUP_TIMEOUT_S)
         _expect(parent_sock, "userns")
-        write_id_maps(stage_pid, os.getuid(), os.getgid())
-        send_message(parent_sock, {"mapped": True})
+        if ident.own:
+            write_id_maps(stage_pid, os.getuid(), os.getgid(), own=(ident.uid, ident.gid))
+            try:
+                trees = identity.build_trees(ident, stage_pid, mapping)
+            except OSError as exc:
+                raise SandboxError(f"could not give the program its own uid: {exc}") from exc
+            try:
+                send_message(parent_sock, {"mapped": True, "own": True,
+                                           "trees": [t.path for t in ident.trees]}, trees)
+            finally:
+                for fd in trees:
+                    os.close(fd)
+        else:
+            write_id_maps(stage_pid, os.getuid(), os.getgid())
+            send_message(parent_sock, {"mapped": True})
         program_pid, serving, ready = 0, False, False
         # the stage's "init" and "proxy", the program's "program" (its pid, from the kernel)
         # and "ready": processes race, any order
@@ -371,7 +401,7 @@ def run_contained(
                 recorder.durable({
                     "type": "run", "v": 1, "event": "start", "argv": _redacted_argv(spec.argv),
                     "workspace": spec.workspace, "policy": spec.policy_digest,
-                    "weaker": weaker, "egress": list(spec.egress),
+                    "weaker": weaker, "egress": list(spec.egress), "uid": ident.to_record(),
                 })  # fmt: skip
         if program_pid == init_pid:
             raise SandboxError("the sandbox's program message came from elsewhere")
@@ -412,6 +442,8 @@ def run_contained(
             with contextlib.suppress(ProcessLookupError):
                 os.kill(init_pid, signal.SIGKILL)
         os.close(alive_w)
+        for fd in mapping.values():
+            os.close(fd)
         _reap(stage_pid, init_pid)
         proxy.close()
         parent_sock.close()
