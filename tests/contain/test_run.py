@@ -72,6 +72,19 @@ def test_git_commit_inside_the_workspace(box) -> None:
     assert "first" in r.stdout
 
 
+def test_no_set_uid_program_can_be_left_in_the_workspace(box) -> None:
+    """What the program writes in the workspace belongs to its owner on the host (root in CI):
+    a set-uid copy of a shell would be a root shell for whoever runs it after the session."""
+    ws, home = box
+    script = ("cp /bin/sh ./sh && chmod 755 ./sh && "
+              "(chmod u+s ./sh; chmod g+s ./sh; install -m 4755 /bin/sh ./sh2; true)")
+    r = run("/bin/sh", "-c", script, ws=ws, home=home)
+    assert r.returncode == 0, r.stderr
+    assert "Operation not permitted" in r.stderr
+    assert (ws / "sh").stat().st_mode & 0o7777 == 0o755
+    assert not (ws / "sh2").exists() or not (ws / "sh2").stat().st_mode & 0o6000
+
+
 def test_compiler_and_private_tmp(box) -> None:
     ws, home = box
     if shutil.which("cc") is None:

@@ -802,3 +802,54 @@ def test_exec_records_are_bounded_and_unreadable_ones_still_reported() -> None:
     assert unreadable.error is not None and unreadable.path == "" and unreadable.truncated
     assert huge.error is None and huge.truncated
     assert huge.argv == tuple(many[: execwatch.MAX_ARGS])
+
+
+@native
+def test_set_id_bits_are_refused_and_ordinary_modes_work(tmp_path: Path) -> None:
+    """A file the program creates in the workspace belongs to the workspace's owner on the host
+    (root in CI): a set-uid bit on it would leave a set-uid program behind, run later outside
+    the sandbox. Every way to set one is refused; ordinary modes and opens still work."""
+    target = tmp_path / "tool"
+    target.write_bytes(b"#!/bin/sh\n")
+    path = str(target).encode()
+    buf = ctypes.create_string_buffer(path)
+    at_fdcwd = -100
+
+    def body() -> dict[str, str]:
+        fd = os.open(target, os.O_RDONLY)
+        try:
+            out = {
+                "chmod 4755": attempt(lambda: os.chmod(target, 0o4755)),
+                "chmod 2755": attempt(lambda: os.chmod(target, 0o2755)),
+                "fchmod 4755": attempt(lambda: os.fchmod(fd, 0o4755)),
+                "fchmodat2 6755": syscall("fchmodat2", at_fdcwd, ctypes.addressof(buf), 0o6755, 0),
+                "open O_CREAT 4755": attempt(lambda: os.close(os.open(
+                    tmp_path / "a", os.O_CREAT | os.O_WRONLY, 0o4755))),
+                "open O_TMPFILE 4755": attempt(lambda: os.close(os.open(
+                    tmp_path, os.O_TMPFILE | os.O_WRONLY, 0o4755))),
+                "mknod 4644": attempt(lambda: os.mknod(tmp_path / "m", 0o4644 | 0o100000)),
+                "openat2": syscall("openat2", at_fdcwd, ctypes.addressof(buf), 0, 0),
+                "chmod 755": attempt(lambda: os.chmod(target, 0o755)),
+                "open O_CREAT 644": attempt(lambda: os.close(os.open(
+                    tmp_path / "b", os.O_CREAT | os.O_WRONLY, 0o644))),
+                "open read, junk mode": syscall("openat", at_fdcwd, ctypes.addressof(buf),
+                                                os.O_RDONLY, 0o4755),
+            }
+            if "creat" in NR:
+                out["creat 4755"] = syscall("creat", ctypes.addressof(
+                    ctypes.create_string_buffer(str(tmp_path / "c").encode())), 0o4755)
+            return out
+        finally:
+            os.close(fd)
+
+    plain, _ = in_child(body)  # unfiltered, each of these works (the test can fail)
+    assert plain["chmod 4755"] == "ok" and plain["open O_CREAT 4755"] == "ok"
+    r = filtered(SeccompProfile(), body)
+    assert isinstance(r, dict)
+    setid = ("4755", "2755", "6755", "4644")
+    refused = {k: v for k, v in r.items() if any(m in k for m in setid) and "junk" not in k}
+    assert len(refused) >= 7 and set(refused.values()) == {"EPERM"}, r
+    assert r["openat2"] == "ENOSYS"
+    assert r["chmod 755"] == "ok" and r["open O_CREAT 644"] == "ok"
+    assert r["open read, junk mode"] == "ok"  # without O_CREAT the mode means nothing
+    assert not target.stat().st_mode & 0o6000

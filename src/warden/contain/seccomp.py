@@ -8,7 +8,7 @@ only the two "this is not a normal x86_64/aarch64 program" checks kill.
 Why no libseccomp: its Python binding is built from libseccomp's source tree and shipped by
 distributions as ``python3-seccomp`` for the system Python only; on PyPI there are ``pyseccomp``
 (ctypes, last release 2021-01) and third-party repackagings, and all of them also need the C
-library installed. The filter below is 104 to 109 instructions, small enough to build and review
+library installed. The filter below is about 150 instructions, small enough to build and review
 here, pure (:func:`build_filter` returns bytes the tests decode), and the tests run each rule
 against the real kernel.
 
@@ -59,6 +59,12 @@ socketpair (domain != AF_UNIX)           EAFNOSUPPORT  only unix pairs exist for
 socketpair (AF_UNIX, SOCK_DGRAM) unless  EPERM         a datagram pair can sendto() or connect()
 unix sockets are allowed                               any path-named datagram socket (/dev/log,
                                                        journald), unseen by Landlock below ABI 9
+chmod, fchmod, fchmodat, fchmodat2,      EPERM         a set-uid/set-gid file the program owns
+mknod, mknodat (mode & 06000);                         belongs to the workspace's owner on the
+open, openat, creat (O_CREAT/O_TMPFILE                 host (root in CI): a set-uid program left
+and mode & 06000)                                      behind, run later outside the sandbox
+openat2                                  ENOSYS        its mode sits behind a pointer; libc and
+                                                       runtimes fall back to openat on ENOSYS
 seccomp (flags & NEW_LISTENER)           EPERM         a newer filter's listener would answer
                                                        first and hide execs from the recorder
 execve, execveat (notify_exec)           USER_NOTIF    recorded by the supervisor, then resumed
@@ -115,6 +121,8 @@ SYSCALLS: dict[str, dict[str, int]] = {
         "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432,
         "fspick": 433, "clone3": 435, "pidfd_getfd": 438, "mount_setattr": 442,
         "open_tree_attr": 467,
+        "open": 2, "creat": 85, "chmod": 90, "fchmod": 91, "mknod": 133, "openat": 257,
+        "mknodat": 259, "fchmodat": 268, "openat2": 437, "fchmodat2": 452,
     },
     "aarch64": {
         "ioctl": 29, "umount2": 39, "mount": 40, "pivot_root": 41, "acct": 89, "personality": 92,
@@ -130,6 +138,8 @@ SYSCALLS: dict[str, dict[str, int]] = {
         "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432,
         "fspick": 433, "clone3": 435, "pidfd_getfd": 438, "mount_setattr": 442,
         "open_tree_attr": 467,
+        "mknodat": 33, "fchmod": 52, "fchmodat": 53, "openat": 56, "openat2": 437,
+        "fchmodat2": 452,
     },
 }  # fmt: skip
 
@@ -185,6 +195,17 @@ _PERSONALITY_QUERY = 0xFFFFFFFF
 _IPPROTO_TCP = 6
 _MSG_FASTOPEN = 0x20000000  # linux/socket.h: connect inside sendto, past Landlock's connect hook
 _IPPROTO_UDP = 17
+#: S_ISUID | S_ISGID: a set-id bit on a file the program owns. Its files in the workspace belong
+#: to the workspace's owner on the host (root in CI), so ``chmod u+s`` would leave a set-uid
+#: program behind for whoever runs it later, outside the sandbox.
+_SET_ID_BITS = 0o6000
+_O_CREAT_OR_TMPFILE = 0o100 | 0o20000000  # O_CREAT | __O_TMPFILE: the mode argument is used
+#: Where the mode is, per syscall: (mode argument, flags argument or None when always used).
+_MODE_ARGS: dict[str, tuple[int, int | None]] = {
+    "chmod": (1, None), "fchmod": (1, None), "creat": (1, None), "mknod": (1, None),
+    "fchmodat": (2, None), "fchmodat2": (2, None), "mknodat": (2, None),
+    "open": (2, 1), "openat": (3, 2),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -284,9 +305,13 @@ def build_filter(profile: SeccompProfile, *, arch: str | None = None) -> bytes:
     a.jeq(nr["socketpair"], "socketpair")
     a.jeq(nr["personality"], "personality")
     a.jeq(nr["seccomp"], "seccomp")
+    for name, (mode_arg, flags_arg) in _MODE_ARGS.items():
+        if name in nr:
+            a.jeq(nr[name], f"mode{mode_arg}" if flags_arg is None else f"{name}_flags")
     for name in DENY_EPERM:
         a.jeq(nr[name], "eperm")
     a.jeq(nr["clone3"], "enosys")
+    a.jeq(nr["openat2"], "enosys")
     if profile.notify_exec:
         a.jeq(nr["execve"], "notify")
         a.jeq(nr["execveat"], "notify")
@@ -340,6 +365,20 @@ def build_filter(profile: SeccompProfile, *, arch: str | None = None) -> bytes:
     a.op(_BPF_JSET_K, _SECCOMP_FILTER_FLAG_NEW_LISTENER, jt=1, jf=0)
     a.ret(RET_ALLOW)
     a.ret(_errno(errno.EPERM))
+
+    # A set-id bit in a mode: chmod family, mknod, and opens that create (O_CREAT, O_TMPFILE).
+    for name, (_, flags_arg) in _MODE_ARGS.items():
+        if flags_arg is not None and name in nr:
+            a.label(f"{name}_flags")
+            a.load(_arg_lo(flags_arg))
+            a.op(_BPF_JSET_K, _O_CREAT_OR_TMPFILE, jt=f"mode{_MODE_ARGS[name][0]}", jf=0)
+            a.ret(RET_ALLOW)
+    for mode_arg in sorted({arg for arg, _ in _MODE_ARGS.values()}):
+        a.label(f"mode{mode_arg}")
+        a.load(_arg_lo(mode_arg))
+        a.op(_BPF_JSET_K, _SET_ID_BITS, jt=1, jf=0)
+        a.ret(RET_ALLOW)
+        a.ret(_errno(errno.EPERM))
 
     a.label("socketpair")
     a.load(_arg_lo(0))
