@@ -836,8 +836,8 @@ def test_set_id_bits_are_refused_and_ordinary_modes_work(tmp_path: Path) -> None
                                                 os.O_RDONLY, 0o4755),
             }
             if "creat" in NR:
-                out["creat 4755"] = syscall("creat", ctypes.addressof(
-                    ctypes.create_string_buffer(str(tmp_path / "c").encode())), 0o4755)
+                name = ctypes.create_string_buffer(str(tmp_path / "c").encode())  # kept alive
+                out["creat 4755"] = syscall("creat", ctypes.addressof(name), 0o4755)
             return out
         finally:
             os.close(fd)
