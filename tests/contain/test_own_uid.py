@@ -262,3 +262,18 @@ def test_own_ids_stay_in_their_block() -> None:
     ids = {identity.own_ids(f"run-{i:010x}") for i in range(2000)}
     assert all(identity.UID_BASE < i <= identity.UID_BASE + 65534 for i in ids)
     assert len(ids) > 1900  # sessions rarely share one
+
+
+def test_a_granted_path_swapped_after_planning_is_refused(tmp_path: Path) -> None:
+    """The idmapped clone is made from a descriptor checked against what was planned (device,
+    inode, owner), not from a second walk of the path: a directory swapped in between (by
+    whoever can write its parent) is refused instead of being mapped onto the program."""
+    planned = tmp_path / "grant"
+    planned.mkdir()
+    st = planned.stat()
+    tree = identity.Tree(str(planned), (st.st_uid, st.st_gid), writable=True,
+                         inode=(st.st_dev, st.st_ino))  # fmt: skip
+    planned.rename(tmp_path / "grant.old")
+    planned.mkdir()  # same path, another directory
+    with pytest.raises(OSError, match="changed between planning and building"):
+        identity._tree(tree, -1)

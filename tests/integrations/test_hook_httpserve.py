@@ -289,3 +289,82 @@ def test_a_bug_behind_the_http_side_is_a_block_not_a_silent_allow(
     conn.close()
     assert resp.status == 200
     assert b"deny" in body or b"block" in body
+
+
+def test_a_handler_that_raises_is_answered_500_never_silence() -> None:
+    """No answer at all is a failed hook whose meaning the client decides; a 5xx is one it
+    must treat as a failure (Claude Code with onFailure block: a block)."""
+
+    def head(request: Request, length: int | None) -> Reply | None:
+        if request.target == "/head-bug":
+            raise ValueError("Invalid IPv6 URL")
+        return None
+
+    def body(request: Request, raw: bytes) -> Reply:
+        raise RuntimeError("bug")
+
+    srv = HTTPFront(("127.0.0.1", 0), Handlers(head=head, body=body, headers=()))
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    try:
+        for target in (b"/head-bug", b"/x"):
+            reply = _raw(srv, b"POST " + target + b" HTTP/1.1\r\nHost: h\r\n"
+                         b"Content-Length: 2\r\n\r\n{}")  # fmt: skip
+            assert _status(reply) == 500, reply
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        t.join(10)
+
+
+def test_a_trickled_head_is_cut_at_the_head_deadline(
+    front: tuple[HTTPFront, Echo], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slowloris: a byte every so often kept a thread for IDLE_TIMEOUT per byte, for up to
+    64 KiB of head; now the whole head must arrive within HEAD_TIMEOUT of its first byte."""
+    monkeypatch.setattr(httpserve, "HEAD_TIMEOUT", 0.5)
+    srv, _ = front
+    conn = socket.create_connection(srv.server_address, timeout=10)
+    start = time.monotonic()
+    out = b""
+    try:
+        for byte in b"POST /x HTTP/1.1\r\nHost: h\r\n":
+            conn.sendall(bytes([byte]))
+            time.sleep(0.1)
+            conn.setblocking(False)
+            try:
+                out += conn.recv(4096)
+            except BlockingIOError:
+                pass
+            finally:
+                conn.setblocking(True)
+            if out:
+                break
+        conn.settimeout(5)
+        while chunk := conn.recv(4096):
+            out += chunk
+    except OSError:
+        pass
+    finally:
+        conn.close()
+    assert time.monotonic() - start < 4
+    assert not out or _status(out) == 408
+
+
+def test_connections_past_the_cap_get_503(
+    front: tuple[HTTPFront, Echo], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(httpserve, "MAX_CONNECTIONS", 3)
+    srv, _ = front
+    held = [socket.create_connection(srv.server_address, timeout=10) for _ in range(3)]
+    try:
+        time.sleep(0.3)  # the three are accepted and waiting for a request
+        extra = socket.create_connection(srv.server_address, timeout=10)
+        with extra:  # answered at once, before it sends anything (sending could meet a reset)
+            reply = extra.recv(4096)
+        assert _status(reply) == 503
+    finally:
+        for conn in held:
+            conn.close()
+    time.sleep(0.3)
+    assert _status(_raw(srv, _post(b"{}"), until_close=False)) == 200  # served again after

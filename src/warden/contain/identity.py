@@ -95,6 +95,9 @@ class Tree:
     path: str
     owner: tuple[int, int]
     writable: bool
+    #: (st_dev, st_ino) seen when planned: the tree is made from a descriptor checked against
+    #: it, so a path swapped between planning and building is refused, not cloned
+    inode: tuple[int, int] = (0, 0)
 
 
 @dataclass(frozen=True)
@@ -198,7 +201,8 @@ def plan(spec: SandboxSpec, *, mountinfo: str | None = None) -> Identity:
             if d not in trees:
                 st = seen[d]
                 assert st is not None
-                trees[d] = Tree(d, (st.st_uid, st.st_gid), writable=False)
+                trees[d] = Tree(d, (st.st_uid, st.st_gid), writable=False,
+                                inode=(st.st_dev, st.st_ino))
     for path in spec.read:
         # a granted path the program could not read as "other" itself (a 0700 toolchain
         # directory, a 0600 ~/.gitconfig): a read-only view of it, as its owner
@@ -209,12 +213,13 @@ def plan(spec: SandboxSpec, *, mountinfo: str | None = None) -> Identity:
             _beneath(path, t.path) and t.owner == owner for t in trees.values()
         ):
             continue  # readable as it is, or through the view of a directory above
-        trees[path] = Tree(path, owner, writable=False)
+        trees[path] = Tree(path, owner, writable=False, inode=(st.st_dev, st.st_ino))
     for path in writable:
         if any(_beneath(path, w) and path != w for w in writable):
             continue  # inside another writable root, which is idmapped recursively
         st = os.stat(path)
-        trees[path] = Tree(path, (st.st_uid, st.st_gid), writable=True)
+        trees[path] = Tree(path, (st.st_uid, st.st_gid), writable=True,
+                           inode=(st.st_dev, st.st_ino))
     if len(trees) > MAX_TREES:
         return _keep(caller, f"{len(trees)} granted paths need idmapped mounts (max {MAX_TREES})")
     if mountinfo is None:
@@ -298,7 +303,7 @@ def build_trees(ident: Identity, stage_pid: int, mapping: dict[tuple[int, int], 
     try:
         for tree in ident.trees:
             userns = mapping.get(tree.owner, own)
-            fds.append(ns.idmapped_tree(tree.path, userns, readonly=not tree.writable))
+            fds.append(_tree(tree, userns))
     except BaseException:
         for fd in fds:
             os.close(fd)
@@ -306,3 +311,16 @@ def build_trees(ident: Identity, stage_pid: int, mapping: dict[tuple[int, int], 
     finally:
         os.close(own)
     return fds
+
+
+def _tree(tree: Tree, userns: int) -> int:
+    """The idmapped clone of ``tree``, made from a descriptor of the very directory that was
+    planned (same device, inode and owner), never from a second walk of its path."""
+    where = os.open(tree.path, os.O_PATH | os.O_CLOEXEC)
+    try:
+        st = os.fstat(where)
+        if (st.st_dev, st.st_ino) != tree.inode or (st.st_uid, st.st_gid) != tree.owner:
+            raise OSError(f"{tree.path} changed between planning and building the sandbox")
+        return ns.idmapped_tree(tree.path, userns, readonly=not tree.writable, fd=where)
+    finally:
+        os.close(where)

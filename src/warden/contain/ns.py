@@ -154,16 +154,20 @@ def _syscall_check(result: int, what: str) -> int:
     return result
 
 
-def idmapped_tree(path: str, userns_fd: int, *, readonly: bool) -> int:
-    """A detached, recursive clone of the mount tree at ``path`` whose owners are mapped through
+def idmapped_tree(path: str, userns_fd: int, *, readonly: bool, fd: int | None = None) -> int:
+    """A detached, recursive clone of the mount tree at ``path`` (or at the ``O_PATH``
+    descriptor ``fd``, then ``path`` only names it in errors) whose owners are mapped through
     the user namespace ``userns_fd`` (read-only if asked); its descriptor, close-on-exec.
 
     Needs CAP_SYS_ADMIN in the user namespace owning the file system (host root, for a disk).
     """
     flags = _OPEN_TREE_CLONE | _OPEN_TREE_CLOEXEC | _AT_RECURSIVE
     nr = ctypes.c_long(_NR_OPEN_TREE)
-    fd = _syscall_check(_libc.syscall(nr, _AT_FDCWD, os.fsencode(path), flags),
-                        f"open_tree {path}")  # fmt: skip
+    if fd is None:
+        where, name = _AT_FDCWD, os.fsencode(path)
+    else:
+        where, name, flags = fd, b"", flags | _AT_EMPTY_PATH
+    fd = _syscall_check(_libc.syscall(nr, where, name, flags), f"open_tree {path}")
     attr = _MountAttr(_MOUNT_ATTR_IDMAP | (_MOUNT_ATTR_RDONLY if readonly else 0), 0, 0, userns_fd)
     nr = ctypes.c_long(_NR_MOUNT_SETATTR)
     try:

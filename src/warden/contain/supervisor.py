@@ -546,6 +546,7 @@ class _Mover:
 
     def __init__(self) -> None:
         self.error: CgroupError | None = None
+        self._done = False
         self._pids: queue.SimpleQueue[int | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
 
@@ -558,19 +559,28 @@ class _Mover:
         self._pids.put(pid)
 
     def _run(self, cgroup: Cgroup, stage_pid: int) -> None:
-        with contextlib.suppress(CgroupError):  # the stage: only to start the wait early
-            cgroup.add(stage_pid)
-        while (pid := self._pids.get()) is not None:
-            try:
-                cgroup.add(pid)
-            except CgroupError as exc:
-                self.error = self.error or exc
+        try:
+            with contextlib.suppress(CgroupError):  # the stage: only to start the wait early
+                cgroup.add(stage_pid)
+            while (pid := self._pids.get()) is not None:
+                try:
+                    cgroup.add(pid)
+                except CgroupError as exc:
+                    self.error = self.error or exc
+        except BaseException as exc:  # anything else must stop the run too, never pass as moved
+            self.error = self.error or CgroupError(f"moving processes into the cgroup failed: "
+                                                   f"{type(exc).__name__}: {exc}")
+            return
+        self._done = True
 
     def finish(self) -> None:
-        """Wait for every move; raise what failed (a cgroup that refuses members stops the run)."""
+        """Wait for every move; raise what failed (a cgroup that refuses members stops the run,
+        and so does a mover that did not get to the end of its list)."""
         if self._thread is not None:
             self._pids.put(None)
             self._thread.join()
+            if self.error is None and not self._done:
+                self.error = CgroupError("the cgroup mover ended before moving every process")
         if self.error is not None:
             error, self.error = self.error, None
             raise error

@@ -140,6 +140,22 @@ def test_a_cgroup_that_refuses_members_stops_the_run() -> None:
     mover.finish()  # raised once; the clean-up path may call it again
 
 
+def test_an_unexpected_error_in_the_mover_stops_the_run_too() -> None:
+    """Only CgroupError was caught: any other exception ended the thread with no error set,
+    and "go" went out with the program outside the cgroup."""
+
+    class _Broken(_StubCgroup):
+        def add(self, pid: int) -> None:
+            if pid == 4243:
+                raise RuntimeError("unexpected")
+            super().add(pid)
+
+    mover = _mover(_Broken({}))
+    mover.add(4243)
+    with pytest.raises(CgroupError, match="RuntimeError: unexpected"):
+        mover.finish()
+
+
 def test_a_mover_that_never_began_has_nothing_to_finish() -> None:
     _Mover().finish()
 

@@ -25,6 +25,11 @@ headers) is answered ``400``/``411``/``431`` and the connection closed, never gu
 body (:attr:`Handlers.head`). ``HTTP/1.0`` connections close after one answer unless they ask
 for keep-alive.
 
+Bounds: a request head must arrive within :data:`HEAD_TIMEOUT` of its first byte (``408``),
+and at most :data:`MAX_CONNECTIONS` connections are served at once (``503`` past it). A handler
+that raises is answered ``500`` and the connection closed: never silence, which a client could
+take for anything.
+
 Threads (leader/follower): the thread that accepts a connection serves it for the
 connection's life (at most :data:`IDLE_TIMEOUT` idle between requests), after waking another
 to accept the next; :data:`SPARE_THREADS` wait at rest, so a new connection costs no thread
@@ -49,7 +54,9 @@ from typing import NamedTuple
 __all__ = [
     "BACKLOG",
     "CLOSE_GRACE",
+    "HEAD_TIMEOUT",
     "IDLE_TIMEOUT",
+    "MAX_CONNECTIONS",
     "MAX_HEADERS",
     "MAX_HEAD_BYTES",
     "SPARE_THREADS",
@@ -67,6 +74,15 @@ BACKLOG = 128
 #: connections (an idle keep-alive connection is simply reopened by the client).
 IDLE_TIMEOUT = 15.0
 
+#: Seconds from the first byte of a request head to its end: a client that trickles a head
+#: (slowloris) holds a thread for this long at most, not IDLE_TIMEOUT per byte received.
+HEAD_TIMEOUT = 5.0
+
+#: Connections served at once; past it a new one is answered 503 and closed (each holds a
+#: thread: any local process, a guarded agent included, could otherwise open them until the
+#: hook requests queue and time out).
+MAX_CONNECTIONS = 256
+
 #: Largest request head (request line and headers). A hook request's head is a few hundred
 #: bytes; :mod:`http.server` allowed 64 KiB per line.
 MAX_HEAD_BYTES = 64 * 1024
@@ -83,7 +99,9 @@ SPARE_THREADS = 2
 _RECV = 1 << 16
 _REASONS = {100: "Continue", 200: "OK", 400: "Bad Request", 401: "Unauthorized",
             404: "Not Found", 405: "Method Not Allowed", 411: "Length Required",
-            431: "Request Header Fields Too Large", 505: "HTTP Version Not Supported"}  # fmt: skip
+            408: "Request Timeout", 431: "Request Header Fields Too Large",
+            500: "Internal Server Error", 503: "Service Unavailable",
+            505: "HTTP Version Not Supported"}  # fmt: skip
 #: Headers read from every request (and those in :attr:`Handlers.headers`); the others are
 #: skipped without being decoded.
 _WANTED = frozenset({b"authorization", b"content-length", b"transfer-encoding", b"connection",
@@ -239,8 +257,17 @@ class HTTPFront:
                 self._waiting -= 1
                 if conn is None:
                     return
-                self._conns.add(conn)
+                full = len(self._conns) >= MAX_CONNECTIONS
+                if not full:
+                    self._conns.add(conn)
                 more = self._waiting < SPARE_THREADS - 1 and not self._stopping
+            if full:
+                with contextlib.suppress(OSError):
+                    self._send(conn, Reply(503, '{"error":"too many connections"}', close=True))
+                conn.close()
+                with self._lock:
+                    self._waiting += 1
+                continue
             try:
                 if more:
                     self._spawn()
@@ -284,7 +311,16 @@ class HTTPFront:
         """Read one request and answer it; the bytes after it (pipelined), or ``None`` when
         the connection is to be closed."""
         end = buf.find(b"\r\n\r\n")
+        deadline = None
         while end < 0:
+            if buf and deadline is None:
+                deadline = time.monotonic() + HEAD_TIMEOUT
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self._send(conn, Reply(408, '{"error":"request head too slow"}', close=True))
+                    return None
+                conn.settimeout(min(left, IDLE_TIMEOUT))
             if len(buf) > MAX_HEAD_BYTES:
                 self._send(conn, Reply(431, '{"error":"request head too large"}', close=True))
                 return None
@@ -297,6 +333,8 @@ class HTTPFront:
             scan = max(0, len(buf) - 3)
             buf += chunk
             end = buf.find(b"\r\n\r\n", scan)
+        if deadline is not None:
+            conn.settimeout(IDLE_TIMEOUT)
         if end > MAX_HEAD_BYTES:
             self._send(conn, Reply(431, '{"error":"request head too large"}', close=True))
             return None
@@ -307,7 +345,12 @@ class HTTPFront:
         except _Bad as exc:
             self._send(conn, Reply(exc.status, _error_json(str(exc)), close=True))
             return None
-        early = self._handlers.head(request, length)
+        try:
+            early = self._handlers.head(request, length)
+        except Exception as exc:  # no answer would leave the caller to guess: say it failed
+            self._send(conn, Reply(500, _error_json(f"internal error: {exc!r}"[:200]),
+                                   close=True))  # fmt: skip
+            return None
         if early is not None:
             self._send(conn, early._replace(close=early.close or not keep_alive))
             return rest if keep_alive and not early.close else None
@@ -317,7 +360,12 @@ class HTTPFront:
         body, rest = _read_body(conn, rest, length)
         if body is None:
             return None  # the client went away mid-body: nobody to answer
-        reply = self._handlers.body(request, body)
+        try:
+            reply = self._handlers.body(request, body)
+        except Exception as exc:
+            self._send(conn, Reply(500, _error_json(f"internal error: {exc!r}"[:200]),
+                                   close=True))  # fmt: skip
+            return None
         close = reply.close or not keep_alive
         self._send(conn, reply._replace(close=close))
         return None if close else rest

@@ -448,10 +448,10 @@ class _HTTPSide:
         return None
 
     def body(self, request: Request, raw: bytes) -> Reply:
-        url = urlsplit(request.target)
-        workspace = (parse_qs(url.query).get("workspace") or [""])[0] if url.query else ""
-        workspace = workspace or unquote(request.headers.get(PROJECT_HEADER_KEY, ""))
         try:
+            url = urlsplit(request.target)
+            workspace = (parse_qs(url.query).get("workspace") or [""])[0] if url.query else ""
+            workspace = workspace or unquote(request.headers.get(PROJECT_HEADER_KEY, ""))
             answer = self.hook.answer(_agent_of(request), workspace or None, raw)
             # the event name only shapes a block by exit code, so the payload is decoded
             # again only then (a large Write payload is not parsed twice for every allow)
@@ -466,7 +466,10 @@ class _HTTPSide:
 
 
 def _agent_of(request: Request) -> str:
-    path = urlsplit(request.target).path
+    try:
+        path = urlsplit(request.target).path
+    except ValueError:  # "http://[x/...": not a hook path (urlsplit raises on it)
+        return ""
     return path[len(HTTP_PATH):] if path.startswith(HTTP_PATH) else ""
 
 

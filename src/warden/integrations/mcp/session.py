@@ -415,11 +415,13 @@ class McpSession:
 
     def _server_batch(self, msg: rpc.Message) -> Out:
         """Each element on its own, so no response escapes inspection inside a batch."""
-        out: list[bytes] = []
+        to_client: list[bytes] = []
+        to_server: list[bytes] = []  # warden's own answers to server requests (a refused sampling)
         for item in msg.data:
-            line = rpc.encode(item)
-            out.extend(self.from_server(line).to_client)
-        return Out(to_client=tuple(out))
+            each = self.from_server(rpc.encode(item))
+            to_client.extend(each.to_client)
+            to_server.extend(each.to_server)
+        return Out(to_server=tuple(to_server), to_client=tuple(to_client))
 
     def _take(self, req_id: Any) -> _Pending | None:
         with self._lock:
