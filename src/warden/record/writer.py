@@ -14,17 +14,19 @@ for its receipt while nobody is committing becomes the committer itself (the *le
 commits batches, oldest first, up to and including its own; producers that arrive meanwhile
 park (the *followers*) and are released when their batch is durable. The writer thread commits
 only what nobody waits on (``append_nowait``), and what a leader left queued when it returned.
-So a lone ``append`` runs on its caller's thread end to end, with no thread hand-off at all,
-and 16 waiting producers hand the committer role among themselves without waking the writer
-thread. The "one writer" rule holds: ``_busy`` (under ``_lock``) admits one committer at a
-time, and only the committer touches the tree edge and the store's write connection.
+So a lone ``append`` on a thread other than the main one runs on that thread end to end, with
+no hand-off, and 16 waiting producers hand the committer role among themselves without waking
+the writer thread. The "one writer" rule holds: ``_busy`` (under ``_lock``) admits one
+committer at a time, and only the committer touches the tree edge and the store's write connection.
 Measured (1 producer, 2026-11-21): ~10 futex calls and 7-9 context switches per acked append
 with a writer-thread hand-off, ~0 and 2.3-2.7 now; median latency -5 to -15 %, p99 about
 halved. What is left is the fsync of ``COMMIT`` (~60 %) and the Ed25519 signature (~50 us).
 
-A leader runs on its caller's thread, possibly the main thread, so a signal can land inside
-a commit: the batch then fails (its receipts raise, fail closed) and the interrupt reaches
-the leader. A follower re-checks every :data:`PARK_SECONDS`, and a batch that a leader took
+The main thread never leads (:func:`_may_lead`): signal handlers run there, between any two
+bytecodes, and an interrupt inside a commit or while the committer role is given up could
+leave that role taken forever; its appends are committed by the writer thread. Should an
+exception still end a commit midway, the batch fails (its receipts raise, fail closed).
+A follower re-checks every :data:`PARK_SECONDS`, and a batch that a leader took
 but never finished is failed rather than left to hang (:meth:`Writer._drain`).
 
 Hot-path choices (measured, see docs/audit.md §9): a batch keeps its entries in a plain list
@@ -123,6 +125,19 @@ class Receipt:
         return _index(batch, self._pos)
 
 
+def _may_lead() -> bool:
+    """Whether this thread may become the committer: any but the main thread.
+
+    Python runs signal handlers on the main thread only, between any two bytecodes: SIGINT's
+    KeyboardInterrupt, or ``warden run``'s SIGTERM handler raising, could land inside a commit
+    after the batch left the queue, or while the committer role is being given up, and leave
+    that role taken forever (every later append would park, ``close`` would never return).
+    Other threads get no asynchronous exceptions, so the main thread hands its entries to the
+    writer thread and waits (a process whose only appender is its main thread, a ``warden
+    hook`` process, pays one thread hand-off per append)."""
+    return threading.current_thread() is not threading.main_thread()
+
+
 def _index(batch: _Batch, pos: int) -> int:
     """The index of entry ``pos`` of a done batch, or the error that failed the batch."""
     if batch.error is not None:
@@ -191,7 +206,11 @@ class Writer:
 
     def append(self, data: bytes, payload: Payload | None) -> int:
         """Queue one entry and return its index once durable (``submit`` then ``wait`` under
-        one lock): the caller commits it itself unless a committer is already at work."""
+        one lock): the caller commits it itself unless a committer is already at work, or it
+        is the main thread (see :func:`_may_lead`)."""
+        if not _may_lead():
+            receipt = self.submit(data, payload)
+            return receipt.result()
         with self._lock:
             batch, pos = self._enqueue(data, payload)
             lead = not self._busy
@@ -234,7 +253,7 @@ class Writer:
         with self._lock:
             if batch.done:
                 return True
-            lead = timeout is None and not self._busy
+            lead = timeout is None and not self._busy and _may_lead()
             if lead:
                 self._busy = True
             else:
@@ -256,6 +275,9 @@ class Writer:
                 if batch.done:
                     return
                 if self._busy:
+                    continue
+                if not _may_lead():  # the writer thread commits for the main thread
+                    self._has_work.notify()
                     continue
                 self._busy = True
             self._drain(batch)
