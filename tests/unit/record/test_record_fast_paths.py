@@ -2,7 +2,8 @@
 
 * the two-process re-hash equals the one-process re-hash, notices edits wherever they fall
   (its own chunks or the helper's), and survives the helper dying or answering garbage;
-* the multi-row INSERT stores every row of batches of awkward sizes at the right index;
+* the multi-row INSERT stores every row of batches of awkward sizes at the right index, and
+  blobs bound as ``bytearray`` are stored as the very BLOBs ``bytes`` would give;
 * acknowledged producers (waiter locks, gather window) each get their own durable index;
 * the digit-run check of the canonical fast path only ever costs the slow path.
 """
@@ -188,6 +189,28 @@ def test_multi_row_insert(tmp_path: Path, sizes: list[int]) -> None:
         assert store.bounds() == (0, start - 1)
     finally:
         store.close()
+
+
+def test_blobs_bound_as_bytearray_are_stored_as_the_same_blobs(tmp_path: Path) -> None:
+    """Entries, node blobs and payloads are bound as bytearray copies (the cheap path of
+    Python's sqlite3): SQLite must hold exactly the BLOBs a bytes binding gives."""
+    db = tmp_path / "a.db"
+    with AuditLog.open(db) as log:
+        for i in range(5):
+            log.append({"type": "t", "i": i}, payload={"secret": i} if i % 2 else None)
+        expected = [(i, log.leaf(i)) for i in range(5)]
+        payloads = log.store.payloads()
+    conn = sqlite3.connect(db)
+    try:
+        rows = conn.execute("SELECT idx, data, typeof(data), typeof(nodes) FROM entries").fetchall()
+        assert [(i, d) for i, d, _, _ in rows] == expected
+        assert {(t, u) for _, _, t, u in rows} == {("blob", "blob")}
+        prow = conn.execute("SELECT idx, salt, body, typeof(salt), typeof(body) FROM payloads")
+        got = {i: (s, b, ts, tb) for i, s, b, ts, tb in prow.fetchall()}
+        assert got == {i: (p.salt, p.body, "blob", "blob") for i, p in payloads.items()}
+        assert sorted(got) == [1, 3]
+    finally:
+        conn.close()
 
 
 def test_acked_producers_get_their_own_index(tmp_path: Path) -> None:
