@@ -51,11 +51,14 @@ AGENTS = ("claude-code", "codex", "gemini")
 
 
 def socket_path() -> str:
-    """Same rule as ``warden.integrations.hooks.serve.socket_path``."""
+    """Same rule as ``warden.integrations.hooks.serve.socket_path`` (a test compares them)."""
     runtime = os.environ.get("XDG_RUNTIME_DIR")
     if runtime and os.path.isabs(runtime) and os.path.isdir(runtime):  # noqa: PTH112, PTH117
         return os.path.join(runtime, "warden", "hooks.sock")
-    return os.path.join(os.path.expanduser("~"), ".local", "state", "warden", "hooks.sock")
+    state = os.environ.get("XDG_STATE_HOME")
+    if not (state and os.path.isabs(state)):  # noqa: PTH117
+        state = os.path.join(os.path.expanduser("~"), ".local", "state")
+    return os.path.join(state, "warden", "hooks", "hooks.sock")
 
 
 class NoServer(Exception):

@@ -88,7 +88,7 @@ def _start(tmp: Path, *extra: str) -> Server:
         raise AssertionError(f"server did not start: {line!r} {proc.stderr.read()!r}")
     port = int(line.split("http://127.0.0.1:")[1].split("/")[0])
     run = Path(env["XDG_RUNTIME_DIR"]) / "warden"
-    token = (Path(env["HOME"]) / ".local" / "state" / "warden" / "hooks.token").read_text().strip()
+    token = (Path(env["XDG_STATE_HOME"]) / "warden" / "hooks" / "hooks.token").read_text().strip()
     return Server(proc, port, run / "hooks.sock", token, db, env)
 
 
@@ -270,7 +270,7 @@ def test_http_without_the_token_is_refused_and_not_recorded(server: Server) -> N
 def test_state_files_are_private(server: Server) -> None:
     assert server.sock.stat().st_mode & 0o777 == 0o600
     assert server.sock.parent.stat().st_mode & 0o777 == 0o700
-    token = Path(server.env["HOME"]) / ".local" / "state" / "warden" / "hooks.token"
+    token = Path(server.env["XDG_STATE_HOME"]) / "warden" / "hooks" / "hooks.token"
     assert token.stat().st_mode & 0o777 == 0o600
     assert token.parent.stat().st_mode & 0o777 == 0o700
     assert len(server.token) >= 40
@@ -504,3 +504,39 @@ def test_the_token_outlives_a_reboot(tmp_path: Path) -> None:
     finally:
         second.proc.terminate()
         second.proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize("runtime", [True, False])
+@pytest.mark.parametrize("state", [True, False])
+def test_the_thin_client_and_the_server_agree_on_the_socket(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runtime: bool, state: bool
+) -> None:
+    from warden import hookclient
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "run").mkdir()
+    for var, on, value in (("XDG_RUNTIME_DIR", runtime, tmp_path / "run"),
+                           ("XDG_STATE_HOME", state, tmp_path / "state")):  # fmt: skip
+        if on:
+            monkeypatch.setenv(var, str(value))
+        else:
+            monkeypatch.delenv(var, raising=False)
+    assert hookclient.socket_path() == str(serve.socket_path())
+
+
+def test_a_shared_state_directory_open_to_others_does_not_stop_the_server(
+    tmp_path: Path,
+) -> None:
+    """warden run's session registry makes ~/.local/state/warden with the umask's mode (755);
+    the hook server's token and fallback socket live in their own 0700 directory beneath."""
+    env = _env(tmp_path)
+    shared = Path(env["XDG_STATE_HOME"]) / "warden"
+    shared.mkdir(parents=True, mode=0o755)
+    shared.chmod(0o755)
+    srv = _start(tmp_path)
+    try:
+        status, _ = srv.post(LS)
+        assert status == 200
+    finally:
+        srv.proc.terminate()
+        srv.proc.wait(timeout=30)

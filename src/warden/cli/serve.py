@@ -24,10 +24,10 @@ over HTTP on loopback for Claude Code's `http` hook type (POST /warden/hook/clau
 (`python -I -S .../warden/hookclient.py AGENT`) that Codex, Gemini CLI and Claude Code command
 hooks run. Answers are exactly what `warden hook AGENT` gives for the same payload.
 
-The socket (0600) is in $XDG_RUNTIME_DIR/warden/, else ~/.local/state/warden/; the token
-(0600) is in $XDG_STATE_HOME/warden/ (~/.local/state/warden/), where it survives a reboot, so
-the hooks `warden install --server` wrote keep working. Only loopback addresses are accepted
-for --listen.
+The socket (0600) is in $XDG_RUNTIME_DIR/warden/, else ~/.local/state/warden/hooks/; the
+token (0600) is in $XDG_STATE_HOME/warden/hooks/ (~/.local/state/warden/hooks/), where it
+survives a reboot, so the hooks `warden install --server` wrote keep working. Only loopback
+addresses are accepted for --listen.
 
 examples:
   warden serve --hooks                              HTTP on 127.0.0.1:8765 and the socket
@@ -48,7 +48,7 @@ def register(sub: Any, summary: str) -> None:
                    help="unix socket (default: $XDG_RUNTIME_DIR/warden/hooks.sock)")
     p.add_argument("--no-socket", action="store_true", help="serve HTTP only")
     p.add_argument("--token-file", metavar="PATH", type=Path,
-                   help="bearer token file (default: ~/.local/state/warden/hooks.token)")
+                   help="bearer token file (default: ~/.local/state/warden/hooks/hooks.token)")
     p.add_argument("--policy", "-p", action="append", default=[], metavar="FILE",
                    help="extra policy file (repeatable; layered over user and project)")
     p.add_argument("--pack", action="append", default=[], metavar="FILE",

@@ -6,7 +6,7 @@ workspace (rebuilt when a policy file it read changes), and answers hook payload
 
 * over **HTTP** on loopback, for Claude Code's ``http`` hook type: ``POST /warden/hook/AGENT``
   with the hook JSON as body, answered with the JSON ``warden hook AGENT`` prints. Callers must
-  send ``Authorization: Bearer TOKEN`` (``~/.local/state/warden/hooks.token``, ``0600``, kept
+  send ``Authorization: Bearer TOKEN`` (``~/.local/state/warden/hooks/hooks.token``, ``0600``, kept
   across reboots: the installed hooks carry it); and
 * over a **unix socket** (``0600`` in a ``0700`` directory, peers checked by ``SO_PEERCRED``)
   for the thin command client :mod:`warden.hookclient`, in a small framing
@@ -109,11 +109,11 @@ _PROTOCOLS_SERVED_OVER_HTTP = ("claude-code",)
 
 
 def state_dir() -> Path:
-    """``$XDG_RUNTIME_DIR/warden`` when that is set, else ``~/.local/state/warden``."""
+    """``$XDG_RUNTIME_DIR/warden`` when that is set, else :func:`token_dir`."""
     runtime = os.environ.get(_STATE_ENV)
     if runtime and Path(runtime).is_absolute() and Path(runtime).is_dir():
         return Path(runtime) / "warden"
-    return Path(os.path.expanduser("~")) / ".local" / "state" / "warden"
+    return token_dir()
 
 
 def socket_path(folder: Path | None = None) -> Path:
@@ -121,14 +121,17 @@ def socket_path(folder: Path | None = None) -> Path:
 
 
 def token_dir() -> Path:
-    """``$XDG_STATE_HOME/warden``, else ``~/.local/state/warden``: state that must outlive a
-    reboot. The token is written into the agents' hook settings by ``warden install --server``;
-    kept in ``$XDG_RUNTIME_DIR`` (emptied at logout and reboot) it was replaced by a new one at
-    the next start, and every installed hook got ``401``, a block, until re-installed."""
+    """``$XDG_STATE_HOME/warden/hooks``, else ``~/.local/state/warden/hooks``: state that must
+    outlive a reboot. The token is written into the agents' hook settings by ``warden install
+    --server``; kept in ``$XDG_RUNTIME_DIR`` (emptied at logout and reboot) it was replaced by a
+    new one at the next start, and every installed hook got ``401``, a block, until
+    re-installed."""
     base = os.environ.get("XDG_STATE_HOME")
     if base and Path(base).is_absolute():
-        return Path(base) / "warden"
-    return Path(os.path.expanduser("~")) / ".local" / "state" / "warden"
+        return Path(base) / "warden" / "hooks"
+    # its own 0700 directory: ~/.local/state/warden is shared (warden run's session registry
+    # creates it with the umask's mode), and _private_dir refuses one open to others
+    return Path(os.path.expanduser("~")) / ".local" / "state" / "warden" / "hooks"
 
 
 def token_path(folder: Path | None = None) -> Path:
