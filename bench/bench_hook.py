@@ -102,7 +102,8 @@ class _Server:
     def __init__(self, tmp: Path) -> None:
         run = tmp / "run"
         run.mkdir(mode=0o700)
-        self.env = {**os.environ, "XDG_RUNTIME_DIR": str(run)}
+        self.env = {**os.environ, "XDG_RUNTIME_DIR": str(run),
+                    "XDG_STATE_HOME": str(tmp / "state")}  # the token's directory
         self.proc = subprocess.Popen(
             # warden.cli.serve directly: the same command whether or not `warden serve` is listed
             [sys.executable, "-m", "warden.cli.serve", "--hooks", "--listen", "127.0.0.1:0",
@@ -116,7 +117,7 @@ class _Server:
             self.proc.kill()
             raise SystemExit(f"warden serve did not start: {line!r}")
         self.port = int(line.split("http://127.0.0.1:")[1].split("/")[0])
-        self.token = (run / "warden" / "hooks.token").read_text().strip()
+        self.token = (tmp / "state" / "warden" / "hooks" / "hooks.token").read_text().strip()
 
     def http_once(self, data: bytes) -> float:
         start = time.perf_counter()
