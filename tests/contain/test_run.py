@@ -353,6 +353,12 @@ def test_dry_run_shows_what_the_program_will_see(box) -> None:
     assert spec["workspace"] == str(ws.resolve())
     assert str(ws.resolve()) in spec["write"]
     assert "AWS_SECRET_ACCESS_KEY" not in spec["env"]
+    identity = spec["identity"]  # who the program will be on the host
+    if os.geteuid() == 0 and identity["own"]:
+        assert identity["host"] >= 0x7FFF0000
+        assert {"path": str(ws.resolve()), "writable": True} in identity["idmapped"]
+    else:
+        assert identity["own"] is False and identity["why_not"]
 
 
 def test_credentials_in_the_environment_are_not_passed(box) -> None:

@@ -88,7 +88,16 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         import json
 
-        print(json.dumps(spec.to_json(), indent=2))
+        from warden.contain.identity import plan
+
+        shown = spec.to_json()
+        try:  # who the program will be on the host, and which paths reach it idmapped
+            ident = plan(spec)
+            shown["identity"] = {**ident.to_record(), "idmapped": [
+                {"path": t.path, "writable": t.writable} for t in ident.trees]}
+        except OSError as exc:
+            shown["identity"] = {"error": f"cannot plan the program's identity: {exc}"}
+        print(json.dumps(shown, indent=2))
         return 0
     from warden.contain.supervisor import SandboxError, run_contained
 
