@@ -112,6 +112,13 @@ def test_claude_code_http_hooks_against_a_running_server(claude: Path, tmp_path:
     finally:
         server.proc.send_signal(signal.SIGTERM)
         server.proc.wait(15)
+        assert server.proc.stderr is not None
+        tail = server.proc.stderr.read().decode(errors="replace")
+    # how Claude Code used its connections to the server: 2.1.328 sent all 14 requests of this
+    # run on one (docs/integrations.md); the server says so on exit
+    stats = [line for line in tail.splitlines() if "HTTP requests on" in line]
+    assert stats, tail[-500:]
+    print(stats[0])
 
     # the server is gone: Claude Code's http hook fails, and onFailure "block" must hold
     marker = proj / "ran.txt"

@@ -138,6 +138,9 @@ def run(args: argparse.Namespace) -> int:
         server.serve_forever()
     finally:
         server.close()
+        if server.http is not None:
+            print(f"warden serve: answered {server.http.requests} HTTP requests on "
+                  f"{server.http.connections} connections", file=sys.stderr, flush=True)
     return 0
 
 

@@ -189,6 +189,10 @@ class HTTPFront:
         self._conns: set[socket.socket] = set()
         self._drained = threading.Condition(self._lock)  # notified when a connection ends
         self._stopping = False
+        #: Connections accepted and requests answered, for the server's exit line (whether
+        #: clients keep connections alive decides the latency they get).
+        self.connections = 0
+        self.requests = 0
         self._running = threading.Event()
         self._stopped = threading.Event()
         self._stopped.set()
@@ -260,6 +264,7 @@ class HTTPFront:
                 full = len(self._conns) >= MAX_CONNECTIONS
                 if not full:
                     self._conns.add(conn)
+                    self.connections += 1
                 more = self._waiting < SPARE_THREADS - 1 and not self._stopping
             if full:
                 with contextlib.suppress(OSError):
@@ -339,6 +344,7 @@ class HTTPFront:
             self._send(conn, Reply(431, '{"error":"request head too large"}', close=True))
             return None
         head, rest = buf[:end], buf[end + 4 :]
+        self.requests += 1  # one thread per connection; a lost count under a race is harmless
         try:
             request, keep_alive = _parse_head(head, self._wanted)
             length = _content_length(request)
