@@ -101,12 +101,20 @@ def _append_floor(db: Path, n: int) -> dict[str, float]:
 
     record = {"type": "decision", "v": 1, "tool": "mcp__fs__read_text_file", "verdict": "allow",
               "rules": [], "reason": "no rule matched"}  # fmt: skip
-    times = []
+    times: list[float] = []
     with AuditLog.open(db) as log:
-        for _ in range(n):
-            t0 = time.perf_counter()
-            log.append(record, payload={"action": {"path": "src/app.py"}})
-            times.append(time.perf_counter() - t0)
+
+        def appends() -> None:  # on a worker thread, as the proxy's client reader does: the
+            for _ in range(n):  # main thread hands its appends to the writer thread
+                t0 = time.perf_counter()
+                log.append(record, payload={"action": {"path": "src/app.py"}})
+                times.append(time.perf_counter() - t0)
+
+        import threading
+
+        worker = threading.Thread(target=appends)
+        worker.start()
+        worker.join()
     return _stats(times)
 
 
