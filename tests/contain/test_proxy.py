@@ -344,6 +344,13 @@ def test_accept_pool_serves_in_the_accepting_thread_and_reuses_it() -> None:
     gate, served = threading.Event(), threading.Semaphore(0)
 
     def serve(conn: socket.socket, client: str) -> None:
+        # What socket.accept() would have made (the pool builds the socket itself).
+        assert (conn.family, conn.type, conn.gettimeout()) == (
+            socket.AF_INET,
+            socket.SOCK_STREAM,
+            None,
+        )
+        assert client == "{}:{}".format(*conn.getpeername())
         seen.append(threading.get_ident())
         if conn.recv(1) == b"b":  # "b": block until the gate opens
             gate.wait(5)
@@ -453,3 +460,55 @@ def test_upstream_connect_has_a_timeout() -> None:
     assert time.monotonic() - started < 2
     for s in [sock, *queued, full]:
         s.close()
+
+
+def test_hello_gate_parses_the_same_bytes_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The relay asks complete() then refusal() about the same bytes: one parse, same answer."""
+    from warden.contain import proxy
+    from warden.contain.tls import HelloStatus
+
+    calls: list[bytes] = []
+    real = proxy.parse_client_hello
+
+    def counting(data: bytes) -> proxy.ClientHello:
+        calls.append(data)
+        return real(data)
+
+    monkeypatch.setattr(proxy, "parse_client_hello", counting)
+    gate = proxy._HelloGate("a.test", strict=True)
+    assert gate.refusal(b"", "the client closed") is None  # nothing parsed yet: parsed now
+    assert calls == [b""]
+    assert gate.complete(b"GET / HTTP/1.1\r\n")
+    assert gate.refusal(b"GET / HTTP/1.1\r\n", "") == "non-TLS data in a port-443 tunnel"
+    assert calls == [b"", b"GET / HTTP/1.1\r\n"]
+    assert not gate.complete(b"\x16\x03\x01")  # other bytes: parsed again
+    assert gate.hello.status is HelloStatus.NEED_MORE
+    assert gate.refusal(b"\x16\x03\x01", "the client closed") is not None
+    assert len(calls) == 3
+
+
+@pytest.mark.parametrize(
+    ("head", "status"),
+    [
+        (b"CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\n\r\n", None),
+        (b"CONNECT a.test:443 HTTP/1.1\r\nHost: A.TEST\r\n\r\n", None),
+        (b"CONNECT a.test:443 HTTP/1.1\r\nHost: b.test:443\r\n\r\n", 403),
+        (b"CONNECT [::1]:443 HTTP/1.1\r\nHost: [::1]:443\r\n\r\n", None),
+        (b"CONNECT [fe80::1%eth0]:443 HTTP/1.1\r\nHost: [fe80::1%eth0]:443\r\n\r\n", 403),
+        (b"GET http://a.test:8080/ HTTP/1.1\r\nHost: a.test:8080\r\n\r\n", None),
+        (b"GET http://a.test/ HTTP/1.1\r\nHost: a.test:80\r\n\r\n", None),
+        (b"GET http://a.test:8080/ HTTP/1.1\r\nHost: a.test\r\n\r\n", 403),
+    ],
+)
+def test_host_header_equal_to_the_target_or_not(head: bytes, status: int | None) -> None:
+    """A Host identical to the target is accepted without re-parsing it; every other Host
+    (including an identical but unparseable bracketed one) takes the full comparison."""
+    from warden.contain.http1 import HttpError, check_host_header, parse_request_head
+
+    request = parse_request_head(head)
+    if status is None:
+        check_host_header(request)
+    else:
+        with pytest.raises(HttpError) as caught:
+            check_host_header(request)
+        assert caught.value.status == status

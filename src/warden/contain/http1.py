@@ -22,6 +22,7 @@ and refuses:
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from typing import NamedTuple
 
 from warden.contain.egress import HostError, normalize_host, parse_ip_literal
@@ -85,6 +86,7 @@ _HOP_BY_HOP = frozenset(
 )
 _REQUEST_DROPPED = _HOP_BY_HOP | {b"host", b"expect"}
 _FRAMING = frozenset({b"host", b"content-length", b"transfer-encoding"})
+_NO_TOKENS: frozenset[bytes] = frozenset()
 
 
 class HttpError(Exception):
@@ -166,11 +168,12 @@ class Fields(NamedTuple):
     def values(self, name: bytes) -> list[bytes]:
         return self.by_name.get(name, [])
 
-    def tokens(self, name: bytes) -> set[bytes]:
+    def tokens(self, name: bytes) -> AbstractSet[bytes]:
         """The comma-separated tokens of every ``name`` field, lowercased."""
-        return {
-            t.strip(b" \t").lower() for v in self.values(name) for t in v.split(b",") if t.strip()
-        }
+        found = self.by_name.get(name)
+        if found is None:  # the usual case (Connection, Expect): no set to build
+            return _NO_TOKENS
+        return {t.strip(b" \t").lower() for v in found for t in v.split(b",") if t.strip()}
 
     def render(self, dropped: frozenset[bytes], extra: bytes = b"") -> bytes:
         """The fields as a head's tail, without ``dropped`` ones and those Connection names."""
@@ -289,6 +292,8 @@ def check_host_header(request: RequestHead) -> None:
         if version == b"HTTP/1.1" and not connect:
             raise HttpError(400, "HTTP/1.1 request without Host")  # RFC 9112 section 3.2
         return
+    if hosts[0] == request.authority and not hosts[0].startswith(b"["):
+        return  # the target's own text (what clients send): it parsed above, so it matches
     header = hosts[0].decode("latin-1")
     # "Host: example.com" on a CONNECT means the target's port; on a GET it means port 80.
     header_host, header_port = parse_authority(header, port if connect else 80)

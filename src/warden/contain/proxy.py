@@ -21,6 +21,9 @@ syscall per read or write, and a slow-header or idle client costs one sleeping t
 deadline. The small-request path is a handful of syscalls and one strict head parse
 (:mod:`warden.contain.http1`); accepted sockets inherit ``TCP_NODELAY`` from the listener, and
 upstream sockets are created non-blocking and connected with a poll (no mode switches).
+What is left per short tunnel is Python work spread thin (~3,500 bytecodes and ~110 calls,
+counted with an opcode tracer): the per-request pieces are kept lean (events are NamedTuples,
+a TLS ClientHello is parsed once, a Host equal to the target is not parsed again).
 
 Protocol:
 
@@ -54,15 +57,14 @@ import contextlib
 import errno
 import ipaddress
 import logging
-import operator
 import os
 import select
 import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from warden.contain.egress import (
     EgressDecision,
@@ -133,9 +135,12 @@ class ProxyLimits:
     tunnel_idle_timeout: float = 600.0  # no byte either way (long downloads are not idle)
 
 
-@dataclass(frozen=True)
-class ProxyEvent:
-    """One request or tunnel, emitted after it ends (and one for every refusal)."""
+class ProxyEvent(NamedTuple):
+    """One request or tunnel, emitted after it ends (and one for every refusal).
+
+    A NamedTuple, not a frozen dataclass: as immutable, and built three times faster (a frozen
+    dataclass pays one ``object.__setattr__`` per field, fourteen here), once per request.
+    """
 
     time: float
     client: str
@@ -155,12 +160,8 @@ class ProxyEvent:
     def to_record(self) -> dict[str, Any]:
         """The audit record: ``{"type": "egress", "v": 1, ...every field}``."""
         record: dict[str, Any] = {"type": "egress", "v": 1}
-        record.update(zip(_EVENT_FIELDS, _event_values(self), strict=True))
+        record.update(zip(self._fields, self, strict=True))
         return record
-
-
-_EVENT_FIELDS = tuple(f.name for f in fields(ProxyEvent))
-_event_values = operator.attrgetter(*_EVENT_FIELDS)  # one C call for every field, in order
 
 
 _RESOLVER_POOL = concurrent.futures.ThreadPoolExecutor(8, thread_name_prefix="warden-resolve")
@@ -200,8 +201,10 @@ def _refusal(status: int, reason: str) -> bytes:
 
 def _close(sock: socket.socket | None) -> None:
     if sock is not None:
-        with contextlib.suppress(OSError):
+        try:  # noqa: SIM105 (contextlib.suppress costs two calls; this runs twice per connection)
             sock.close()
+        except OSError:
+            pass
 
 
 #: Response heads may carry big cookies and security headers; the bound is twice a request's.
@@ -688,23 +691,32 @@ class _Session:
         )
 
 
+_NO_HELLO = ClientHello(HelloStatus.NEED_MORE)  # nothing parsed yet
+
+
 class _HelloGate:
     """The CONNECT tunnel's first-bytes check (a :class:`warden.contain.relay.Gate`): a TLS
     ClientHello's SNI must name the CONNECT host; see :func:`first_bytes_refusal`."""
 
-    __slots__ = ("hello", "host", "strict")
+    __slots__ = ("hello", "host", "parsed", "strict")
 
     def __init__(self, host: str, *, strict: bool) -> None:
         self.host = host
         self.strict = strict  # port 443 to a host name: no TLS or no SNI is refused
-        self.hello = ClientHello(HelloStatus.NEED_MORE)
+        self.hello = _NO_HELLO
+        self.parsed = b""  # the bytes ``hello`` was parsed from
+
+    def _parse(self, data: bytes) -> ClientHello:
+        # The relay asks complete() and then refusal() about the same bytes: parse them once.
+        if data != self.parsed or self.hello is _NO_HELLO:
+            self.hello, self.parsed = parse_client_hello(data), data
+        return self.hello
 
     def complete(self, data: bytes) -> bool:
-        self.hello = parse_client_hello(data)
-        return self.hello.status is not HelloStatus.NEED_MORE or len(data) > MAX_CLIENT_HELLO
+        return self._parse(data).status is not HelloStatus.NEED_MORE or len(data) > MAX_CLIENT_HELLO
 
     def refusal(self, data: bytes, ended: str) -> str | None:
-        self.hello = parse_client_hello(data)
+        self._parse(data)
         return first_bytes_refusal(
             self.hello,
             self.host,

@@ -74,10 +74,14 @@ class AcceptPool:
 
     def _run(self) -> None:
         listener = self._listener
+        # socket.accept() looks up the listener's family and type as IntEnums (two enum
+        # constructions in Python per connection); the plain ints, read once, do the same.
+        family, kind, proto = int(listener.family), int(listener.type), listener.proto
         try:
             while True:
                 try:
-                    conn, peer = listener.accept()
+                    fd, peer = listener._accept()  # type: ignore[attr-defined]  # accept()'s own call
+                    conn = socket.socket(family, kind, proto, fileno=fd)
                 except BlockingIOError:  # idle for IDLE_SECONDS
                     with self._lock:
                         if self._closed or self._idle > 1:
