@@ -18,7 +18,9 @@ stays cheap for hook processes.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from warden._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -74,16 +76,4 @@ if TYPE_CHECKING:
     from warden.sdk import Guard, ToolDenied, ToolMap
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'warden' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals(), __all__)
