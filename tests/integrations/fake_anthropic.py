@@ -14,9 +14,10 @@ Every request body is kept in ``requests`` so a test can read the tool results t
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.integrations.fake_model import FakeModelServer
 
 __all__ = ["FakeAnthropic", "tool_results"]
 
@@ -27,12 +28,8 @@ def _sse(event: str, data: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
 
 
-class FakeAnthropic:
+class FakeAnthropic(FakeModelServer):
     def __init__(self, script: list[list[dict[str, Any]]]) -> None:
-        self.script = script
-        self.requests: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-        self._ids = 0
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -114,26 +111,7 @@ class FakeAnthropic:
                 self.wfile.flush()
                 self.close_connection = True
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> FakeAnthropic:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def _next_id(self, prefix: str) -> str:
-        with self.lock:
-            self._ids += 1
-            return f"{prefix}_{self._ids:04d}"
+        super().__init__(script, Handler)
 
     def answer(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         if not body.get("tools"):

@@ -10,20 +10,18 @@ is answered as server-sent events (``alt=sse``), ``generateContent`` as one JSON
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.integrations.fake_model import FakeModelServer
 
 __all__ = ["FakeGemini", "function_responses"]
 
 USAGE = {"promptTokenCount": 100, "candidatesTokenCount": 10, "totalTokenCount": 110}
 
 
-class FakeGemini:
+class FakeGemini(FakeModelServer):
     def __init__(self, script: list[list[dict[str, Any]]]) -> None:
-        self.script = script
-        self.requests: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -58,21 +56,7 @@ class FakeGemini:
                 else:
                     self._send("application/json", json.dumps(resp).encode())
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> FakeGemini:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(script, Handler)
 
     def answer(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         if not body.get("tools"):

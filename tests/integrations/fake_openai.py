@@ -10,9 +10,10 @@ Answers stream as server-sent events the way the Responses API does: ``response.
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.integrations.fake_model import FakeModelServer
 
 __all__ = ["FakeResponses", "function_outputs"]
 
@@ -21,12 +22,10 @@ def _sse(data: dict[str, Any]) -> bytes:
     return f"event: {data['type']}\ndata: {json.dumps(data)}\n\n".encode()
 
 
-class FakeResponses:
+class FakeResponses(FakeModelServer):
+    BASE_PATH = "/v1"
+
     def __init__(self, script: list[list[dict[str, Any]]]) -> None:
-        self.script = script
-        self.requests: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-        self._ids = 0
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -72,26 +71,7 @@ class FakeResponses:
                 self.wfile.flush()
                 self.close_connection = True
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/v1"
-
-    def __enter__(self) -> FakeResponses:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def _next_id(self, prefix: str) -> str:
-        with self.lock:
-            self._ids += 1
-            return f"{prefix}_{self._ids:04d}"
+        super().__init__(script, Handler)
 
     def answer(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         turn = sum(1 for i in body.get("input", []) if i.get("type") == "function_call_output")
