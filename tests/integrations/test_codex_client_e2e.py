@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 from tests.integrations.agent_clients import CODEX_VERSION, find_codex
-from tests.integrations.fake_openai import FakeResponses, function_outputs
-from tests.integrations.test_codex_e2e import DEAD_PROXY, ENV_SECRET, FAKE_KEY, SCRIPT
+from tests.integrations.fake_openai import function_outputs
+from tests.integrations.test_codex_e2e import DEAD_PROXY, ENV_SECRET, FAKE_KEY, run_codex
 from tests.integrations.test_hook_serve import _records, _start
 
 from warden.integrations.install import client_command, plan_install
@@ -62,21 +62,7 @@ def test_codex_thin_client_against_a_running_server(codex: Path, tmp_path: Path)
         "NO_PROXY": "127.0.0.1,localhost",
     }  # fmt: skip
     try:
-        with FakeResponses(SCRIPT) as api:
-            (home / ".codex" / "config.toml").write_text(
-                'model = "gpt-5"\nmodel_provider = "fake"\napproval_policy = "never"\n'
-                'sandbox_mode = "danger-full-access"\n\n[model_providers.fake]\nname = "fake"\n'
-                f'base_url = "{api.url}"\nwire_api = "responses"\nenv_key = "FAKE_OPENAI_KEY"\n'
-                "request_max_retries = 0\nstream_max_retries = 0\n"
-            )
-            run = subprocess.run(
-                [str(codex), "exec", "--skip-git-repo-check", "--dangerously-bypass-hook-trust",
-                 "--json", "Set up hello.txt."],
-                cwd=proj, env=env, capture_output=True, text=True, timeout=240,
-            )  # fmt: skip
-            requests = list(api.requests)
-        if not requests:
-            pytest.skip(f"Codex did not reach the model: rc={run.returncode} {run.stderr[-500:]}")
+        _, requests = run_codex(codex, home, proj, env)
         outputs = {o["arguments"].get("cmd"): o["output"]
                    for o in function_outputs(requests).values()}  # fmt: skip
         everything = json.dumps(requests)

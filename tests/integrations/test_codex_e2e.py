@@ -54,6 +54,28 @@ def codex() -> Path:
     return path
 
 
+def run_codex(codex: Path, home: Path, proj: Path, env: dict[str, str],
+              ) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]]]:  # fmt: skip
+    """``codex exec`` on :data:`SCRIPT` against the fake Responses API (skips if it never
+    reaches the model): the run and the requests the model server saw."""
+    with FakeResponses(SCRIPT) as api:
+        (home / ".codex" / "config.toml").write_text(
+            'model = "gpt-5"\nmodel_provider = "fake"\napproval_policy = "never"\n'
+            'sandbox_mode = "danger-full-access"\n\n[model_providers.fake]\nname = "fake"\n'
+            f'base_url = "{api.url}"\nwire_api = "responses"\nenv_key = "FAKE_OPENAI_KEY"\n'
+            "request_max_retries = 0\nstream_max_retries = 0\n"
+        )
+        run = subprocess.run(
+            [str(codex), "exec", "--skip-git-repo-check", "--dangerously-bypass-hook-trust",
+             "--json", "Set up hello.txt."],
+            cwd=proj, env=env, capture_output=True, text=True, timeout=240,
+        )  # fmt: skip
+        requests = list(api.requests)
+    if not requests:
+        pytest.skip(f"Codex did not reach the model: rc={run.returncode} {run.stderr[-500:]}")
+    return run, requests
+
+
 def test_codex_blocks_dangerous_commands_and_runs_benign_ones(
     codex: Path, tmp_path: Path
 ) -> None:
@@ -81,21 +103,7 @@ def test_codex_blocks_dangerous_commands_and_runs_benign_ones(
         Path(record_dir).mkdir(parents=True, exist_ok=True)
         wrap_for_recording(home / ".codex" / "hooks.json", Path(record_dir), tmp_path)
 
-    with FakeResponses(SCRIPT) as api:
-        (home / ".codex" / "config.toml").write_text(
-            'model = "gpt-5"\nmodel_provider = "fake"\napproval_policy = "never"\n'
-            'sandbox_mode = "danger-full-access"\n\n[model_providers.fake]\nname = "fake"\n'
-            f'base_url = "{api.url}"\nwire_api = "responses"\nenv_key = "FAKE_OPENAI_KEY"\n'
-            "request_max_retries = 0\nstream_max_retries = 0\n"
-        )
-        run = subprocess.run(
-            [str(codex), "exec", "--skip-git-repo-check", "--dangerously-bypass-hook-trust",
-             "--json", "Set up hello.txt."],
-            cwd=proj, env=env, capture_output=True, text=True, timeout=240,
-        )  # fmt: skip
-        requests = list(api.requests)
-    if not requests:
-        pytest.skip(f"Codex did not reach the model: rc={run.returncode} {run.stderr[-500:]}")
+    _, requests = run_codex(codex, home, proj, env)
     outputs = {o["arguments"].get("cmd"): o["output"] for o in function_outputs(requests).values()}
     everything = json.dumps(requests)
 
