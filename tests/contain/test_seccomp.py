@@ -639,11 +639,11 @@ def test_agent_cannot_add_its_own_listener_but_may_narrow_itself() -> None:
 # ---- exec recording ------------------------------------------------------------------------
 
 
-@native
-def test_exec_watcher_records_every_exec(tmp_path: Path) -> None:
+def _under_watch(body: Callable[[socket.socket], object]) -> tuple[int, socket.socket, int]:
+    """Fork a child that installs the exec-notifying filter, hands its listener over, waits for
+    "go" and runs ``body(channel)``; ``(pid, parent end of the channel, listener fd)``."""
+    program = build_filter(SeccompProfile(notify_exec=True))  # built in the parent
     parent_sock, child_sock = socket.socketpair()
-    program = build_filter(SeccompProfile(notify_exec=True))
-    script = f"/bin/true one two; cd {tmp_path} && ls >/dev/null; echo done"
     pid = os.fork()
     if pid == 0:
         try:
@@ -652,21 +652,39 @@ def test_exec_watcher_records_every_exec(tmp_path: Path) -> None:
             assert listener is not None
             socket.send_fds(child_sock, [b"L"], [listener])
             os.close(listener)
-            child_sock.recv(1)  # the watcher is serving: exec now
-            os.execv("/bin/sh", ["sh", "-c", script])
+            child_sock.recv(1)  # the watcher is serving: go on
+            body(child_sock)
         finally:
             os._exit(127)
     child_sock.close()
     _, fds, _, _ = socket.recv_fds(parent_sock, 1, 1)
+    return pid, parent_sock, fds[0]
+
+
+def _recorded(
+    body: Callable[[socket.socket], object], during: Callable[[socket.socket], object] = bool
+) -> tuple[list[ExecEvent], int, object, int]:
+    """Run ``body`` under a watcher that records every exec; ``during(channel)`` runs in the
+    parent after "go". The events, the child's exit status, what ``during`` returned, and the
+    child's pid."""
+    pid, parent_sock, listener = _under_watch(body)
     events: list[ExecEvent] = []
-    watcher = ExecWatcher(fds[0], events.append)
+    watcher = ExecWatcher(listener, events.append)
     thread = threading.Thread(target=watcher.run)
     thread.start()
     parent_sock.send(b"g")
+    seen = during(parent_sock)
     _, status = os.waitpid(pid, 0)
     thread.join(10)
     parent_sock.close()
     assert not thread.is_alive(), "run() must return once the tree is gone"
+    return events, status, seen, pid
+
+
+@native
+def test_exec_watcher_records_every_exec(tmp_path: Path) -> None:
+    script = f"/bin/true one two; cd {tmp_path} && ls >/dev/null; echo done"
+    events, status, _, pid = _recorded(lambda _: os.execv("/bin/sh", ["sh", "-c", script]))
     assert os.waitstatus_to_exitcode(status) == 0
     seen = [(e.path, e.argv) for e in events]
     assert seen == [
@@ -683,30 +701,21 @@ def test_exec_watcher_records_every_exec(tmp_path: Path) -> None:
 @native
 def test_exec_fails_closed_when_the_watcher_refuses_or_is_gone() -> None:
     """A recording failure refuses that exec; with the listener closed, exec fails (ENOSYS)."""
-    program = build_filter(SeccompProfile(notify_exec=True))
-    parent_sock, child_sock = socket.socketpair()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            listener = seccomp.install(SeccompProfile(notify_exec=True), program=program)
-            assert listener is not None
-            socket.send_fds(child_sock, [b"L"], [listener])
-            os.close(listener)
-            child_sock.recv(1)
-            first = attempt(lambda: os.execv("/bin/true", ["true"]))
-            child_sock.send(first.encode().ljust(16))
-            child_sock.recv(1)  # now the watcher has closed the listener
-            second = attempt(lambda: os.execv("/bin/true", ["true"]))
-            child_sock.send(second.encode().ljust(16))
-        finally:
-            os._exit(0)
-    child_sock.close()
-    _, fds, _, _ = socket.recv_fds(parent_sock, 1, 1)
+
+    def child(channel: socket.socket) -> None:
+        first = attempt(lambda: os.execv("/bin/true", ["true"]))
+        channel.send(first.encode().ljust(16))
+        channel.recv(1)  # now the watcher has closed the listener
+        second = attempt(lambda: os.execv("/bin/true", ["true"]))
+        channel.send(second.encode().ljust(16))
+        os._exit(0)
+
+    pid, parent_sock, listener = _under_watch(child)
 
     def refuse(event: ExecEvent) -> None:
         raise RuntimeError(f"audit log unavailable for {event.path}")
 
-    watcher = ExecWatcher(fds[0], refuse)
+    watcher = ExecWatcher(listener, refuse)
     failures: list[BaseException] = []
 
     def serve() -> None:
@@ -731,33 +740,15 @@ def test_exec_fails_closed_when_the_watcher_refuses_or_is_gone() -> None:
 @native
 def test_fileless_exec_is_recorded_with_what_its_fd_names() -> None:
     """fexecve of a memfd (no path on disk): recorded as execveat with the memfd's name."""
-    program = build_filter(SeccompProfile(notify_exec=True))
-    parent_sock, child_sock = socket.socketpair()
     with open("/bin/true", "rb") as f:
         payload = f.read()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            memfd = os.memfd_create("payload", 0)
-            os.write(memfd, payload)
-            listener = seccomp.install(SeccompProfile(notify_exec=True), program=program)
-            assert listener is not None
-            socket.send_fds(child_sock, [b"L"], [listener])
-            os.close(listener)
-            child_sock.recv(1)
-            os.execve(memfd, ["innocent-name"], {})
-        finally:
-            os._exit(127)
-    child_sock.close()
-    _, fds, _, _ = socket.recv_fds(parent_sock, 1, 1)
-    events: list[ExecEvent] = []
-    watcher = ExecWatcher(fds[0], events.append)
-    thread = threading.Thread(target=watcher.run)
-    thread.start()
-    parent_sock.send(b"g")
-    _, status = os.waitpid(pid, 0)
-    thread.join(10)
-    parent_sock.close()
+
+    def child(_: socket.socket) -> None:
+        memfd = os.memfd_create("payload", 0)
+        os.write(memfd, payload)
+        os.execve(memfd, ["innocent-name"], {})
+
+    events, status, _, _ = _recorded(child)
     assert os.waitstatus_to_exitcode(status) == 0
     assert len(events) == 1
     event = events[0]
@@ -769,33 +760,14 @@ def test_fileless_exec_is_recorded_with_what_its_fd_names() -> None:
 @native
 def test_exec_records_are_bounded_and_unreadable_ones_still_reported() -> None:
     """A bad pointer gives an event with ``error``; a huge argv is cut at MAX_ARGS and says so."""
-    program = build_filter(SeccompProfile(notify_exec=True))
-    parent_sock, child_sock = socket.socketpair()
     many = ["true", *(f"arg{i}" for i in range(execwatch.MAX_ARGS + 50))]
-    pid = os.fork()
-    if pid == 0:
-        try:
-            listener = seccomp.install(SeccompProfile(notify_exec=True), program=program)
-            assert listener is not None
-            socket.send_fds(child_sock, [b"L"], [listener])
-            os.close(listener)
-            child_sock.recv(1)
-            bad = syscall("execve", 1, 0, 0)  # path pointer 1: unmapped
-            child_sock.send(bad.encode().ljust(16))
-            os.execv("/bin/true", many)
-        finally:
-            os._exit(127)
-    child_sock.close()
-    _, fds, _, _ = socket.recv_fds(parent_sock, 1, 1)
-    events: list[ExecEvent] = []
-    watcher = ExecWatcher(fds[0], events.append)
-    thread = threading.Thread(target=watcher.run)
-    thread.start()
-    parent_sock.send(b"g")
-    bad_result = parent_sock.recv(16).strip()
-    _, status = os.waitpid(pid, 0)
-    thread.join(10)
-    parent_sock.close()
+
+    def child(channel: socket.socket) -> None:
+        bad = syscall("execve", 1, 0, 0)  # path pointer 1: unmapped
+        channel.send(bad.encode().ljust(16))
+        os.execv("/bin/true", many)
+
+    events, status, bad_result, _ = _recorded(child, lambda channel: channel.recv(16).strip())
     assert bad_result == b"EFAULT" and os.waitstatus_to_exitcode(status) == 0
     assert len(events) == 2
     unreadable, huge = events
