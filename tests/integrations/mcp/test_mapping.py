@@ -145,3 +145,20 @@ def test_a_file_uri_is_a_file_whatever_its_key() -> None:
     web = map_resource_read("https://example.com/doc", ctx)
     assert [a.url for a in web if a.kind is ActionKind.HTTP] == ["https://example.com/doc"]
     assert web[0].tool == "mcp__fs__resources/read"
+
+
+@pytest.mark.parametrize("uri", [
+    "file:///home/dev/.ssh/id_rsa", "FILE:///home/dev/.ssh/id_rsa",
+    "file://localhost/home/dev/.ssh/id_rsa", "file:/home/dev/.ssh/id_rsa",
+    "file:///home/dev/%2Essh/id_rsa", " file:///home/dev/.ssh/id_rsa",
+])  # fmt: skip
+def test_every_spelling_of_a_file_url_is_judged_as_the_file(uri: str) -> None:
+    """A scheme spelled another way (one slash, upper case, a host, percent-escapes) must not
+    turn a key read into an unjudged string (``file:/p`` was one, before this test)."""
+    from warden.integrations.mcp.mapping import map_resource_read
+
+    actions = map_resource_read(uri, CallContext(server="fs"))
+    assert [a.path for a in actions if a.kind is ActionKind.FILE_READ] == ["/home/dev/.ssh/id_rsa"]
+    engine = Engine.builtin(home="/home/dev")
+    verdicts = [engine.check(a, CheckContext(home="/home/dev")).verdict for a in actions]
+    assert max(verdicts) >= Verdict.DENY

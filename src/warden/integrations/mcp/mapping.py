@@ -114,14 +114,21 @@ def _read(c: _Call) -> list[Action]:
     return [c.action(ActionKind.FILE_READ, path=c.req("path"))]
 
 
+def _is_file_url(value: str) -> bool:
+    """Any spelling of the ``file:`` scheme: ``file:///p``, ``FILE://localhost/p``, and the
+    one-slash ``file:/p`` that URL parsers (and so servers) accept as well."""
+    return value.lstrip()[:5].lower() == "file:"
+
+
 def _file_url_path(value: str) -> str:
     """``file:///home/u/.ssh/id_rsa`` -> ``/home/u/.ssh/id_rsa``: some servers take file URLs
-    where a path is expected, and the engine's path rules must see the path."""
-    if value[:7].lower() != "file://":
+    where a path is expected, and the engine's path rules must see the path (percent-escapes
+    decoded, so ``%2Essh`` is ``.ssh``)."""
+    if not _is_file_url(value):
         return value
     from urllib.parse import unquote, urlsplit
 
-    path = unquote(urlsplit(value).path)
+    path = unquote(urlsplit(value.strip()).path)
     if "\x00" in path:
         raise InputError("a file URL decodes to a path with a NUL byte")
     return path or "/"
@@ -304,7 +311,7 @@ def generic_actions(tool: str, args: dict[str, Any], ctx: CallContext) -> list[A
         assert isinstance(value, str)
         if "\x00" in value:
             raise InputError(f"{c.where}: `{key}` contains a NUL byte")
-        if value[:7].lower() == "file://":  # a file, whatever the key (`uri` included)
+        if _is_file_url(value):  # a file, whatever the key (`uri` included)
             value = _file_url_path(value)
             low = "path"
         elif low in _URL_KEYS or value.startswith(("http://", "https://", "ftp://")):
