@@ -6,6 +6,8 @@ Measures, on this machine (targets from issue 4 beside each number):
     and the whole ``warden run -q --no-audit -- true`` command (Python start-up included);
   * freeze and kill of a 1,000-process tree, half of it setsid'd and double-forked: time until
     the kernel reports the whole cgroup frozen / empty, and the survivors (must be 0).
+``--timeline`` instead prints where start-up goes: the median time of each step of 30 runs,
+from the stamps every process of a run writes when ``WARDEN_TIMELINE`` names a file.
 Needs what ``warden run`` needs (``warden doctor``); run as root or in a delegated cgroup.
 """
 
@@ -76,6 +78,31 @@ def bench_startup(ws: Path, runs: int) -> None:
           f"(added {statistics.median(command) - base:6.2f} ms; Python start-up included)")
 
 
+def bench_timeline(ws: Path, runs: int) -> None:
+    """Where start-up goes: every process of a run stamps its steps (``WARDEN_TIMELINE``,
+    ``stage.stamp``); the median time of each step since ``run_contained`` was called."""
+    policy = load_policy(default_layers(str(ws)))
+    steps: dict[str, list[float]] = {}
+    with tempfile.NamedTemporaryFile(prefix="warden-timeline-", dir="/var/tmp") as fh:
+        os.environ["WARDEN_TIMELINE"] = fh.name
+        try:
+            for _ in range(runs):
+                spec = build_spec(policy, ["/bin/true"], workspace=str(ws))
+                os.truncate(fh.name, 0)
+                assert run_contained(spec, audit=None, net_deny=policy.net_deny).exit_code == 0
+                lines = [line.rsplit(" ", 1) for line in Path(fh.name).read_text().splitlines()]
+                start = int(lines[0][1])
+                for step, ns in lines:
+                    steps.setdefault(step, []).append((int(ns) - start) / 1e6)
+        finally:
+            del os.environ["WARDEN_TIMELINE"]
+    print(f"start-up timeline ({runs} runs of true; ms since run_contained, median [p10 p90])")
+    for step, values in sorted(steps.items(), key=lambda kv: statistics.median(kv[1])):
+        spread = f"[{_pct(values, 0.1):6.2f} {_pct(values, 0.9):6.2f}]"
+        some = f"  (in {len(values)} runs)" if len(values) != runs else ""
+        print(f"  {statistics.median(values):7.2f} {spread}  {step}{some}")
+
+
 def _favordynmods() -> str:
     """Whether cgroup moves skip the RCU grace period (cgroup.Cgroup.add): 4-13 ms here."""
     root = cgroup2_root()
@@ -129,10 +156,15 @@ def bench_tree(ws: Path, n: int, kind: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs, a smaller tree")
+    parser.add_argument("--timeline", action="store_true",
+                        help="only the start-up timeline (where each step of a run ends)")
     args = parser.parse_args()
     print(f"load: {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory(prefix="warden-bench-", dir="/var/tmp") as tmp:
         ws = Path(tmp)
+        if args.timeline:
+            bench_timeline(ws, 5 if args.quick else 30)
+            return 0
         bench_startup(ws, 5 if args.quick else 30)
         for kind in ("exec", "fork"):
             bench_tree(ws, 200 if args.quick else 1000, kind)

@@ -11,12 +11,20 @@ they are enabled for that subtree; on hybrid hosts whose controllers are still b
 (this development machine's), the v1 ``pids`` and ``memory`` hierarchies are used in addition.
 The contained tree cannot move itself out: every cgroup file is outside what Landlock lets it
 write, and it runs in a cgroup namespace rooted at its own cgroup.
+
+Waiting for the kernel (``frozen 1``, ``populated 0``) sleeps in ``poll(POLLPRI)`` on
+``cgroup.events``, which the kernel wakes when the file changes (re-read at least every 2 ms,
+since it announces at most one change per 10-12 ms), instead of re-reading the file every 0.5 ms:
+exact, and no CPU taken from the exits it waits for. Measured (docs/containment.md): a kill of
+1,000 processes is their exits on two vCPUs; the ``cgroup.kill`` write itself returns only
+after most of them are gone (the writer is preempted by the tasks it wakes).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
 import time
 from collections.abc import Iterator
@@ -104,6 +112,37 @@ def _write(path: str, value: str) -> None:
 def _read(path: str) -> str:
     with open(path, encoding="ascii") as fh:
         return fh.read()
+
+
+#: Longest sleep between two reads of ``cgroup.events`` while waiting for a change: the kernel
+#: announces changes of that file to poll() at most once per ``DIV_ROUND_UP(HZ, 100)`` jiffies
+#: (``cgroup_file_notify``, CGROUP_FILE_NOTIFY_MIN_INTV: 12 ms at this kernel's HZ=250),
+#: deferring a change within that window to its end; a re-read every 2 ms bounds that delay.
+EVENTS_REREAD_S = 0.002
+
+
+def _wait_events(fd: int, line: str, wait: float) -> bool:
+    """Wait until the ``cgroup.events`` file open at ``fd`` has ``line``; True if it did
+    within ``wait`` seconds.
+
+    Sleeps in ``poll(POLLPRI)``, which the kernel wakes on a change of the file (kernfs
+    notification): the wait ends with the change, not at the next tick of a polling loop, and
+    takes no CPU from the processes it waits for (a kill of 1,000 processes is their exits,
+    on this machine's two vCPUs).
+    """
+    poller = select.poll()
+    poller.register(fd, select.POLLPRI)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            if line in os.pread(fd, 256, 0).decode("ascii", "replace"):
+                return True
+        except OSError:
+            return False
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        poller.poll(min(left, EVENTS_REREAD_S) * 1000)
 
 
 @dataclass
@@ -232,23 +271,44 @@ class Cgroup:
 
     def _set_frozen(self, value: int, wait: float) -> bool:
         try:
-            _write(os.path.join(self.path, "cgroup.freeze"), str(value))
-        except OSError as exc:
-            raise CgroupError(f"cannot {'freeze' if value else 'thaw'} {self.path}: {exc}") from exc
-        deadline = time.monotonic() + wait
-        events = os.path.join(self.path, "cgroup.events")
-        while True:
+            events = self._events()
+        except OSError:
+            events = -1
+        try:
             try:
-                if f"frozen {value}" in _read(events):
-                    return True
-            except OSError:
-                return False
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.0005)
+                _write(os.path.join(self.path, "cgroup.freeze"), str(value))
+            except OSError as exc:
+                raise CgroupError(
+                    f"cannot {'freeze' if value else 'thaw'} {self.path}: {exc}"
+                ) from exc
+            return events >= 0 and _wait_events(events, f"frozen {value}", wait)
+        finally:
+            if events >= 0:
+                os.close(events)
+
+    def _events(self) -> int:
+        return os.open(os.path.join(self.path, "cgroup.events"), os.O_RDONLY | os.O_CLOEXEC)
 
     def kill(self, *, wait: float = KILL_WAIT_S) -> list[int]:
-        """SIGKILL the whole tree at once; return the pids still present after ``wait``."""
+        """SIGKILL the whole tree at once; return the pids still present after ``wait``.
+
+        The wait ends when the kernel reports the cgroup empty (``populated 0``: every
+        member has left it in its exit path), seen through :func:`_wait_events`.
+        """
+        events = -1
+        if wait > 0:
+            with contextlib.suppress(OSError):  # opened first: no change slips in before it
+                events = self._events()
+        try:
+            self._kill_now()
+            if events >= 0:
+                _wait_events(events, "populated 0", wait)
+        finally:
+            if events >= 0:
+                os.close(events)
+        return self.pids()
+
+    def _kill_now(self) -> None:
         try:
             _write(os.path.join(self.path, "cgroup.kill"), "1")
         except OSError:
@@ -260,10 +320,6 @@ class Cgroup:
                     os.kill(pid, signal.SIGKILL)
             with contextlib.suppress(CgroupError):
                 self.thaw(wait=0)
-        deadline = time.monotonic() + wait
-        while self.populated() and time.monotonic() < deadline:
-            time.sleep(0.0005)
-        return self.pids()
 
     def remove(self) -> None:
         """Remove the (empty) cgroup directories; missing ones are fine."""

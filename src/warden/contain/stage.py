@@ -22,14 +22,23 @@ Three processes, each doing only what must happen there (the supervisor is the p
                          unshare(cgroup), capabilities dropped, Landlock, seccomp (its exec
                          notification listener is sent to the supervisor), exec
 
-Start-up is dominated by forks of a Python process (1-3 ms each here: copy-on-write faults)
-and by the first cgroup move (an RCU grace period, ``Cgroup.add``). So work overlaps where the
-namespaces allow (init mounts while the stage sets up the network and while the program's
-fork completes), nothing waits for the cgroup until the last moment (the supervisor moves
-the stage as soon as it exists, which starts that grace period), and only the program, before
-anything of its own runs, waits for its move ("go"). The supervisor learns the program's
-global pid from the kernel (``SO_PASSCRED`` on the set-up socket: the pid of the sender of
-its first message).
+Start-up is dominated by forks of a Python process (the parent copies the page tables of
+~12 MB of heap, 1.5 ms of kernel time here, and both sides then take copy-on-write faults:
+about 1,800 per run in the three children) and by the first cgroup move (an RCU grace period,
+``Cgroup.add``). So work overlaps where the namespaces allow (init mounts while the stage sets
+up the network and while the program's fork completes), nothing waits for the cgroup until
+the last moment (the supervisor moves the stage as soon as it exists, which starts that grace
+period), and only the program, before anything of its own runs, waits for its move ("go").
+The supervisor learns the program's global pid from the kernel (``SO_PASSCRED`` on the set-up
+socket: the pid of the sender of its first message).
+
+Measured shortcuts (docs/containment.md, "Start-up: where the time goes"): the three children
+never collect garbage (the supervisor forks with the collector disabled; a collection walks
+every inherited object and copies each page it touches); the program empties its bounding set
+while it waits for "go", leaving only securebits, ambient set, ``capset``, Landlock and seccomp
+between "go" and the exec. (Forking beside the parent, ``ns.on_this_cpu``, was measured and
+left out: the forks got slower on both sides.) ``WARDEN_TIMELINE=<file>`` makes every
+process stamp its steps (:func:`stamp`; ``bench/bench_contain.py --timeline``).
 
 Messages to the supervisor go over a SOCK_SEQPACKET socket pair as small JSON objects; any step
 that fails sends ``{"error": ...}`` and exits with :data:`EXIT_SETUP`, so the supervisor can say
@@ -48,6 +57,7 @@ import signal
 import socket
 import struct
 import sys
+import time
 from typing import Any, NoReturn
 
 from warden.contain import ns
@@ -59,6 +69,9 @@ __all__ = [
     "recv_message_from",
     "send_message",
     "stage_main",
+    "stamp",
+    "timeline_begin",
+    "timeline_end",
     "write_id_maps",
 ]
 
@@ -75,6 +88,35 @@ DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 MAX_FD = 1 << 30
 #: The proxy's port inside the sandbox's own network namespace (nothing else listens there).
 PROXY_PORT = 3128
+
+
+#: ``WARDEN_TIMELINE=<file>``: each process of a run (supervisor, stage, init, program) appends
+#: ``<step> <CLOCK_MONOTONIC ns>`` lines to the file, for the start-up timeline
+#: (``bench/bench_contain.py --timeline``). Unset, a stamp costs one comparison.
+_timeline_fd = -1
+
+
+def timeline_begin() -> None:
+    """Open the timeline file named by ``WARDEN_TIMELINE`` (if any), inherited by the forks
+    (close-on-exec: the program never sees it; its last stamp is written before the exec)."""
+    global _timeline_fd
+    path = os.environ.get("WARDEN_TIMELINE")
+    if path and _timeline_fd < 0:
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+        _timeline_fd = os.open(path, flags, 0o600)
+
+
+def timeline_end() -> None:
+    global _timeline_fd
+    if _timeline_fd >= 0:
+        fd, _timeline_fd = _timeline_fd, -1
+        os.close(fd)
+
+
+def stamp(step: str) -> None:
+    """A timeline line for ``step`` (nothing unless :func:`timeline_begin` opened a file)."""
+    if _timeline_fd >= 0:
+        os.write(_timeline_fd, f"{step} {time.monotonic_ns()}\n".encode())
 
 
 def send_message(sock: socket.socket, msg: dict[str, Any], fds: list[int] | None = None) -> None:
@@ -163,10 +205,13 @@ def stage_main(
     """Run in the forked child; never returns. ``seccomp_program`` was built by the parent."""
     step = "namespaces"
     try:
+        stamp("stage: forked")
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         ns.unshare(ns.CLONE_NEWUSER)
+        stamp("stage: unshare(user)")
         send_message(sock, {"userns": True})
         msg, fds = recv_message(sock)
+        stamp("stage: mapped received")
         if not msg or not msg.get("mapped") or len(fds) != len(msg.get("trees", ())):
             os._exit(EXIT_SETUP)
         trees = list(zip(msg.get("trees", ()), fds, strict=True))
@@ -179,12 +224,14 @@ def stage_main(
             step = "namespaces"
         ns.unshare(ns.CLONE_NEWNET | ns.CLONE_NEWNS | ns.CLONE_NEWPID | ns.CLONE_NEWIPC
                    | ns.CLONE_NEWUTS)  # fmt: skip
+        stamp("stage: unshare(net, mnt, pid, ipc, uts)")
         # init is forked at once and mounts while this process sets up the network (the
         # namespaces are shared); the supervisor moves it into the cgroup meanwhile
         step = "fork init"
         pid = os.fork()
         if pid == 0:
             _init_main(spec, sock, alive_r, seccomp_program, trees)
+        stamp("stage: fork init returned")
         for _path, fd in trees:
             os.close(fd)
         send_message(sock, {"init": pid})
@@ -197,6 +244,7 @@ def stage_main(
         listener.bind(("127.0.0.1", PROXY_PORT))
         listener.listen(1024)
         send_message(sock, {"proxy": PROXY_PORT}, [listener.fileno()])
+        stamp("stage: proxy socket sent")
     except Exception as exc:
         _fail(sock, step, exc)
     os._exit(0)
@@ -307,6 +355,7 @@ def _init_main(
     trees: list[tuple[str, int]],
 ) -> NoReturn:
     try:
+        stamp("init: forked")
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the terminal's ^C is the program's
         signal.signal(signal.SIGQUIT, signal.SIG_IGN)
         rd, wr = os.pipe()  # SIGCHLD -> readable, so one select() waits for children and death
@@ -323,11 +372,13 @@ def _init_main(
         for fd in (rd, wr, alive_r, mounted_w, *(fd for _path, fd in trees)):
             os.close(fd)
         _program_main(spec, sock, seccomp_program, mounted_r)
+    stamp("init: fork program returned")
     os.close(mounted_r)
     try:
         _mounts(spec, trees)
     except Exception as exc:
         _fail(sock, "mounts", exc)  # init's exit ends the namespace: the program with it
+    stamp("init: mounts done")
     os.write(mounted_w, b"m")
     os.close(mounted_w)
     sock.close()
@@ -346,8 +397,10 @@ def _init_main(
             if pid == 0:
                 break
             if pid == child:
+                stamp("init: program reaped")
                 code = os.waitstatus_to_exitcode(wstatus)
                 status = 128 - code if code < 0 else code
+                stamp("init: exit")
                 os._exit(status)
 
 
@@ -359,45 +412,60 @@ def _program_main(
 ) -> NoReturn:
     from warden.contain import landlock, seccomp
 
+    stamp("program: forked")
     for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGCHLD, signal.SIGPIPE):
         signal.signal(sig, signal.SIG_DFL)
     signal.set_wakeup_fd(-1)
     step = "program"
     try:
         send_message(sock, {"program": True})  # its pid, from the kernel: the move starts now
+        stamp("program: sent 'program'")
         if os.read(mounted_r, 1) != b"m":  # init failed (and is ending the namespace)
             os._exit(EXIT_SETUP)
+        stamp("program: mounts seen")
         os.close(mounted_r)
         step = "landlock rules"
         # the rules name inodes: built after the mounts, in the program's view; enforced
         # below in two syscalls
         ruleset = landlock.prepare(landlock_spec(spec))
+        stamp("program: landlock prepared")
         step = "limits"
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         if spec.cpu_seconds:
             resource.setrlimit(resource.RLIMIT_CPU, (spec.cpu_seconds, spec.cpu_seconds))
         os.chdir(spec.cwd)
+        step = "capabilities"
+        # the bounding set now (it keeps the effective set: unshare(cgroup) below needs it),
+        # the rest after "go": fewer steps between "go" and the exec
+        ns.drop_bounding_set()
         # the supervisor says go once it has moved this process (and init) into the cgroup
         send_message(sock, {"ready": True})
+        stamp("program: sent 'ready'")
     except Exception as exc:
         _fail(sock, step, exc)
     msg, _ = recv_message(sock)
+    stamp("program: go received")
     if not msg or not msg.get("go"):
         os._exit(EXIT_SETUP)
     try:
         step = "cgroup namespace"
         if msg.get("cgroup"):
             ns.unshare(ns.CLONE_NEWCGROUP)  # rooted at the session's cgroup, where we now are
+        stamp("program: unshare(cgroup)")
         step = "capabilities"
-        ns.drop_capabilities()
+        ns.drop_capabilities(bounding=False)
+        stamp("program: capabilities dropped")
         step = "landlock"
         ruleset.enforce()
+        stamp("program: landlock enforced")
         step = "seccomp"
         listener = seccomp.install(seccomp_profile(spec), program=seccomp_program)
+        stamp("program: seccomp loaded")
         if listener is not None:
             # the supervisor records (and may stop) every exec from here on, this one included
             send_message(sock, {"exec_listener": True}, [listener])
             os.close(listener)
+            stamp("program: listener sent")
     except Exception as exc:
         _fail(sock, step, exc)
     env = dict(spec.env)
@@ -406,6 +474,7 @@ def _program_main(
     # the program gets 0, 1 and 2. The set-up socket is close-on-exec and stays until then so
     # an exec failure can still be reported.
     keep = sock.fileno()
+    stamp("program: execve")
     os.closerange(3, keep)
     os.closerange(keep + 1, MAX_FD)
     try:
