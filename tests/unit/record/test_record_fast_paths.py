@@ -51,14 +51,24 @@ def db130(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make(tmp_path_factory.mktemp("fast"), 130)
 
 
+#: Longest a chunk of this process waits for the helper's first answer (see helper_answers).
+HELPER_WAIT = 5.0
+
+
 @pytest.fixture
 def helper_answers(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     """Slow this process's chunks down (a small log is otherwise done before the helper has
-    started) and record every answer the helper process gives."""
+    started) and record every answer the helper process gives. Until the helper has answered
+    once (at most HELPER_WAIT seconds), this process's chunks wait for it: on a busy machine
+    (load 12+) starting the helper's interpreter took longer than all of this process's
+    chunks, and the helper then answered nothing."""
     answers: list[object] = []
     local, decode = rehash_mod._local, rehash_mod.decode_result
 
     def slow_local(*args: object) -> bool:
+        deadline = time.monotonic() + HELPER_WAIT
+        while not answers and time.monotonic() < deadline:
+            time.sleep(0.01)
         time.sleep(0.02)
         return local(*args)  # type: ignore[arg-type]
 

@@ -13,6 +13,15 @@ CPU per appended entry (the writer shares the GIL with the producers, so it coun
 entries go in with few multi-row ``INSERT`` statements (:data:`INSERT_ROWS`), and their blobs
 are bound as ``bytearray`` (:data:`_BLOB`), which Python's ``sqlite3`` binds directly, where
 ``bytes`` first goes through its adapter lookup.
+
+The fixed cost of one durable commit (measured 2026-11-21, docs/audit.md §9): SQLite calls
+``fdatasync`` once per commit on the WAL (it already prefers it to ``fsync``; the two cost the
+same here) after writing ~2.9 frames (the entries table's last leaf and the checkpoints table's
+page; every third commit also page 1 and the entries root) with 2 ``pwrite`` calls each. A
+commit that extends the WAL file pays more for its ``fdatasync`` than one that rewrites
+blocks the file already has, so the WAL is kept at its working size across checkpoints
+(:func:`_journal_size_limit`); a new WAL (a process's first ~32 MiB of commits: SQLite deletes
+the WAL when the last connection closes) still grows.
 """
 
 from __future__ import annotations
@@ -42,9 +51,9 @@ PAGE_SIZE = 16384
 #: WAL size before SQLite copies it back into the database (the default is 1000 pages): fewer,
 #: larger checkpoints keep the copy-back (and its fsync) off most commits.
 WAL_AUTOCHECKPOINT_BYTES = 32 << 20
-#: Truncate the WAL file back to this size after a checkpoint resets it (disk use stays bounded
-#: after a burst; SQLite otherwise keeps the largest WAL it ever needed).
-JOURNAL_SIZE_LIMIT = WAL_AUTOCHECKPOINT_BYTES
+#: Room above a full cycle's WAL for the commit that crosses the checkpoint mark (a 4,096-entry
+#: batch writes ~1.5 MB of frames); see :func:`_journal_size_limit`.
+WAL_HEADROOM_BYTES = 8 << 20
 CACHE_KIB = 65536
 #: Readers map the file instead of copying pages (full verification reads every row).
 READ_MMAP_BYTES = 1 << 30
@@ -67,6 +76,24 @@ CREATE TABLE IF NOT EXISTS cosignatures (size INTEGER NOT NULL, witness TEXT NOT
 """
 
 
+def _journal_size_limit(page_size: int) -> int:
+    """The WAL size SQLite truncates back to after a checkpoint resets it (``journal_size_limit``).
+
+    Disk use stays bounded after a burst (SQLite otherwise keeps the largest WAL it ever
+    needed), but the limit is above the size a WAL reaches in an ordinary cycle (its header,
+    :data:`WAL_AUTOCHECKPOINT_BYTES` of pages with 24 bytes of header per frame, and the commit
+    that crossed the mark), so the WAL is *not* shrunk at every reset: once it has wrapped,
+    every commit rewrites blocks the file already has. A commit that appends new blocks costs
+    more, because its ``fdatasync`` must also journal the file's new size and blocks: measured
+    on this VM's ext4, 20 KiB written then synced, 380-459 us appending vs 238-275 us
+    overwriting (medians), and a 16-entry commit 675-1127 us on a growing WAL vs 463-783 us on
+    a reused one (docs/audit.md section 9). With the limit equal to the checkpoint size, each
+    cycle ended by truncating the WAL and the next one grew it again.
+    """
+    frames = WAL_AUTOCHECKPOINT_BYTES // page_size
+    return 32 + frames * (24 + page_size) + WAL_HEADROOM_BYTES
+
+
 def _connect(path: Path, *, synchronous: str) -> sqlite3.Connection:
     conn = sqlite3.connect(
         path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
@@ -77,7 +104,7 @@ def _connect(path: Path, *, synchronous: str) -> sqlite3.Connection:
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     (page_size,) = conn.execute("PRAGMA page_size").fetchone()
     conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_BYTES // int(page_size)}")
-    conn.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
+    conn.execute(f"PRAGMA journal_size_limit={_journal_size_limit(int(page_size))}")
     conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     return conn
 
