@@ -9,8 +9,9 @@ for invisible or confusable characters.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from warden.action import Action, ActionKind, ChangeOp
 from warden.check.facts import (
@@ -26,7 +27,10 @@ from warden.check.facts import (
 from warden.check.paths import PathContext, is_within, normalize, resolve
 from warden.check.shell.netloc import parse_target
 
-__all__ = ["analyze", "primary_field", "primary_text"]
+if TYPE_CHECKING:
+    from warden.check.secrets import SecretScan
+
+__all__ = ["PRIMARY_FIELD", "analyze", "primary_field", "primary_text"]
 
 #: Tool arguments of MCP and custom tools scanned per action (keeps huge payloads bounded).
 MAX_ARG_STRINGS = 512
@@ -34,16 +38,20 @@ MAX_ARG_STRINGS = 512
 _UPLOAD_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
+#: The action field that evidence spans refer to, per kind ("input" for the others).
+PRIMARY_FIELD: dict[ActionKind, str] = {
+    ActionKind.SHELL: "command",
+    ActionKind.FILE_READ: "path",
+    ActionKind.FILE_WRITE: "path",
+    ActionKind.FILE_EDIT: "path",
+    ActionKind.HTTP: "url",
+    ActionKind.WEB_SEARCH: "query",
+}
+
+
 def primary_field(action: Action) -> str:
     """The action field that evidence spans refer to."""
-    return {
-        ActionKind.SHELL: "command",
-        ActionKind.FILE_READ: "path",
-        ActionKind.FILE_WRITE: "path",
-        ActionKind.FILE_EDIT: "path",
-        ActionKind.HTTP: "url",
-        ActionKind.WEB_SEARCH: "query",
-    }.get(action.kind, "input")
+    return PRIMARY_FIELD.get(action.kind, "input")
 
 
 def primary_text(action: Action) -> str:
@@ -61,12 +69,37 @@ def primary_text(action: Action) -> str:
     return json.dumps(action.input, sort_keys=True, default=str)[:100_000]
 
 
+#: The shell walker and the secret scanner modules, imported on first use (a process that
+#: judges no shell command never loads the parser), then kept: an import statement costs about
+#: a microsecond per call even when the module is loaded. Functions are looked up on the
+#: module at each call, so replacing one there (tests do) takes effect.
+_walker: ModuleType | None = None
+_secrets: ModuleType | None = None
+
+
+def _load_walker() -> ModuleType:
+    global _walker
+    from warden.check.shell import walker
+
+    _walker = walker
+    return walker
+
+
+def _load_scanner() -> ModuleType:
+    global _secrets
+    from warden.check import secrets
+
+    _secrets = secrets
+    return secrets
+
+
 def analyze(action: Action, paths: PathContext) -> Facts:
     """Facts for one action (pure apart from resolving symlinks that exist on disk)."""
     kind = action.kind
     if kind is ActionKind.SHELL:
-        from warden.check.shell.walker import analyze_command
-
+        analyze_command: Callable[[str, PathContext], Facts] = (
+            _walker or _load_walker()
+        ).analyze_command
         facts = analyze_command(action.command or "", paths)
         return _with_text(facts, (("command", action.command or ""),))
     files: list[FileAccess] = []
@@ -182,8 +215,7 @@ def _generic(
 
 
 def _with_text(facts: Facts, texts: tuple[tuple[str, str], ...]) -> Facts:
-    from warden.check.secrets import scan_secrets
-
+    scan_secrets: Callable[[str, str], SecretScan] = (_secrets or _load_scanner()).scan_secrets
     secrets: list[SecretHit] = list(facts.secrets)
     markers: list[Marker] = list(facts.markers)
     for field, text in texts:

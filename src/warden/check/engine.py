@@ -28,15 +28,18 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from warden.action import Action, ActionKind
-from warden.check.analyze import analyze, primary_field, primary_text
+from warden.check.analyze import PRIMARY_FIELD as _PRIMARY_FIELD
+from warden.check.analyze import analyze, primary_text
 from warden.check.facts import Facts, FileAccess, FileOp, Marker, SecretHit
 from warden.check.paths import PathContext, glob_regex
 from warden.check.rules.compile import (
+    EXEC_FLAGS,
     ActionView,
     CompiledRule,
     CompiledSelection,
     CompileEnv,
     Gate,
+    PathReach,
     compile_rule,
     expand_path_pattern,
 )
@@ -101,6 +104,7 @@ class Engine:
         if issues:
             raise RuleError(issues)
         env.paths.compile()
+        self._path_index = env.paths
         self.rules: tuple[CompiledRule, ...] = tuple(r for r in compiled if not r.combines)
         self.combos: tuple[CompiledRule, ...] = tuple(r for r in compiled if r.combines)
         self._index = _RuleIndex.build(self.rules)
@@ -113,6 +117,7 @@ class Engine:
         self._cmd_allow = tuple(re.compile(fnmatch.translate(p)) for p in policy.cmd_allow)
         self._cmd_deny = tuple(re.compile(fnmatch.translate(p)) for p in policy.cmd_deny)
         self._cmd_ask = tuple(re.compile(fnmatch.translate(p)) for p in policy.cmd_ask)
+        self._cmd_lists = bool(self._cmd_allow or self._cmd_deny or self._cmd_ask)
 
     @classmethod
     def builtin(cls, *, home: str | None = None) -> Engine:
@@ -176,27 +181,35 @@ class Engine:
     def decide(self, action: Action, facts: Facts, paths: PathContext) -> Decision:
         """Rules and policy over already-computed facts (the engine's pure core)."""
         text = primary_text(action)
-        field = primary_field(action)
+        field = _PRIMARY_FIELD.get(action.kind, "input")
         view = ActionView(action, text)
         cut = _Cut()  # one per decision: findings often quote the same text
         findings: list[Finding] = []
+        # which path-index ids the action's files reach: file selections whose path condition
+        # no access can meet are skipped (PathReach says when that is exact)
+        reach = (PathReach(facts.files, self._path_index)
+                 if facts.files and self._path_index.ready else None)  # fmt: skip
         for rule, selections in self._index.candidates(_Present.of(facts)):
-            hit = self._match(rule, selections, facts, view)
+            hit = self._match(rule, selections, facts, view, reach)
             if hit is not None and not self._trusted_hit(hit, paths.workspace):
                 findings.append(self._finding(rule, hit, text, field, cut))
-        findings.extend(self._policy_findings(facts, paths, text, field, cut))
-        for combo in self.combos:
-            related = _combo_related(combo, findings)
-            if related is not None:
-                findings.append(self._combo_finding(combo, related))
+        if facts.files or facts.net or (facts.execs and self._cmd_lists):
+            findings.extend(self._policy_findings(facts, paths, text, field, cut))
+        if findings:  # every combination rule requires some finding
+            for combo in self.combos:
+                related = _combo_related(combo, findings)
+                if related is not None:
+                    findings.append(self._combo_finding(combo, related))
         return self._decision(findings, action)
 
     def _match(
         self, rule: CompiledRule, selections: tuple[CompiledSelection, ...], facts: Facts,
-        view: ActionView,
+        view: ActionView, reach: PathReach | None = None,
     ) -> tuple[Any, ...] | None:  # fmt: skip
         # the selections already passed their gates (see _RuleIndex.candidates)
         for sel in selections:
+            if reach is not None and sel.path_needs and not reach.may_meet(sel.path_needs):
+                continue  # no file access can meet its path condition: it cannot match
             hit = sel.match(facts, view)
             if hit is not None:
                 if any(u.match(facts, view) is not None for u in rule.unless):
@@ -291,7 +304,7 @@ class Engine:
             if net.host and self.policy.host_denied(net.host, net.port):
                 add("policy.host-denied", "policy", Verdict.DENY, Severity.HIGH,
                     f"contacts {net.host}, which the policy denies", net)  # fmt: skip
-        if self._cmd_deny or self._cmd_ask or self._cmd_allow:
+        if self._cmd_lists:
             for ex in facts.execs:
                 line = " ".join(ex.argv)
                 if self._cmd_allow and not any(rx.match(line) for rx in self._cmd_allow):
@@ -371,10 +384,14 @@ class _RuleIndex:
     """Selections keyed by something an action must have for them to match.
 
     Each selection is filed under its most selective requirement: one of its exact marker
-    names, program names, file operations or network directions, or else a subject it needs
-    (``secret``, ``env_set``...). An action only visits the selections filed under what it has,
-    so a typical action tries a handful of selections instead of every rule. Rules keep their
-    original order, so decisions do not depend on the index.
+    names, program names, file operations or network directions, an exec flag it requires
+    (``privileged``, ``background``, ``dynamic``: ``sudo`` rules are not tried on every
+    ``ls``), or else a subject it needs (``secret``, ``env_set``...). An action only visits
+    the selections filed under what it has, so a typical action tries a handful of selections
+    instead of every rule. Rules keep their original order, so decisions do not depend on the
+    index. At decision time, file selections whose path condition none of the action's
+    accesses can meet are skipped as well (:class:`~warden.check.rules.compile.PathReach`: one
+    path-index lookup per access instead of one predicate call per selection and access).
 
     What an action "has" (:class:`_Present`) is a handful of names, and actions repeat them
     (every ``git`` call has the same ones), so the candidate list for a given :class:`_Present`
@@ -450,10 +467,15 @@ def _index_keys(gate: Gate) -> tuple[str, ...] | None:
         return tuple("f:" + n for n in gate.file_ops)
     if gate.net_dirs is not None:
         return tuple("n:" + n for n in gate.net_dirs)
+    if gate.exec_flags:  # all are required: filing under one is enough
+        return ("x:" + min(gate.exec_flags),)
     for subject in ("secret", "env_set", "env_read", "marker", "net", "file", "exec"):
         if subject in gate.subjects:
             return ("s:" + subject,)
     return None
+
+
+_NO_NAMES: frozenset[str] = frozenset()
 
 
 class _Present(msgspec.Struct, frozen=True, cache_hash=True):
@@ -465,12 +487,20 @@ class _Present(msgspec.Struct, frozen=True, cache_hash=True):
     execs: frozenset[str]
     file_ops: frozenset[str]
     net_dirs: frozenset[str]
+    exec_flags: frozenset[str]
 
     @classmethod
     def of(cls, facts: Facts) -> _Present:
         subjects = []
-        if facts.execs:
+        execs = facts.execs
+        names = flags = _NO_NAMES
+        if execs:
             subjects.append("exec")
+            names = frozenset([e.name for e in execs])
+            for e in execs:  # flags are rare: one cheap pass, the full answer only then
+                if e.privileged or e.background or e.dynamic:
+                    flags = frozenset(f for f in EXEC_FLAGS if any(getattr(x, f) for x in execs))
+                    break
         if facts.files:
             subjects.append("file")
         if facts.net:
@@ -485,16 +515,18 @@ class _Present(msgspec.Struct, frozen=True, cache_hash=True):
             subjects.append("secret")
         return cls(
             frozenset(subjects),
-            frozenset([m.name for m in facts.markers]),
-            frozenset([e.name for e in facts.execs]),
-            frozenset([f.op.value for f in facts.files]),
-            frozenset([n.direction.value for n in facts.net]),
+            frozenset([m.name for m in facts.markers]) if facts.markers else _NO_NAMES,
+            names,
+            frozenset([f.op.value for f in facts.files]) if facts.files else _NO_NAMES,
+            frozenset([n.direction.value for n in facts.net]) if facts.net else _NO_NAMES,
+            flags,
         )
 
     def index_keys(self) -> list[str]:
         """The index keys this action reaches (see :func:`_index_keys`)."""
         return [*("m:" + n for n in self.markers), *("e:" + n for n in self.execs),
                 *("f:" + n for n in self.file_ops), *("n:" + n for n in self.net_dirs),
+                *("x:" + n for n in self.exec_flags),
                 *("s:" + n for n in self.subjects)]  # fmt: skip
 
     def admits(self, gate: Gate) -> bool:
@@ -506,6 +538,8 @@ class _Present(msgspec.Struct, frozen=True, cache_hash=True):
         if gate.exec_names is not None and gate.exec_names.isdisjoint(self.execs):
             return False
         if gate.file_ops is not None and gate.file_ops.isdisjoint(self.file_ops):
+            return False
+        if not gate.exec_flags <= self.exec_flags:
             return False
         return gate.net_dirs is None or not gate.net_dirs.isdisjoint(self.net_dirs)
 

@@ -169,3 +169,44 @@ def test_path_index_agrees_with_per_condition_regexes(monkeypatch) -> None:
         action = example_action(payload)
         a, b = indexed.check(action, EXAMPLE_CONTEXT), plain.check(action, EXAMPLE_CONTEXT)
         assert a == b, payload
+
+
+def test_rule_index_gates_and_path_prefilter_agree_with_trying_every_selection() -> None:
+    """What the engine matches through its index (gates, exec flags) and the per-action path
+    prefilter (PathReach) is exactly what trying every selection of every rule matches."""
+    import sys
+
+    from warden.check.analyze import primary_text
+    from warden.check.engine import _Present
+    from warden.check.rules.compile import ActionView, PathReach
+    from warden.check.rules.lint import EXAMPLE_CONTEXT, example_action
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
+    from corpora import benign_actions, benign_commands, holdout_attacks
+
+    engine = example_engine()
+    assert engine._path_index.ready
+    payloads = [i.payload for i in benign_commands()[::2] + benign_actions() + holdout_attacks()]
+    payloads += [ex for r in RULES for ex in (*r.spec.examples.match, *r.spec.examples.no_match)]
+    skipped = matched = 0
+    for payload in payloads:
+        action = example_action(payload)
+        facts = engine.facts(action, EXAMPLE_CONTEXT)
+        view = ActionView(action, primary_text(action))
+        every = {}
+        for rule in engine.rules:
+            hit = engine._match(rule, rule.selections, facts, view)
+            if hit is not None:
+                every[rule.id] = hit
+        reach = PathReach(facts.files, engine._path_index) if facts.files else None
+        indexed = {}
+        for rule, selections in engine._index.candidates(_Present.of(facts)):
+            hit = engine._match(rule, selections, facts, view, reach)
+            if hit is not None:
+                indexed[rule.id] = hit
+            if reach is not None:
+                skipped += sum(1 for s in selections if s.path_needs
+                               and not reach.may_meet(s.path_needs))  # fmt: skip
+        assert indexed == every, payload
+        matched += len(every)
+    assert matched > 1_000 and skipped > 1_000  # both sides do real work

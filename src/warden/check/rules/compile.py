@@ -24,9 +24,12 @@ from warden.check.rules.model import RuleSpec, Selection
 from warden.decision import Severity, Verdict
 
 __all__ = [
+    "EXEC_FLAGS",
     "CompileEnv",
     "CompiledRule",
     "CompiledSelection",
+    "PathNeed",
+    "PathReach",
     "compile_regex",
     "compile_rule",
     "expand_path_pattern",
@@ -488,6 +491,17 @@ class Gate(msgspec.Struct, frozen=True):
     exec_names: frozenset[str] | None = None  # exact program names, one of which must run
     file_ops: frozenset[str] | None = None  # file operations, one of which must occur
     net_dirs: frozenset[str] | None = None  # network directions, one of which must occur
+    #: exec flags (``privileged``, ``background``, ``dynamic``) the condition requires true:
+    #: some program of the action must carry every one of them
+    exec_flags: frozenset[str] = frozenset()
+
+
+#: The boolean exec fields a gate may require (:attr:`Gate.exec_flags`).
+EXEC_FLAGS = ("privileged", "background", "dynamic")
+
+#: A file condition's positive path requirement: the path-index ids of its patterns, and
+#: whether the patterns compare glob accesses as written (``path_as_written``).
+PathNeed = tuple[frozenset[int], bool]
 
 
 class CompiledSelection:
@@ -498,11 +512,17 @@ class CompiledSelection:
     would cost more than judging the action).
     """
 
-    __slots__ = ("_fn", "conds", "gate")
+    __slots__ = ("_fn", "conds", "gate", "path_needs")
 
-    def __init__(self, conds: tuple[tuple[str, tuple[Pred, ...]], ...], gate: Gate) -> None:
+    def __init__(
+        self, conds: tuple[tuple[str, tuple[Pred, ...]], ...], gate: Gate,
+        path_needs: tuple[PathNeed, ...] = (),
+    ) -> None:  # fmt: skip
         self.conds = conds
         self.gate = gate
+        #: the file condition's ``path`` / ``path_as_written`` requirements (see
+        #: :func:`may_reach`); empty when it has none
+        self.path_needs = path_needs
         self._fn: Callable[[Facts, ActionView], tuple[Any, ...] | None] | None = None
 
     def match(self, facts: Facts, view: ActionView) -> tuple[Any, ...] | None:
@@ -567,7 +587,59 @@ def _compile_selection(sel: Selection, env: CompileEnv) -> CompiledSelection:
     order = {"action": 0, "marker": 1, "secret": 2, "env_set": 3, "env_read": 3, "net": 4}
     conds.sort(key=lambda c: order.get(c[0], 5))
     frozen = tuple(conds)
-    return CompiledSelection(frozen, _gate(sel))
+    return CompiledSelection(frozen, _gate(sel), _path_needs(sel, env))
+
+
+def _path_needs(sel: Selection, env: CompileEnv) -> tuple[PathNeed, ...]:
+    """The path-index ids each positive path condition of ``sel`` needs (the same ids
+    :func:`_path_pred` registers: :meth:`PathIndex.add` returns a glob's existing id)."""
+    c = sel.file
+    if c is None:
+        return ()
+    needs: list[PathNeed] = []
+    for values, literal in ((c.path, False), (c.path_as_written, True)):
+        if values is not None:
+            patterns = [expand_path_pattern(v, env.home) for v in _as_list(values)]
+            needs.append((frozenset(env.paths.add(p) for p in patterns), literal))
+    return tuple(needs)
+
+
+class PathReach:
+    """Which path-index ids the file accesses of one action can reach, for skipping file
+    selections whose path condition no access can meet (computed once per decision).
+
+    A path condition (:func:`_path_pred`) meets an access only through the index ids of the
+    access's forms, except in two cases: a glob access (``item.glob``) is compared pattern by
+    pattern with :func:`globs_intersect`, and a directory taken whole (:data:`_WHOLE_DIR_OPS`,
+    recursive or written with a trailing slash) also meets a pattern that names something
+    inside it. ``path_as_written`` conditions take neither detour. So: ``literal`` holds the
+    ids of every access; ``plain`` the same set when no access takes a detour, else None
+    (unknown: such a condition is always evaluated).
+    """
+
+    __slots__ = ("literal", "plain")
+
+    def __init__(self, files: Sequence[Any], index: PathIndex) -> None:
+        ids: set[int] = set()
+        detour = False
+        for item in files:
+            for f in item.forms():
+                ids.update(index.matches(f))
+            if item.glob or (item.op in _WHOLE_DIR_OPS and (
+                item.recursive or (item.raw.endswith("/") and item.raw.strip("/"))
+            )):  # fmt: skip
+                detour = True
+        self.literal: frozenset[int] = frozenset(ids)
+        self.plain: frozenset[int] | None = None if detour else self.literal
+
+    def may_meet(self, needs: tuple[PathNeed, ...]) -> bool:
+        """False when some path requirement can be met by no access (the selection cannot
+        match); True when every one may be."""
+        for ids, literal in needs:
+            reached = self.literal if literal else self.plain
+            if reached is not None and ids.isdisjoint(reached):
+                return False
+        return True
 
 
 #: Where each subject's items live, as an expression over ``facts`` and ``view``.
@@ -624,7 +696,9 @@ def _gate(sel: Selection) -> Gate:
     ops = _exact(sel.file.op) if sel.file is not None and sel.file.op is not None else None
     dirs = (_exact(sel.net.direction) if sel.net is not None and sel.net.direction is not None
             else None)  # fmt: skip
-    return Gate(subjects, markers, execs, ops, dirs)
+    flags = frozenset(f for f in EXEC_FLAGS if sel.exec is not None
+                      and getattr(sel.exec, f) is True)  # fmt: skip
+    return Gate(subjects, markers, execs, ops, dirs, flags)
 
 
 def _requirement(text: str) -> Callable[[str, str], bool]:

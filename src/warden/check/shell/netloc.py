@@ -29,10 +29,18 @@ def _ipv4_part(part: str) -> int | None:
         return None
 
 
+#: An ASCII host name with a character that is in no IP literal and no numeric IPv4 spelling
+#: (those hold only digits, ``.``, ``:``, the hex letters a-f and the ``x`` of ``0x``): it is
+#: its own canonical form. :func:`ipaddress.ip_address` and the numeric test refuse it, and the
+#: ``idna`` codec returns ASCII input as it is (or raises, which also keeps it), so the fast
+#: path answers what the slow one would, without an exception per name.
+_PLAIN_NAME = re.compile(r"[a-z0-9._-]*[g-wyz_-][a-z0-9._-]*")
+
+
 def canonical_host(host: str) -> str:
     """Lower-case, no trailing dot, no brackets, numeric IPv4 forms as dotted quads."""
     h = host.strip().strip("[]").rstrip(".").lower()
-    if not h:
+    if not h or _PLAIN_NAME.fullmatch(h):
         return h
     import ipaddress  # here, not at the top: most hook processes see no host at all
 

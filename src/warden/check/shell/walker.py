@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from types import ModuleType
 
 import tree_sitter
 
@@ -122,6 +123,20 @@ def _inline_code(language: str, code: str) -> Effects:
     return analyze_inline(language, code)
 
 
+def _load_semantics() -> ModuleType:
+    global _SEMANTICS
+    from warden.check.shell import semantics
+
+    _SEMANTICS = semantics
+    return semantics
+
+
+#: :mod:`warden.check.shell.semantics`, bound on first use (not at import: the modules import
+#: each other) and kept, instead of an import statement per command. ``effects_of`` is still
+#: looked up on the module each time, so replacing it there (tests do) takes effect.
+_SEMANTICS: ModuleType | None = None
+
+
 def analyze_command(
     command: str,
     paths: PathContext,
@@ -131,9 +146,7 @@ def analyze_command(
 ) -> Facts:
     """Facts for one shell command line (pure apart from resolving symlinks on disk)."""
     if effects_of is None:
-        from warden.check.shell.semantics import effects_of as _effects_of
-
-        effects_of = _effects_of
+        effects_of = (_SEMANTICS or _load_semantics()).effects_of
     if inline is None:
         inline = _inline_code
     sink = _Sink(paths=paths, effects_of=effects_of, inline=inline)
