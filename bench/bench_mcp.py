@@ -10,14 +10,20 @@ falls on all alike:
   the result scanned and recorded);
 - ``proxy, no audit``: through ``warden mcp --no-audit`` (judging and scanning only).
 
-It also times one durable audit append alone (in process), the floor of the audited path: a
-decision is recorded durably before the call is forwarded (fail closed).
+- ``proxy, write-ahead`` (with ``--write-ahead``): ``warden mcp --write-ahead``, the call
+  forwarded only once its decision is durable (by default it is forwarded at once and its
+  answer waits for the decision to be durable, so the commit overlaps the server's work).
+
+It also times one durable audit append alone (in process), the floor of a refused call's
+path (its decision is durable before warden answers).
 
 The added latency is the proxy's median (p99) minus the direct median (p99). Two calls are
 measured: an allowed file read whose result is a short text (forwarded unchanged), and a denied
-read of ``~/.ssh/id_rsa`` (answered by warden; the server never sees it).
+read of ``~/.ssh/id_rsa`` (answered by warden; the server never sees it). ``--server-ms N``
+makes the fake server sleep N ms before answering a call (the tool's own work; 0, the default,
+is the proxy's worst case: nothing for the commit to overlap with).
 
-    python bench/bench_mcp.py [--calls 400] [--rounds 4] [--json]
+    python bench/bench_mcp.py [--calls 400] [--rounds 4] [--server-ms 0] [--write-ahead] [--json]
 
 Target (issue 5): added latency per tools/call, median <= 1 ms.
 """
@@ -35,13 +41,16 @@ from pathlib import Path
 from typing import IO, Any
 
 ECHO_SERVER = r"""
-import sys, json
+import sys, json, time
 out = sys.stdout
+work = float(sys.argv[1]) / 1000 if len(sys.argv) > 1 else 0.0
 for line in sys.stdin:
     msg = json.loads(line)
     if "id" not in msg or "method" not in msg:
         continue
     if msg["method"] == "tools/call":
+        if work:
+            time.sleep(work)  # the tool's own work (a file read, a fetch), off the CPU
         result = {"content": [{"type": "text", "text": "hello from the fake server\n"}]}
     else:
         result = {"protocolVersion": "2025-06-18", "capabilities": {"tools": {}},
@@ -122,18 +131,26 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=400, help="calls per case per round")
     parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--server-ms", type=float, default=0.0, help="milliseconds the fake "
+                        "server sleeps before answering a tools/call (the tool's own work; "
+                        "default 0: it answers at once, the proxy's worst case)")
+    parser.add_argument("--write-ahead", action="store_true", help="also time `warden mcp "
+                        "--write-ahead` (the call forwarded only once its decision is durable)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-mcp-") as tmp:
         server = Path(tmp) / "echo_server.py"
         server.write_text(ECHO_SERVER)
-        direct = [sys.executable, str(server)]
+        direct = [sys.executable, str(server), str(args.server_ms)]
         proxy = [sys.executable, "-m", "warden.cli.mcp", "--name", "fs"]
         setups = {
             "direct": direct,
             "proxy, audit": [*proxy, "--audit-db", str(Path(tmp) / "audit.db"), "--", *direct],
             "proxy, no audit": [*proxy, "--no-audit", "--", *direct],
         }
+        if args.write_ahead:
+            setups["proxy, write-ahead"] = [*proxy, "--write-ahead", "--audit-db",
+                                            str(Path(tmp) / "audit-wa.db"), "--", *direct]
         peers = {name: Peer(argv, tmp) for name, argv in setups.items()}
         samples: dict[tuple[str, str], list[float]] = {}
         try:
@@ -155,7 +172,7 @@ def main() -> int:
     for call in CALLS:
         base = _stats(samples[(call, "direct")])
         report[call] = {"direct": base}
-        for name in ("proxy, audit", "proxy, no audit"):
+        for name in [n for n in setups if n != "direct"]:
             st = _stats(samples[(call, name)])
             st["added_median_ms"] = st["median_ms"] - base["median_ms"]
             st["added_p99_ms"] = st["p99_ms"] - base["p99_ms"]

@@ -86,16 +86,20 @@ def decision_record(
     return record, payload
 
 
+_CONTAINERS = frozenset({dict, list, tuple})
+
+
 def _json_shaped(value: Any) -> Any:
     """``value`` with every tuple made a list: the same JSON, in the shape the audit log's
     canonical encoder takes its fast path for (``to_dict`` gives tuples, which it cannot prove
     it decodes back to; the RFC 8785 reference path cost ~140 µs a decision, this walk ~15).
-    Nothing else is touched, so the log accepts or refuses a payload exactly as before."""
+    Nothing else is touched, so the log accepts or refuses a payload exactly as before.
+    Leaves (most values) are kept without a call each: half the walk's time."""
     kind = type(value)
     if kind is dict:
-        return {k: _json_shaped(v) for k, v in value.items()}
+        return {k: _json_shaped(v) if type(v) in _CONTAINERS else v for k, v in value.items()}
     if kind is list or kind is tuple:
-        return [_json_shaped(v) for v in value]
+        return [_json_shaped(v) if type(v) in _CONTAINERS else v for v in value]
     return value
 
 

@@ -19,11 +19,14 @@ __all__ = ["main", "register", "run"]
 
 EPILOG = """\
 Each tools/call is judged against the layered policy (like `warden check`) and recorded in the
-audit log before the server sees it. A deny or kill is answered by warden with an MCP tool
-error (isError) that gives the reason; an ask is denied too unless --on-ask allow. Tool results
-are scanned for secrets (redacted) and planted instructions (a warning is added). Tools whose
-description carries hidden instructions, or that change during the session, are removed from
-tools/list unless --keep-flagged. Everything else passes through unchanged.
+audit log: a refused call's decision is durable before the refusal is answered; an allowed
+call is forwarded while its decision is being made durable, and the server's answer reaches
+the client only after that (with --write-ahead the call is forwarded only after). A deny or
+kill is answered by warden with an MCP tool error (isError) that gives the reason; an ask is
+denied too unless --on-ask allow. Tool results are scanned for secrets (redacted) and planted
+instructions (a warning is added). Tools whose description carries hidden instructions, or that
+change during the session, are removed from tools/list unless --keep-flagged. Everything else
+passes through unchanged.
 
 examples:
   warden mcp -- npx -y @modelcontextprotocol/server-filesystem /work/project
@@ -55,6 +58,14 @@ def _arguments(p: argparse.ArgumentParser) -> None:
                    "in tools/list (they are still recorded and reported on stderr)")
     p.add_argument("--unsafe-pass-secrets", action="store_true", help="do not redact secrets "
                    "found in tool results (a warning is still added)")  # fmt: skip
+    p.add_argument("--write-ahead", action="store_true", help="forward an allowed call only "
+                   "once its decision is durable in the audit log: nothing runs unrecorded, "
+                   "and every call waits for the log's fsync (about 1 ms) before it starts. "
+                   "Default: the call is forwarded as soon as its decision is queued, the fsync "
+                   "runs while the server works, and the answer is held until the decision is "
+                   "durable (an error if it cannot be): the agent never sees a result whose "
+                   "decision is not on disk, but a warden crash in that window can leave a "
+                   "call that ran unrecorded (docs/mcp.md, Durability)")  # fmt: skip
     audit = p.add_mutually_exclusive_group()
     audit.add_argument("--audit-db", metavar="PATH", type=Path,
                        help="audit log (default: $XDG_DATA_HOME/warden/audit.db)")
@@ -89,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
         on_ask_allow=args.on_ask == "allow",
         keep_flagged=args.keep_flagged,
         unsafe_pass_secrets=args.unsafe_pass_secrets,
+        write_ahead=args.write_ahead,
     )
     session = open_session(config, policy_files=tuple(args.policy),
                            audit=False if args.no_audit else (args.audit_db or True))  # fmt: skip
@@ -127,7 +139,7 @@ def _run_http(args: argparse.Namespace, argv: list[str]) -> int:
         server_name=args.name, default_server_name=name.replace("__", "_")[:64],
         workspace=os.path.abspath(args.workspace) if args.workspace else cwd, cwd=cwd,
         on_ask_allow=args.on_ask == "allow", keep_flagged=args.keep_flagged,
-        unsafe_pass_secrets=args.unsafe_pass_secrets,
+        unsafe_pass_secrets=args.unsafe_pass_secrets, write_ahead=args.write_ahead,
     )  # fmt: skip
     guard, reason = open_guard(config, policy_files=tuple(args.policy),
                                audit=False if args.no_audit else (args.audit_db or True))

@@ -14,6 +14,11 @@ client line; each SSE event's data and each JSON response body is one server lin
 per ``Mcp-Session-Id`` (one shared session when the server has none, as in 2026-07-28), all on
 one guard. Headers are passed through except hop-by-hop ones; ``Host`` is the upstream's.
 
+An allowed call's decision records are committed on the request's thread right after the call
+is sent upstream (:meth:`~warden.integrations.mcp.session.McpSession.commit`), while the server
+works; the answer (JSON, each SSE event, or a raw body) is relayed only once they are durable,
+and replaced by a JSON-RPC error if they fail (``docs/mcp.md``, "Durability").
+
 Fail closed as the stdio proxy: a request that cannot be judged is answered by warden, an
 upstream that cannot be reached or answers garbage gives the client a JSON-RPC error for its
 request. Requests whose ``Origin`` is not a loopback origin are refused (403), against DNS
@@ -32,7 +37,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from warden.integrations.mcp import jsonrpc as rpc
-from warden.integrations.mcp.session import McpConfig, McpSession
+from warden.integrations.mcp.session import Gate, McpConfig, McpSession
 
 __all__ = ["MAX_SESSIONS", "HttpProxy", "parse_listen", "serve"]
 
@@ -207,7 +212,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         # 2026-07-28 routes by the Mcp-Name header: it must name the tool that was judged
         self._forward("POST", out.to_server[0].rstrip(b"\n"), session, key, req_id,
-                      tool=name if isinstance(name, str) else None)
+                      tool=name if isinstance(name, str) else None, gate=out.gate)
 
     def do_GET(self) -> None:
         if not self._origin_ok():
@@ -261,11 +266,13 @@ class _Handler(BaseHTTPRequestHandler):
         return headers
 
     def _forward(self, method: str, body: bytes | None, session: McpSession, key: str,
-                 req_id: Any, *, tool: str | None = None) -> None:  # fmt: skip
+                 req_id: Any, *, tool: str | None = None,
+                 gate: Gate | None = None) -> None:  # fmt: skip
         conn = self.owner.connect()
         try:
             conn.request(method, self.owner.path(self.path), body=body,
                          headers=self._upstream_headers(body, tool))  # fmt: skip
+            session.commit(gate)  # durable while the server works; its answer waits for it
             resp = conn.getresponse()
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
@@ -283,11 +290,20 @@ class _Handler(BaseHTTPRequestHandler):
                 self.owner.sessions.alias(new_id, session)
             ctype = (resp.getheader("Content-Type") or "").split(";")[0].strip().lower()
             if ctype == "text/event-stream":
-                self._relay_sse(resp, session)
+                self._relay_sse(resp, session)  # each event waits in session.from_server
             elif ctype == "application/json" and method == "POST":
-                self._relay_json(resp, session, req_id)
-            else:
-                self._relay_raw(resp)  # 202s, errors, DELETE answers: no JSON-RPC inside
+                self._relay_json(resp, session, req_id)  # so does the answer
+            else:  # 202s, errors, DELETE answers: no JSON-RPC inside, relayed as they are,
+                session.settle()  # but not before the calls forwarded so far are durable
+                failure = session.undurable(req_id) if req_id is not None else None
+                if failure is not None:
+                    session.abandon(req_id)
+                    reason = (f"warden withheld the server's answer: the audit log could not "
+                              f"record this call's decision ({failure})")  # fmt: skip
+                    error = rpc.error_response(req_id, rpc.SERVER_ERROR, reason)
+                    self._answer_json(200, (rpc.encode(error),))
+                    return
+                self._relay_raw(resp)
         finally:
             conn.close()
 

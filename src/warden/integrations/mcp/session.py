@@ -26,6 +26,18 @@ Fail closed: a message that cannot be parsed or is too large is refused (with a 
 addressed to its id when the id can be seen); a server that dies answers every waiting request
 with an error; a guard that cannot be opened (policy or audit store) makes every request an
 error; a check that raises becomes a deny. Nothing here raises on bad input from either side.
+
+Durability of decisions (``docs/mcp.md``, "Durability"). A refused call's records are durable
+before the refusal is answered. An allowed call's records are queued (``append_nowait``) and
+the call is forwarded at once with a :class:`Gate` on them; the transport then commits them on
+its own thread while the server works (:meth:`McpSession.commit`), and nothing from the server
+goes to the client before every forwarded call's records are durable (:meth:`McpSession.settle`,
+at the top of :meth:`McpSession.from_server`). A record that fails turns that call's answer
+into an error and the session into strict write-ahead for good (``McpConfig.write_ahead``,
+``--write-ahead``: the call waits for its records before it is forwarded), so a broken log
+refuses later calls before they run. Why: the commit (an fsync, ~0.5-1 ms here) then overlaps
+the server's own work instead of adding to it; the cost is that a warden crash in that window
+can leave a call that ran unrecorded (the agent never saw its result).
 """
 
 from __future__ import annotations
@@ -53,8 +65,9 @@ from warden.integrations.mcp.toolscan import ToolFinding, inspect_tool
 if TYPE_CHECKING:
     from warden.action import Action
     from warden.guard import Guard
+    from warden.record.writer import Receipt
 
-__all__ = ["RECORD_TYPE", "TOOL_USE_ID_KEYS", "McpConfig", "McpSession", "Out"]
+__all__ = ["RECORD_TYPE", "TOOL_USE_ID_KEYS", "Gate", "McpConfig", "McpSession", "Out"]
 
 #: Record type of MCP events that are not decisions (results, listings, errors).
 RECORD_TYPE = "mcp"
@@ -84,6 +97,50 @@ class Out(NamedTuple):
 
     to_server: tuple[bytes, ...] = ()
     to_client: tuple[bytes, ...] = ()
+    #: Decision records of the call in ``to_server``, queued but not yet durable: the transport
+    #: sends the lines, then hands this to :meth:`McpSession.commit`, so that its thread makes
+    #: them durable while the server works (the answer waits for them in any case).
+    gate: Gate | None = None
+
+
+class Gate:
+    """The decision records of one forwarded call, and whether they became durable.
+
+    Settled once, by whichever thread gets there first (:meth:`McpSession.commit` on the
+    transport's thread right after forwarding, usually; else the thread that relays the
+    answer); any other thread waits for that one. One thread per call waits on the log's
+    receipts: two waiters on one batch make the log's group commit expect two producers back
+    and hold the next commit up to 1 ms for the second (``GATHER_SECONDS``), measured +1 ms a call.
+    """
+
+    __slots__ = ("_claimed", "_settled", "failure", "receipts")
+
+    def __init__(self, receipts: tuple[Receipt, ...]) -> None:
+        self.receipts = receipts
+        self.failure: str | None = None  # why the records are not durable, once settled
+        self._claimed = threading.Lock()
+        self._settled = threading.Event()
+
+    def done(self) -> bool:
+        """Settled, or every receipt resolved (so settling would not block)."""
+        return self._settled.is_set() or all(r.done() for r in self.receipts)
+
+    def settle(self, durable: Callable[[Receipt], str | None]) -> str | None:
+        """Wait until the records are durable: ``None``, or why they are not."""
+        if self._claimed.acquire(blocking=False):
+            self.failure = "interrupted before the records were durable"  # until proven
+            try:
+                failure = None
+                for receipt in self.receipts:
+                    failure = durable(receipt)
+                    if failure is not None:
+                        break
+                self.failure = failure
+            finally:
+                self._settled.set()
+        else:
+            self._settled.wait()
+        return self.failure
 
 
 _NOTHING = Out()
@@ -105,6 +162,10 @@ class McpConfig:
     keep_flagged: bool = False
     #: Leave secret values in tool results (a warning is still added).
     unsafe_pass_secrets: bool = False
+    #: Strict write-ahead: an allowed call is forwarded only once its decision is durable. The
+    #: default forwards it as soon as its decision records are queued and withholds the
+    #: server's answer until they are durable (see :meth:`McpSession._check`).
+    write_ahead: bool = False
     session_id: str = field(default_factory=lambda: "mcp-" + uuid.uuid4().hex[:16])
 
 
@@ -113,6 +174,9 @@ class _Pending(NamedTuple):
     tool: str = ""
     tool_use_id: str | None = None
     started: float = 0.0
+    #: The decision records of a call forwarded before they were durable: its answer goes to
+    #: the client only once they have all resolved (and an error if one failed).
+    gate: Gate | None = None
 
 
 def _key(req_id: Any) -> tuple[str, Any]:
@@ -149,6 +213,11 @@ class McpSession:
         self._stopped: str | None = None  # set by a kill verdict
         self._server_gone: str | None = None
         self._receipts: list[Any] = []
+        #: Forwarded calls whose decision records are not yet known to be durable.
+        self._inflight: list[Gate] = []
+        #: Strict write-ahead: from the start (``config.write_ahead``), or for the rest of the
+        #: session once a decision record of a forwarded call failed to become durable.
+        self._write_ahead = config.write_ahead
         self._deferred: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
 
     # --- client -> server ----------------------------------------------------------------------
@@ -251,24 +320,21 @@ class McpSession:
         if not isinstance(tool, str) or not tool:
             return Out(to_client=(self._error(msg.id, "tools/call needs a tool `name`",
                                               code=rpc.INVALID_REQUEST),))  # fmt: skip
-        decision = self._judge(tool, params.get("arguments"), tool_use_id)
-        blocked = decision.verdict >= Verdict.DENY or (
-            decision.verdict is Verdict.ASK and not self.config.on_ask_allow
-        )
+        decision, gate = self._judge(tool, params.get("arguments"), tool_use_id)
         if decision.verdict is Verdict.KILL:
             self._stopped = decision.reason
-        if blocked:
+        if self._blocks(decision):
             text = self._block_text(decision)
             meta_out = {"warden/verdict": str(decision.verdict),
                         "warden/rules": list(decision.rules)}  # fmt: skip
             return Out(to_client=(rpc.encode(rpc.tool_error_result(msg.id, text, meta_out)),))
-        pending = _Pending("tools/call", tool, tool_use_id, time.perf_counter())
-        if not self._remember(msg.id, pending):
+        pending = _Pending("tools/call", tool, tool_use_id, time.perf_counter(), gate)
+        if not self._remember_gated(msg.id, pending):
             return Out(to_client=(self._error(msg.id, "too many requests in flight"),))
         # Re-encoded from what was judged, not the client's bytes: a JSON text with a key twice
         # ({"path": "a", "path": "~/.ssh/id_rsa"}) means whatever each parser decides, and the
         # server must receive the one reading warden judged.
-        return Out(to_server=(rpc.encode(msg.data),))
+        return Out(to_server=(rpc.encode(msg.data),), gate=gate)
 
     def _resource_read(self, msg: rpc.Message) -> Out:
         """A ``resources/read`` names what the server will open (``file:///home/u/.ssh/id_rsa``
@@ -276,6 +342,7 @@ class McpSession:
         refused with a JSON-RPC error (the method has no error result) that gives the reason."""
         uri = msg.params.get("uri")
         tool = "resources/read"
+        gate: Gate | None = None
         if self._stopped is not None:
             decision = self._synthetic(tool, None, Verdict.DENY,
                                        f"the session was stopped earlier: {self._stopped}")
@@ -283,24 +350,43 @@ class McpSession:
             ctx = CallContext(server=self.server_name, cwd=self.config.cwd,
                               session_id=self.config.session_id, agent=self._client_name)
             try:
-                decision = self._check(map_resource_read(uri, ctx))
+                decision, gate = self._check(map_resource_read(uri, ctx))
             except InputError as exc:
                 decision = self._synthetic(tool, None, Verdict.DENY,
                                            f"the resource cannot be judged: {exc}")
         if decision.verdict is Verdict.KILL:
             self._stopped = decision.reason
-        blocked = decision.verdict >= Verdict.DENY or (
-            decision.verdict is Verdict.ASK and not self.config.on_ask_allow
-        )
-        if blocked:
+        if self._blocks(decision):
             text = self._block_text(decision).replace("this tool call", "this resource read")
             data = {"warden/verdict": str(decision.verdict), "warden/rules": list(decision.rules)}
             return Out(to_client=(rpc.encode(rpc.error_response(msg.id, rpc.SERVER_ERROR, text,
                                                                 data)),))  # fmt: skip
         uri_text = uri[:500] if isinstance(uri, str) else ""
-        if not self._remember(msg.id, _Pending(tool, uri_text, None, time.perf_counter())):
+        if not self._remember_gated(msg.id, _Pending(tool, uri_text, None, time.perf_counter(),
+                                                     gate)):  # fmt: skip
             return Out(to_client=(self._error(msg.id, "too many requests in flight"),))
-        return Out(to_server=(rpc.encode(msg.data),))  # the reading warden judged (see tools/call)
+        # the reading warden judged (see tools/call)
+        return Out(to_server=(rpc.encode(msg.data),), gate=gate)
+
+    def _blocks(self, decision: Decision) -> bool:
+        """Whether the call is answered by warden instead of being forwarded."""
+        return decision.verdict >= Verdict.DENY or (
+            decision.verdict is Verdict.ASK and not self.config.on_ask_allow
+        )
+
+    def _remember_gated(self, req_id: Any, pending: _Pending) -> bool:
+        """:meth:`_remember`, and the call's gate joins the ones every message from the server
+        waits for (:meth:`settle`). A call refused here is not forwarded; its records are
+        still waited for by :meth:`close`."""
+        with self._lock:
+            if len(self._pending) >= MAX_PENDING:
+                if pending.gate is not None:
+                    self._receipts.extend(pending.gate.receipts)
+                return False
+            self._pending[_key(req_id)] = pending
+            if pending.gate is not None:
+                self._inflight.append(pending.gate)
+            return True
 
     def _block_text(self, decision: Decision) -> str:
         reason = decision.agent_reason or f"warden blocked this tool call: {decision.reason}"
@@ -310,16 +396,18 @@ class McpSession:
                       "to run it or to change warden's policy.")  # fmt: skip
         return _clip(reason)
 
-    def _judge(self, tool: str, arguments: Any, tool_use_id: str | None) -> Decision:
-        """The decision for one call (recorded by the guard). Never raises."""
+    def _judge(self, tool: str, arguments: Any,
+               tool_use_id: str | None) -> tuple[Decision, Gate | None]:  # fmt: skip
+        """The decision for one call (recorded by the guard; see :meth:`_check` for the
+        gate). Never raises."""
         if self._stopped is not None:
             return self._synthetic(tool, tool_use_id, Verdict.DENY,
-                                   f"the session was stopped earlier: {self._stopped}")  # fmt: skip
+                                   f"the session was stopped earlier: {self._stopped}"), None
         removed = self._removed.get(tool)
         if removed is not None:
             return self._synthetic(tool, tool_use_id, Verdict.DENY,
                                    f"warden removed tool {tool!r} from this server's list: "
-                                   f"{removed}")  # fmt: skip
+                                   f"{removed}"), None  # fmt: skip
         ctx = CallContext(server=self.server_name, cwd=self.config.cwd,
                           session_id=self.config.session_id, tool_use_id=tool_use_id,
                           agent=self._client_name)  # fmt: skip
@@ -327,13 +415,21 @@ class McpSession:
             actions = map_call(tool, arguments, ctx)
         except InputError as exc:
             return self._synthetic(tool, tool_use_id, Verdict.DENY,
-                                   f"the call's arguments cannot be judged: {exc}")  # fmt: skip
+                                   f"the call's arguments cannot be judged: {exc}"), None
         return self._check(actions)
 
-    def _check(self, actions: list[Action]) -> Decision:
-        """Judge the call's actions and record them durably (one commit for all of them), with
+    def _check(self, actions: list[Action]) -> tuple[Decision, Gate | None]:
+        """Judge the call's actions and queue their records (one commit for all of them), with
         the contract of :meth:`warden.guard.Guard.check_many`: a decision that cannot be
-        recorded is a deny."""
+        recorded is a deny.
+
+        A call that will be refused (deny, kill, an ask that is not allowed) waits here until
+        its records are durable: the refusal is answered after that. So does every call in
+        strict write-ahead mode (``--write-ahead``, or after a record of this session failed).
+        Otherwise an allowed call is forwarded as soon as its records are queued, with a
+        :class:`Gate` on them: the server's answer waits for it (:meth:`settle`), so the
+        durable write overlaps the call itself and the client never sees a result whose
+        decision is not durable (``docs/mcp.md``, "Durability")."""
         from warden.check.engine import CheckContext
         from warden.guard import decision_record
 
@@ -344,19 +440,85 @@ class McpSession:
         except Exception as exc:  # the engine's own contract is not to raise; fail closed anyway
             return Decision(verdict=Verdict.DENY, severity=Severity.HIGH,
                             reason=f"warden could not judge this call ({type(exc).__name__}: "
-                            f"{exc})", error=str(exc))  # fmt: skip
+                            f"{exc})", error=str(exc)), None  # fmt: skip
+        final = max(decisions, key=lambda d: (d.verdict, d.severity))
         log = self.guard.log
-        if log is not None:
-            try:
-                receipts = []
-                for action, decision in zip(actions, decisions, strict=True):
-                    record, payload = decision_record(action, decision)
-                    receipts.append(log.append_nowait(record, payload=payload))
-                for receipt in receipts:
-                    receipt.result()
-            except Exception as exc:
-                decisions = [unrecorded(d, exc) for d in decisions]
-        return max(decisions, key=lambda d: (d.verdict, d.severity))
+        if log is None:
+            return final, None
+        try:
+            entries = [decision_record(a, d) for a, d in zip(actions, decisions, strict=True)]
+            if not self._blocks(final) and not self._strict():
+                return final, Gate(tuple(log.append_nowait(record, payload=payload)
+                                         for record, payload in entries))  # fmt: skip
+            # Waited for here: the last record is appended by this thread, which then commits
+            # everything queued up to it itself (append_nowait would wake the log's writer
+            # thread, and this one would wait for that thread: a hand-off per call).
+            receipts = [log.append_nowait(record, payload=payload)
+                        for record, payload in entries[:-1]]  # fmt: skip
+            log.append(entries[-1][0], payload=entries[-1][1])
+            for receipt in receipts:
+                receipt.result()  # committed by now (in order); raises if its batch failed
+        except Exception as exc:
+            decisions = [unrecorded(d, exc) for d in decisions]
+            final = max(decisions, key=lambda d: (d.verdict, d.severity))
+        return final, None
+
+    def _strict(self) -> bool:
+        """Whether calls wait for their records before they are forwarded: ``write_ahead``,
+        or a decision record of a call forwarded earlier has failed (then for good: a log
+        that is failing refuses calls before they run, as in write-ahead mode)."""
+        if self._write_ahead:
+            return True
+        with self._lock:
+            settled = [g for g in self._inflight if g.done()]
+        for gate in settled:
+            gate.settle(self._durable)  # does not block; a failure sets _write_ahead
+        return self._write_ahead
+
+    def _durable(self, receipt: Receipt, timeout: float | None = None) -> str | None:
+        """Wait for one decision receipt; ``None`` once durable, else why not (and the
+        session turns to strict write-ahead)."""
+        try:
+            receipt.result(timeout)
+            return None
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+        if not self._write_ahead:
+            self._write_ahead = True
+            self._warn(f"an audit record of a forwarded call failed ({reason}); its answer is "
+                       "withheld, and later calls wait for their records before they run")
+        return reason
+
+    def commit(self, gate: Gate | None) -> None:
+        """Make a forwarded call's decision records durable (:attr:`Out.gate`), on the calling
+        thread: the transport calls this once the call is on its way to the server, so the
+        commit runs while the server works, usually with no hand-off to the log's writer
+        thread. A failure is reported and remembered; the call's answer is then withheld."""
+        if gate is not None:
+            gate.settle(self._durable)
+
+    def settle(self) -> None:
+        """Wait until the decision records of every call forwarded so far are durable (or
+        failed). Called before anything from the server goes to the client: a message the
+        server sent after it was handed a call (its answer, a notification about it) is
+        released only once that call's decision is durable."""
+        with self._lock:
+            if not self._inflight:
+                return
+            waiting = list(self._inflight)
+        for gate in waiting:
+            gate.settle(self._durable)
+        with self._lock:
+            self._inflight = [g for g in self._inflight if g not in waiting]
+
+    def undurable(self, req_id: Any) -> str | None:
+        """Why the answer to the forwarded request ``req_id`` must be withheld (its decision
+        records failed), or ``None``. Waits for them; does not forget the request."""
+        with self._lock:
+            pending = self._pending.get(_key(req_id))
+        if pending is None or pending.gate is None:
+            return None
+        return pending.gate.settle(self._durable)
 
     def _synthetic(self, tool: str, tool_use_id: str | None, verdict: Verdict,
                    reason: str) -> Decision:  # fmt: skip
@@ -389,6 +551,7 @@ class McpSession:
         except InputError as exc:
             return self._server_garbage(line, f"the MCP server sent a malformed message: {exc}")
         try:
+            self.settle()  # nothing from the server before the forwarded calls are durable
             if msg.kind is rpc.Kind.BATCH:
                 return self._server_batch(msg)
             return self._server_message(msg)
@@ -441,6 +604,16 @@ class McpSession:
             self._note("server-error", {"error": _clip(reason)})
             self._warn(reason)
             return _NOTHING
+        if pending.gate is not None:
+            failure = pending.gate.settle(self._durable)
+            if failure is not None:  # fail closed: no result whose decision is not durable
+                reason = (f"warden withheld the server's answer: the audit log could not record "
+                          f"the decision for this {pending.method} ({failure}); it may have "
+                          "run, unrecorded")  # fmt: skip
+                self._note("error", {"error": _clip(reason), "method": pending.method,
+                                     "tool": pending.tool})  # fmt: skip
+                self._warn(reason)
+                return Out(to_client=(self._error(msg.id, reason),))
         result = msg.data.get("result")
         if not isinstance(result, dict):
             if pending.method == "tools/call":
@@ -594,7 +767,8 @@ class McpSession:
         """Write the deferred records, wait for all queued ones; report any that failed."""
         self.flush()
         with self._lock:
-            receipts, self._receipts = self._receipts, []
+            receipts = self._receipts + [r for g in self._inflight for r in g.receipts]
+            self._receipts, self._inflight = [], []
         for receipt in receipts:
             try:
                 receipt.result(5.0)

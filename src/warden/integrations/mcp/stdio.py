@@ -9,6 +9,9 @@ The server's stderr is inherited unchanged.
 
 Two threads, one per direction, each blocked in ``os.read`` on a pipe: a message is handled as
 soon as its line is complete, with no batching or timers (the latency budget is a millisecond).
+The client's thread forwards an allowed call, then commits its decision records itself while
+the server works (no hand-off to the log's writer thread); the server's thread releases the
+answer once they are durable (``docs/mcp.md``, "Durability").
 Lines are bounded (:data:`~warden.integrations.mcp.jsonrpc.MAX_MESSAGE_BYTES`); an over-long line
 is consumed to its end without being kept and refused as a unit.
 """
@@ -179,6 +182,8 @@ def run_stdio(
     def deliver(out: Out) -> None:
         server.write(out.to_server)  # a closed server is reported by the server thread
         client.write(out.to_client)
+        if out.gate is not None:  # a forwarded call: its decision made durable while the
+            session.commit(out.gate)  # server works
 
     def from_server() -> None:
         try:
