@@ -25,8 +25,11 @@ the client only after that (with --write-ahead the call is forwarded only after)
 kill is answered by warden with an MCP tool error (isError) that gives the reason; an ask is
 denied too unless --on-ask allow. Tool results are scanned for secrets (redacted) and planted
 instructions (a warning is added). Tools whose description carries hidden instructions, or that
-change during the session, are removed from tools/list unless --keep-flagged. Everything else
-passes through unchanged.
+change during the session, are removed from tools/list, and poisoned resources, resource
+templates and prompts from their listings, unless --keep-flagged. A server's elicitation request
+that asks the user for a secret in a form, carries planted instructions or sends the user to an
+unsafe URL is refused to the server unless --keep-flagged; the user's answers are recorded with
+secrets redacted. Everything else passes through unchanged.
 
 examples:
   warden mcp -- npx -y @modelcontextprotocol/server-filesystem /work/project
@@ -55,7 +58,9 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--on-ask", choices=("deny", "allow"), default="deny",
                    help="what to do with an `ask` verdict (default: deny, with the reason)")
     p.add_argument("--keep-flagged", action="store_true", help="keep poisoned or changed tools "
-                   "in tools/list (they are still recorded and reported on stderr)")
+                   "in tools/list, poisoned resources and prompts in theirs, and let flagged "
+                   "elicitation requests reach the user (all still recorded and reported on "
+                   "stderr)")
     p.add_argument("--unsafe-pass-secrets", action="store_true", help="do not redact secrets "
                    "found in tool results (a warning is still added)")  # fmt: skip
     p.add_argument("--write-ahead", action="store_true", help="forward an allowed call only "

@@ -2,10 +2,10 @@
 
 ``python fake_http_server.py`` listens on 127.0.0.1 (an ephemeral port, printed as the first
 line of stdout) at ``/mcp``. A POST of a request is answered with ``application/json``, except
-``tools/call`` of ``stream`` and ``sample``, answered as an SSE stream (``text/event-stream``) of
-every message the call produced; a notification or response gets ``202``. ``initialize`` gets an
-``Mcp-Session-Id`` header (the handshake era's session); a GET opens an SSE stream with one
-``notifications/tools/list_changed``; a DELETE ends the session.
+``tools/call`` of ``stream``, ``sample`` and ``elicit``, answered as an SSE stream
+(``text/event-stream``) of every message the call produced; a notification or response gets
+``202``. ``initialize`` gets an ``Mcp-Session-Id`` header (the handshake era's session); a GET
+opens an SSE stream with one ``notifications/tools/list_changed``; a DELETE ends the session.
 """
 
 import itertools
@@ -58,7 +58,7 @@ class Handler(BaseHTTPRequestHandler):
         if msg["method"] == "initialize":
             headers.append(("Mcp-Session-Id", f"sess-{next(SESSIONS)}"))
         name = (msg.get("params") or {}).get("name")
-        if msg["method"] == "tools/call" and name in ("stream", "sample"):
+        if msg["method"] == "tools/call" and name in ("stream", "sample", "elicit"):
             data = b"".join(b"event: message\ndata: " + m.encode() + b"\n\n" for m in out)
             self._send(200, data, "text/event-stream", headers)
             return

@@ -173,6 +173,20 @@ def test_poisoned_tools_removed_over_http(h: Http) -> None:
     assert "removed tool" in json.dumps(h.call(3, "add", {"a": 1, "b": 2}))
 
 
+def test_refused_elicitation_is_answered_to_the_server_over_http(h: Http) -> None:
+    """Over Streamable HTTP the server's request arrives in an SSE stream and the client's
+    answers are POSTs: warden POSTs its refusal upstream itself, in the client's session, so
+    the server does not wait for an answer that would never come."""
+    h.initialize()
+    events = h.call(1, "elicit", {"kind": "key"})
+    assert not any(e.get("method") == "elicitation/create" for e in events)
+    received = [json.loads(line) for line in h.log.read_text().splitlines()]
+    refusal = next(m for m in received if m.get("id") == "e-1")
+    assert "refused this elicitation request" in refusal["error"]["message"]
+    events = h.call(2, "elicit", {"kind": "benign"})  # a benign one reaches the client
+    assert [e.get("method") for e in events] == ["elicitation/create"]
+
+
 def test_get_stream_and_delete_pass_through(h: Http) -> None:
     h.initialize()
     conn = http.client.HTTPConnection("127.0.0.1", h.port, timeout=30)

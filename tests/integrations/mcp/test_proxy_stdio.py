@@ -83,7 +83,7 @@ def test_kill_blocks_and_stops_the_session(proxy: Proxy) -> None:
 
 def test_unknown_methods_notifications_and_server_requests_pass_through(proxy: Proxy) -> None:
     proxy.initialize()
-    assert proxy.request("r1", "resources/list")["result"]["echoed"] == "resources/list"
+    assert proxy.request("r1", "completion/complete")["result"]["echoed"] == "completion/complete"
     assert proxy.request(7, "some/future-method", {"x": 1})["result"]["echoed"] == (
         "some/future-method")
     proxy.send({"jsonrpc": "2.0", "method": "notifications/cancelled",
@@ -476,3 +476,146 @@ def test_sampling_request_carrying_a_secret_reaches_the_client_redacted(proxy: P
     proxy.close()
     record = next(r for r in proxy.records() if r.get("kind") == "sampling")
     assert record["refused"] is False and record["secrets"]
+
+
+# --- elicitation, and resource and prompt listings (issue 5) ---------------------------------
+
+MODERN = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+          "io.modelcontextprotocol/clientInfo": {"name": "modern-client", "version": "2"}}
+
+
+def _elicit(proxy: Proxy, req_id: int, kind: str, meta: dict[str, Any] | None = None) -> None:
+    params: dict[str, Any] = {"name": "elicit", "arguments": {"kind": kind}}
+    if meta:
+        params["_meta"] = meta
+    proxy.send({"jsonrpc": "2.0", "id": req_id, "method": "tools/call", "params": params})
+
+
+def test_elicitations_in_the_handshake_era(proxy: Proxy) -> None:
+    """2025-06-18/2025-11-25: ``elicitation/create`` requests from the server. A phishing form
+    and a plain-HTTP look-alike URL are refused to the server (the client never sees them); a
+    benign form and an HTTPS page reach the client byte for byte; the user's answer reaches the
+    server unchanged and is recorded redacted."""
+    proxy.initialize()
+    _elicit(proxy, 1, "key")
+    final = proxy.recv()  # the refused request never reaches the client: the call's answer does
+    assert final["id"] == 1 and "warden refused this elicitation request" in text_of(final)
+    refusal = next(m for m in proxy.server_received() if m.get("id") == "e-1")
+    assert "api_key" in refusal["error"]["message"] and refusal["error"]["code"] == -32000
+    _elicit(proxy, 2, "benign")
+    raw = proxy.recv_raw()
+    assert json.loads(raw)["method"] == "elicitation/create"
+    assert raw.startswith(b'{"jsonrpc": "2.0", "id": "e-2"')  # the server's own bytes
+    secret = "ghp_0123456789abcdefghijABCDEFGHIJ012345"
+    answer = {"jsonrpc": "2.0", "id": "e-2",
+              "result": {"action": "accept", "content": {"branch": "main", "note": secret}}}
+    proxy.send(answer)
+    assert proxy.recv()["id"] == 2
+    assert answer in proxy.server_received()  # not blocked, not changed
+    _elicit(proxy, 3, "url")
+    shown = proxy.recv()
+    assert shown["params"]["url"] == "https://mcp.example.com/connect?elicitationId=e-1"
+    proxy.send({"jsonrpc": "2.0", "id": shown["id"], "result": {"action": "accept"}})
+    assert proxy.recv()["id"] == 3
+    _elicit(proxy, 4, "url_bad")
+    assert "url-not-https" in text_of(proxy.recv())
+    _elicit(proxy, 5, "inject")
+    assert "instructions aimed at the model" in text_of(proxy.recv())
+    error = proxy.call(6, "url_required")  # URLElicitationRequiredError, -32042
+    assert error["error"]["code"] == -32000 and "url-not-https" in error["error"]["message"]
+    proxy.close()
+    records = proxy.records()
+    seen = [(r["mode"], r["refused"]) for r in records if r.get("kind") == "elicitation"]
+    assert seen == [("form", True), ("form", False), ("url", False), ("url", True),
+                    ("form", True), ("url", True)]  # fmt: skip
+    typed = [r for r in records if r.get("kind") == "elicitation_answer"]
+    assert [r["typed_secret"] for r in typed] == [True, False]
+    assert typed[0]["secrets"] == ["github-token"]
+    stored = b"".join(p.read_bytes() for p in proxy.db.parent.glob("audit.db*"))
+    assert secret.encode() not in stored
+
+
+def test_elicitations_in_2026_07_28_input_required_results(proxy: Proxy) -> None:
+    """2026-07-28: the request travels in an ``input_required`` result; a refused one is
+    answered to the client as a tool error in its place; the retry's ``inputResponses`` are
+    the user's answers, scanned and recorded."""
+    _elicit(proxy, 1, "key", MODERN)
+    refused = proxy.recv()["result"]
+    assert refused["isError"] is True and refused["resultType"] == "complete"
+    assert "input 'ask'" in refused["content"][0]["text"]
+    _elicit(proxy, 2, "benign", MODERN)
+    raw = proxy.recv_raw()
+    assert b'"resultType": "input_required"' in raw  # passed byte for byte
+    proxy.send({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {
+        "name": "elicit", "arguments": {"kind": "benign"}, "_meta": MODERN,
+        "requestState": "st-1", "inputResponses": {"ask": {
+            "action": "accept", "content": {"branch": "main", "note": "hunter2"}}}}})
+    assert "elicited" in text_of(proxy.recv())
+    _elicit(proxy, 4, "url_bad", MODERN)
+    assert "url-not-https" in proxy.recv()["result"]["content"][0]["text"]
+    proxy.close()
+    records = proxy.records()
+    seen = [(r["via"], r["refused"]) for r in records if r.get("kind") == "elicitation"]
+    assert seen == [("input_required", True), ("input_required", False),
+                    ("input_required", True)]  # fmt: skip
+    answer = next(r for r in records if r.get("kind") == "elicitation_answer")
+    assert answer["via"] == "input_responses" and answer["agent"] == "modern-client"
+    assert answer["typed_secret"] is False  # "hunter2" in a field that did not ask for one
+
+
+def test_keep_flagged_lets_a_flagged_elicitation_through(tmp_path: Path) -> None:
+    p = Proxy(tmp_path, "--keep-flagged")
+    try:
+        p.initialize()
+        _elicit(p, 1, "key")
+        shown = p.recv()
+        assert shown["method"] == "elicitation/create"
+        assert shown["params"]["requestedSchema"]["properties"]["api_key"]
+        p.send({"jsonrpc": "2.0", "id": shown["id"], "result": {"action": "decline"}})
+        assert p.recv()["id"] == 1
+    finally:
+        p.close()
+    record = next(r for r in p.records() if r.get("kind") == "elicitation")
+    assert record["flagged"] is True and record["refused"] is False
+
+
+@pytest.mark.parametrize("meta", [None, MODERN], ids=["handshake", "2026-07-28"])
+def test_poisoned_resource_and_prompt_listings(tmp_path: Path, meta: Any) -> None:
+    """Poisoned entries are removed from resources/list, resources/templates/list and
+    prompts/list; reading or getting a removed one is refused before the server sees it; a
+    rug pull (the memo's description changes) is recorded."""
+    p = Proxy(tmp_path)
+    params = {"_meta": meta} if meta else {}
+    try:
+        if meta is None:
+            p.initialize()
+        resources = p.request(1, "resources/list", dict(params))["result"]["resources"]
+        assert [r["uri"] for r in resources] == ["memo://insights"]
+        templates = p.request(2, "resources/templates/list", dict(params))["result"]
+        assert [t["uriTemplate"] for t in templates["resourceTemplates"]] == [
+            "docs://{library}/{page}"]
+        prompts = p.request(3, "prompts/list", dict(params))["result"]["prompts"]
+        assert [x["name"] for x in prompts] == ["review"]
+        read = p.request(4, "resources/read", {"uri": "memo://notes", **params})
+        assert "warden removed resource 'memo://notes'" in read["error"]["message"]
+        read = p.request(5, "resources/read", {"uri": "logs://web/tail", **params})
+        assert "resource template 'logs://{service}/tail'" in read["error"]["message"]
+        got = p.request(6, "prompts/get", {"name": "summarize", **params})
+        assert "warden removed prompt 'summarize'" in got["error"]["message"]
+        assert p.request(7, "prompts/get", {"name": "review", **params})["result"]["messages"]
+        assert p.request(8, "resources/read", {"uri": "docs://py/os", **params})["result"]
+        again = p.request(9, "resources/list", dict(params))["result"]["resources"]
+        assert again == []  # the memo turned poisoned (a rug pull) and is removed now
+    finally:
+        p.close()
+    asked = [(m["method"], (m.get("params") or {}).get("uri") or (m.get("params") or {})
+              .get("name")) for m in p.server_received() if "method" in m]  # fmt: skip
+    assert ("resources/read", "memo://notes") not in asked
+    assert ("resources/read", "logs://web/tail") not in asked
+    assert ("prompts/get", "summarize") not in asked
+    lists = [r for r in p.records() if str(r.get("kind")).endswith("s_list")
+             and r["kind"] != "tools_list"]  # fmt: skip
+    assert [r["kind"] for r in lists] == ["resources_list", "resource_templates_list",
+                                          "prompts_list", "resources_list"]  # fmt: skip
+    rug = [f for f in lists[-1]["flagged"] if f["name"] == "memo://insights"]
+    assert rug and rug[0]["changed"] and rug[0]["poisoned"]

@@ -52,7 +52,8 @@ def home(tmp_path: Path) -> Path:
 
 
 def _drive(python: str, server: list[str], steps: list[dict[str, Any]], *, home: Path,
-           db: Path, mode: str, options: tuple[str, ...] = ()) -> dict[str, Any]:  # fmt: skip
+           db: Path, mode: str, options: tuple[str, ...] = (),
+           elicit: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
     proxy = warden_mcp_argv("--audit-db", str(db), "--name", "fs", *options, "--", *server)
     spec = {
         "command": proxy[0], "args": proxy[1:], "mode": mode, "steps": steps,
@@ -61,6 +62,8 @@ def _drive(python: str, server: list[str], steps: list[dict[str, Any]], *, home:
         "env": {"HOME": str(home), "PATH": os.environ.get("PATH", ""),
                 "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
     }  # fmt: skip
+    if elicit is not None:
+        spec["elicit"] = elicit
     spec_file = db.with_suffix(".spec.json")
     spec_file.write_text(json.dumps(spec))
     done = subprocess.run([python, str(CLIENT), str(spec_file)], capture_output=True, text=True,
@@ -157,3 +160,55 @@ def test_poisoned_server_with_the_official_client(
     flagged = [f for r in records if r.get("kind") == "tools_list" for f in r["flagged"]]
     assert any(f["name"] == "add" and f["poisoned"] for f in flagged)
     assert any(f["name"] == "get_weather" and f["changed"] for f in flagged)
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+def test_elicitation_and_listings_with_the_official_client(
+    mcp_python: str, tmp_path: Path, mode: str
+) -> None:
+    """The official client with an elicitation callback (it declares form and URL mode) in
+    both generations: ``legacy`` gets ``elicitation/create`` requests, ``auto`` (2026-07-28)
+    gets ``input_required`` results and retries with ``inputResponses``. The user is shown the
+    benign form and the HTTPS page, never the phishing form or the look-alike URL; poisoned
+    resources, templates and prompts are not listed and cannot be read."""
+    home = tmp_path / "home"
+    (home / "project").mkdir(parents=True)
+    steps = [
+        {"op": "call", "name": "elicit", "arguments": {"kind": "benign"}},
+        {"op": "call", "name": "elicit", "arguments": {"kind": "key"}},
+        {"op": "call", "name": "elicit", "arguments": {"kind": "url"}},
+        {"op": "call", "name": "elicit", "arguments": {"kind": "url_bad"}},
+        {"op": "list_resources"},
+        {"op": "list_templates"},
+        {"op": "list_prompts"},
+        {"op": "read", "uri": "memo://notes"},
+        {"op": "get_prompt", "name": "summarize"},
+        {"op": "get_prompt", "name": "review", "arguments": {"diff": "x"}},
+    ]
+    db = tmp_path / "audit.db"
+    out = _drive(mcp_python, [sys.executable, str(FAKE_SERVER)], steps, home=home, db=db,
+                 mode=mode, elicit={"branch": "main", "note": "ship it"})  # fmt: skip
+    assert out["protocol"] == ("2026-07-28" if mode == "auto" else "2025-11-25")
+    s = out["steps"]
+    assert "elicited" in s[0]["text"] and '"branch": "main"' in s[0]["text"]
+    assert "refused" in s[1]["text"] and "api_key" in s[1]["text"]
+    assert s[2] == {"isError": False, "text": 'elicited: {"action": "accept"}'}
+    assert "url-not-https" in s[3]["text"]
+    if mode == "auto":  # a refused input_required is a tool error in its place
+        assert s[1]["isError"] and s[3]["isError"]
+    assert s[4] == {"resources": ["memo://insights"]}
+    assert s[5] == {"templates": ["docs://{library}/{page}"]}
+    assert s[6] == {"prompts": ["review"]}
+    assert "warden removed resource 'memo://notes'" in s[7]["error"]
+    assert "warden removed prompt 'summarize'" in s[8]["error"]
+    assert s[9] == {"messages": 1}
+    shown = out["elicitations"]
+    assert [e.get("mode") for e in shown] == ["form", "url"]
+    assert shown[1]["url"] == "https://mcp.example.com/connect?elicitationId=e-1"
+    with LogReader.open(db) as reader:
+        records = [e.record for e in reader.entries()]
+    seen = [(r["via"], r["refused"]) for r in records if r.get("kind") == "elicitation"]
+    via = "input_required" if mode == "auto" else "request"
+    assert seen == [(via, False), (via, True), (via, False), (via, True)]
+    answers = [r for r in records if r.get("kind") == "elicitation_answer"]
+    assert [r["action"] for r in answers] == ["accept", "accept"]

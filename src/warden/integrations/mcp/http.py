@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import sys
 import threading
 import urllib.parse
 from collections import OrderedDict
@@ -320,6 +321,7 @@ class _Handler(BaseHTTPRequestHandler):
             out = session.oversized_from_server(body[:4096], len(body))
         else:
             out = session.from_server(body)
+        self._answer_server(out.to_server)
         lines = out.to_client
         if not lines and req_id is not None:  # dropped as malformed: the request needs an answer
             reason = "the MCP server sent a malformed answer; warden dropped it"
@@ -337,6 +339,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             for fields, data in _sse_events(resp):
                 out = session.from_server(data)
+                self._answer_server(out.to_server)
                 for line in out.to_client:
                     keep = [f for f in fields if f.startswith((b"id:", b"event:", b"retry:"))]
                     event = b"".join(f + b"\n" for f in keep)
@@ -351,6 +354,28 @@ class _Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
+
+    def _answer_server(self, lines: tuple[bytes, ...]) -> None:
+        """warden's own answers to server requests it refused (a sampling or elicitation
+        request with an error): POSTed upstream as the client posts its answers, in the
+        client's session (its headers), so the server does not wait for ever. The upstream's
+        reply (a 202) is read and dropped; a failure is reported, not raised."""
+        for line in lines:
+            body = line.rstrip(b"\n")
+            headers = self._upstream_headers(body, None)
+            headers = {k: v for k, v in headers.items()
+                       if k.lower() not in ("content-type", "accept", "last-event-id")}
+            headers["Content-Type"] = "application/json"
+            headers["Accept"] = "application/json, text/event-stream"
+            conn = self.owner.connect()
+            try:
+                conn.request("POST", self.owner.path(self.path), body=body, headers=headers)
+                conn.getresponse().read(rpc.MAX_MESSAGE_BYTES)
+            except (OSError, http.client.HTTPException) as exc:
+                print(f"warden mcp: could not send warden's answer to the server "
+                      f"({type(exc).__name__}: {exc})", file=sys.stderr)
+            finally:
+                conn.close()
 
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))

@@ -22,7 +22,9 @@ On a hit the message is rewritten, exactly so (``docs/mcp.md``):
 3. ``_meta["warden/flags"]`` lists the secret kinds and ``injection``.
 
 An interim ``input_required`` result (2026-07-28 multi round-trip requests) is scanned and
-recorded but not rewritten: its retry is a new ``tools/call``.
+recorded but not rewritten: its retry is a new ``tools/call``. The server requests in its
+``inputRequests`` are the session's to judge (elicitation, and sampling with
+:func:`inspect_sampling`).
 """
 
 from __future__ import annotations

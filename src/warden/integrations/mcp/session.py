@@ -3,8 +3,7 @@
 :class:`McpSession` is fed every message from the client (:meth:`from_client`) and from the
 server (:meth:`from_server`) and says what to send where (:class:`Out`). It understands the
 methods below and passes everything else through byte for byte, in both directions
-(notifications, progress, elicitation, roots, listings of resources and prompts, tasks,
-methods not yet invented):
+(notifications, progress, roots, tasks, completion, methods not yet invented):
 
 - ``tools/call`` (client -> server): mapped to actions (:mod:`.mapping`), judged and recorded
   by the :class:`~warden.guard.Guard`; a deny or kill (and an ask, unless ``on_ask_allow``) is
@@ -17,6 +16,22 @@ methods not yet invented):
   a JSON-RPC error; its result, and a ``prompts/get`` result, are scanned like a tool result
   (:mod:`.results`). A server's ``sampling/createMessage`` request is scanned too: secrets are
   redacted, planted instructions make the proxy refuse it to the server (unless ``keep_flagged``).
+- ``resources/list``, ``resources/templates/list``, ``prompts/list`` results: entries whose
+  name, title or description (a prompt's arguments too) carry instructions for the model are
+  recorded and, unless ``keep_flagged``, removed for the rest of the session; a later
+  ``resources/read`` (of the URI, or of one a removed template matches) or ``prompts/get`` of a
+  removed one is refused. An entry that changed since its first listing is recorded and
+  reported, not removed (resource listings change honestly; :meth:`_entries_list`).
+- Elicitation (:mod:`.elicit`), wherever it travels: a server's ``elicitation/create`` request
+  (2025-06-18, 2025-11-25), the ``URLElicitationRequiredError`` (-32042, 2025-11-25) and the
+  ``inputRequests`` of an ``input_required`` result (2026-07-28, where sampling requests are
+  judged there too). A form that asks for secrets, planted instructions, or an unsafe URL
+  (not HTTPS, user info, an IDN host, a credential in it, a host the policy denies) is
+  refused (a JSON-RPC error to the server; to the client, warden's error in place of the
+  result) unless ``keep_flagged``, and recorded durably with the reason; an unflagged one
+  passes unchanged and is recorded as routine. The user's answer (a client's ``ElicitResult``,
+  or a retry's ``inputResponses``) is scanned for secrets and recorded redacted, never blocked:
+  the user typed it into the client's own form.
 - ``initialize`` (protocol revisions up to 2025-11-25) and ``server/discover`` (2026-07-28,
   which removed the handshake): the server's and the client's names are noted. In 2026-07-28
   the client's identity travels in each request's ``_meta`` (``io.modelcontextprotocol/
@@ -42,6 +57,7 @@ can leave a call that ran unrecorded (the agent never saw its result).
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 import time
@@ -60,7 +76,12 @@ from warden.integrations.mcp.mapping import (
     map_resource_read,
     mcp_tool_name,
 )
-from warden.integrations.mcp.toolscan import ToolFinding, inspect_tool
+from warden.integrations.mcp.toolscan import (
+    LISTINGS,
+    ToolFinding,
+    inspect_entry,
+    inspect_tool,
+)
 
 if TYPE_CHECKING:
     from warden.action import Action
@@ -90,6 +111,12 @@ MAX_DEFERRED = 512
 
 #: Characters of a reason put into a tool result or an error message.
 MAX_REASON_CHARS = 2000
+
+#: ``URLElicitationRequiredError`` (2025-11-25 only): an error answer listing URL elicitations.
+URL_ELICITATION_REQUIRED = -32042
+#: Elicitation requests remembered (by server request id or ``inputRequests`` key) so that the
+#: user's answer is read knowing which fields asked for a secret (a memory bound).
+MAX_ELICITATIONS = 1024
 
 
 class Out(NamedTuple):
@@ -158,7 +185,9 @@ class McpConfig:
     cwd: str | None = None
     #: Treat an ``ask`` verdict as allow (the default denies it: there is no one to ask).
     on_ask_allow: bool = False
-    #: Keep poisoned and changed tools in the list the client sees (they are still recorded).
+    #: Keep poisoned and changed tools (and poisoned resources, templates and prompts) in the
+    #: lists the client sees, and let flagged sampling and elicitation requests through (all
+    #: still recorded as flagged).
     keep_flagged: bool = False
     #: Leave secret values in tool results (a warning is still added).
     unsafe_pass_secrets: bool = False
@@ -208,6 +237,12 @@ class McpSession:
         self._pending: dict[tuple[str, Any], _Pending] = {}
         self._seen: dict[str, str] = {}  # tool name -> first fingerprint
         self._removed: dict[str, str] = {}  # tool name -> why it was removed
+        #: resources, templates, prompts: "kind:identity" -> first fingerprint / why removed
+        self._entries_seen: dict[str, str] = {}
+        self._entries_removed: dict[str, str] = {}
+        self._templates_removed: list[tuple[re.Pattern[str], str, str]] = []
+        #: elicitation requests awaiting the user's answer: key -> fields that ask for a secret
+        self._elicitations: dict[tuple[str, Any], tuple[str, ...]] = {}
         self._server_name: str | None = config.server_name
         self._client_name: str | None = None
         self._stopped: str | None = None  # set by a kill verdict
@@ -258,16 +293,25 @@ class McpSession:
                 request_id = msg.params.get("requestId")
                 if isinstance(request_id, str | int) and not isinstance(request_id, bool):
                     self._take(request_id)
+            if msg.kind is rpc.Kind.RESPONSE:
+                self._client_answer(msg)
             return Out(to_server=(msg.raw + b"\n",))  # notifications, answers to the server
         if self.refuse_reason is not None:
             return Out(to_client=(self._error(msg.id, self.refuse_reason),))
         if self._server_gone is not None:
             return Out(to_client=(self._error(msg.id, self._server_gone),))
         self._note_client(msg.params)
+        if isinstance(msg.params.get("inputResponses"), dict):  # a 2026-07-28 retry
+            self._input_responses(msg.params["inputResponses"])
         if msg.method == "tools/call":
             return self._tool_call(msg)
         if msg.method == "resources/read":
             return self._resource_read(msg)
+        if msg.method == "prompts/get":
+            removed = self._removed_entry("prompt", msg.params.get("name"))
+            if removed is not None:  # recorded like a refused call, durably, then answered
+                self._synthetic("prompts/get", None, Verdict.DENY, removed)
+                return Out(to_client=(self._error(msg.id, removed),))
         method = msg.method or ""
         if not self._remember(msg.id, _Pending(method, started=time.perf_counter())):
             return Out(to_client=(self._error(msg.id, "too many requests in flight"),))
@@ -343,7 +387,10 @@ class McpSession:
         uri = msg.params.get("uri")
         tool = "resources/read"
         gate: Gate | None = None
-        if self._stopped is not None:
+        removed = self._removed_entry("resource", uri)
+        if removed is not None:
+            decision = self._synthetic(tool, None, Verdict.DENY, removed)
+        elif self._stopped is not None:
             decision = self._synthetic(tool, None, Verdict.DENY,
                                        f"the session was stopped earlier: {self._stopped}")
         else:
@@ -594,8 +641,10 @@ class McpSession:
         passthrough = Out(to_client=(msg.raw + b"\n",))
         if msg.kind is rpc.Kind.REQUEST and msg.method == "sampling/createMessage":
             return self._sampling(msg)
+        if msg.kind is rpc.Kind.REQUEST and msg.method == "elicitation/create":
+            return self._elicitation(msg)
         if msg.kind is not rpc.Kind.RESPONSE:
-            return passthrough  # other server requests (elicitation, roots) and notifications
+            return passthrough  # other server requests (roots, tasks) and notifications
         pending = self._take(msg.id)
         if pending is None:
             # Not an answer to anything the client asked (or asked and already answered): a
@@ -614,7 +663,21 @@ class McpSession:
                                      "tool": pending.tool})  # fmt: skip
                 self._warn(reason)
                 return Out(to_client=(self._error(msg.id, reason),))
+        error = msg.data.get("error")
+        if isinstance(error, dict) and error.get("code") == URL_ELICITATION_REQUIRED:
+            return self._url_elicitation_error(msg, error)
         result = msg.data.get("result")
+        # on any method: the specification allows it on three, a lenient client may act on more
+        if (isinstance(result, dict) and result.get("resultType") == "input_required"
+                and isinstance(result.get("inputRequests"), dict)):  # fmt: skip
+            refused, changed = self._input_required(msg, result, pending)
+            if refused is not None:
+                return refused
+            if changed is not None:
+                result = changed
+                msg = rpc.Message(rpc.Kind.RESPONSE, rpc.encode({**msg.data, "result": changed})
+                                  .rstrip(b"\n"), {**msg.data, "result": changed}, id=msg.id)
+                passthrough = Out(to_client=(msg.raw + b"\n",))
         if not isinstance(result, dict):
             if pending.method == "tools/call":
                 self._note("tool_result", {"tool": pending.tool, "tool_use_id":
@@ -629,6 +692,8 @@ class McpSession:
             return self._instructions(msg, result)
         if pending.method in ("resources/read", "prompts/get"):
             return self._context_result(msg, result, pending)
+        if pending.method in LISTINGS:
+            return self._entries_list(msg, result, pending.method)
         return passthrough
 
     def _context_result(self, msg: rpc.Message, result: dict[str, Any], p: _Pending) -> Out:
@@ -668,6 +733,236 @@ class McpSession:
         if found.rewritten is None:
             return Out(to_client=(msg.raw + b"\n",))
         return Out(to_client=(rpc.encode({**msg.data, "params": found.rewritten}),))
+
+    # --- elicitation ---------------------------------------------------------------------------
+
+    def _judge_url(self, url: str) -> tuple[tuple[str, ...], str] | None:
+        """The policy's word on sending the user to ``url`` (a GET of it, judged by the engine
+        like a fetch, not recorded as a decision): ``None`` when allowed, else the rules and the
+        reason. Fails closed: an engine error refuses."""
+        from warden.action import Action, ActionKind
+        from warden.check.engine import CheckContext
+
+        if self.guard is None:
+            return ("mcp.proxy",), "no policy"
+        try:
+            action = Action(kind=ActionKind.HTTP, url=url, method="GET", source="mcp",
+                            tool=mcp_tool_name(self.server_name, "elicitation/create"),
+                            mcp_server=self.server_name, session_id=self.config.session_id,
+                            agent=self._client_name)  # fmt: skip
+            decision = self.guard.engine.check(action, CheckContext(
+                cwd=self.config.cwd, workspace=self.config.workspace))  # fmt: skip
+        except Exception as exc:
+            return ("mcp.proxy",), f"the URL could not be judged ({type(exc).__name__})"
+        if decision.verdict >= Verdict.DENY:
+            return tuple(decision.rules) or ("mcp.proxy",), decision.reason
+        return None
+
+    def _inspect_elicitation(self, params: Any, via: str, key: tuple[str, Any] | None,
+                             extra: dict[str, Any] | None = None) -> tuple[bool, str]:  # fmt: skip
+        """Inspect, record and remember one elicitation request; (refused, reason)."""
+        from warden.check.secrets import redact_text
+        from warden.integrations.mcp.elicit import inspect_elicitation, sensitive_texts
+
+        found = inspect_elicitation(params, judge=self._judge_url)
+        refused = found.flagged and not self.config.keep_flagged
+        shown = sensitive_texts(params) if isinstance(params, dict) else ""
+        if isinstance(params, dict) and isinstance(params.get("url"), str):
+            shown = params["url"][:8192] + "\n" + shown
+        self._note("elicitation", {**found.record, "via": via, **(extra or {}),
+                                   "refused": refused, "reason": _clip(found.reason) or None},
+                   {"output": redact_text(shown)}, durable=found.flagged)  # fmt: skip
+        if found.flagged:
+            self._warn(f"server {self.server_name!r} sent an elicitation request that "
+                       f"{found.reason}" + (" (refused)" if refused else " (kept)"))
+        if key is not None and not refused:
+            with self._lock:
+                if len(self._elicitations) >= MAX_ELICITATIONS:
+                    self._elicitations.pop(next(iter(self._elicitations)))
+                self._elicitations[key] = found.sensitive_fields
+        return refused, found.reason
+
+    def _elicitation(self, msg: rpc.Message) -> Out:
+        """A server's ``elicitation/create`` request (2025-06-18, 2025-11-25): a form or a URL
+        put before the user. A flagged one (:mod:`.elicit`) is refused to the server with a
+        JSON-RPC error, unless ``keep_flagged``; either way it is recorded (durably when
+        flagged), and an unflagged one reaches the client unchanged."""
+        refused, reason = self._inspect_elicitation(msg.params, "request", _key(msg.id))
+        if refused:
+            text = f"warden refused this elicitation request: {reason}"
+            return Out(to_server=(self._error(msg.id, text),))
+        return Out(to_client=(msg.raw + b"\n",))
+
+    def _url_elicitation_error(self, msg: rpc.Message, error: dict[str, Any]) -> Out:
+        """A ``URLElicitationRequiredError`` (2025-11-25): the error's ``data.elicitations``
+        are URL-mode requests the client shows the user. If one is flagged, the client gets
+        warden's error instead (unless ``keep_flagged``)."""
+        data = error.get("data")
+        items = data.get("elicitations") if isinstance(data, dict) else None
+        reasons: list[str] = []
+        for item in items[:64] if isinstance(items, list) else []:
+            refused, reason = self._inspect_elicitation(item, "url_required_error", None)
+            if refused:
+                reasons.append(reason)
+        if not reasons:
+            return Out(to_client=(msg.raw + b"\n",))
+        text = "warden refused the server's URL elicitation: " + "; ".join(reasons)
+        return Out(to_client=(self._error(msg.id, text),))
+
+    def _input_required(self, msg: rpc.Message, result: dict[str, Any], p: _Pending) -> tuple[
+        Out | None, dict[str, Any] | None
+    ]:  # fmt: skip
+        """A 2026-07-28 ``input_required`` result: its ``inputRequests`` are the server's
+        requests to the client (elicitation, sampling, roots). Elicitations are judged as above
+        and sampling requests as :meth:`_sampling` judges them. If one is refused the client
+        gets warden's refusal in place of the whole result (a tool error for ``tools/call``, a
+        JSON-RPC error otherwise): there is no server request to answer, and a retry without
+        the refused input would only be asked again. Returns (refusal, redacted result)."""
+        from warden.integrations.mcp.results import inspect_sampling
+
+        requests: dict[str, Any] = result["inputRequests"]
+        reasons: list[str] = []
+        changed: dict[str, Any] | None = None
+        for index, (name, request) in enumerate(requests.items()):
+            if index >= 256:
+                reasons.append("more than 256 input requests")
+                break
+            if not isinstance(request, dict):
+                continue
+            method, params = request.get("method"), request.get("params")
+            where = {"input_key": str(name)[:200], "for": p.method, "tool": p.tool or None}
+            if method == "elicitation/create":
+                refused, reason = self._inspect_elicitation(params, "input_required",
+                                                            ("input", str(name)), where)
+                if refused:
+                    reasons.append(f"input {str(name)[:100]!r}: {reason}")
+            elif method == "sampling/createMessage":
+                found = inspect_sampling(params if isinstance(params, dict) else {},
+                                         pass_secrets=self.config.unsafe_pass_secrets)
+                refused = found.flagged and not self.config.keep_flagged
+                self._note("sampling", {**found.record, "refused": refused, "via":
+                                        "input_required", **where},
+                           {"output": found.redacted},
+                           durable=found.flagged or found.rewritten is not None)  # fmt: skip
+                if refused:
+                    reasons.append(f"input {str(name)[:100]!r}: a sampling request whose prompt "
+                                   "carries instructions aimed at the model ("
+                                   + ", ".join(found.record["injection"]) + ")")
+                elif found.rewritten is not None:
+                    changed = changed or {**result, "inputRequests": dict(requests)}
+                    changed["inputRequests"][name] = {**request, "params": found.rewritten}
+        if not reasons or self.config.keep_flagged:
+            return None, changed
+        text = _clip("warden refused the server's request for input: " + "; ".join(reasons))
+        self._warn(text)
+        if p.method == "tools/call":
+            meta = {"warden/verdict": "deny", "warden/rules": ["mcp.elicitation"]}
+            return Out(to_client=(rpc.encode(rpc.tool_error_result(msg.id, text, meta)),)), None
+        return Out(to_client=(self._error(msg.id, text),)), None
+
+    def _client_answer(self, msg: rpc.Message) -> None:
+        """A client's answer to a server request: an ``ElicitResult`` (``action``) is the
+        user's own input, scanned for secrets and recorded redacted (never blocked)."""
+        result = msg.data.get("result")
+        with self._lock:
+            fields = self._elicitations.pop(_key(msg.id), None)
+        if fields is None and not (isinstance(result, dict)
+                                   and isinstance(result.get("action"), str)):  # fmt: skip
+            return
+        self._elicit_answer(result, fields or (), {"via": "response"})
+
+    def _input_responses(self, responses: dict[str, Any]) -> None:
+        """A 2026-07-28 retry's ``inputResponses``: the ``ElicitResult`` among them are the
+        user's answers (sampling and roots results are the client's own)."""
+        for index, (name, answer) in enumerate(responses.items()):
+            if index >= 256:
+                break
+            with self._lock:
+                fields = self._elicitations.pop(("input", str(name)), None)
+            if isinstance(answer, dict) and isinstance(answer.get("action"), str):
+                self._elicit_answer(answer, fields or (), {"via": "input_responses",
+                                                           "input_key": str(name)[:200]})
+
+    def _elicit_answer(self, result: Any, fields: tuple[str, ...], extra: dict[str, Any]) -> None:
+        import json
+
+        from warden.integrations.mcp.elicit import inspect_answer
+
+        found = inspect_answer(result, fields)
+        payload = json.dumps(found.redacted, ensure_ascii=False, default=str)[:16384]
+        self._note("elicitation_answer", {**found.record, **extra}, {"output": payload},
+                   durable=found.secret)  # fmt: skip
+        if found.secret:
+            self._warn(f"the user's answer to an elicitation of server {self.server_name!r} "
+                       "carries what looks like a secret; passed on and recorded (redacted)")
+
+    # --- resource and prompt listings -----------------------------------------------------------
+
+    def _removed_entry(self, kind: str, ident: Any) -> str | None:
+        """Why a resource URI or prompt name was removed from its listing, or ``None``."""
+        if not isinstance(ident, str) or (not self._entries_removed
+                                          and not self._templates_removed):  # fmt: skip
+            return None
+        what = "resource" if kind == "resource" else "prompt"
+        why = self._entries_removed.get(f"{kind}:{ident[:2000]}")
+        if why is not None:
+            return f"warden removed {what} {ident[:200]!r} from this server's list: {why}"
+        if kind == "resource":
+            for pattern, template, reason in self._templates_removed:
+                if pattern.fullmatch(ident[:8192]):
+                    return (f"warden removed the resource template {template[:200]!r} (which "
+                            f"{ident[:200]!r} matches) from this server's list: {reason}")
+        return None
+
+    def _entries_list(self, msg: rpc.Message, result: dict[str, Any], method: str) -> Out:
+        """A ``resources/list``, ``resources/templates/list`` or ``prompts/list`` result: its
+        entries' descriptions reach the model like a tool's (a client puts them in its context
+        for the model to pick from), so poisoned ones are recorded and, unless ``keep_flagged``,
+        removed, as tools are (:meth:`_tools_list`), and stay removed; a later
+        ``resources/read`` or ``prompts/get`` of a removed one (or of a URI a removed template
+        matches) is refused. An entry that changed since its first listing in the session is
+        recorded and reported, not removed: unlike a tool, nobody approved it, and resource
+        listings change honestly (a memo's description, a new file); a change that brings
+        instructions is poisoned, and removed as such."""
+        field_name, _, kind = LISTINGS[method]
+        entries = result.get(field_name)
+        if not isinstance(entries, list):
+            return Out(to_client=(msg.raw + b"\n",))
+        findings: list[ToolFinding] = []
+        kept: list[Any] = []
+        keep = self.config.keep_flagged
+        with self._lock:
+            for entry in entries:
+                if not isinstance(entry, dict):
+                    continue  # not an entry: nothing the client could use; dropped
+                finding = inspect_entry(kind, entry, self._entries_seen)
+                ident = f"{kind}:{finding.name}"
+                self._entries_seen.setdefault(ident, finding.fingerprint)
+                if finding.flagged:
+                    findings.append(finding)
+                # a change alone is recorded, not removed (see above)
+                if finding.poisoned and not keep and ident not in self._entries_removed:
+                    self._entries_removed[ident] = finding.reason()
+                    if kind == "resource_template":
+                        self._templates_removed.append(
+                            (_template_pattern(finding.name), finding.name, finding.reason()))
+                if ident in self._entries_removed and not keep:
+                    continue
+                kept.append(entry)
+        self._note(f"{kind}s_list", {
+            "entries": len(entries),
+            "flagged": [{"name": f.name[:200], "poisoned": f.poisoned, "changed": f.changed,
+                         "signals": list(f.signals)} for f in findings],
+            "removed": 0 if keep else len(entries) - len(kept),
+        }, durable=bool(findings))  # fmt: skip
+        what = kind.replace("_", " ")
+        for f in findings:
+            self._warn(f"{what} {f.name[:200]!r} of server {self.server_name!r}: {f.reason()}"
+                       + ("" if keep or not f.poisoned else " (removed from the list)"))
+        if keep or len(kept) == len(entries):
+            return Out(to_client=(msg.raw + b"\n",))
+        changed = {**result, field_name: kept}
+        return Out(to_client=(rpc.encode({**msg.data, "result": changed}),))
 
     def _instructions(self, msg: rpc.Message, result: dict[str, Any]) -> Out:
         """The server's ``instructions`` (``InitializeResult``, ``DiscoverResult``) go into the
@@ -826,6 +1121,20 @@ class McpSession:
             count = len(self._deferred)
         if count == 1 or count == MAX_DEFERRED:
             _FLUSHER.schedule(self, DEFER_SECONDS if count < MAX_DEFERRED else 0.0)
+
+
+def _template_pattern(template: str) -> re.Pattern[str]:
+    """A URI template (RFC 6570) as a pattern of the URIs it can expand to: literal text as is,
+    every expression (``{var}``, ``{+var}``, ``{?a,b}``...) as anything. Broad on purpose: it
+    decides which reads of a removed template are refused, and servers decode loosely."""
+    parts: list[str] = []
+    pos = 0
+    for m in re.finditer(r"\{[^{}]{0,200}\}", template):
+        parts.append(re.escape(template[pos:m.start()]))
+        parts.append(".*")
+        pos = m.end()
+    parts.append(re.escape(template[pos:]))
+    return re.compile("".join(parts), re.DOTALL)
 
 
 class _Flusher:

@@ -17,6 +17,13 @@ flagged at :data:`~warden.integrations.hooks.injection.THRESHOLD`. A change is a
 fingerprint (SHA-256 of the canonical JSON of the tool minus its name) for a tool name seen
 before in the same session. Both are pure functions over the listing; the proxy decides what the
 client sees.
+
+Resources, resource templates and prompts (:func:`inspect_entry`) are listed to the model the
+same way ("a hint to the model", the schema says of a resource's description): their name,
+title and description (and a prompt's arguments' names, titles and descriptions) get the same
+signals except the two that only describe (:data:`_DESCRIPTIVE_SIGNALS`: a resource can
+honestly *be* a credentials file), and a fingerprint of what the model is told (not a
+resource's ``size`` or ``annotations``, which change as the resource does).
 """
 
 from __future__ import annotations
@@ -30,7 +37,15 @@ import msgspec
 
 from warden.integrations.hooks.injection import THRESHOLD, scan_injection
 
-__all__ = ["ToolFinding", "fingerprint", "inspect_tool", "tool_texts"]
+__all__ = [
+    "LISTINGS",
+    "ToolFinding",
+    "entry_key",
+    "fingerprint",
+    "inspect_entry",
+    "inspect_tool",
+    "tool_texts",
+]
 
 #: Characters of one tool's texts examined (a description is a paragraph; a megabyte is not).
 MAX_TOOL_TEXT = 64 * 1024
@@ -99,6 +114,82 @@ class ToolFinding(NamedTuple):
             parts.append("its description or schema changed since it was first listed in this "
                          "session")  # fmt: skip
         return "; ".join(parts)
+
+
+#: The listings of entries the model is told about besides tools: list method -> (the result's
+#: key holding the entries, the entry's identifying key, the entry kind in records).
+LISTINGS: dict[str, tuple[str, str, str]] = {
+    "resources/list": ("resources", "uri", "resource"),
+    "resources/templates/list": ("resourceTemplates", "uriTemplate", "resource_template"),
+    "prompts/list": ("prompts", "name", "prompt"),
+}
+
+#: What of an entry the model is told, per kind: compared between listings (a rug pull) and
+#: scanned. A resource's ``size`` and ``annotations`` (``lastModified``, ``priority``) change
+#: honestly as the resource does, and ``icons`` and ``_meta`` are not read by the model.
+_ENTRY_FIELDS = {
+    "resource": ("uri", "name", "title", "description", "mimeType"),
+    "resource_template": ("uriTemplate", "name", "title", "description", "mimeType"),
+    "prompt": ("name", "title", "description", "arguments"),
+}
+#: Signals that do not apply to a listed resource or prompt: its description describes what it
+#: is (a credentials file, a settings page about API keys, a prompt that audits a repository for
+#: committed private keys), and what it holds is scanned when it is read (``resources/read``,
+#: ``prompts/get``). Instructions to the model (pseudo-tags, "before using", "read
+#: ~/.ssh/id_rsa", secrecy, the injection detector's signals) still apply.
+_DESCRIPTIVE_SIGNALS = frozenset({"sensitive-file", "sensitive-word"})
+
+
+def entry_key(kind: str, entry: dict[str, Any]) -> str:
+    """The identity of a listed entry: a resource's URI, a template's URI template, a prompt's
+    name (empty when missing or not a string)."""
+    key = {"resource": "uri", "resource_template": "uriTemplate"}.get(kind, "name")
+    value = entry.get(key)
+    return value[:2000] if isinstance(value, str) else ""
+
+
+def _entry_texts(kind: str, entry: dict[str, Any]) -> str:
+    parts: list[str] = []
+    for key in ("name", "title", "description"):
+        value = entry.get(key)
+        if isinstance(value, str):
+            parts.append(value)
+    if kind == "prompt" and isinstance(entry.get("arguments"), list):
+        for arg in entry["arguments"][:256]:
+            if isinstance(arg, dict):
+                parts.extend(v for k in ("name", "title", "description")
+                             if isinstance(v := arg.get(k), str))  # fmt: skip
+    return "\n".join(parts)[:MAX_TOOL_TEXT]
+
+
+def inspect_entry(kind: str, entry: dict[str, Any], seen: dict[str, str]) -> ToolFinding:
+    """Judge one entry of a ``resources/list``, ``resources/templates/list`` or
+    ``prompts/list`` result (``kind``: ``resource``, ``resource_template``, ``prompt``), as
+    :func:`inspect_tool` judges a tool: its name, title and description (and a prompt's
+    arguments' names, titles and descriptions) with the same signals except the descriptive
+    ones (:data:`_DESCRIPTIVE_SIGNALS`), and its fingerprint against ``seen`` (keyed
+    ``kind:identity``; not changed here)."""
+    key = entry_key(kind, entry)
+    body = {k: entry[k] for k in _ENTRY_FIELDS.get(kind, ()) if k in entry}
+    hits: list[tuple[str, int]] = []
+    try:
+        digest = hashlib.sha256(msgspec.json.encode(body, order="sorted")).hexdigest()
+    except (RecursionError, TypeError, ValueError, msgspec.EncodeError):
+        digest = "unreadable"
+        hits.append(("unreadable-entry", _STRONG))
+    found = _poison_hits(_entry_texts(kind, entry) + ("\n" + key if kind != "prompt" else ""))
+    hits += [(n, w) for n, w in found if n not in _DESCRIPTIVE_SIGNALS]
+    signals = tuple(dict.fromkeys(n for n, _ in hits))
+    score = sum(dict(hits).values())
+    first = seen.get(f"{kind}:{key}")
+    return ToolFinding(
+        name=key,
+        signals=signals,
+        score=score,
+        poisoned=score >= THRESHOLD,
+        changed=first is not None and first != digest,
+        fingerprint=digest,
+    )
 
 
 def _schema_texts(schema: Any, depth: int = 0) -> Iterator[str]:
