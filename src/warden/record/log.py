@@ -10,6 +10,10 @@
 durable; unless another thread is committing at that moment, the caller's own thread makes
 that commit (no hand-off to the writer thread, see :mod:`warden.record.writer`).
 ``append_nowait`` returns a :class:`~warden.record.writer.Receipt` for batching.
+``await append_async(...)`` is ``append`` for coroutines: the writer thread commits (never
+the event loop's thread) and resolves every waiter of one loop in a batch with one
+``call_soon_threadsafe``, so many coroutines on one loop are acknowledged without a thread
+wake-up each.
 Reading, proving and verifying need no private key: :class:`LogReader`.
 """
 
@@ -228,6 +232,33 @@ class AuditLog(LogReader):
         if timeout is None:
             return self._writer.append(data, pay)
         return self._writer.submit(data, pay).result(timeout)
+
+    async def append_async(
+        self,
+        record: Mapping[str, Any],
+        *,
+        payload: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> int:
+        """``append`` for a coroutine: its index once the entry is durable and signed.
+
+        The record is encoded on the calling (loop) thread, so a bad record raises
+        ``FormatError`` before anything is queued; the commit is made by the writer thread (or
+        a producer thread leading a group commit), never on the loop's thread, and the
+        acknowledgements of one loop in one batch come back in one ``call_soon_threadsafe``.
+        A coroutine cancelled while it waits does not stop its entry from being written.
+        ``timeout`` bounds the wait (``AuditError``); the entry may still be committed later.
+        """
+        data, pay = encode_entry(record, payload)
+        fut = await self._writer.submit_async(data, pay)
+        if timeout is None:
+            return await fut
+        import asyncio
+
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        except TimeoutError:
+            raise AuditError(f"audit append not durable after {timeout} s") from None
 
     def append_nowait(
         self, record: Mapping[str, Any], *, payload: Mapping[str, Any] | None = None

@@ -1,11 +1,14 @@
 """Child process of the crash suite: append from 4 threads forever, print each durable ack.
 
-Usage: python crash_child.py DB TAG. Each acknowledged entry is printed as ``<index> <id>``
-only after ``Receipt.result()`` returned, i.e. after the batch's transaction committed.
+Usage: python crash_child.py DB TAG [async]. Each acknowledged entry is printed as
+``<index> <id>`` only after ``Receipt.result()`` returned, i.e. after the batch's transaction
+committed. With ``async``, 16 coroutines on one event loop each print what ``await
+AuditLog.append_async`` acknowledged.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import threading
 from pathlib import Path
@@ -13,9 +16,28 @@ from pathlib import Path
 from warden.record import AuditLog
 
 
+async def coroutines(log: AuditLog, tag: str) -> None:
+    async def worker(w: int) -> None:
+        n = 0
+        while True:
+            ident = f"{tag}:a{w}:{n}"
+            idx = await log.append_async(
+                {"type": "crash", "id": ident}, payload={"n": n} if n % 7 == 0 else None
+            )
+            sys.stdout.write(f"{idx} {ident}\n")
+            sys.stdout.flush()
+            n += 1
+
+    print("ready", flush=True)
+    await asyncio.gather(*(worker(w) for w in range(16)))
+
+
 def main() -> None:
     db, tag = Path(sys.argv[1]), sys.argv[2]
     log = AuditLog.open(db)
+    if sys.argv[3:] == ["async"]:
+        asyncio.run(coroutines(log, tag))
+        return
     out = threading.Lock()
 
     def worker(w: int) -> None:

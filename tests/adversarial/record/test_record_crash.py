@@ -12,15 +12,17 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from warden.record import AuditLog, LogReader, verify_log
 
 CHILD = Path(__file__).with_name("crash_child.py")
 KILLS = 20
 
 
-def run_and_kill(db: Path, tag: str, rng: random.Random) -> dict[int, str]:
+def run_and_kill(db: Path, tag: str, rng: random.Random, *mode: str) -> dict[int, str]:
     proc = subprocess.Popen(
-        [sys.executable, str(CHILD), str(db), tag],
+        [sys.executable, str(CHILD), str(db), tag, *mode],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -53,12 +55,14 @@ def run_and_kill(db: Path, tag: str, rng: random.Random) -> dict[int, str]:
     return acked
 
 
-def test_kill_9_mid_batch(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["threads", "async"])
+def test_kill_9_mid_batch(tmp_path: Path, mode: str) -> None:
+    """``async``: 16 coroutines on one event loop, acknowledged by ``append_async``."""
     db = tmp_path / "audit.db"
     rng = random.Random(1234)
     acked: dict[int, str] = {}
     for round_ in range(KILLS):
-        got = run_and_kill(db, f"r{round_}", rng)
+        got = run_and_kill(db, f"r{round_}", rng, *(["async"] if mode == "async" else []))
         assert not set(got) & set(acked), "an index was acknowledged twice"
         acked.update(got)
     assert len(acked) > KILLS  # the suite really exercised appends
