@@ -32,7 +32,7 @@ from warden.record.entry import Entry, encode_entry
 from warden.record.keys import create_key, load_signer
 from warden.record.merkle import EMPTY_ROOT
 from warden.record.note import NoteSignature, NoteSigner, NoteVerifier
-from warden.record.proofs import compact_range, consistency_proof, inclusion_proof
+from warden.record.proofs import NodeCache, compact_range, consistency_proof, inclusion_proof
 from warden.record.store.base import AuditStore
 from warden.record.store.sqlite import SQLiteStore
 from warden.record.writer import Receipt, Writer
@@ -59,6 +59,8 @@ class LogReader:
 
     def __init__(self, store: AuditStore) -> None:
         self.store = store
+        #: upper tree nodes already read, for proofs (exact: see :class:`NodeCache`)
+        self.node_cache = NodeCache()
 
     @classmethod
     def open(cls, path: Path | None = None) -> LogReader:
@@ -108,14 +110,18 @@ class LogReader:
         raise AuditError(f"no entry {index}")
 
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:
-        if not 0 <= index < size <= self.size():
+        have = self.size()
+        if not 0 <= index < size <= have:
             raise AuditError(f"cannot prove entry {index} in a tree of size {size}")
-        return inclusion_proof(self.store, index, size)
+        self.node_cache.observe_size(have)
+        return inclusion_proof(self.store, index, size, self.node_cache)
 
     def consistency_proof(self, old: int, new: int) -> list[bytes]:
-        if not 0 <= old <= new <= self.size():
+        have = self.size()
+        if not 0 <= old <= new <= have:
             raise AuditError(f"cannot prove consistency from size {old} to size {new}")
-        return consistency_proof(self.store, old, new)
+        self.node_cache.observe_size(have)
+        return consistency_proof(self.store, old, new, self.node_cache)
 
     def close(self) -> None:
         self.store.close()

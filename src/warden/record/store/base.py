@@ -39,6 +39,12 @@ def node_location(node: NodeId) -> tuple[int, int]:
     return ((node.index + 1) << node.level) - 1, HASH_SIZE * node.level
 
 
+def _node_at(row: int, off: int) -> NodeId:
+    """The inverse of :func:`node_location`."""
+    level = off // HASH_SIZE
+    return NodeId(level, ((row + 1) >> level) - 1)
+
+
 class AuditStore(ABC):
     """A durable, append-only home for entries, tree nodes and checkpoints."""
 
@@ -70,6 +76,15 @@ class AuditStore(ABC):
     @abstractmethod
     def nodes(self, ids: Collection[NodeId]) -> dict[NodeId, bytes]:
         """Hashes of complete subtrees; missing ones are absent from the result."""
+
+    def node_hashes(self, locations: Sequence[tuple[int, int]]) -> list[bytes | None]:
+        """The hashes at ``(entry index, byte offset)`` locations (see :func:`node_location`),
+        in order; ``None`` where the store has none. The proof path's lookup: no
+        :class:`~warden.record.merkle.NodeId` objects. This default goes through :meth:`nodes`.
+        """
+        ids = [_node_at(row, off) for row, off in locations]
+        got = self.nodes(set(ids))
+        return [got.get(node) for node in ids]
 
     @abstractmethod
     def entries(self, start: int = 0, end: int | None = None) -> Iterator[tuple[int, bytes, bytes]]:
