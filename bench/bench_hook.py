@@ -14,10 +14,15 @@ Then one in-process breakdown per phase (fresh interpreter each), to say where t
 interpreter start, importing warden's hook layer, importing and building the engine, opening
 the audit log, deciding and recording, rendering.
 
-    python bench/bench_hook.py [--runs 50] [--json] [--serve-only]
+    python bench/bench_hook.py [--runs 50] [--json] [--serve-only | --client-only]
 
 ``--serve-only`` measures the resident server over HTTP alone (no hook processes), with a
-connection kept alive both back to back and after an idle pause.
+connection kept alive both back to back and after an idle pause. ``--client-only`` measures
+the thin client alone (a fresh ``python -I -S hookclient.py`` per event against a resident
+server, each case interleaved with the bare ``python -I -S -c pass`` floor), for A/B runs of
+the unix-socket path: run it from an old checkout's copy with ``PYTHONPATH`` set to that
+checkout's ``src`` (the server is started with ``sys.executable -m warden.cli.serve`` and the
+client is the ``hookclient.py`` beside the benchmark).
 
 Target (issue 5): median <= 40 ms, p99 <= 80 ms for a hook invocation; through a resident
 ``warden serve --hooks``: median <= 2 ms.
@@ -26,6 +31,7 @@ Target (issue 5): median <= 40 ms, p99 <= 80 ms for a hook invocation; through a
 from __future__ import annotations
 
 import argparse
+import atexit
 import http.client
 import json
 import os
@@ -116,6 +122,8 @@ class _Server:
         if "http://127.0.0.1:" not in line:
             self.proc.kill()
             raise SystemExit(f"warden serve did not start: {line!r}")
+        # a failed run (SystemExit) must not leave the server behind
+        atexit.register(lambda: self.proc.poll() is None and self.proc.kill())
         self.port = int(line.split("http://127.0.0.1:")[1].split("/")[0])
         self.token = (tmp / "state" / "warden" / "hooks" / "hooks.token").read_text().strip()
 
@@ -214,15 +222,43 @@ def _serve_only(runs: int, *, as_json: bool) -> int:
     return 0
 
 
+def _client_only(runs: int, *, as_json: bool) -> int:
+    """The thin client alone against a resident server, cases interleaved with the floor."""
+    floor = "python -I -S -c pass (client floor)"
+    samples: dict[str, list[float]] = {floor: []}
+    with tempfile.TemporaryDirectory(prefix="warden-bench-hook-") as tmp:
+        server = _Server(Path(tmp))
+        for data in CASES.values():  # the server's first engine load and page cache
+            server.client_once(data)
+        for _ in range(runs):
+            samples[floor].append(_once([sys.executable, "-I", "-S", "-c", "pass"], b""))
+            for name, data in CASES.items():
+                samples.setdefault(f"serve, thin client: {name}", []).append(
+                    server.client_once(data))  # fmt: skip
+        server.stop()
+    result = {name: _stats(s) for name, s in samples.items()}
+    load = os.getloadavg()
+    if as_json:
+        print(json.dumps({"runs": runs, "load": load, "cases": result}, indent=2))
+    else:
+        _print(f"thin client through warden serve --hooks, audit enabled, {runs} rounds, "
+               f"load {load[0]:.2f} at {time.strftime('%H:%M:%S')}", result)  # fmt: skip
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--serve-only", action="store_true",
                         help="only the resident server over HTTP (no hook processes, no phases)")
+    parser.add_argument("--client-only", action="store_true",
+                        help="only the thin client through the resident server")
     args = parser.parse_args()
     if args.serve_only:
         return _serve_only(args.runs, as_json=args.json)
+    if args.client_only:
+        return _client_only(args.runs, as_json=args.json)
     with tempfile.TemporaryDirectory(prefix="warden-bench-hook-") as tmp:
         db = str(Path(tmp) / "audit.db")
         server = _Server(Path(tmp))

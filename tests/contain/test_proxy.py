@@ -337,7 +337,7 @@ def test_server_speaks_first_protocols_work_on_other_ports() -> None:
 
 
 def test_accept_pool_serves_in_the_accepting_thread_and_reuses_it() -> None:
-    from warden.contain.workers import AcceptPool
+    from warden._accept import AcceptPool
 
     listener = socket.create_server(("127.0.0.1", 0))
     seen: list[int] = []

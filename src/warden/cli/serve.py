@@ -141,6 +141,9 @@ def run(args: argparse.Namespace) -> int:
         if server.http is not None:
             print(f"warden serve: answered {server.http.requests} HTTP requests on "
                   f"{server.http.connections} connections", file=sys.stderr, flush=True)
+        if server.unix is not None:
+            print(f"warden serve: answered {server.unix.requests} requests on the socket",
+                  file=sys.stderr, flush=True)
     return 0
 
 

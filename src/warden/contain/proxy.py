@@ -8,7 +8,7 @@ Architecture: threads and blocking sockets, one thread per client connection and
 Idle threads block in ``accept()`` on the listening socket themselves; the kernel wakes one per
 connection and that thread serves it from the first byte to the close, a CONNECT tunnel included
 (both directions in one ``poll`` loop, :mod:`warden.contain.relay`), then accepts again
-(:mod:`warden.contain.workers`; at most ``ProxyLimits.max_connections`` sessions, beyond that
+(:mod:`warden._accept`; at most ``ProxyLimits.max_connections`` sessions, beyond that
 the accepting thread answers 503). A short tunnel (``curl``, ``pip``: one per request) used to
 pass through three threads (accept, session, download): ~55 syscalls, ~24 of them futex (GIL and
 hand-offs), and ~20 context switches per tunnel on loopback; now ~26 syscalls, under 1 futex and
@@ -66,6 +66,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from warden._accept import AcceptPool
 from warden.contain.egress import (
     EgressDecision,
     EgressPolicy,
@@ -93,7 +94,6 @@ from warden.contain.tls import (
     first_bytes_refusal,
     parse_client_hello,
 )
-from warden.contain.workers import AcceptPool
 
 __all__ = ["EgressProxy", "ProxyEvent", "ProxyLimits", "Resolver", "system_resolver"]
 

@@ -1,5 +1,9 @@
 """Threads that accept a connection and serve it themselves: no hand-off between threads.
 
+Shared by the egress proxy (:mod:`warden.contain.proxy`) and the unix socket of ``warden serve
+--hooks`` (:mod:`warden.integrations.hooks.serve`), so it lives outside both packages (the
+integrations must not import ``warden.contain``).
+
 The proxy used to run one accept thread that passed each connection to a pooled worker. Every
 short connection (``curl``, ``pip``: a new CONNECT tunnel per request) then paid for a thread
 wake-up and a GIL hand-off before its first byte was read, and the two threads fought over the
@@ -10,10 +14,22 @@ that thread serves the connection from its first byte to its close, then goes ba
 
 Growth: when the last idle thread takes a connection it starts one more, so one thread always
 waits in ``accept()`` (that thread also answers the 503 when the proxy is full). The pool is
-therefore bounded by the connections the proxy admits plus its idle threads. Shrinking: the
+therefore bounded by the connections its user admits plus its idle threads. Shrinking: the
 listener gets a kernel receive timeout (``SO_RCVTIMEO``, which ``accept()`` honours), so a thread
-idle for :data:`IDLE_SECONDS` exits unless it is the last one. Stopping: ``shutdown()`` on a
-listening socket wakes every thread blocked in ``accept()`` (Linux returns EINVAL).
+idle for :data:`IDLE_SECONDS` exits unless it is one of the ``spare`` threads kept at rest.
+Stopping: ``shutdown()`` on a listening socket wakes every thread blocked in ``accept()`` (Linux
+returns EINVAL).
+
+``spare`` (default 1, the proxy's) is how many threads wait at rest. The thread start that
+growth costs is paid by the connection that took the last idle thread, before it is served
+(``Thread.start()`` waits for the new thread's first run: 0.25 ms when it lands on the
+creator's CPU, 3.5 ms median when it lands on an idle vCPU of this 2-vCPU guest, see
+``ns.on_this_cpu``). With ``spare=2`` a connection that arrives while no other is being served
+never pays it: one thread takes it, the other still waits. ``warden serve --hooks`` uses that
+for its unix socket (one connection per hook event, mostly one at a time).
+
+``serve`` gets the peer as ``host:port`` for an IP socket and as the peer's bound path
+(usually ``""``) for a unix one.
 """
 
 from __future__ import annotations
@@ -40,8 +56,11 @@ Serve = Callable[[socket.socket, str], None]
 class AcceptPool:
     """Serve a listening socket with threads that each accept and then serve one connection."""
 
-    def __init__(self, name: str, listener: socket.socket, serve: Serve) -> None:
+    def __init__(self, name: str, listener: socket.socket, serve: Serve, *, spare: int = 1) -> None:
+        if spare < 1:
+            raise ValueError("an accepting pool needs at least one spare thread")
         self._name = name
+        self._spare = spare
         self._listener = listener
         self._serve = serve
         self._lock = threading.Lock()
@@ -50,12 +69,13 @@ class AcceptPool:
         self._closed = False
 
     def start(self) -> None:
-        """Make the listener blocking (with the idle timeout) and start the first thread."""
+        """Make the listener blocking (with the idle timeout) and start the spare threads."""
         self._listener.settimeout(None)
         self._listener.setsockopt(
             socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("@ll", int(IDLE_SECONDS), 0)
         )
-        self._spawn()
+        for _ in range(self._spare):
+            self._spawn()
 
     def _spawn(self) -> None:
         with self._lock:
@@ -67,7 +87,7 @@ class AcceptPool:
         try:
             thread.start()
         except RuntimeError:  # no thread to be had: busy threads come back to accept() later
-            _log.exception("egress proxy: could not start an accepting thread")
+            _log.exception("%s: could not start an accepting thread", self._name)
             with self._lock:
                 self._threads.discard(thread)
                 self._idle -= 1
@@ -84,7 +104,7 @@ class AcceptPool:
                     conn = socket.socket(family, kind, proto, fileno=fd)
                 except BlockingIOError:  # idle for IDLE_SECONDS
                     with self._lock:
-                        if self._closed or self._idle > 1:
+                        if self._closed or self._idle > self._spare:
                             self._idle -= 1
                             return
                     continue
@@ -93,7 +113,7 @@ class AcceptPool:
                         if self._closed:
                             self._idle -= 1
                             return
-                    _log.exception("egress proxy: accept failed")
+                    _log.exception("%s: accept failed", self._name)
                     time.sleep(0.05)  # EMFILE and friends: do not spin
                     continue
                 with self._lock:
@@ -102,9 +122,9 @@ class AcceptPool:
                 if last:
                     self._spawn()
                 try:
-                    self._serve(conn, f"{peer[0]}:{peer[1]}")
+                    self._serve(conn, _peer_name(peer))
                 except Exception:  # serve handles its own errors; this keeps the thread alive
-                    _log.exception("egress proxy: serving a connection failed")
+                    _log.exception("%s: serving a connection failed", self._name)
                     conn.close()
                 with self._lock:
                     if self._closed:
@@ -128,4 +148,12 @@ class AcceptPool:
         with self._lock:
             threads = list(self._threads)
         for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.ident is not None:  # one still being started sees the closed listener
+                thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def _peer_name(peer: object) -> str:
+    """``host:port`` of an IP peer; a unix peer's bound path (``""`` for most clients)."""
+    if isinstance(peer, tuple):
+        return f"{peer[0]}:{peer[1]}"
+    return peer.decode("utf-8", "replace") if isinstance(peer, bytes) else str(peer)
