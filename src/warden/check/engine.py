@@ -23,6 +23,7 @@ import fnmatch
 import os
 import re
 from collections.abc import Iterable
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -57,6 +58,10 @@ __all__ = ["CheckContext", "Engine"]
 _KNOWN_TOOLS = frozenset({"TodoWrite", "Task", "ExitPlanMode", "BashOutput", "KillShell",
                           "KillBash", "SlashCommand", "save_memory", "write_todos"})  # fmt: skip
 
+#: Actions of tools warden may not know (enum members bound once: a class attribute lookup on
+#: an enum costs about a microsecond on Python 3.11).
+_TOOL_KINDS = frozenset({ActionKind.MCP, ActionKind.CUSTOM})
+
 #: Advice for the findings the policy itself produces.
 _POLICY_ADVICE = {
     "policy.write-outside-workspace": "Keep changes inside the project directory, or ask the "
@@ -71,6 +76,9 @@ _POLICY_ADVICE = {
 #: Evidence text is cut to this many characters: enough to recognise, short enough to read.
 EVIDENCE_CHARS = 160
 
+#: Path contexts remembered per engine (see :meth:`Engine.paths_for`); dropped when full.
+_CONTEXTS = 256
+
 
 class CheckContext(msgspec.Struct, frozen=True):
     """Where the action runs, when the action itself does not say."""
@@ -78,6 +86,9 @@ class CheckContext(msgspec.Struct, frozen=True):
     cwd: str | None = None
     workspace: str | None = None
     home: str | None = None
+
+
+_NO_CONTEXT = CheckContext()
 
 
 class Engine:
@@ -114,6 +125,9 @@ class Engine:
             "read_deny": policy.read_deny, "trusted_read": policy.trusted_read,
         }  # fmt: skip
         self._path_cache: dict[tuple[str, str], re.Pattern[str] | None] = {}
+        #: (cwd as given, context workspace, context home) -> PathContext: sessions judge many
+        #: actions in a few directories, and two ``abspath`` calls cost ~8% of a plain command
+        self._contexts: dict[tuple[str, str | None, str | None], PathContext] = {}
         self._cmd_allow = tuple(re.compile(fnmatch.translate(p)) for p in policy.cmd_allow)
         self._cmd_deny = tuple(re.compile(fnmatch.translate(p)) for p in policy.cmd_deny)
         self._cmd_ask = tuple(re.compile(fnmatch.translate(p)) for p in policy.cmd_ask)
@@ -145,11 +159,23 @@ class Engine:
     # --- evaluation --------------------------------------------------------------------------
 
     def paths_for(self, action: Action, context: CheckContext | None = None) -> PathContext:
-        ctx = context or CheckContext()
-        cwd = os.path.abspath(action.cwd or ctx.cwd or os.getcwd())
+        ctx = context or _NO_CONTEXT
+        raw_cwd = action.cwd or ctx.cwd or os.getcwd()
+        key = (raw_cwd, ctx.workspace, ctx.home)
+        found = self._contexts.get(key)
+        if found is not None:
+            return found
+        cwd = os.path.abspath(raw_cwd)
         workspace = ctx.workspace or self.policy.workspace or cwd
         home = ctx.home or self.home
-        return PathContext(cwd=cwd, home=home, workspace=os.path.abspath(workspace))
+        made = PathContext(cwd=cwd, home=home, workspace=os.path.abspath(workspace))
+        # remembered (keyed on the strings it is a pure function of) only when both paths are
+        # absolute: a relative one is resolved against the process's cwd, which may change
+        if raw_cwd.startswith("/") and workspace.startswith("/"):
+            if len(self._contexts) >= _CONTEXTS:
+                self._contexts.clear()
+            self._contexts[key] = made
+        return made
 
     def check(self, action: Action, context: CheckContext | None = None) -> Decision:
         """Judge one action. Never raises: internal errors come back as fail-closed decisions."""
@@ -189,7 +215,7 @@ class Engine:
         # no access can meet are skipped (PathReach says when that is exact)
         reach = (PathReach(facts.files, self._path_index)
                  if facts.files and self._path_index.ready else None)  # fmt: skip
-        for rule, selections in self._index.candidates(_Present.of(facts)):
+        for rule, selections in self._candidates(facts, action.kind, reach):
             hit = self._match(rule, selections, facts, view, reach)
             if hit is not None and not self._trusted_hit(hit, paths.workspace):
                 findings.append(self._finding(rule, hit, text, field, cut))
@@ -201,6 +227,18 @@ class Engine:
                 if related is not None:
                     findings.append(self._combo_finding(combo, related))
         return self._decision(findings, action)
+
+    def _candidates(
+        self, facts: Facts, kind: str, reach: PathReach | None
+    ) -> tuple[_Candidate, ...]:
+        """The rules (with their selections) worth trying on ``facts``: the index's list, or,
+        when no file access reaches any path pattern and none takes a detour (a glob, a
+        directory taken whole), the same list without the selections that need a path (each
+        would be skipped by :meth:`_match` anyway; most file accesses name ordinary files)."""
+        present = _Present.of(facts, kind)
+        if reach is not None and reach.plain is not None and not reach.plain:
+            return self._index.pathless(present)
+        return self._index.candidates(present)
 
     def _match(
         self, rule: CompiledRule, selections: tuple[CompiledSelection, ...], facts: Facts,
@@ -335,9 +373,7 @@ class Engine:
 
     def _decision(self, findings: list[Finding], action: Action) -> Decision:
         if not findings:
-            unknown_tool = action.kind in (ActionKind.MCP, ActionKind.CUSTOM) and (
-                action.tool not in _KNOWN_TOOLS
-            )
+            unknown_tool = action.kind in _TOOL_KINDS and action.tool not in _KNOWN_TOOLS
             if unknown_tool and self.policy.unknown_tool is not self.policy.default:
                 name = action.tool or "this tool"
                 return Decision(
@@ -405,7 +441,7 @@ class _RuleIndex:
     #: 1,024 entries were dropped and rebuilt over and over (7-10% of the check time).
     CACHE = 4096
 
-    __slots__ = ("_cache", "always", "buckets", "rules")
+    __slots__ = ("_cache", "_pathless", "always", "buckets", "rules")
 
     def __init__(
         self, buckets: dict[str, tuple[tuple[int, int], ...]],
@@ -415,6 +451,7 @@ class _RuleIndex:
         self.always = always
         self.rules = rules
         self._cache: dict[_Present, tuple[_Candidate, ...]] = {}
+        self._pathless: dict[_Present, tuple[_Candidate, ...]] = {}
 
     @classmethod
     def build(cls, rules: tuple[CompiledRule, ...]) -> _RuleIndex:
@@ -438,6 +475,21 @@ class _RuleIndex:
             if len(self._cache) >= self.CACHE:
                 self._cache.clear()
             self._cache[present] = found
+        return found
+
+    def pathless(self, present: _Present) -> tuple[_Candidate, ...]:
+        """:meth:`candidates` without the selections that need a path (for an action whose
+        file accesses reach no path pattern), remembered the same way."""
+        found = self._pathless.get(present)
+        if found is None:
+            found = tuple(
+                (rule, kept)
+                for rule, sels in self.candidates(present)
+                if (kept := tuple(sel for sel in sels if not sel.path_needs))
+            )
+            if len(self._pathless) >= self.CACHE:
+                self._pathless.clear()
+            self._pathless[present] = found
         return found
 
     def _candidates(self, present: _Present) -> tuple[_Candidate, ...]:
@@ -469,6 +521,8 @@ def _index_keys(gate: Gate) -> tuple[str, ...] | None:
         return tuple("n:" + n for n in gate.net_dirs)
     if gate.exec_flags:  # all are required: filing under one is enough
         return ("x:" + min(gate.exec_flags),)
+    if gate.action_kinds is not None:
+        return tuple("k:" + k for k in gate.action_kinds)
     for subject in ("secret", "env_set", "env_read", "marker", "net", "file", "exec"):
         if subject in gate.subjects:
             return ("s:" + subject,)
@@ -477,10 +531,24 @@ def _index_keys(gate: Gate) -> tuple[str, ...] | None:
 
 _NO_NAMES: frozenset[str] = frozenset()
 
+_NAME = attrgetter("name")
+#: The members themselves, not ``.value`` (a Python-level property on 3.11): a StrEnum member
+#: hashes and compares as its value, so the sets and the cache keys are the same.
+_OP = attrgetter("op")
+_DIRECTION = attrgetter("direction")
+
+#: Subject names present, by bit mask (exec 1, file 2, net 4, marker 8, env_set 16, env_read 32,
+#: secret 64): one list index instead of a list, seven appends and a new frozenset per action.
+_SUBJECT_SETS = tuple(
+    frozenset(name for bit, name in enumerate(
+        ("exec", "file", "net", "marker", "env_set", "env_read", "secret")) if mask >> bit & 1)
+    for mask in range(128)
+)  # fmt: skip
+
 
 class _Present(msgspec.Struct, frozen=True, cache_hash=True):
     """Which subjects, marker names, program names, file operations and network directions an
-    action's facts contain (hashable: the key of the candidate cache)."""
+    action's facts contain, and the action's kind (hashable: the key of the candidate cache)."""
 
     subjects: frozenset[str]
     markers: frozenset[str]
@@ -488,45 +556,36 @@ class _Present(msgspec.Struct, frozen=True, cache_hash=True):
     file_ops: frozenset[str]
     net_dirs: frozenset[str]
     exec_flags: frozenset[str]
+    kind: str
 
     @classmethod
-    def of(cls, facts: Facts) -> _Present:
-        subjects = []
-        execs = facts.execs
+    def of(cls, facts: Facts, kind: str) -> _Present:
+        execs, files, net, markers = facts.execs, facts.files, facts.net, facts.markers
         names = flags = _NO_NAMES
         if execs:
-            subjects.append("exec")
-            names = frozenset([e.name for e in execs])
+            names = frozenset(map(_NAME, execs))
             for e in execs:  # flags are rare: one cheap pass, the full answer only then
                 if e.privileged or e.background or e.dynamic:
                     flags = frozenset(f for f in EXEC_FLAGS if any(getattr(x, f) for x in execs))
                     break
-        if facts.files:
-            subjects.append("file")
-        if facts.net:
-            subjects.append("net")
-        if facts.markers:
-            subjects.append("marker")
-        if facts.env_set:
-            subjects.append("env_set")
-        if facts.env_read:
-            subjects.append("env_read")
-        if facts.secrets:
-            subjects.append("secret")
+        mask = ((1 if execs else 0) | (2 if files else 0) | (4 if net else 0)
+                | (8 if markers else 0) | (16 if facts.env_set else 0)
+                | (32 if facts.env_read else 0) | (64 if facts.secrets else 0))  # fmt: skip
         return cls(
-            frozenset(subjects),
-            frozenset([m.name for m in facts.markers]) if facts.markers else _NO_NAMES,
+            _SUBJECT_SETS[mask],
+            frozenset(map(_NAME, markers)) if markers else _NO_NAMES,
             names,
-            frozenset([f.op.value for f in facts.files]) if facts.files else _NO_NAMES,
-            frozenset([n.direction.value for n in facts.net]) if facts.net else _NO_NAMES,
+            frozenset(map(_OP, files)) if files else _NO_NAMES,
+            frozenset(map(_DIRECTION, net)) if net else _NO_NAMES,
             flags,
+            kind,
         )
 
     def index_keys(self) -> list[str]:
         """The index keys this action reaches (see :func:`_index_keys`)."""
         return [*("m:" + n for n in self.markers), *("e:" + n for n in self.execs),
                 *("f:" + n for n in self.file_ops), *("n:" + n for n in self.net_dirs),
-                *("x:" + n for n in self.exec_flags),
+                *("x:" + n for n in self.exec_flags), "k:" + self.kind,
                 *("s:" + n for n in self.subjects)]  # fmt: skip
 
     def admits(self, gate: Gate) -> bool:
@@ -540,6 +599,8 @@ class _Present(msgspec.Struct, frozen=True, cache_hash=True):
         if gate.file_ops is not None and gate.file_ops.isdisjoint(self.file_ops):
             return False
         if not gate.exec_flags <= self.exec_flags:
+            return False
+        if gate.action_kinds is not None and self.kind not in gate.action_kinds:
             return False
         return gate.net_dirs is None or not gate.net_dirs.isdisjoint(self.net_dirs)
 
@@ -577,26 +638,23 @@ def _evidence(item: Any, text: str, field: str, cut: _Cut) -> Evidence:
     return Evidence(field=field, text=cut(str(label)))
 
 
-class _Cut:
+class _Cut(dict[str, str]):
     """Evidence as it may be shown and logged: secrets redacted first, then shortened.
 
     One per decision, remembering what it cut: the findings of one action quote the same command
     again and again, and each redaction is a full secret scan (most of the rule stage's time on an
-    action with several findings). Nothing outlives the decision."""
+    action with several findings). Nothing outlives the decision. A dict itself, so that making
+    one (every decision does, most never use it) runs no Python ``__init__``."""
 
-    __slots__ = ("_done",)
-
-    def __init__(self) -> None:
-        self._done: dict[str, str] = {}
+    __slots__ = ()
 
     def __call__(self, text: str) -> str:
-        done = self._done.get(text)
+        done = self.get(text)
         if done is None:
             from warden.check.secrets import redact_text
 
             done = redact_text(text[: EVIDENCE_CHARS * 64])
             if len(done) > EVIDENCE_CHARS:
                 done = done[: EVIDENCE_CHARS - 1] + "…"
-            self._done[text] = done
+            self[text] = done
         return done
-

@@ -511,6 +511,10 @@ def _scan(text: str) -> tuple[list[tuple[int, int, str]], bool]:
     return found.items, False
 
 
+#: The answer for text with no secret, scanned whole (shared: a NamedTuple is immutable).
+_CLEAN = SecretScan((), complete=True)
+
+
 def scan_secrets(text: str, field: str) -> SecretScan:
     """Find secrets in ``text`` (the action field named ``field``), and say if analysis was whole.
 
@@ -519,6 +523,8 @@ def scan_secrets(text: str, field: str) -> SecretScan:
     should then add an ``analysis.incomplete`` marker rather than treat the text as clean.
     """
     items, exhausted = _scan(text)
+    if not items and not exhausted and len(text) <= SCAN_LIMIT:
+        return _CLEAN  # most texts: nothing to build
     items.sort()
     hits = tuple(
         SecretHit(kind=kind, field=field, span=(s, e), redacted=redact(text[s:e]))

@@ -188,7 +188,7 @@ def test_rule_index_gates_and_path_prefilter_agree_with_trying_every_selection()
     assert engine._path_index.ready
     payloads = [i.payload for i in benign_commands()[::2] + benign_actions() + holdout_attacks()]
     payloads += [ex for r in RULES for ex in (*r.spec.examples.match, *r.spec.examples.no_match)]
-    skipped = matched = 0
+    skipped = matched = pathless = 0
     for payload in payloads:
         action = example_action(payload)
         facts = engine.facts(action, EXAMPLE_CONTEXT)
@@ -200,7 +200,7 @@ def test_rule_index_gates_and_path_prefilter_agree_with_trying_every_selection()
                 every[rule.id] = hit
         reach = PathReach(facts.files, engine._path_index) if facts.files else None
         indexed = {}
-        for rule, selections in engine._index.candidates(_Present.of(facts)):
+        for rule, selections in engine._candidates(facts, action.kind, reach):
             hit = engine._match(rule, selections, facts, view, reach)
             if hit is not None:
                 indexed[rule.id] = hit
@@ -209,4 +209,7 @@ def test_rule_index_gates_and_path_prefilter_agree_with_trying_every_selection()
                                and not reach.may_meet(s.path_needs))  # fmt: skip
         assert indexed == every, payload
         matched += len(every)
+        full = engine._index.candidates(_Present.of(facts, action.kind))
+        pathless += len(full) - len(engine._candidates(facts, action.kind, reach))
     assert matched > 1_000 and skipped > 1_000  # both sides do real work
+    assert pathless > 1_000  # the index's path-free lists are used, and drop selections

@@ -494,6 +494,8 @@ class Gate(msgspec.Struct, frozen=True):
     #: exec flags (``privileged``, ``background``, ``dynamic``) the condition requires true:
     #: some program of the action must carry every one of them
     exec_flags: frozenset[str] = frozenset()
+    #: action kinds (``shell``, ``mcp``...), one of which the action must be
+    action_kinds: frozenset[str] | None = None
 
 
 #: The boolean exec fields a gate may require (:attr:`Gate.exec_flags`).
@@ -689,16 +691,47 @@ def _exact(value: Any) -> frozenset[str] | None:
     return frozenset(names)
 
 
+#: An ``argv`` regex that is a list of whole command lines: ``^(env|printenv|export -p)$``
+#: (words of plain characters, one space between them).
+_ARGV_LINES = re.compile(
+    r"\^\(([A-Za-z0-9_-]+(?: [A-Za-z0-9_-]+)*(?:\|[A-Za-z0-9_-]+(?: [A-Za-z0-9_-]+)*)*)\)\$"
+)
+
+
+def _argv_programs(pattern: str) -> frozenset[str] | None:
+    """The program names an exec must have for the ``argv`` regex ``pattern`` to match, when
+    the pattern only matches whole command lines of plain words (see :data:`_ARGV_LINES`).
+
+    ``argv`` joined by spaces equals one of the lines, so ``argv[0]`` is that line up to one
+    of its spaces or all of it (a word may itself hold spaces: ``"export -p"`` quoted); such
+    an ``argv[0]`` (ASCII, no ``/``) is its own basename, which is the exec's name
+    (:class:`~warden.check.facts.Exec`). So ``cred.env-dump`` is tried on ``env`` and
+    ``printenv`` instead of on every program. None for any other pattern, and without RE2
+    (whose ``$`` is the end of the text; the stdlib's also matches before a final newline)."""
+    m = _ARGV_LINES.fullmatch(pattern)
+    if m is None or _re2 is None:
+        return None
+    names: set[str] = set()
+    for line in m.group(1).split("|"):
+        words = line.split(" ")
+        names.update(" ".join(words[:k]) for k in range(1, len(words) + 1))
+    return frozenset(names)
+
+
 def _gate(sel: Selection) -> Gate:
     subjects = frozenset(s for s in _SUBJECTS if getattr(sel, s) is not None) - {"action"}
     markers = _exact(sel.marker.name) if sel.marker is not None else None
     execs = _exact(sel.exec.name) if sel.exec is not None and sel.exec.name is not None else None
+    if execs is None and sel.exec is not None and sel.exec.argv is not None:
+        execs = _argv_programs(sel.exec.argv)
+    kinds = (_exact(sel.action.kind) if sel.action is not None and sel.action.kind is not None
+             else None)  # fmt: skip
     ops = _exact(sel.file.op) if sel.file is not None and sel.file.op is not None else None
     dirs = (_exact(sel.net.direction) if sel.net is not None and sel.net.direction is not None
             else None)  # fmt: skip
     flags = frozenset(f for f in EXEC_FLAGS if sel.exec is not None
                       and getattr(sel.exec, f) is True)  # fmt: skip
-    return Gate(subjects, markers, execs, ops, dirs, flags)
+    return Gate(subjects, markers, execs, ops, dirs, flags, kinds)
 
 
 def _requirement(text: str) -> Callable[[str, str], bool]:

@@ -9,7 +9,6 @@ listings) is carried in :class:`~warden.check.shell.state._Out`.
 
 from __future__ import annotations
 
-import posixpath
 import re
 
 import tree_sitter
@@ -33,6 +32,16 @@ from warden.check.shell.state import (
     _span,
 )
 from warden.check.shell.words import WordInfo
+
+# Enum members bound once: on Python 3.11 a class attribute lookup on an enum runs a Python-level
+# descriptor (~900 instructions, callgrind); every program run used several.
+_READ, _LIST, _EXEC = FileOp.READ, FileOp.LIST, FileOp.EXEC
+_UPLOAD = NetDirection.UPLOAD
+_NETWORK, _DECODED, _FILE, _COMMAND = Origin.NETWORK, Origin.DECODED, Origin.FILE, Origin.COMMAND
+#: What a program prints when nothing but its own run feeds it (the common case), without or
+#: with a file read: shared sets instead of a set built per run.
+_PRINTS = frozenset({_COMMAND})
+_PRINTS_FILE = frozenset({_FILE, _COMMAND})
 
 
 def _command(
@@ -121,14 +130,16 @@ def _run(
     raw_name = argv[0]
     if not raw_name:
         return _NONE  # `"" args`: bash finds no such command and runs nothing
-    name = posixpath.basename(raw_name) or raw_name
-    name = _fold_name(sink, name, span)
+    name = raw_name.rpartition("/")[2] or raw_name  # posixpath.basename, without the call
+    if not name.isascii():
+        name = _fold_name(sink, name, span)
     if name in frame.functions:
         return _call_function(sink, frame, name, argv, stdin, span)
     if name in ("cd", "pushd") and len(argv) <= 3:
         _change_dir(sink, argv)
     try:
-        eff = sink.effects_of((name, *argv[1:]) if raw_name == name else argv)
+        # `(name, *argv[1:])` when the name is argv[0] as written is argv itself
+        eff = sink.effects_of(argv)
     except Exception as exc:  # a bug in a handler must not become an allow
         sink.mark("analysis.internal-error", f"{name}: {type(exc).__name__}: {exc}", span)
         eff = Effects()
@@ -139,9 +150,9 @@ def _run(
              args_from=args_from, background=background, privileged=privileged, dynamic=dynamic)
     )  # fmt: skip
     if raw_name != name and "/" in raw_name and not any(
-        ref.op is FileOp.EXEC and ref.raw == raw_name for ref in eff.files
+        ref.op is _EXEC and ref.raw == raw_name for ref in eff.files
     ):
-        _file(sink, frame, FileOp.EXEC, raw_name, name, span)
+        _file(sink, frame, _EXEC, raw_name, name, span)
     out = _apply_effects(sink, frame, name, argv, eff, stdin, span, privileged, background, via)
     return out
 
@@ -203,17 +214,54 @@ def _apply_effects(
     background: bool,
     via: tuple[str, ...],
 ) -> _Out:
+    reads = False  # some file is read: the output carries file contents
+    roots: tuple[str, ...] = ()  # directories listed (for `find DIR | xargs ...`)
     for ref in eff.files:
-        _file(sink, frame, ref.op, ref.raw, name, span, recursive=ref.recursive)
+        op = ref.op
+        _file(sink, frame, op, ref.raw, name, span, recursive=ref.recursive)
+        if op is _READ:
+            reads = True
+        elif op is _LIST:
+            roots = (*roots, ref.raw)
     for net in eff.net:
         _net(sink, net, name, span, stdin)
     for mname, detail in eff.markers:
         sink.mark(mname, detail, span)
-    sink.env_set.extend(eff.env_set)
+    if eff.env_set:
+        sink.env_set.extend(eff.env_set)
     if eff.detached and not any(m.startswith("detach.") for m, _ in eff.markers):
         sink.mark("detach.other", name, span)
+    if eff.nested or eff.shell_code or eff.inline_code or eff.stdin_is_code:
+        _run_inner(sink, frame, name, eff, stdin, span, privileged, background, via, roots)
+    # what this program prints
+    if stdin.value is None and name != "echo" and name != "printf":
+        value, decoded = None, False  # values.output's answer without a known input
+    else:
+        value, decoded = values.output(name, argv[1:], stdin.value)
+    if stdin.origins or eff.outputs_network or eff.outputs_decoded or decoded:
+        origins: set[Origin] = set(stdin.origins)
+        if eff.outputs_network:
+            origins.add(_NETWORK)
+        if eff.outputs_decoded or decoded:
+            origins.add(_DECODED)
+        if reads:
+            origins.add(_FILE)
+        origins.add(_COMMAND)
+        printed = frozenset(origins)
+    else:
+        printed = _PRINTS_FILE if reads else _PRINTS
+    listing = roots if name in LISTS_NAMES else ()
+    if not listing and stdin.listing and name in PASSES_LINES:
+        listing = stdin.listing  # `find DIR | grep x | xargs cat` still names files in DIR
+    return _Out(printed, value, listing)
+
+
+def _run_inner(
+    sink: _Sink, frame: _Frame, name: str, eff: Effects, stdin: _Out, span: Span,
+    privileged: bool, background: bool, via: tuple[str, ...], roots: tuple[str, ...],
+) -> None:  # fmt: skip
+    """What a program runs in turn: argv vectors, shell code, inline code, code on stdin."""
     here = (*via, name)
-    roots = tuple(ref.raw for ref in eff.files if ref.op is FileOp.LIST)
     for inner in eff.nested:
         if inner:
             inner = _bind_names(inner, name, roots, stdin)
@@ -228,22 +276,6 @@ def _apply_effects(
         _inline(sink, frame, lang, code, name, span, privileged, via)
     if eff.stdin_is_code:
         _stdin_code(sink, frame, name, stdin, span, privileged, via)
-    # what this program prints
-    origins: set[Origin] = set(stdin.origins)
-    if eff.outputs_network:
-        origins.add(Origin.NETWORK)
-    if eff.outputs_decoded:
-        origins.add(Origin.DECODED)
-    if any(ref.op is FileOp.READ for ref in eff.files):
-        origins.add(Origin.FILE)
-    origins.add(Origin.COMMAND)
-    listing = roots if name in LISTS_NAMES else ()
-    value, decoded = values.output(name, argv[1:], stdin.value)
-    if decoded:
-        origins.add(Origin.DECODED)
-    if not listing and stdin.listing and name in PASSES_LINES:
-        listing = stdin.listing  # `find DIR | grep x | xargs cat` still names files in DIR
-    return _Out(frozenset(origins), value, listing)
 
 
 def _bind_names(
@@ -296,6 +328,7 @@ _MEMORY_BOMB = re.compile(
     r"|\d{10,})\b"
 )
 _QUOTED_LITERAL = re.compile("'([^'\\n]{1,4096})'|\"([^\"\\n]{1,4096})\"")
+
 
 def _literal_scan(lang: str, code: str) -> Effects:
     """Code in a language warden does not analyse (R, PowerShell, ...): its string literals that
@@ -356,7 +389,7 @@ def _file(
 
 def _net(sink: _Sink, ref: NetRef, by: str, span: Span, stdin: _Out) -> None:
     host, port, scheme, url = parse_target(ref.target, by)
-    sends = stdin.origins if ref.direction is NetDirection.UPLOAD else frozenset()
+    sends = stdin.origins if ref.direction is _UPLOAD else frozenset()
     sink.net.append(
         NetAccess(direction=ref.direction, host=host, port=ref.port or port, scheme=scheme,
                   url=url, by=by, span=span, sends=sends)

@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 
+import msgspec
+
 from warden.check.facts import FileOp, NetDirection
 from warden.check.shell.effects import Effects, FileRef, NetRef
 
@@ -59,6 +61,8 @@ _BLOCK_DEVICE_PREFIXES = (
     "/dev/kmem",
     "/dev/port",
 )
+_NO_EFFECTS = Effects()
+
 # Enum attribute access costs ~100 ns on 3.11; the hot path compares identities instead.
 _READ, _WRITE, _APPEND = FileOp.READ, FileOp.WRITE, FileOp.APPEND
 _ENV_MARKERS = {
@@ -139,14 +143,14 @@ def _matches(opt: str, names: tuple[str, ...]) -> bool:
     return opt[:2] == "--" and len(opt) > 2 and any(n.startswith(opt) for n in names)
 
 
-class Parsed:
-    """Options (in order, ``(name, value-or-None)``) and operands of one invocation."""
+class Parsed(msgspec.Struct):
+    """Options (in order, ``(name, value-or-None)``) and operands of one invocation.
 
-    __slots__ = ("operands", "opts")
+    A Struct (like :class:`Acc`) so that making one, once per program run, runs no Python
+    ``__init__``."""
 
-    def __init__(self, opts: list[tuple[str, str | None]], operands: list[str]) -> None:
-        self.opts = opts
-        self.operands = operands
+    opts: list[tuple[str, str | None]]
+    operands: list[str]
 
     def has(self, *names: str) -> bool:
         """Whether any of ``names`` was given (long options also as an abbreviation)."""
@@ -168,6 +172,11 @@ class Parsed:
 
     def values(self, *names: str) -> list[str]:
         return [val for name, val in self.opts if val is not None and _matches(name, names)]
+
+
+#: Option clusters up to this long are scanned for a value-taking letter in Python; longer
+#: ones with one regex search (still linear on a hostile `-rrrr...`).
+_SHORT_CLUSTER = 8
 
 
 def parse(args: Sequence[str], grammar: Grammar) -> Parsed:
@@ -207,10 +216,17 @@ def parse(args: Sequence[str], grammar: Grammar) -> Parsed:
         # the word (or the next word). Found with one regex scan so a huge `-rrrr...` is linear;
         # a flag repeated in one cluster is recorded once.
         size = cut = len(word)
-        if grammar.short_letters:
-            found = grammar.short_values().search(word, 1)
-            if found is not None:
-                cut = found.start()
+        letters = grammar.short_letters
+        if letters:
+            if size <= _SHORT_CLUSTER:  # `-la`: a few membership tests beat a regex call
+                for k in range(1, size):
+                    if word[k] in letters:
+                        cut = k
+                        break
+            else:
+                found = grammar.short_values().search(word, 1)
+                if found is not None:
+                    cut = found.start()
         for letter in dict.fromkeys(word[1:cut]):
             opts.append(("-" + letter, None))
         if cut < size:
@@ -264,39 +280,25 @@ def split_host_port(text: str) -> tuple[str, int | None]:
     return text, None
 
 
-class Acc:
-    """A mutable accumulator for one handler's findings; :meth:`build` freezes it."""
+class Acc(msgspec.Struct):
+    """A mutable accumulator for one handler's findings; :meth:`build` freezes it.
 
-    __slots__ = (
-        "detached",
-        "env",
-        "files",
-        "inline",
-        "markers",
-        "nested",
-        "net",
-        "outputs_decoded",
-        "outputs_network",
-        "privileged",
-        "remote",
-        "shell",
-        "stdin_is_code",
-    )
+    A Struct: its lists and flags are set up in C, with no Python ``__init__`` (one per program
+    run)."""
 
-    def __init__(self) -> None:
-        self.files: list[FileRef] = []
-        self.net: list[NetRef] = []
-        self.nested: list[Argv] = []
-        self.shell: list[str] = []
-        self.inline: list[tuple[str, str]] = []
-        self.env: list[tuple[str, str]] = []
-        self.markers: list[tuple[str, str]] = []
-        self.stdin_is_code = False
-        self.outputs_network = False
-        self.outputs_decoded = False
-        self.privileged = False
-        self.detached = False
-        self.remote = False
+    files: list[FileRef] = msgspec.field(default_factory=list)
+    net: list[NetRef] = msgspec.field(default_factory=list)
+    nested: list[Argv] = msgspec.field(default_factory=list)
+    shell: list[str] = msgspec.field(default_factory=list)
+    inline: list[tuple[str, str]] = msgspec.field(default_factory=list)
+    env: list[tuple[str, str]] = msgspec.field(default_factory=list)
+    markers: list[tuple[str, str]] = msgspec.field(default_factory=list)
+    stdin_is_code: bool = False
+    outputs_network: bool = False
+    outputs_decoded: bool = False
+    privileged: bool = False
+    detached: bool = False
+    remote: bool = False
 
     def file(self, op: FileOp, raw: str | None, *, recursive: bool = False) -> None:
         if not raw:
@@ -349,6 +351,10 @@ class Acc:
     def build(self) -> Effects:
         files, net, nested, shell = self.files, self.net, self.nested, self.shell
         inline, env, markers = self.inline, self.env, self.markers
+        if not (files or net or nested or shell or inline or env or markers or self.stdin_is_code
+                or self.outputs_network or self.outputs_decoded or self.privileged
+                or self.detached or self.remote):  # fmt: skip
+            return _NO_EFFECTS  # nothing found (`ls -la`): the shared empty answer
         return Effects(  # skip tuple() for the (common) empty lists
             files=tuple(files) if files else (),
             net=tuple(net) if net else (),

@@ -306,7 +306,7 @@ def effects_of(argv: tuple[str, ...]) -> Effects:
     head = argv[0]
     name = head.rpartition("/")[2] if "/" in head else head
     args = tuple(argv[1:])  # handlers rely on tuple semantics; callers may pass a list
-    handler = _lookup(name)
+    handler = _TABLE.get(name) or _lookup(name)  # most names: one lookup, no call
     try:
         if handler is not None:
             effects = handler(name, args)

@@ -48,6 +48,7 @@ EffectsFn = Callable[[tuple[str, ...]], Effects]
 
 InlineFn = Callable[[str, str], Effects]
 
+
 def _parser() -> tree_sitter.Parser:
     """One parser per thread: tree-sitter parsers are not thread-safe, languages are."""
     parser: tree_sitter.Parser | None = getattr(_local, "parser", None)
@@ -99,6 +100,7 @@ class _Out(msgspec.Struct):
 
 _NONE = _Out()
 
+
 class _Sink(msgspec.Struct):
     """Facts collected across the whole analysis, nested code included."""
 
@@ -119,13 +121,14 @@ class _Sink(msgspec.Struct):
         self.markers.append(Marker(name=name, detail=detail[:200], span=span))
 
     def facts(self) -> Facts:
+        env_read, markers = self.env_read, self.markers  # deduplicated, in order (often empty)
         return Facts(
             execs=tuple(self.execs),
             files=tuple(self.files),
             net=tuple(self.net),
-            env_read=tuple(dict.fromkeys(self.env_read)),
+            env_read=tuple(dict.fromkeys(env_read)) if env_read else (),
             env_set=tuple(self.env_set),
-            markers=tuple(dict.fromkeys(self.markers)),
+            markers=tuple(dict.fromkeys(markers)) if markers else (),
         )
 
 

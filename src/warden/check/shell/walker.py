@@ -71,6 +71,7 @@ _PLAIN_LIST = re.compile(
     r"(?:(?:\|\||&&|\||;)[ \t]*[A-Za-z0-9_./:@%+,-][A-Za-z0-9_./:=@%+, \t-]*)*;?[ \t]*"
 )
 _OPERATOR = re.compile(r"\|\||&&|\||;")
+_NO_ORIGINS: frozenset[Origin] = frozenset()
 
 
 def _run_plain_list(sink: _Sink, text: str) -> bool:
@@ -105,15 +106,26 @@ def _run_plain_list(sink: _Sink, text: str) -> bool:
 
 def _is_simple(text: str) -> bool:
     """Whether ``text`` is plain words the fast path splits exactly as bash would."""
-    if not _SIMPLE_COMMAND.fullmatch(text):
-        return False
+    return _simple_words(text) is not None
+
+
+_simple_match = _SIMPLE_COMMAND.fullmatch
+
+
+def _simple_words(text: str) -> list[str] | None:
+    """The words of ``text`` when it is plain words (:func:`_is_simple`), else None."""
+    if not _simple_match(text):
+        return None
     words = text.split()
-    return bool(words) and "=" not in words[0] and words[0] not in _SYNTAX_WORDS
+    if words and "=" not in words[0] and words[0] not in _SYNTAX_WORDS:
+        return words
+    return None
 
 
 _CI_EXPR = re.compile(r"\$\{\{[^{}\n]{0,400}\}\}")
 
 _DEV_NET = re.compile(r"/dev/(?:tcp|udp)/[^/\s]+/\d+")
+
 
 def _inline_code(language: str, code: str) -> Effects:
     """Inline interpreter code (``python -c``...), its analysers imported on first use: most
@@ -159,11 +171,11 @@ def analyze_command(
     if "\0" in text:
         sink.mark("analysis.nul-byte", "the command contains a NUL byte", (text.index("\0"),) * 2)
         text = text.replace("\0", " ")
-    if _is_simple(text):
-        words = tuple(text.split())
+    words = _simple_words(text)
+    if words is not None:
         start = len(text) - len(text.lstrip())
         frame = _Frame(src=text.encode(), text=text)
-        run._run(sink, frame, words, _NONE, (start, len(text.rstrip())), frozenset())
+        run._run(sink, frame, tuple(words), _NONE, (start, len(text.rstrip())), _NO_ORIGINS)
         return sink.facts()
     if _PLAIN_LIST.fullmatch(text) and _run_plain_list(sink, text):
         return sink.facts()
@@ -196,6 +208,7 @@ def _walk_code(sink: _Sink, parent: _Frame, code: str, stdin: _Out, *, via: str 
     if root.has_error:
         sink.mark("analysis.parse-error", _error_snippet(root, src), _span(frame, root))
     return _walk(sink, frame, root, stdin)
+
 
 #: tree-sitter-bash 0.25 reads out of bounds (a segfault, seen on `{` followed by U+E0000 or
 #: above) on some characters outside the Basic Multilingual Plane. The parser is given the text
@@ -311,6 +324,7 @@ def _backgrounded_children(node: tree_sitter.Node) -> set[int]:
         if child.is_named:
             prev = child
     return out
+
 
 #: A loop body that probes hosts or ports computed from a variable: a scan.
 _PROBE_LOOP = re.compile(
