@@ -40,6 +40,7 @@ __all__ = [
     "fold_confusables",
     "has_confusables",
     "is_ascii_fast",
+    "plain_reading",
 ]
 
 # fold_confusables repeats NFKC + table mapping until nothing changes: mapping a letter to ASCII
@@ -308,3 +309,16 @@ def has_confusables(text: str) -> bool:
     if text.isascii():
         return False
     return any(_imitates_ascii(ch) for ch in text if not ch.isascii())
+
+
+def plain_reading(text: str) -> str:
+    """``text`` as a reader sees it: invisible characters removed and look-alikes folded, so
+    ``ig\u200bnore`` reads as ``ignore`` and Cyrillic ``\u0456gnore`` too. Pure ASCII is
+    returned as is (the common case). Used by the detectors of planted instructions and of
+    secret-asking forms, which match words."""
+    if text.isascii():
+        return text
+    drop = {pos for pos, _ in find_invisible(text)}
+    if drop:
+        text = "".join(ch for i, ch in enumerate(text) if i not in drop)
+    return fold_confusables(text)

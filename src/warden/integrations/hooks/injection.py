@@ -125,16 +125,10 @@ class InjectionScan(NamedTuple):
 
 
 def _normalise(text: str) -> str:
-    """Invisible characters removed and look-alikes folded, so ``ig\u200bnore`` reads as
-    ``ignore`` and Cyrillic ``іgnore`` too. Pure ASCII is returned as is (the common case)."""
-    if text.isascii():
-        return text
-    from warden.check.text import find_invisible, fold_confusables
+    """Invisible characters removed, look-alikes folded (text.plain_reading, loaded lazily)."""
+    from warden.check.text import plain_reading
 
-    drop = {pos for pos, _ in find_invisible(text)}
-    if drop:
-        text = "".join(ch for i, ch in enumerate(text) if i not in drop)
-    return fold_confusables(text)
+    return plain_reading(text)
 
 
 def scan_injection(text: str) -> InjectionScan:

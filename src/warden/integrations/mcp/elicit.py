@@ -161,14 +161,9 @@ def _words(text: str) -> str:
 
 
 def _fold(text: str) -> str:
-    if text.isascii():
-        return text
-    from warden.check.text import find_invisible, fold_confusables
+    from warden.check.text import plain_reading
 
-    drop = {pos for pos, _ in find_invisible(text)}
-    if drop:
-        text = "".join(ch for i, ch in enumerate(text) if i not in drop)
-    return fold_confusables(text)
+    return plain_reading(text)
 
 
 def _secret_phrases(text: str, *, asking: bool = False) -> list[str]:
