@@ -30,16 +30,24 @@ class Http:
         env = {**os.environ, "FAKE_MCP_LOG": str(self.log)}
         self.server = subprocess.Popen([sys.executable, str(FAKE_HTTP)], stdout=subprocess.PIPE,
                                        env=env, text=True)  # fmt: skip
-        assert self.server.stdout is not None
-        port = int(self.server.stdout.readline())
-        self.upstream = upstream or f"http://127.0.0.1:{port}/mcp"
-        self.proxy = subprocess.Popen(
-            [*warden_mcp_argv("--http", "--upstream", self.upstream, "--listen", "127.0.0.1:0",
-                              "--audit-db", str(self.db), "--name", "fake", *options)],
-            stderr=subprocess.PIPE, text=True, cwd=str(tmp),
-        )  # fmt: skip
+        try:  # a proxy that fails to start must not leave the fake server running
+            assert self.server.stdout is not None
+            port = int(self.server.stdout.readline())
+            self.upstream = upstream or f"http://127.0.0.1:{port}/mcp"
+            self.proxy = subprocess.Popen(
+                [*warden_mcp_argv("--http", "--upstream", self.upstream, "--listen",
+                                  "127.0.0.1:0", "--audit-db", str(self.db), "--name", "fake",
+                                  *options)],
+                stderr=subprocess.PIPE, text=True, cwd=str(tmp),
+            )  # fmt: skip
+        except BaseException:
+            self.server.kill()
+            self.server.wait()
+            raise
         assert self.proxy.stderr is not None
         line = self.proxy.stderr.readline()
+        if "listening on http://" not in line:
+            self.close()
         assert "listening on http://" in line, line
         self.port = int(line.split("http://127.0.0.1:")[1].split("/")[0])
         self.session: str | None = None
