@@ -67,6 +67,27 @@ def bench_batched(tmp: Path, n: int) -> tuple[float, float]:
 ACKED: dict[int, tuple[float, float, float]] = {}
 
 
+def _acked_result(
+    into: dict[int, tuple[float, float, float]],
+    producers: int,
+    lat: list[float],
+    dt: float,
+    r0: resource.struct_rusage,
+    r1: resource.struct_rusage,
+) -> tuple[float, float, float, float]:
+    """Rate and latency median / p95 / p99 (ms) of one acked run; its CPU time and voluntary /
+    involuntary context switches per acknowledged record go to ``into[producers]``."""
+    n = max(len(lat), 1)
+    into[producers] = (
+        (r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime) / n,
+        (r1.ru_nvcsw - r0.ru_nvcsw) / n,
+        (r1.ru_nivcsw - r0.ru_nivcsw) / n,
+    )
+    lat.sort()
+    q = statistics.quantiles(lat, n=100)
+    return len(lat) / dt, statistics.median(lat) * 1e3, q[94] * 1e3, q[98] * 1e3
+
+
 def bench_acked(tmp: Path, producers: int, seconds: float) -> tuple[float, float, float, float]:
     """Acknowledged appends/s and latency median / p95 / p99 (ms); also records, in ``ACKED``,
     the CPU time (all threads) and the context switches of this process per acknowledged
@@ -97,15 +118,7 @@ def bench_acked(tmp: Path, producers: int, seconds: float) -> tuple[float, float
             t.join()
         dt = time.perf_counter() - t0
         r1 = resource.getrusage(resource.RUSAGE_SELF)
-    n = max(len(lat), 1)
-    ACKED[producers] = (
-        (r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime) / n,
-        (r1.ru_nvcsw - r0.ru_nvcsw) / n,
-        (r1.ru_nivcsw - r0.ru_nivcsw) / n,
-    )
-    lat.sort()
-    q = statistics.quantiles(lat, n=100)
-    return len(lat) / dt, statistics.median(lat) * 1e3, q[94] * 1e3, q[98] * 1e3
+    return _acked_result(ACKED, producers, lat, dt, r0, r1)
 
 
 def bench_acked_async(
@@ -137,15 +150,7 @@ def bench_acked_async(
         r0 = resource.getrusage(resource.RUSAGE_SELF)
         dt = asyncio.run(run())
         r1 = resource.getrusage(resource.RUSAGE_SELF)
-    n = max(len(lat), 1)
-    ACKED_ASYNC[producers] = (
-        (r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime) / n,
-        (r1.ru_nvcsw - r0.ru_nvcsw) / n,
-        (r1.ru_nivcsw - r0.ru_nivcsw) / n,
-    )
-    lat.sort()
-    q = statistics.quantiles(lat, n=100)
-    return len(lat) / dt, statistics.median(lat) * 1e3, q[94] * 1e3, q[98] * 1e3
+    return _acked_result(ACKED_ASYNC, producers, lat, dt, r0, r1)
 
 
 #: producers -> the same three figures for the coroutine producers of ``bench_acked_async``.

@@ -179,17 +179,7 @@ def inspect_entry(kind: str, entry: dict[str, Any], seen: dict[str, str]) -> Too
         hits.append(("unreadable-entry", _STRONG))
     found = _poison_hits(_entry_texts(kind, entry) + ("\n" + key if kind != "prompt" else ""))
     hits += [(n, w) for n, w in found if n not in _DESCRIPTIVE_SIGNALS]
-    signals = tuple(dict.fromkeys(n for n, _ in hits))
-    score = sum(dict(hits).values())
-    first = seen.get(f"{kind}:{key}")
-    return ToolFinding(
-        name=key,
-        signals=signals,
-        score=score,
-        poisoned=score >= THRESHOLD,
-        changed=first is not None and first != digest,
-        fingerprint=digest,
-    )
+    return _finding(key, hits, digest, seen.get(f"{kind}:{key}"))
 
 
 def _schema_texts(schema: Any, depth: int = 0) -> Iterator[str]:
@@ -275,12 +265,17 @@ def inspect_tool(tool: dict[str, Any], seen: dict[str, str]) -> ToolFinding:
         digest = "unreadable"
         hits.append(("unreadable-tool", _STRONG))
     hits += _poison_hits(tool_texts(tool) + "\n" + name)
-    signals = tuple(dict.fromkeys(n for n, _ in hits))
+    return _finding(name, hits, digest, seen.get(name))
+
+
+def _finding(name: str, hits: list[tuple[str, int]], digest: str,
+             first: str | None) -> ToolFinding:  # fmt: skip
+    """The finding for one listed entry: its signals (first hit order), their summed weight
+    (a signal counts once), and whether it changed since ``first``, its earlier fingerprint."""
     score = sum(dict(hits).values())
-    first = seen.get(name)
     return ToolFinding(
         name=name,
-        signals=signals,
+        signals=tuple(dict.fromkeys(n for n, _ in hits)),
         score=score,
         poisoned=score >= THRESHOLD,
         changed=first is not None and first != digest,
