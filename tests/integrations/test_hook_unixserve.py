@@ -14,6 +14,7 @@ fallback (a full ``warden hook``) then blocks, so an allow can only have come fr
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -408,3 +409,44 @@ def test_the_launcher_runs_the_body_from_cached_bytecode(server: Server) -> None
     cached = list((CLIENT.parent / "__pycache__").glob("_hookclient.*.pyc"))
     assert cached
     assert len(CLIENT.read_text().splitlines()) < 120  # the launcher stays small
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to connect as another uid")
+def test_a_peer_of_another_uid_is_answered_with_a_block(unix_server: HookServer) -> None:
+    """The 0700 directory keeps other users away; should it ever be opened up (a shared parent,
+    a mistake), the SO_PEERCRED check still refuses them with a block, never an answer."""
+    assert unix_server.sock is not None
+    path = Path(unix_server.sock)
+    os.chmod(path.parent, 0o711)
+    os.chmod(path, 0o666)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through the pipe
+        code = 1
+        try:
+            os.close(r)
+            # the socket is reached through a directory descriptor opened as root: pytest's
+            # temporary tree above it is 0700
+            folder = os.open(path.parent, os.O_PATH)
+            os.setgid(65534)
+            os.setuid(65534)
+            ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE: /proc/self/fd is ours
+            try:
+                got, out, err = _ask(Path(f"/proc/self/fd/{folder}/{path.name}"),
+                                     _request("claude-code", LS))
+            except (ConnectionResetError, BrokenPipeError):  # refused before it was read:
+                got, out, err = 2, b"", b"reset: uid refused"  # no answer, client falls back
+            os.write(w, b"%d\0" % got + out + b"\0" + err)
+            code = 0
+        except BaseException as exc:
+            os.write(w, repr(exc).encode())
+        finally:
+            os._exit(code)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        reply = f.read()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, reply
+    code, out, err = reply.split(b"\0", 2)
+    assert int(code) == 2 and out == b"", reply
+    assert b"uid" in err or b"user" in err, reply
