@@ -110,12 +110,19 @@ def test_many_concurrent_thin_clients_are_all_answered_by_the_server(server: Ser
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, env=server.env))  # fmt: skip
     outs = [p.communicate(SSH_READ if i % 2 else LS, timeout=120) for i, p in enumerate(procs)]
+    wrong = []
     for i, (p, (out, err)) in enumerate(zip(procs, outs, strict=True)):
-        assert p.returncode == 0, (i, err)
+        answer = json.loads(out) if p.returncode == 0 else None
         if i % 2:
-            assert json.loads(out)["hookSpecificOutput"]["permissionDecision"] == "deny"
+            ok = answer is not None and answer["hookSpecificOutput"]["permissionDecision"] == "deny"
         else:
-            assert json.loads(out) == {}
+            ok = answer == {}
+        if not ok:
+            wrong.append((i, p.returncode, out, err))
+    if wrong:  # the server's stderr says why it failed closed (an audit fault, say)
+        server.proc.send_signal(signal.SIGTERM)
+        said = server.proc.communicate(timeout=15)
+        pytest.fail(f"wrong answers {wrong}; the server said: {said}")
     decisions = [r for r in _records(server.db) if r["type"] == "decision"]
     assert len(decisions) == n
     verify = subprocess.run([sys.executable, "-m", "warden", "audit", "verify", "--db",
@@ -450,3 +457,29 @@ def test_a_peer_of_another_uid_is_answered_with_a_block(unix_server: HookServer)
     code, out, err = reply.split(b"\0", 2)
     assert int(code) == 2 and out == b"", reply
     assert b"uid" in err or b"user" in err, reply
+
+
+def test_an_unrecordable_decision_is_blocked_and_the_operator_is_told_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The agent gets warden's block; the person running `warden serve` gets the cause on the
+    # server's stderr (an audit log that cannot write would otherwise only show as denies).
+    for var in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
+        monkeypatch.setenv(var, str(tmp_path / "home" / var.lower()))
+    folder = tmp_path / "run"
+    folder.mkdir(mode=0o700)
+    srv = HookServer(ServeConfig(audit=tmp_path / "a.db"), listen=None,
+                     sock=folder / "hooks.sock", token="x" * 43)  # fmt: skip
+    try:
+        assert json.loads(srv.answer("claude-code", None, LS).stdout) == {}
+        assert capsys.readouterr().err == ""
+        srv._shared.log().close()  # every later append fails: "the audit log is closed"
+        answer = srv.answer("claude-code", None, LS)
+        out = json.loads(answer.stdout)["hookSpecificOutput"]
+        assert out["permissionDecision"] == "deny"
+        assert "audit log is unavailable" in out["permissionDecisionReason"]
+        err = capsys.readouterr().err
+        assert err.startswith("warden serve: blocked Bash: audit: AuditError: ")
+        assert "the audit log is closed" in err
+    finally:
+        srv.close()

@@ -118,6 +118,13 @@ class _Resources:
             log, self._log = self._log, None
             log.close()
 
+    def report(self, fault: str) -> None:
+        """Tell the person running warden that an answer failed closed, and why.
+
+        A hook process has nobody but the agent to tell (its stderr is the agent's, and the
+        block already says why), so this does nothing; the resident server prints it.
+        """
+
 
 #: The resources :func:`handle` uses, for callers that keep them open across invocations.
 Resources = _Resources
@@ -155,6 +162,7 @@ def handle(
     finally:
         if resources is None:
             _close(res)
+    res.report(f"blocked a {event or 'hook'} event: {reason}")
     return refuse(reason, protocol, config, kind=kind, event=event, session=session,
                   resources=resources)  # fmt: skip
 
@@ -245,6 +253,8 @@ def _decide(ev: HookEvent, res: _Resources) -> Reply:
     assert ev.action is not None  # tool events always carry one (parse_hook)
     guard = res.guard(ev.cwd)
     decision = guard.check(ev.action, CheckContext(cwd=ev.cwd, workspace=res.config.workspace))
+    if decision.error is not None:
+        res.report(f"blocked {ev.action.tool}: {decision.error}")
     reason = decision.agent_reason or f"warden: {decision.reason}"
     kill = decision.verdict is Verdict.KILL
     return Reply(

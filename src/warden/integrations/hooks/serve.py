@@ -64,6 +64,7 @@ import secrets
 import socket
 import stat
 import struct
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -321,6 +322,12 @@ class _RequestResources(Resources):
 
     def close(self) -> None:
         return None
+
+    def report(self, fault: str) -> None:
+        # The agent gets a block; the person running the server learns why (an audit log
+        # that cannot write, a policy that no longer loads), once per failed answer.
+        with contextlib.suppress(OSError, ValueError):
+            print(f"warden serve: {fault}", file=sys.stderr, flush=True)
 
 
 # --- how: the two front ends -----------------------------------------------------------------
