@@ -1,7 +1,8 @@
 """Benchmark of the audit log (layer 4): run ``python bench/bench_audit.py [--quick]``.
 
 Measures, on this machine:
-  * durable batched appends/s (one producer, append_nowait, synchronous=FULL);
+  * durable batched appends/s (one producer, append_nowait, synchronous=FULL), the CPU per
+    append, and the producer's share of it that is the record's canonical encoding;
   * producers each waiting for their own durable ack: throughput and latency percentiles (one
     producer: the latency a hook or the MCP proxy pays per decision), with the CPU time and the
     context switches per acknowledged record (thread wake-ups bound that rate);
@@ -28,6 +29,7 @@ import time
 from pathlib import Path
 
 from warden.record import AuditLog, verify_log
+from warden.record.entry import encode_entry
 from warden.record.merkle import leaf_hash, verify_consistency, verify_inclusion
 from warden.record.rehash import CHUNK_LEVEL, rehash
 from warden.record.store.sqlite import SQLiteStore
@@ -61,6 +63,16 @@ def bench_batched(tmp: Path, n: int) -> tuple[float, float]:
         dt = time.perf_counter() - t0
         cpu = time.process_time() - c0
     return n / dt, cpu / n
+
+
+def bench_encode(n: int) -> float:
+    """Seconds of CPU per record to encode it (``encode_entry``: RFC 8785 canonical form and
+    the leaf tail), on this thread alone: the producer's share of a batched append."""
+    records = [record(i) for i in range(n)]
+    c0 = time.process_time()
+    for rec in records:
+        encode_entry(rec)
+    return (time.process_time() - c0) / n
 
 
 #: producers -> (CPU seconds, voluntary and involuntary context switches) per acked record.
@@ -345,6 +357,8 @@ def main() -> int:
         rate, cpu = bench_batched(tmp, n_batch)
         rows.append((f"durable batched appends ({n_batch:,})", f"{rate:,.0f} /s", ">= 100,000 /s"))
         rows.append(("  CPU per batched append (all threads)", f"{cpu * 1e6:.2f} us", ""))
+        enc = bench_encode(n_batch)
+        rows.append(("  of which canonical encoding (producer)", f"{enc * 1e6:.2f} us", ""))
         thr, med, p95, p99 = bench_acked(tmp, 1, secs)
         rows.append(("acked appends, 1 producer", f"{thr:,.0f} /s", ""))
         rows.append(
