@@ -14,6 +14,10 @@ falls on all alike:
   forwarded only once its decision is durable (by default it is forwarded at once and its
   answer waits for the decision to be durable, so the commit overlaps the server's work).
 
+``--http`` runs the same cases over MCP's Streamable HTTP transport instead: a fake upstream
+(a stdlib ``ThreadingHTTPServer`` answering each POST with one JSON body at once), spoken to
+directly or through ``warden mcp --http``, by a client on one kept-alive connection.
+
 It also times one durable audit append alone (in process), the floor of a refused call's
 path (its decision is durable before warden answers).
 
@@ -23,7 +27,8 @@ read of ``~/.ssh/id_rsa`` (answered by warden; the server never sees it). ``--se
 makes the fake server sleep N ms before answering a call (the tool's own work; 0, the default,
 is the proxy's worst case: nothing for the commit to overlap with).
 
-    python bench/bench_mcp.py [--calls 400] [--rounds 4] [--server-ms 0] [--write-ahead] [--json]
+    python bench/bench_mcp.py [--calls 400] [--rounds 4] [--server-ms 0] [--write-ahead] [--http]
+                              [--json]
 
 Target (issue 5): added latency per tools/call, median <= 1 ms.
 """
@@ -57,6 +62,45 @@ for line in sys.stdin:
                   "serverInfo": {"name": "echo", "version": "1"}}
     out.write(json.dumps({"jsonrpc": "2.0", "id": msg["id"], "result": result}) + "\n")
     out.flush()
+"""
+
+HTTP_SERVER = r"""
+import json, sys, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+work = float(sys.argv[1]) / 1000 if len(sys.argv) > 1 else 0.0
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        msg = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if "id" not in msg:
+            self.send_response(202)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if msg.get("method") == "tools/call":
+            if work:
+                time.sleep(work)
+            result = {"content": [{"type": "text", "text": "hello from the fake server\n"}]}
+        else:
+            result = {"protocolVersion": "2025-06-18", "capabilities": {"tools": {}},
+                      "serverInfo": {"name": "echo", "version": "1"}}
+        body = json.dumps({"jsonrpc": "2.0", "id": msg["id"], "result": result}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+server.daemon_threads = True
+print(server.server_address[1], flush=True)
+server.serve_forever()
 """
 
 CALLS = {
@@ -94,6 +138,50 @@ class Peer:
 
     def close(self) -> None:
         self.w.close()
+        self.proc.wait(10)
+
+
+class HttpPeer:
+    """A process serving MCP over HTTP: its port is read from its output (the fake upstream
+    prints it; ``warden mcp --http`` says it on stderr), then one kept-alive connection."""
+
+    def __init__(self, argv: list[str], cwd: str) -> None:
+        import http.client
+        import re
+
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, cwd=cwd)  # fmt: skip
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        if "--http" in argv:
+            said = self.proc.stderr.readline().decode()
+            found = re.search(r"listening on http://[^:]+:(\d+)/", said)
+            if found is None:
+                raise RuntimeError(f"warden mcp --http did not start: {said!r}")
+            port = int(found.group(1))
+        else:
+            port = int(self.proc.stdout.readline())
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.next_id = 0
+        self.roundtrip("initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
+                                      "clientInfo": {"name": "bench", "version": "1"}})
+
+    def roundtrip(self, method: str, params: dict[str, Any]) -> float:
+        self.next_id += 1
+        body = json.dumps({"jsonrpc": "2.0", "id": self.next_id, "method": method,
+                           "params": params}).encode()  # fmt: skip
+        headers = {"Content-Type": "application/json",
+                   "Accept": "application/json, text/event-stream"}  # fmt: skip
+        t0 = time.perf_counter()
+        self.conn.request("POST", "/mcp", body=body, headers=headers)
+        answer = self.conn.getresponse().read()
+        elapsed = time.perf_counter() - t0
+        if not answer:
+            raise RuntimeError("the peer sent an empty answer")
+        return elapsed
+
+    def close(self) -> None:
+        self.conn.close()
+        self.proc.terminate()
         self.proc.wait(10)
 
 
@@ -136,22 +224,32 @@ def main() -> int:
                         "default 0: it answers at once, the proxy's worst case)")
     parser.add_argument("--write-ahead", action="store_true", help="also time `warden mcp "
                         "--write-ahead` (the call forwarded only once its decision is durable)")
+    parser.add_argument("--http", action="store_true", help="MCP over Streamable HTTP (a fake "
+                        "upstream, `warden mcp --http`) instead of stdio")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-mcp-") as tmp:
         server = Path(tmp) / "echo_server.py"
-        server.write_text(ECHO_SERVER)
+        server.write_text(HTTP_SERVER if args.http else ECHO_SERVER)
         direct = [sys.executable, str(server), str(args.server_ms)]
         proxy = [sys.executable, "-m", "warden.cli.mcp", "--name", "fs"]
+        upstream: subprocess.Popen[bytes] | None = None
+        tail = ["--", *direct]
+        if args.http:  # one upstream for all; each proxy in front of it
+            upstream = subprocess.Popen(direct, stdout=subprocess.PIPE, cwd=tmp)
+            assert upstream.stdout is not None
+            url = f"http://127.0.0.1:{int(upstream.stdout.readline())}/mcp"
+            tail = ["--http", "--upstream", url, "--listen", "127.0.0.1:0"]
         setups = {
             "direct": direct,
-            "proxy, audit": [*proxy, "--audit-db", str(Path(tmp) / "audit.db"), "--", *direct],
-            "proxy, no audit": [*proxy, "--no-audit", "--", *direct],
+            "proxy, audit": [*proxy, "--audit-db", str(Path(tmp) / "audit.db"), *tail],
+            "proxy, no audit": [*proxy, "--no-audit", *tail],
         }
         if args.write_ahead:
             setups["proxy, write-ahead"] = [*proxy, "--write-ahead", "--audit-db",
-                                            str(Path(tmp) / "audit-wa.db"), "--", *direct]
-        peers = {name: Peer(argv, tmp) for name, argv in setups.items()}
+                                            str(Path(tmp) / "audit-wa.db"), *tail]
+        kind: type[Peer | HttpPeer] = HttpPeer if args.http else Peer
+        peers = {name: kind(argv, tmp) for name, argv in setups.items()}
         samples: dict[tuple[str, str], list[float]] = {}
         try:
             for peer in peers.values():  # warm up: first-call imports and caches
@@ -167,6 +265,9 @@ def main() -> int:
         finally:
             for peer in peers.values():
                 peer.close()
+            if upstream is not None:
+                upstream.terminate()
+                upstream.wait(10)
         floor = _append_floor(Path(tmp) / "floor.db", args.calls)
     report: dict[str, Any] = {"audit append alone (in process)": {"append": floor}}
     for call in CALLS:
@@ -180,8 +281,8 @@ def main() -> int:
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    print(f"tools/call round trips, {args.rounds} rounds x {args.calls} calls per case "
-          "(interleaved)")  # fmt: skip
+    print(f"tools/call round trips ({'HTTP' if args.http else 'stdio'}), {args.rounds} rounds "
+          f"x {args.calls} calls per case (interleaved)")  # fmt: skip
     for call, rows in report.items():
         print(f"\n{call}")
         for name, st in rows.items():

@@ -6,10 +6,17 @@ line of stdout) at ``/mcp``. A POST of a request is answered with ``application/
 (``text/event-stream``) of every message the call produced; a notification or response gets
 ``202``. ``initialize`` gets an ``Mcp-Session-Id`` header (the handshake era's session); a GET
 opens an SSE stream with one ``notifications/tools/list_changed``; a DELETE ends the session.
+
+Connections are kept alive (HTTP/1.1); each new one is logged as ``{"connection": N}``. With
+``FAKE_HTTP_CLOSE=1`` the server closes every connection after its answer without saying so
+(no ``Connection: close``), as some servers do. A ``tools/call`` of ``vanish`` is logged, then
+its connection is closed without an answer (the call may or may not have run, as far as the
+client can tell).
 """
 
 import itertools
 import json
+import os
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +27,8 @@ import fake_server
 
 LOCK = threading.Lock()
 SESSIONS = itertools.count(1)
+CONNECTIONS = itertools.count(1)
+CLOSE_EACH = os.environ.get("FAKE_HTTP_CLOSE") == "1"
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -27,6 +36,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         return
+
+    def setup(self):
+        super().setup()
+        fake_server.log(json.dumps({"connection": next(CONNECTIONS)}))
 
     def _send(self, status, body=b"", ctype="application/json", headers=()):
         self.send_response(status)
@@ -41,6 +54,10 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         fake_server.log(body.decode())
+        self.close_connection = self.close_connection or CLOSE_EACH
+        if b'"vanish"' in body:
+            self.close_connection = True
+            return
         if self.headers.get("Mcp-Name"):
             fake_server.log(json.dumps({"mcp-name-header": self.headers["Mcp-Name"]}))
         out = []

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,10 +25,11 @@ FAKE_HTTP = ASSETS / "fake_http_server.py"
 class Http:
     """The fake server and the proxy in front of it, on loopback ports."""
 
-    def __init__(self, tmp: Path, *options: str, upstream: str | None = None) -> None:
+    def __init__(self, tmp: Path, *options: str, upstream: str | None = None,
+                 server_env: dict[str, str] | None = None) -> None:  # fmt: skip
         self.log = tmp / "server-received.jsonl"
         self.db = tmp / "audit.db"
-        env = {**os.environ, "FAKE_MCP_LOG": str(self.log)}
+        env = {**os.environ, "FAKE_MCP_LOG": str(self.log), **(server_env or {})}
         self.server = subprocess.Popen([sys.executable, str(FAKE_HTTP)], stdout=subprocess.PIPE,
                                        env=env, text=True)  # fmt: skip
         try:  # a proxy that fails to start must not leave the fake server running
@@ -87,11 +89,18 @@ class Http:
         self.session = headers.get("mcp-session-id")
         return json.loads(data)
 
-    def calls_seen(self) -> list[str]:
+    def seen(self) -> list[dict[str, Any]]:
+        """What the upstream logged: each message it received, ``{"connection": N}`` per new
+        connection, ``{"mcp-name-header": ...}``."""
         if not self.log.exists():
             return []
-        msgs = [json.loads(line) for line in self.log.read_text().splitlines()]
-        return [m["params"]["name"] for m in msgs if m.get("method") == "tools/call"]
+        return [json.loads(line) for line in self.log.read_text().splitlines()]
+
+    def calls_seen(self) -> list[str]:
+        return [m["params"]["name"] for m in self.seen() if m.get("method") == "tools/call"]
+
+    def connections_seen(self) -> int:
+        return sum(1 for m in self.seen() if "connection" in m)
 
     def close(self) -> None:
         for proc in (self.proxy, self.server):
@@ -268,3 +277,55 @@ def test_official_client_over_streamable_http(mcp_python: str, tmp_path: Path) -
             assert steps[2]["isError"] and "cred.ssh-key" in steps[2]["text"]
     finally:
         h.close()
+
+
+# --- upstream connections: kept alive, reused, never a message sent twice -------------------
+
+
+def test_upstream_connections_are_reused(h: Http) -> None:
+    h.initialize()
+    for i in range(1, 11):
+        assert h.call(i, "echo", {"text": str(i)})["result"]["content"][0]["text"] == str(i)
+    assert h.calls_seen() == ["echo"] * 10
+    assert h.connections_seen() == 1  # eleven requests, one connection (a new one each before)
+
+
+def test_a_server_that_closes_each_connection_silently_still_gets_every_call(
+    tmp_path: Path,
+) -> None:
+    # No "Connection: close": the proxy keeps the connection, sees it closed before reuse
+    # (poll), and opens a new one; no call fails and none is sent twice.
+    proxy = Http(tmp_path, server_env={"FAKE_HTTP_CLOSE": "1"})
+    try:
+        proxy.initialize()
+        for i in range(1, 6):
+            assert proxy.call(i, "echo", {"text": "x"})["result"]["content"][0]["text"] == "x"
+        assert proxy.calls_seen() == ["echo"] * 5
+        assert proxy.connections_seen() == 6
+    finally:
+        proxy.close()
+
+
+def test_a_call_whose_connection_dies_is_answered_with_an_error_and_never_resent(h: Http) -> None:
+    h.initialize()
+    assert h.call(1, "echo", {"text": "warm"})["result"]  # the connection is now a kept one
+    status, _, data = h.post({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                              "params": {"name": "vanish", "arguments": {}}})  # fmt: skip
+    answer = json.loads(data)  # the server read it, then closed the connection unanswered
+    assert status == 502 and answer["error"]["code"] == -32000 and answer["id"] == 2
+    assert "could not reach the MCP server" in answer["error"]["message"]
+    assert h.calls_seen() == ["echo", "vanish"]  # once: a call is never sent again
+    assert h.call(3, "echo", {"text": "after"})["result"]["content"][0]["text"] == "after"
+    with LogReader.open(h.db) as reader:
+        decisions = [e.record for e in reader.entries() if e.record.get("type") == "decision"]
+    assert [d["tool"] for d in decisions][-2:] == ["mcp__fake__vanish", "mcp__fake__echo"]
+
+
+def test_a_connection_rested_past_the_idle_limit_is_not_reused(h: Http) -> None:
+    from warden.integrations.mcp import http as mcp_http
+
+    h.initialize()
+    h.call(1, "echo", {"text": "x"})
+    time.sleep(mcp_http.IDLE_SECONDS + 0.3)
+    h.call(2, "echo", {"text": "y"})
+    assert h.connections_seen() == 2

@@ -19,6 +19,15 @@ is sent upstream (:meth:`~warden.integrations.mcp.session.McpSession.commit`), w
 works; the answer (JSON, each SSE event, or a raw body) is relayed only once they are durable,
 and replaced by a JSON-RPC error if they fail (``docs/mcp.md``, "Durability").
 
+Upstream connections are kept alive and reused (:class:`_Upstream`): a new TCP connection per
+request cost the proxy more than everything else it does for a call (a connect, and, for a
+threaded server such as Python's, a new thread there). A message is never sent twice: one that
+fails on a reused connection (the server closed it just then) is not retried, the client gets
+the same JSON-RPC error as for an unreachable server. To make that rare, a connection is reused
+only when it has rested at most :data:`IDLE_SECONDS` (below the idle timeouts of common
+servers: gunicorn 2 s, uvicorn and Node 5 s) and the server has not closed or written to it
+meanwhile (``poll`` with no wait, just before it is used).
+
 Fail closed as the stdio proxy: a request that cannot be judged is answered by warden, an
 upstream that cannot be reached or answers garbage gives the client a JSON-RPC error for its
 request. Requests whose ``Origin`` is not a loopback origin are refused (403), against DNS
@@ -29,8 +38,11 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import select
+import socket
 import sys
 import threading
+import time
 import urllib.parse
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -49,10 +61,16 @@ MAX_SESSIONS = 1024
 #: Seconds to wait for the upstream to connect and between bytes of its answer. SSE streams may
 #: be quiet for long; this is the longest silence tolerated.
 UPSTREAM_TIMEOUT = 300.0
+#: Kept-alive upstream connections resting for reuse, at most; and the longest rest after which
+#: one is still reused (shorter than the idle timeouts of common servers, so the server rarely
+#: closes a connection just as warden sends on it; see the module docstring).
+MAX_IDLE_CONNECTIONS = 8
+IDLE_SECONDS = 1.0
 
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
                          "te", "trailer", "transfer-encoding", "upgrade", "host",
                          "content-length"})  # fmt: skip
+_TCP_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
 _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
 
@@ -131,6 +149,83 @@ def _sse_events(resp: http.client.HTTPResponse) -> Iterator[tuple[list[bytes], b
             fields.append(line)
 
 
+class _Upstream:
+    """Connections to the upstream: kept alive, reused, never used twice at once."""
+
+    def __init__(self, url: urllib.parse.SplitResult) -> None:
+        self.url = url
+        self._lock = threading.Lock()
+        self._idle: list[tuple[http.client.HTTPConnection, float]] = []  # last rested on top
+        self._closed = False
+
+    def get(self) -> http.client.HTTPConnection:
+        """A rested connection that still looks open, else a new one (connected on first use)."""
+        stale = []
+        found = None
+        with self._lock:
+            now = time.monotonic()
+            while self._idle:
+                conn, since = self._idle.pop()
+                if now - since <= IDLE_SECONDS and _quiet(conn):
+                    found = conn
+                    break
+                stale.append(conn)
+        for conn in stale:
+            conn.close()
+        if found is not None:
+            return found
+        url = self.url
+        port = url.port or (443 if url.scheme == "https" else 80)
+        cls = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+        return cls(url.hostname or "", port, timeout=UPSTREAM_TIMEOUT)
+
+    def put(self, conn: http.client.HTTPConnection,
+            resp: http.client.HTTPResponse | None) -> None:  # fmt: skip
+        """Give ``conn`` back after ``resp``: kept for reuse only if that answer was read to
+        its end and the server did not ask to close; closed otherwise."""
+        if resp is not None and resp.isclosed() and not resp.will_close and conn.sock is not None:
+            with self._lock:
+                if not self._closed and len(self._idle) < MAX_IDLE_CONNECTIONS:
+                    self._idle.append((conn, time.monotonic()))
+                    return
+        conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn, _since in idle:
+            conn.close()
+
+
+def _quiet(conn: http.client.HTTPConnection) -> bool:
+    """Whether a resting connection is still open and silent: a server that closed it (EOF),
+    reset it, or wrote to it out of turn makes it readable."""
+    sock = conn.sock
+    if sock is None:
+        return False
+    poller = select.poll()
+    poller.register(sock, select.POLLIN | select.POLLPRI)
+    try:
+        return not poller.poll(0)
+    except OSError:
+        return False
+
+
+def _ack_at_once(conn: http.client.HTTPConnection) -> None:
+    """Acknowledge the answer's first segment as soon as it is read (``TCP_QUICKACK``; Linux).
+
+    A server that writes its headers and its body apart, with Nagle's algorithm on (Python's
+    ``http.server`` does), sends the body only once the headers are acknowledged; on a kept-alive
+    connection this side's ACK is delayed (the connection alternates requests and answers, so
+    the kernel waits up to 40 ms to put the ACK on a packet of its own). Re-armed per request:
+    the kernel leaves quick-ACK mode again when this side sends."""
+    sock = conn.sock
+    if sock is not None and _TCP_QUICKACK is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, _TCP_QUICKACK, 1)
+
+
 class HttpProxy:
     """A threaded HTTP server relaying one upstream MCP endpoint through warden."""
 
@@ -140,6 +235,7 @@ class HttpProxy:
         if url.scheme not in ("http", "https") or not url.hostname:
             raise ValueError(f"--upstream must be an http(s) URL, not {upstream!r}")
         self.upstream = url
+        self.connections = _Upstream(url)
         self.sessions = _Sessions(make_session)
         proxy = self
 
@@ -160,15 +256,10 @@ class HttpProxy:
         finally:
             self.server.server_close()
             self.sessions.close()
+            self.connections.close()
 
     def shutdown(self) -> None:
         self.server.shutdown()
-
-    def connect(self) -> http.client.HTTPConnection:
-        url = self.upstream
-        port = url.port or (443 if url.scheme == "https" else 80)
-        cls = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
-        return cls(url.hostname or "", port, timeout=UPSTREAM_TIMEOUT)
 
     def path(self, incoming: str) -> str:
         """The upstream path: the upstream URL's own, with the client's query string if any."""
@@ -269,13 +360,16 @@ class _Handler(BaseHTTPRequestHandler):
     def _forward(self, method: str, body: bytes | None, session: McpSession, key: str,
                  req_id: Any, *, tool: str | None = None,
                  gate: Gate | None = None) -> None:  # fmt: skip
-        conn = self.owner.connect()
+        pool = self.owner.connections
+        conn = pool.get()
         try:
             conn.request(method, self.owner.path(self.path), body=body,
                          headers=self._upstream_headers(body, tool))  # fmt: skip
+            _ack_at_once(conn)
             session.commit(gate)  # durable while the server works; its answer waits for it
             resp = conn.getresponse()
-        except (OSError, http.client.HTTPException) as exc:
+        except (OSError, http.client.HTTPException) as exc:  # never sent again (see above)
+            session.commit(gate)  # its decision is recorded whatever became of the call
             conn.close()
             reason = f"warden could not reach the MCP server ({type(exc).__name__}: {exc})"
             if method == "POST" and req_id is not None:
@@ -306,7 +400,7 @@ class _Handler(BaseHTTPRequestHandler):
                     return
                 self._relay_raw(resp)
         finally:
-            conn.close()
+            pool.put(conn, resp)
 
     def _response_headers(self, resp: http.client.HTTPResponse) -> list[tuple[str, str]]:
         return [(k, v) for k, v in resp.getheaders() if k.lower() not in _HOP_BY_HOP]
@@ -367,15 +461,18 @@ class _Handler(BaseHTTPRequestHandler):
                        if k.lower() not in ("content-type", "accept", "last-event-id")}
             headers["Content-Type"] = "application/json"
             headers["Accept"] = "application/json, text/event-stream"
-            conn = self.owner.connect()
+            pool = self.owner.connections
+            conn, resp = pool.get(), None
             try:
                 conn.request("POST", self.owner.path(self.path), body=body, headers=headers)
-                conn.getresponse().read(rpc.MAX_MESSAGE_BYTES)
+                _ack_at_once(conn)
+                resp = conn.getresponse()
+                resp.read(rpc.MAX_MESSAGE_BYTES)
             except (OSError, http.client.HTTPException) as exc:
                 print(f"warden mcp: could not send warden's answer to the server "
                       f"({type(exc).__name__}: {exc})", file=sys.stderr)
             finally:
-                conn.close()
+                pool.put(conn, resp)
 
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
