@@ -79,6 +79,14 @@ EVIDENCE_CHARS = 160
 #: Path contexts remembered per engine (see :meth:`Engine.paths_for`); dropped when full.
 _CONTEXTS = 256
 
+#: File operations the policy lists judge, bound once (an enum member lookup is a Python-level
+#: descriptor call on 3.11; tuples test members by identity first).
+_POLICY_WRITES = (FileOp.WRITE, FileOp.APPEND, FileOp.DELETE, FileOp.CHMOD)
+_POLICY_READS = (FileOp.READ, FileOp.LIST, FileOp.EXEC)
+_TRUSTED_OPS = (FileOp.READ, FileOp.LIST)
+#: "not remembered" in :meth:`Engine._paths` (None is a remembered answer)
+_UNSET: Any = object()
+
 
 class CheckContext(msgspec.Struct, frozen=True):
     """Where the action runs, when the action itself does not say."""
@@ -232,11 +240,12 @@ class Engine:
         self, facts: Facts, kind: str, reach: PathReach | None
     ) -> tuple[_Candidate, ...]:
         """The rules (with their selections) worth trying on ``facts``: the index's list, or,
-        when no file access reaches any path pattern and none takes a detour (a glob, a
-        directory taken whole), the same list without the selections that need a path (each
-        would be skipped by :meth:`_match` anyway; most file accesses name ordinary files)."""
+        when no file access reaches any path pattern (a glob or a directory taken whole
+        included: :class:`PathReach` answers for them too), the same list without the
+        selections that need a path (each would be skipped by :meth:`_match` anyway; most file
+        accesses name ordinary files)."""
         present = _Present.of(facts, kind)
-        if reach is not None and reach.plain is not None and not reach.plain:
+        if reach is not None and not reach.plain and not reach.literal:
             return self._index.pathless(present)
         return self._index.candidates(present)
 
@@ -297,8 +306,9 @@ class Engine:
         """A policy path list (``write_allow``, ``read_allow``, ``read_deny``, ``trusted_read``)
         as one regex for ``workspace`` (``$WORKSPACE`` and ``~`` expanded); None when empty."""
         key = (which, workspace)
-        if key in self._path_cache:
-            return self._path_cache[key]
+        rx = self._path_cache.get(key, _UNSET)
+        if rx is not _UNSET:
+            return rx  # type: ignore[no-any-return]
         root = workspace.rstrip("/") or "/"
         sources = [glob_regex(expand_path_pattern(p.replace("$WORKSPACE", root), self.home))
                    for p in self._path_lists[which]]  # fmt: skip
@@ -314,7 +324,7 @@ class Engine:
         writable = self._paths("write_allow", paths.workspace)
         readable = self._paths("read_allow", paths.workspace)
         denied = self._paths("read_deny", paths.workspace)
-        reads = (FileOp.READ, FileOp.LIST, FileOp.EXEC)
+        reads = _POLICY_READS
 
         def add(rule: str, category: str, verdict: Verdict, severity: Severity, reason: str,
                 item: Any) -> None:  # fmt: skip
@@ -324,7 +334,7 @@ class Engine:
 
         for acc in facts.files:
             forms = acc.forms()
-            if acc.op in (FileOp.WRITE, FileOp.APPEND, FileOp.DELETE, FileOp.CHMOD) and not (
+            if acc.op in _POLICY_WRITES and not (
                 writable is not None and all(writable.match(f) for f in forms)
             ):
                 add("policy.write-outside-workspace", "policy", self.policy.write_outside,
@@ -364,7 +374,7 @@ class Engine:
             return False
         return all(
             isinstance(item, FileAccess)
-            and item.op in (FileOp.READ, FileOp.LIST)
+            and item.op in _TRUSTED_OPS
             and all(trusted.match(f) for f in item.forms())
             for item in hit
         )

@@ -51,7 +51,9 @@ _HOME_VARS = ("$HOME", "${HOME}")
 
 
 def normalize(raw: str, ctx: PathContext) -> str:
-    """The absolute, lexically normalised form of ``raw`` (no file system access)."""
+    """The absolute, lexically normalised form of ``raw`` (no file system access). A path that
+    is already normal after joining (:func:`_is_normal`) is returned as joined: the same string
+    :func:`posixpath.normpath` would give, without its split and join."""
     p = raw
     if p.startswith("~"):
         slash = p.find("/")
@@ -74,11 +76,30 @@ def normalize(raw: str, ctx: PathContext) -> str:
                     p = ctx.cwd + p[len(var) :]
                     break
     if not p.startswith("/"):
-        p = posixpath.join(ctx.cwd, p)
+        cwd = ctx.cwd
+        if cwd.startswith("/"):  # not empty: then join is the concatenation, or has a "//"
+            # a "." component changes nothing normpath returns: `.` is the cwd, `./x` is x
+            joined = cwd if p == "." else cwd + "/" + (p[2:] if p.startswith("./") else p)
+            if _is_normal(joined):
+                return joined
+        p = posixpath.join(cwd, p)
+    elif _is_normal(p):
+        return p
     p = posixpath.normpath(p)
     if p.startswith("//"):
         p = "/" + p.lstrip("/")
     return p
+
+
+def _is_normal(path: str) -> bool:
+    """Whether ``path``, which starts with ``/``, is its own :func:`posixpath.normpath` (and
+    does not start with ``//``): no empty, ``.`` or ``..`` component and no trailing slash
+    (``/`` itself excepted). Three substring scans instead of a split, filter and join (most
+    paths in actions are already normal)."""
+    if path == "/":
+        return True
+    tail = path + "/"
+    return "//" not in tail and "/./" not in tail and "/../" not in tail
 
 
 _FAST_RESOLVE = hasattr(os, "O_PATH") and os.path.isdir("/proc/self/fd")  # noqa: PTH112
@@ -133,7 +154,7 @@ def _resolve_missing(path: str) -> str:
     (a dangling one included) is left to the library walk, whose answer it is. Only for
     absolute, normalised paths (all :func:`normalize` produces); others take the library walk.
     """
-    if not path.startswith("/") or path.startswith("//") or posixpath.normpath(path) != path:
+    if not path.startswith("/") or not _is_normal(path):  # normpath(path) == path, no "//"...
         return os.path.realpath(path)
     prefix = ""
     for name in path[1:].split("/"):
@@ -250,7 +271,9 @@ _WILD = re.compile(r"[*?\[]")
 
 def _ends_compatible(a: str, b: str) -> bool:
     """Cheap necessary condition: the literal text before the first wildcard of each glob (and
-    after the last) must agree, or no path can match both."""
+    after the last) must agree, or no path can match both (the first test of
+    :func:`globs_intersect`; ``rules.compile.PathIndex.glob_screen`` applies the same test with
+    each pattern's ends taken once)."""
     ma, mb = _WILD.search(a), _WILD.search(b)
     pa = a if ma is None else a[: ma.start()]
     pb = b if mb is None else b[: mb.start()]

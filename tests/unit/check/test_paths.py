@@ -148,3 +148,63 @@ def test_missing_paths_below_links_and_dangling_directories(tmp_path) -> None:
     for p in [tmp_path / "dirlink" / "new" / "file.txt", tmp_path / "missing" / "a" / "b",
               tmp_path / "dangling-dir" / "x" / "y.txt", tmp_path / "dangling-dir"]:
         assert resolve(str(p)) == os.path.realpath(p), p
+
+
+def _normalize_reference(raw: str, ctx: PathContext) -> str:
+    """normalize() before its fast path: expansion, then always join and normpath."""
+    import posixpath
+
+    p = raw
+    if p.startswith("~"):
+        slash = p.find("/")
+        user = p[1:] if slash < 0 else p[1:slash]
+        rest = "" if slash < 0 else p[slash:]
+        if not user:
+            p = ctx.home + rest
+        elif user == "root":
+            p = "/root" + rest
+        elif user.isidentifier() or user.replace("-", "").replace(".", "").isalnum():
+            p = posixpath.join(posixpath.dirname(ctx.home.rstrip("/")) or "/", user) + rest
+    else:
+        for var in ("$HOME", "${HOME}", "$PWD", "${PWD}"):
+            if p.startswith(var):
+                p = (ctx.home if "HOME" in var else ctx.cwd) + p[len(var) :]
+                break
+    if not p.startswith("/"):
+        p = posixpath.join(ctx.cwd, p)
+    p = posixpath.normpath(p)
+    if p.startswith("//"):
+        p = "/" + p.lstrip("/")
+    return p
+
+
+_PATHISH = st.one_of(st.text(alphabet="/.ab~$HOME{}PWD-", max_size=16),
+                     st.sampled_from([".", "./", "./a", ".//a", "./.", "./..", "..", "./a/"]))
+_DIRS = st.sampled_from(["/", "/home/dev/project", "/home/dev/", "//x", "/a/./b", "", "rel",
+                         "/a/..", "/a//b", "/.", "/x/y"])  # fmt: skip
+
+
+@given(_PATHISH, _DIRS, _DIRS)
+def test_normalize_fast_path_agrees_with_join_and_normpath(raw: str, cwd: str, home: str) -> None:
+    ctx = PathContext(cwd=cwd, home=home, workspace="/w")
+    assert normalize(raw, ctx) == _normalize_reference(raw, ctx)
+
+
+@given(_PATHISH)
+def test_is_normal_is_normpath_identity(raw: str) -> None:
+    import posixpath
+
+    from warden.check.paths import _is_normal
+
+    path = "/" + raw
+    assert _is_normal(path) == (posixpath.normpath(path) == path and not path.startswith("//"))
+
+
+def test_resolve_missing_path_below_a_symlink_follows_it(tmp_path) -> None:
+    """A missing file under a directory that is a symlink resolves through the link (the
+    normal-path fast test must not skip the walk)."""
+    real = tmp_path / "real"
+    real.mkdir()
+    os.symlink(real, tmp_path / "link")
+    assert resolve(str(tmp_path / "link" / "new.txt")) == str(real / "new.txt")
+    assert resolve(str(tmp_path / "link") + "/./new.txt") == str(real / "new.txt")

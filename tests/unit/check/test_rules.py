@@ -213,3 +213,45 @@ def test_rule_index_gates_and_path_prefilter_agree_with_trying_every_selection()
         pathless += len(full) - len(engine._candidates(facts, action.kind, reach))
     assert matched > 1_000 and skipped > 1_000  # both sides do real work
     assert pathless > 1_000  # the index's path-free lists are used, and drop selections
+
+
+def test_path_index_detour_screens_hold_every_pattern_the_condition_can_meet() -> None:
+    """PathReach skips a file selection for a glob access or a directory taken whole only
+    through the index's screens; each must hold every pattern the exact comparison (what the
+    path condition itself runs) can meet, and screen out some."""
+    import sys
+
+    from warden.check.paths import globs_intersect
+    from warden.check.rules.compile import _Inside
+    from warden.check.rules.lint import EXAMPLE_CONTEXT, example_action
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
+    from corpora import benign_actions, benign_commands, holdout_attacks
+
+    engine = example_engine()
+    index = engine._path_index
+    patterns = list(index._ids.items())
+    globs = {"/home/dev/.ss?/id_*", "/home/*/.ssh/*", "/*", "/home/dev/**", "**", "*",
+             "/etc/*/shadow", "/home/dev/.aws/cred[a-z]*", "/home/dev/.[a-z]*/**",
+             "/home/dev/project/src/*.py", "/root/.ssh/[!a]*", "/x/a.txt",
+             "/home/dev/.config/*/History"}  # fmt: skip
+    dirs = {"/", "/home/", "/home/dev/", "/home/dev/.ssh/", "/home/dev/project/", "/etc/",
+            "/var/", "/root/", "/home/dev/.config/google-chrome/"}  # fmt: skip
+    payloads = [i.payload for i in benign_commands() + benign_actions() + holdout_attacks()]
+    for payload in payloads:
+        for item in engine.facts(example_action(payload), EXAMPLE_CONTEXT).files:
+            for form in item.forms():
+                (globs if item.glob else dirs).add(form if item.glob else form.rstrip("/") + "/")
+    screened = 0
+    for g in sorted(globs):
+        exact = {i for p, i in patterns if globs_intersect(p, g)}
+        screen = index.glob_screen(g)
+        assert exact <= screen, g
+        screened += len(patterns) - len(screen)
+    for d in sorted(dirs):
+        exact = {i for p, i in patterns if _Inside([p]).names(d)}  # the condition's own test
+        screen = index.inside_screen(d)
+        assert exact <= screen, d
+        screened += len(patterns) - len(screen)
+    assert len(globs) > 50 and len(dirs) > 500
+    assert screened > 100 * len(patterns)  # the screens do drop patterns

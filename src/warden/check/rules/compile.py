@@ -85,6 +85,11 @@ class CompileEnv(msgspec.Struct, frozen=True):
     paths: PathIndex = msgspec.field(default_factory=lambda: PathIndex())
 
 
+#: A pattern in the index's detour screens: (glob, id, has a wildcard, literal end), where the
+#: literal end is the text after the last wildcard, or the whole glob when it has none.
+_Entry = tuple[str, int, bool, str]
+
+
 class PathIndex:
     """Every path pattern of every rule in one RE2 set, matched once per path.
 
@@ -95,10 +100,20 @@ class PathIndex:
     The set is built on first use, not in :meth:`compile`: a hook process judges one action and
     often matches no path at all, and building the set costs milliseconds. Should RE2 refuse the
     set then, :meth:`matches` computes the same ids with :mod:`re`, one pattern at a time.
+
+    It also screens the two detours of a path condition for all patterns at once
+    (:meth:`glob_screen`, :meth:`inside_screen`): supersets of the patterns a glob access or a
+    directory taken whole can meet, from literal starts and ends only, so that
+    :class:`PathReach` can skip file selections for such accesses too (fourth round; measured
+    in docs/decisions.md). The exact comparison stays in the conditions.
     """
 
     #: Distinct paths remembered; the cache is dropped when full (paths repeat within sessions).
     CACHE = 8192
+    #: Distinct glob accesses / whole directories whose screens are remembered (dropped when
+    #: full). Smaller: a screen of a broad string (``/``, ``/*``) holds a few hundred ids, so
+    #: the worst case stays at a few MB.
+    SCREEN_CACHE = 1024
 
     def __init__(self) -> None:
         self._ids: dict[str, int] = {}
@@ -107,6 +122,11 @@ class PathIndex:
         self._cache: dict[str, frozenset[int]] = {}
         self._lock = threading.Lock()
         self.ready = False
+        # the detour screens (see glob_screen / inside_screen), built on the first detour
+        self._by_start: dict[str, tuple[_Entry, ...]] | None = None
+        self._starts: list[str] = []
+        self._glob_cache: dict[str, frozenset[int]] = {}
+        self._inside_cache: dict[str, frozenset[int]] = {}
 
     def add(self, glob: str) -> int:
         """The id of an (expanded) path glob; before :meth:`compile` only."""
@@ -149,6 +169,84 @@ class PathIndex:
             if len(self._cache) >= self.CACHE:
                 self._cache.clear()
             self._cache[path] = found
+        return found
+
+    # --- the two detours of a path condition (see _path_pred), screened for every pattern at
+    # once, so that PathReach can tell which selections a glob access or a directory taken
+    # whole may meet. Both screens are pure functions of the string and the sealed pattern
+    # table, so they are remembered per string (bounded: SCREEN_CACHE).
+
+    def _tables(self) -> tuple[dict[str, tuple[_Entry, ...]], list[str]]:
+        by_start = self._by_start
+        if by_start is None:
+            grouped: dict[str, list[_Entry]] = {}
+            for glob, ident in sorted(self._ids.items(), key=lambda kv: kv[1]):
+                tail = _literal_tail(glob)
+                entry = (glob, ident, tail is not None, glob if tail is None else tail)
+                grouped.setdefault(_literal_prefix(glob), []).append(entry)
+            self._starts = sorted(grouped)
+            by_start = self._by_start = {k: tuple(v) for k, v in grouped.items()}  # last
+        return by_start, self._starts
+
+    def _compatible(self, lit: str) -> list[_Entry]:
+        """The patterns whose literal start begins ``lit`` or begins with it (no path can match
+        a pattern and a glob whose literal starts disagree)."""
+        by_start, starts = self._tables()
+        found: list[_Entry] = []
+        for k in range(len(lit) + 1):  # starts that are a prefix of lit (lit's own included)
+            group = by_start.get(lit[:k])
+            if group:
+                found.extend(group)
+        at = bisect.bisect_right(starts, lit)  # longer starts that begin with lit
+        while at < len(starts) and starts[at].startswith(lit):
+            found.extend(by_start[starts[at]])
+            at += 1
+        return found
+
+    def glob_screen(self, access: str) -> frozenset[int]:
+        """The ids of the patterns that pass the two cheap, necessary tests of
+        :func:`globs_intersect` against the glob ``access``: compatible literal starts, then
+        compatible literal ends (``paths._ends_compatible``, with each
+        pattern's end taken once). Every pattern some real path could match together with
+        ``access`` is among them (a superset: the exact comparison is a dynamic program per
+        pattern, which the condition itself runs, stopping at its first hit). Remembered per
+        string, bounded."""
+        found = self._glob_cache.get(access)
+        if found is None:
+            tail = _literal_tail(access)
+            wild = tail is not None
+            end = access if tail is None else tail
+            hits: list[int] = []
+            for glob, ident, glob_wild, glob_end in self._compatible(_literal_prefix(access)):
+                if not wild and not glob_wild:
+                    if glob != access:
+                        continue
+                elif "]" not in glob_end and "]" not in end:
+                    n = min(len(glob_end), len(end))
+                    if n and glob_end[-n:] != end[-n:]:
+                        continue
+                hits.append(ident)
+            found = frozenset(hits)
+            if len(self._glob_cache) >= self.SCREEN_CACHE:
+                self._glob_cache.clear()
+            self._glob_cache[access] = found
+        return found
+
+    def inside_screen(self, directory: str) -> frozenset[int]:
+        """The ids of the anchored patterns (not ``**/...``) whose literal start begins
+        ``directory`` (which ends with ``/``) or begins with it: every pattern that can name
+        something inside it, and maybe more (a superset: deciding exactly would compare every
+        pattern under a directory such as ``/`` or ``~``, hundreds of comparisons the first
+        time; the condition itself then asks exactly, stopping at its first hit). Remembered per
+        string, bounded."""
+        found = self._inside_cache.get(directory)
+        if found is None:
+            found = frozenset(
+                entry[1] for entry in self._compatible(directory) if not entry[0].startswith("**")
+            )
+            if len(self._inside_cache) >= self.SCREEN_CACHE:
+                self._inside_cache.clear()
+            self._inside_cache[directory] = found
         return found
 
 
@@ -312,8 +410,15 @@ class _Inside:
 
 
 def _literal_prefix(glob: str) -> str:
-    cut = min((i for i in (glob.find(c) for c in "*?[") if i >= 0), default=len(glob))
-    return glob[:cut]
+    """The text before the first wildcard character of ``glob`` (all of it when none)."""
+    m = _GLOB_CHAR(glob)
+    return glob if m is None else glob[: m.start()]
+
+
+def _literal_tail(glob: str) -> str | None:
+    """The text after the last wildcard character of ``glob``; None when it has none."""
+    cut = max(glob.rfind("*"), glob.rfind("?"), glob.rfind("["))
+    return None if cut < 0 else glob[cut + 1 :]
 
 
 def _field(attr: str, inner: Pred) -> Pred:
@@ -610,36 +715,44 @@ class PathReach:
     """Which path-index ids the file accesses of one action can reach, for skipping file
     selections whose path condition no access can meet (computed once per decision).
 
-    A path condition (:func:`_path_pred`) meets an access only through the index ids of the
-    access's forms, except in two cases: a glob access (``item.glob``) is compared pattern by
-    pattern with :func:`globs_intersect`, and a directory taken whole (:data:`_WHOLE_DIR_OPS`,
-    recursive or written with a trailing slash) also meets a pattern that names something
-    inside it. ``path_as_written`` conditions take neither detour. So: ``literal`` holds the
-    ids of every access; ``plain`` the same set when no access takes a detour, else None
-    (unknown: such a condition is always evaluated).
+    A path condition (:func:`_path_pred`) meets an access through the index ids of the
+    access's forms, except in two cases, which the index screens per string: a glob access
+    (``item.glob``) meets only patterns some real path could match together with it, all
+    among :meth:`PathIndex.glob_screen`, and a directory taken whole (:data:`_WHOLE_DIR_OPS`,
+    recursive or written with a trailing slash) may also meet the patterns that name something
+    inside it, all among :meth:`PathIndex.inside_screen`. ``path_as_written`` conditions take
+    neither detour. So: ``literal`` holds the ids of every access's forms (what
+    ``path_as_written`` can meet), ``plain`` every id a ``path`` condition may meet. A
+    selection is skipped only when one of its requirements is disjoint from these sets, which
+    no access can then meet; when both are empty the index's path-free lists are used. (Until
+    the fourth round a detour made ``plain`` unknown and every ``path`` condition was tried.)
     """
 
     __slots__ = ("literal", "plain")
 
     def __init__(self, files: Sequence[Any], index: PathIndex) -> None:
         ids: set[int] = set()
-        detour = False
+        extra: set[int] = set()  # what the detours may add (a glob's own ids stay: harmless)
         for item in files:
-            for f in item.forms():
+            forms = item.forms()
+            for f in forms:
                 ids.update(index.matches(f))
-            if item.glob or (item.op in _WHOLE_DIR_OPS and (
+            if item.glob:
+                for f in forms:
+                    extra.update(index.glob_screen(f))
+            elif item.op in _WHOLE_DIR_OPS and (
                 item.recursive or (item.raw.endswith("/") and item.raw.strip("/"))
-            )):  # fmt: skip
-                detour = True
+            ):  # fmt: skip
+                for f in forms:
+                    extra.update(index.inside_screen(f.rstrip("/") + "/"))
         self.literal: frozenset[int] = frozenset(ids)
-        self.plain: frozenset[int] | None = None if detour else self.literal
+        self.plain: frozenset[int] = self.literal.union(extra) if extra else self.literal
 
     def may_meet(self, needs: tuple[PathNeed, ...]) -> bool:
         """False when some path requirement can be met by no access (the selection cannot
         match); True when every one may be."""
         for ids, literal in needs:
-            reached = self.literal if literal else self.plain
-            if reached is not None and ids.isdisjoint(reached):
+            if ids.isdisjoint(self.literal if literal else self.plain):
                 return False
         return True
 

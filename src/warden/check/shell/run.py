@@ -380,7 +380,7 @@ def _file(
     path = normalize(raw, ctx)
     real = resolve(path)
     glob = raw in sink.live_globs
-    in_ws = is_within(path, ctx.workspace) and is_within(real, ctx.workspace)
+    in_ws = is_within(path, ctx.workspace) and (real == path or is_within(real, ctx.workspace))
     sink.files.append(
         FileAccess(op=op, path=path, raw=raw, by=by, span=span, in_workspace=in_ws, glob=glob,
                    recursive=recursive, real=real if real != path else None)
