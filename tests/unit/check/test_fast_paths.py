@@ -143,35 +143,3 @@ def test_path_index_is_built_on_first_use_only() -> None:
     assert index.matches("/srv/app/.env") == frozenset({b})
     assert index._set is not None
 
-
-def test_the_newline_given_to_the_parser_changes_no_facts(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``walker._terminated`` (a newline at the end: the parser is ~10x faster on pipelines of
-    three or more commands) against the text parsed as written, on every command of the
-    corpora, a prefix of each (cut anywhere: inside quotes, here-docs, substitutions) and each
-    with an awkward ending."""
-    import random
-
-    import msgspec
-
-    from warden.check.paths import PathContext
-    from warden.check.shell import walker
-
-    ctx = PathContext(cwd="/home/dev/project", home="/home/dev", workspace="/home/dev/project")
-    commands = [i.payload for i in benign_commands() + holdout_attacks()
-                if isinstance(i.payload, str)]  # fmt: skip
-    endings = [" #c", " &", ";", " |", "'", '"', "`", "$(", " <<EOF\nx\nEOF", " \\", "\r", "}",
-               ")", " && ", "\n\n", " | tr a b | wc -l", "{a,b}", " 2>&1 |& cat"]  # fmt: skip
-    rng = random.Random(7)
-    texts = sorted({*commands, *(c[: rng.randrange(1, len(c) + 1)] for c in commands),
-                    *(c + rng.choice(endings) for c in commands)})  # fmt: skip
-    terminated = walker._terminated
-
-    def facts() -> list[bytes]:
-        return [msgspec.json.encode(walker.analyze_command(t, ctx)) for t in texts]
-
-    with_newline = facts()
-    monkeypatch.setattr(walker, "_terminated", lambda src: src)
-    as_written = facts()
-    monkeypatch.setattr(walker, "_terminated", terminated)
-    differ = [t for t, a, b in zip(texts, as_written, with_newline, strict=True) if a != b]
-    assert len(texts) > 10_000 and differ == []

@@ -203,10 +203,7 @@ def _walk_code(sink: _Sink, parent: _Frame, code: str, stdin: _Out, *, via: str 
         calling=parent.calling,
         remote=parent.remote or via == "remote",
     )
-    safe = parser_safe(src)
-    root = _parser().parse(_terminated(safe)).root_node
-    if root.has_error and root.end_byte > len(safe):  # see _terminated
-        root = _parser().parse(safe).root_node
+    root = _parser().parse(parser_safe(src)).root_node
     if root.has_error:
         sink.mark("analysis.parse-error", _error_snippet(root, src), _span(frame, root))
     return _walk(sink, frame, root, stdin)
@@ -219,20 +216,6 @@ def _walk_code(sink: _Sink, parent: _Frame, code: str, stdin: _Out, *, via: str 
 #: points into the original text, from which all words are read.
 _ASTRAL = re.compile(rb"[\xf0-\xf4][\x80-\xbf]{3}")
 _SURROGATE = re.compile(rb"\xed[\xa0-\xbf][\x80-\xbf]")
-
-
-def _terminated(src: bytes) -> bytes:
-    """``src`` ending with a newline, where one changes nothing: the parser (tree-sitter-bash
-    0.25) takes ~100 us at the end of the input after a pipeline of three or more commands
-    (``a | b | c``: 134 us; ``a | b | c`` and a newline: 12 us; two commands: 6 us). Not after
-    a backslash, which a newline would turn into a line continuation. Nodes keep their offsets;
-    words are read from the original text. A text that does not parse is parsed again as it
-    was written: error recovery differs at a newline (``{cat,~/.ssh/id_rsa}`` is recovered as
-    a brace expansion only without one), and the analysis of broken commands was built on
-    the recovery of the text as written."""
-    if src.endswith((b"\n", b"\\")):
-        return src
-    return src + b"\n"
 
 
 def parser_safe(src: bytes) -> bytes:
