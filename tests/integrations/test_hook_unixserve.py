@@ -483,3 +483,21 @@ def test_an_unrecordable_decision_is_blocked_and_the_operator_is_told_why(
         assert "the audit log is closed" in err
     finally:
         srv.close()
+
+
+def test_the_operator_report_is_one_clean_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # What the agent controls (a tool name) cannot drive the operator's terminal or leak a key.
+    srv = HookServer(ServeConfig(audit=False), listen=None, sock=tmp_path / "hooks.sock",
+                     token="x" * 43)  # fmt: skip
+    try:
+        res = serve._RequestResources(srv._shared, serve.HookConfig(audit=False))
+        res.report("blocked \x1b[2J\x1b]0;pwned\x07Bash\nsecond line: AKIAIOSFODNN7EXAMPLE "
+                   + "x" * 2000)  # fmt: skip
+    finally:
+        srv.close()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "\x1b" not in err and "\x07" not in err
+    assert "AKIAIOSFODNN7EXAMPLE" not in err
+    assert len(err) <= len("warden serve: ") + serve.FAULT_CHARS + 1

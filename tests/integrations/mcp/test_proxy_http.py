@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -329,3 +330,18 @@ def test_a_connection_rested_past_the_idle_limit_is_not_reused(h: Http) -> None:
     time.sleep(mcp_http.IDLE_SECONDS + 0.3)
     h.call(2, "echo", {"text": "y"})
     assert h.connections_seen() == 2
+
+
+def test_a_request_target_that_cannot_be_read_is_refused_and_the_proxy_goes_on(h: Http) -> None:
+    h.initialize()
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                       "params": {"name": "echo", "arguments": {"text": "x"}}}).encode()
+    with socket.create_connection(("127.0.0.1", h.port), timeout=30) as s:  # raw: http.client
+        s.sendall(b"POST http://[abc HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                  b"\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 400") and b"cannot read" in answer
+    assert h.calls_seen() == []
+    assert h.call(2, "echo", {"text": "y"})["result"]["content"][0]["text"] == "y"

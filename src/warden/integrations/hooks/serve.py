@@ -307,6 +307,11 @@ class _Shared:
             self._log_res.close()
 
 
+#: The longest report of a failed answer on the server's stderr (:meth:`_RequestResources.report`).
+FAULT_CHARS = 500
+_CONTROLS = dict.fromkeys((*range(0x20), *range(0x7F, 0xA0)), "?")
+
+
 class _RequestResources(Resources):
     """One request's view of the shared log and engines; closing it closes nothing."""
 
@@ -325,9 +330,14 @@ class _RequestResources(Resources):
 
     def report(self, fault: str) -> None:
         # The agent gets a block; the person running the server learns why (an audit log
-        # that cannot write, a policy that no longer loads), once per failed answer.
+        # that cannot write, a policy that no longer loads), once per failed answer. Parts of
+        # it come from the agent (a tool name, text in an error): secrets redacted, control
+        # characters (terminal escapes) shown as "?", at most FAULT_CHARS characters.
+        from warden.check.secrets import redact_text
+
+        line = redact_text(fault[: 4 * FAULT_CHARS])[:FAULT_CHARS].translate(_CONTROLS)
         with contextlib.suppress(OSError, ValueError):
-            print(f"warden serve: {fault}", file=sys.stderr, flush=True)
+            print(f"warden serve: {line}", file=sys.stderr, flush=True)
 
 
 # --- how: the two front ends -----------------------------------------------------------------

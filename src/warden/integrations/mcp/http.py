@@ -158,18 +158,23 @@ class _Upstream:
         self._idle: list[tuple[http.client.HTTPConnection, float]] = []  # last rested on top
         self._closed = False
 
-    def get(self) -> http.client.HTTPConnection:
-        """A rested connection that still looks open, else a new one (connected on first use)."""
-        stale = []
+    def get(self, *, fresh: bool = False) -> http.client.HTTPConnection:
+        """The most recently rested connection that still looks open, else (or when ``fresh``)
+        a new one, connected on first use. Resting connections past :data:`IDLE_SECONDS` or
+        no longer quiet are closed on the way (so none lingers half-closed)."""
+        stale: list[http.client.HTTPConnection] = []
         found = None
         with self._lock:
             now = time.monotonic()
-            while self._idle:
-                conn, since = self._idle.pop()
+            keep = []
+            for conn, since in self._idle:
                 if now - since <= IDLE_SECONDS and _quiet(conn):
-                    found = conn
-                    break
-                stale.append(conn)
+                    keep.append((conn, since))
+                else:
+                    stale.append(conn)
+            if keep and not fresh:
+                found = keep.pop()[0]
+            self._idle = keep
         for conn in stale:
             conn.close()
         if found is not None:
@@ -360,10 +365,18 @@ class _Handler(BaseHTTPRequestHandler):
     def _forward(self, method: str, body: bytes | None, session: McpSession, key: str,
                  req_id: Any, *, tool: str | None = None,
                  gate: Gate | None = None) -> None:  # fmt: skip
+        try:
+            target = self.owner.path(self.path)
+        except ValueError:  # e.g. `POST http://[abc`: nothing to forward it to
+            session.commit(gate)
+            if req_id is not None:
+                session.abandon(req_id)
+            self._plain(400, f"warden mcp: a request target it cannot read: {self.path[:200]!r}")
+            return
         pool = self.owner.connections
         conn = pool.get()
         try:
-            conn.request(method, self.owner.path(self.path), body=body,
+            conn.request(method, target, body=body,
                          headers=self._upstream_headers(body, tool))  # fmt: skip
             _ack_at_once(conn)
             session.commit(gate)  # durable while the server works; its answer waits for it
@@ -462,8 +475,8 @@ class _Handler(BaseHTTPRequestHandler):
             headers["Content-Type"] = "application/json"
             headers["Accept"] = "application/json, text/event-stream"
             pool = self.owner.connections
-            conn, resp = pool.get(), None
-            try:
+            conn, resp = pool.get(fresh=True), None  # a refusal must arrive: never on a reused
+            try:  # connection the server may be closing (a message is never sent twice)
                 conn.request("POST", self.owner.path(self.path), body=body, headers=headers)
                 _ack_at_once(conn)
                 resp = conn.getresponse()
