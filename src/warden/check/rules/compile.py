@@ -310,7 +310,11 @@ def _path_pred(values: Sequence[str], env: CompileEnv, *, literal_globs: bool = 
     pattern names something inside it. ``literal_globs`` (for ``not_path`` and
     ``path_as_written``) compares a glob access as written and never matches a directory by what
     it may contain: a wildcard cannot talk its way into an exclusion, and ``**/id_rsa`` cannot
-    turn every ``grep -r`` into a key read."""
+    turn every ``grep -r`` into a key read.
+
+    With a sealed index, a glob access is compared only with the patterns in the index's screen
+    for it (:meth:`PathIndex.glob_screen`, a superset of those ``globs_intersect`` accepts),
+    instead of a literal-start test per pattern (fifth round; docs/decisions.md)."""
     patterns = [expand_path_pattern(v, env.home) for v in values]
     # one regex for all patterns: a single match per path instead of one per pattern
     combined = _Lazy(lambda: "|".join(f"(?:{glob_regex(p)})" for p in patterns), re.DOTALL)
@@ -321,10 +325,22 @@ def _path_pred(values: Sequence[str], env: CompileEnv, *, literal_globs: bool = 
     # one step, so another thread sees all of them or none)
     starts: tuple[tuple[str, str], ...] | None = None
 
+    # each pattern by its index id (identical globs share one id, and one string)
+    by_id = {index.add(p): p for p in patterns}
+
     def pred(item: Any) -> bool:
         nonlocal starts
         forms = item.forms()
         if item.glob and not literal_globs:
+            if index.ready:
+                # only the patterns in the index's screen for this glob can meet it (a superset
+                # of those globs_intersect accepts; remembered per string): a set
+                # intersection instead of a literal-start test per pattern
+                for f in forms:
+                    for i in ids.intersection(index.glob_screen(f)):
+                        if globs_intersect(by_id[i], f):
+                            return True
+                return False
             pairs = starts
             if pairs is None:
                 pairs = starts = tuple((_literal_prefix(p), p) for p in patterns)

@@ -89,7 +89,10 @@ class Analyzer:
                 in_loop = True
             elif kind in _FUNCS:
                 in_loop = False
-            for field in node._fields:
+            fields = _CHILD_FIELDS.get(kind)
+            if fields is None:  # a node's fields less ``ctx`` (a shared Load/Store/Del leaf)
+                fields = _CHILD_FIELDS[kind] = tuple(f for f in node._fields if f != "ctx")
+            for field in fields:
                 value = getattr(node, field, None)
                 if isinstance(value, list):
                     for item in value:
@@ -245,6 +248,10 @@ _SCOPE_NODES = frozenset(
         ast.arg,
     }
 )
+#: Per node class, the fields the walk in :meth:`run` descends into: all but ``ctx``, whose
+#: value is a shared ``Load``/``Store``/``Del`` leaf that none of the walk's tests can select
+#: (skipping it is a third fewer stack steps on typical one-liners; same calls, same order).
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 _ESCAPE_ATTRS = frozenset({"__subclasses__", "__globals__", "__code__", "__builtins__"})
 _LOOPS = frozenset({ast.While, ast.For, ast.AsyncFor})
 _FUNCS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda})
