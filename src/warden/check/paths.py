@@ -296,14 +296,22 @@ def _without_dot(cs: tuple[bool, str]) -> tuple[bool, str]:
 
 
 @functools.lru_cache(maxsize=4096)
-def globs_intersect(pattern: str, access: str, *, shell: bool = True) -> bool:
+def globs_intersect(pattern: str, access: str, *, shell: bool = True, within: bool = False) -> bool:
     """Whether some path matches both the rule ``pattern`` and the glob ``access``.
 
     Dynamic programming over token positions. With ``shell`` the access side follows bash's
     pathname expansion: a wildcard at the start of a name never matches a leading ``.``
     (bash(1), Pathname Expansion), so ``src/*.py`` cannot reach ``src/.env.py``. Without it
-    (a directory read recursively) hidden files count.
+    (a directory read recursively) hidden files count. ``within``: the access is a directory
+    taken whole (``tar cf - ~/.ss?/``); whether some path matching ``pattern`` lies inside a
+    directory the glob names (bash's rule applies to the glob as written, not to what the
+    directory holds: hidden files inside it count).
     """
+    boundary = None
+    if within:
+        written = access.rstrip("/") or "/"
+        boundary = len(_single_chars(_tokens(written)))
+        access = written.rstrip("/") + "/**"
     if not _ends_compatible(pattern, access):
         return False
     last_p, last_a = pattern.rpartition("/")[2], access.rpartition("/")[2]
@@ -319,8 +327,11 @@ def globs_intersect(pattern: str, access: str, *, shell: bool = True) -> bool:
     if len(ta) + len(tb) > MAX_GLOB_TOKENS:
         return True  # too long to decide cheaply: assume the worst
 
+    def shell_at(j: int) -> bool:
+        return shell and (boundary is None or j < boundary)
+
     def seg_start(j: int) -> bool:
-        return shell and (j == 0 or tb[j - 1] == "/")
+        return shell_at(j) and (j == 0 or tb[j - 1] == "/")
 
     @functools.cache
     def meet(i: int, j: int, nodot: bool) -> bool:
@@ -350,7 +361,7 @@ def globs_intersect(pattern: str, access: str, *, shell: bool = True) -> bool:
                     return False
                 if first and not _sets_meet(cs, (True, "./")):
                     return False
-                return meet(i + 1, j, shell and ta[i] == "/")
+                return meet(i + 1, j, shell_at(j) and ta[i] == "/")
             return False
         if i < len(ta) and j < len(tb):
             ca, cb = _char_set(ta[i]), _char_set(tb[j])

@@ -208,3 +208,26 @@ def test_resolve_missing_path_below_a_symlink_follows_it(tmp_path) -> None:
     os.symlink(real, tmp_path / "link")
     assert resolve(str(tmp_path / "link" / "new.txt")) == str(real / "new.txt")
     assert resolve(str(tmp_path / "link") + "/./new.txt") == str(real / "new.txt")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "directory", "meets"),
+    [
+        ("/home/dev/.ssh/id_*", "/home/dev/.ss?", True),  # the glob names ~/.ssh
+        ("/home/dev/.ssh/id_*", "/home/dev/.ss?/", True),
+        ("/home/dev/.ssh/id_*", "/home/dev/.ss[h]", True),
+        ("/home/dev/.aws/credentials", "/home/dev/.a*", True),
+        ("/home/dev/.ssh/id_*", "/home/dev/*", False),  # bash: `*` never names `.ssh`
+        ("/home/dev/.ssh/id_*", "/home/*/.ssh", True),
+        ("/home/dev/project/.env", "/home/dev/pro?ect", True),  # hidden files inside count
+        ("/home/dev/project/a/b/.env", "/home/dev/proj*", True),
+        ("/home/dev/.ssh/id_*", "/home/dev/.gn?pg", False),
+        ("/home/dev/.ssh/id_*", "/", True),
+    ],
+)
+def test_a_glob_directory_holds_what_is_inside_the_directories_it_names(
+    pattern: str, directory: str, meets: bool
+) -> None:
+    assert globs_intersect(pattern, directory, within=True) is meets
+    if directory not in ("/",):  # as a path (not taken whole) the glob names only itself
+        assert globs_intersect(pattern, directory) is (pattern == directory)

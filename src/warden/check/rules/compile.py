@@ -332,14 +332,24 @@ def _path_pred(values: Sequence[str], env: CompileEnv, *, literal_globs: bool = 
         nonlocal starts
         forms = item.forms()
         if item.glob and not literal_globs:
+            # a directory the glob names, taken whole, also holds what is inside it (anchored
+            # patterns only, as names_inside): globs_intersect(within=True)
+            whole = _whole_dir(item)
             if index.ready:
                 # only the patterns in the index's screen for this glob can meet it (a superset
                 # of those globs_intersect accepts; remembered per string): a set
-                # intersection instead of a literal-start test per pattern
+                # intersection instead of a literal-start test per pattern. The screen of
+                # "glob/**" is the superset for the within test (the same first test, on the
+                # same string globs_intersect then compares).
                 for f in forms:
                     for i in ids.intersection(index.glob_screen(f)):
                         if globs_intersect(by_id[i], f):
                             return True
+                    if whole:
+                        for i in ids.intersection(index.glob_screen(f.rstrip("/") + "/**")):
+                            p = by_id[i]
+                            if not p.startswith("**") and globs_intersect(p, f, within=True):
+                                return True
                 return False
             pairs = starts
             if pairs is None:
@@ -349,7 +359,11 @@ def _path_pred(values: Sequence[str], env: CompileEnv, *, literal_globs: bool = 
                 # other, or no path matches both (most patterns fail here, without a call)
                 lit = _literal_prefix(f)
                 for start, p in pairs:
-                    if (start.startswith(lit) or lit.startswith(start)) and globs_intersect(p, f):
+                    if (start.startswith(lit) or lit.startswith(start)) and (
+                        globs_intersect(p, f)  # a directory the glob names, taken whole, also
+                        or (whole and not p.startswith("**")  # holds what is inside (as
+                            and globs_intersect(p, f, within=True))  # names_inside does)
+                    ):  # fmt: skip
                         return True
             return False
         if index.ready:
@@ -361,9 +375,7 @@ def _path_pred(values: Sequence[str], env: CompileEnv, *, literal_globs: bool = 
             for f in forms:
                 if rx.match(f):
                     return True
-        if not literal_globs and item.op in _WHOLE_DIR_OPS and (
-            item.recursive or (item.raw.endswith("/") and item.raw.strip("/"))
-        ):
+        if not literal_globs and _whole_dir(item):
             for f in forms:
                 if names_inside(f.rstrip("/") + "/"):
                     return True
@@ -423,6 +435,14 @@ class _Inside:
             and globs_intersect(p, inside + "**", shell=False)
             for prefix, p in anchored
         )
+
+
+def _whole_dir(item: Any) -> bool:
+    """Whether a file access takes a directory whole (recursive, or written with a trailing
+    slash): then it also meets the patterns that name something inside it."""
+    return item.op in _WHOLE_DIR_OPS and (
+        item.recursive or (item.raw.endswith("/") and bool(item.raw.strip("/")))
+    )
 
 
 def _literal_prefix(glob: str) -> str:
@@ -754,11 +774,12 @@ class PathReach:
             for f in forms:
                 ids.update(index.matches(f))
             if item.glob:
+                whole = _whole_dir(item)
                 for f in forms:
                     extra.update(index.glob_screen(f))
-            elif item.op in _WHOLE_DIR_OPS and (
-                item.recursive or (item.raw.endswith("/") and item.raw.strip("/"))
-            ):  # fmt: skip
+                    if whole:  # what the directories it names hold (see _path_pred)
+                        extra.update(index.glob_screen(f.rstrip("/") + "/**"))
+            elif _whole_dir(item):
                 for f in forms:
                     extra.update(index.inside_screen(f.rstrip("/") + "/"))
         self.literal: frozenset[int] = frozenset(ids)
