@@ -175,14 +175,21 @@ def test_half_open_and_stalled_clients_do_not_stall_the_others(server: Server) -
 # --- in process: the limits ----------------------------------------------------------------
 
 
-@pytest.fixture
-def unix_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HookServer]:
-    for var in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):  # no user policy
+def _in_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, audit: Path | bool = False
+) -> HookServer:
+    """A server on a unix socket in this process (not started), with no user policy."""
+    for var in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
         monkeypatch.setenv(var, str(tmp_path / "home" / var.lower()))
     folder = tmp_path / "run"
     folder.mkdir(mode=0o700)
-    srv = HookServer(ServeConfig(audit=False), listen=None, sock=folder / "hooks.sock",
-                     token="x" * 43)  # fmt: skip
+    return HookServer(ServeConfig(audit=audit), listen=None, sock=folder / "hooks.sock",
+                      token="x" * 43)  # fmt: skip
+
+
+@pytest.fixture
+def unix_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HookServer]:
+    srv = _in_process(tmp_path, monkeypatch)
     srv.start()
     yield srv
     srv.shutdown()
@@ -318,12 +325,7 @@ def test_bad_requests_are_answered_never_dropped(unix_server: HookServer) -> Non
 def test_shutdown_cuts_a_half_open_client_with_a_block_and_returns(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for var in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
-        monkeypatch.setenv(var, str(tmp_path / "home" / var.lower()))
-    folder = tmp_path / "run"
-    folder.mkdir(mode=0o700)
-    srv = HookServer(ServeConfig(audit=False), listen=None, sock=folder / "hooks.sock",
-                     token="x" * 43)  # fmt: skip
+    srv = _in_process(tmp_path, monkeypatch)
     srv.start()
     assert srv.sock is not None
     s = _half_open(srv.sock, b"WARDEN-HOOK/1\0claude")
@@ -464,12 +466,7 @@ def test_an_unrecordable_decision_is_blocked_and_the_operator_is_told_why(
 ) -> None:
     # The agent gets warden's block; the person running `warden serve` gets the cause on the
     # server's stderr (an audit log that cannot write would otherwise only show as denies).
-    for var in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
-        monkeypatch.setenv(var, str(tmp_path / "home" / var.lower()))
-    folder = tmp_path / "run"
-    folder.mkdir(mode=0o700)
-    srv = HookServer(ServeConfig(audit=tmp_path / "a.db"), listen=None,
-                     sock=folder / "hooks.sock", token="x" * 43)  # fmt: skip
+    srv = _in_process(tmp_path, monkeypatch, audit=tmp_path / "a.db")
     try:
         assert json.loads(srv.answer("claude-code", None, LS).stdout) == {}
         assert capsys.readouterr().err == ""
@@ -489,8 +486,7 @@ def test_the_operator_report_is_one_clean_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # What the agent controls (a tool name) cannot drive the operator's terminal or leak a key.
-    srv = HookServer(ServeConfig(audit=False), listen=None, sock=tmp_path / "hooks.sock",
-                     token="x" * 43)  # fmt: skip
+    srv = _in_process(tmp_path, monkeypatch)
     try:
         res = serve._RequestResources(srv._shared, serve.HookConfig(audit=False))
         res.report("blocked \x1b[2J\x1b]0;pwned\x07Bash\nsecond line: AKIAIOSFODNN7EXAMPLE "
