@@ -1,10 +1,12 @@
 """Disguised attacks: every line of tests/assets/bypasses/*.txt must be stopped."""
 
+import functools
 from pathlib import Path
 
 import pytest
 
 from warden.action import Action, ActionKind
+from warden.check.engine import CheckContext, Engine
 from warden.check.rules.lint import EXAMPLE_CONTEXT
 from warden.decision import Verdict
 
@@ -22,9 +24,19 @@ def _lines() -> list[tuple[str, str]]:
     return out
 
 
+#: The root user's machine: no `/home/*/...` pattern can stand in for a `~/...` one by accident
+#: (`find ~/.ss? -exec cat {} +` was stopped for /home/dev and allowed for /root).
+ROOT_CONTEXT = CheckContext(cwd="/root/project", workspace="/root/project", home="/root")
+
+
+@functools.cache
+def _root_engine() -> Engine:
+    return Engine.builtin(home="/root")
+
+
 @pytest.mark.parametrize(("asset", "command"), _lines(), ids=lambda v: str(v)[:60])
 def test_disguised_attack_is_stopped(asset: str, command: str) -> None:
-    decision = example_engine().check(
-        Action(kind=ActionKind.SHELL, command=command, cwd=EXAMPLE_CONTEXT.cwd), EXAMPLE_CONTEXT
-    )
-    assert decision.verdict >= Verdict.DENY, (command, decision.rules)
+    for engine, context in ((example_engine(), EXAMPLE_CONTEXT), (_root_engine(), ROOT_CONTEXT)):
+        action = Action(kind=ActionKind.SHELL, command=command, cwd=context.cwd)
+        decision = engine.check(action, context)
+        assert decision.verdict >= Verdict.DENY, (command, context.home, decision.rules)

@@ -146,6 +146,37 @@ def test_non_shell_actions_share_the_rules() -> None:
     assert "cred.cloud-file" in eng.check(mcp, ctx).rules
 
 
+@pytest.mark.parametrize(
+    ("command", "blocked"),
+    [
+        ("ls ~/*", False),  # may name ~/_netrc: names only
+        ("du -sh ~/* | sort -h", False),
+        ("ls -R ~/*", False),
+        ("ls ~/.ss?/id_*", False),  # as `ls ~/.ssh` (a listing, not a read)
+        ("ls ~/_netrc", True),  # a credential file named exactly is still matched by `list`
+        ("stat ~/.aws/credentials", True),
+        ("cat ~/*", True),  # a glob *read* still meets every file it may name
+        ("file ~/*", True),
+        ("grep -r TODO ~/*", True),
+    ],
+)
+def test_a_listed_glob_is_a_listing_of_where_it_starts(command: str, blocked: bool) -> None:
+    root = CheckContext(cwd="/root/p", workspace="/root/p", home="/root")
+    for engine, ctx in ((example_engine(), EXAMPLE_CONTEXT), (Engine.builtin(home="/root"), root)):
+        action = Action(kind=ActionKind.SHELL, tool="Bash", command=command, cwd=ctx.cwd)
+        assert (engine.check(action, ctx).verdict >= Verdict.DENY) is blocked, (command, ctx.home)
+
+
+def test_a_glob_tool_lists_names() -> None:
+    """Claude Code's Glob shows names: a pattern inside ~/.ssh is judged as `ls ~/.ssh`."""
+    listing = Action(kind=ActionKind.FILE_READ, tool="Glob", path="/home/dev",
+                     pattern=".ss?/id_*", cwd="/home/dev/p")  # fmt: skip
+    assert example_engine().check(listing, EXAMPLE_CONTEXT).verdict is Verdict.ALLOW
+    read = Action(kind=ActionKind.FILE_READ, tool="Read", path="/home/dev/.ssh/id_rsa",
+                  cwd="/home/dev/p")  # fmt: skip
+    assert example_engine().check(read, EXAMPLE_CONTEXT).verdict is Verdict.DENY
+
+
 def test_secret_in_written_content_is_noted_not_blocked() -> None:
     eng = example_engine()
     write = Action(kind=ActionKind.FILE_WRITE, tool="Write", path="/home/dev/project/.env",

@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 
 from warden.action import Action
-from warden.check.facts import Facts
+from warden.check.facts import Facts, FileOp
 from warden.check.paths import glob_regex, globs_intersect
 from warden.check.rules.model import RuleSpec, Selection
 from warden.decision import Severity, Verdict
@@ -303,6 +303,8 @@ _INSIDE_CACHE = 4096
 #: Operations that take a directory's contents whole when given a directory.
 _WHOLE_DIR_OPS = frozenset({"read", "delete"})
 
+_LIST = FileOp.LIST
+
 
 def _path_pred(values: Sequence[str], env: CompileEnv, *, literal_globs: bool = False) -> Pred:
     """Path conditions. A glob access (``~/.ss?/id_*``) matches when some real path could match
@@ -331,7 +333,9 @@ def _path_pred(values: Sequence[str], env: CompileEnv, *, literal_globs: bool = 
     def pred(item: Any) -> bool:
         nonlocal starts
         forms = item.forms()
-        if item.glob and not literal_globs:
+        if item.glob and not literal_globs and item.op is _LIST:
+            forms = _listed_dirs(forms)  # names only: as a listing of where the glob starts
+        elif item.glob and not literal_globs:
             # a directory the glob names, taken whole, also holds what is inside it (anchored
             # patterns only, as names_inside): globs_intersect(within=True)
             whole = _whole_dir(item)
@@ -435,6 +439,18 @@ class _Inside:
             and globs_intersect(p, inside + "**", shell=False)
             for prefix, p in anchored
         )
+
+
+def _listed_dirs(forms: tuple[str, ...]) -> tuple[str, ...]:
+    """A glob *listed* (``ls ~/*``, ``du -sh ~/*``, a Glob tool's pattern) shows names, not
+    contents: it is judged as a listing of the directory its wildcards start in, as
+    ``ls ~/.ssh`` is, so a listing that may name ``~/_netrc`` is no credential read."""
+    out: list[str] = []
+    for f in forms:
+        lit = _literal_prefix(f)
+        cut = lit.rfind("/")
+        out.append(lit[:cut] or "/" if cut >= 0 else lit)
+    return tuple(out)
 
 
 def _whole_dir(item: Any) -> bool:
@@ -773,7 +789,10 @@ class PathReach:
             forms = item.forms()
             for f in forms:
                 ids.update(index.matches(f))
-            if item.glob:
+            if item.glob and item.op is _LIST:
+                for f in _listed_dirs(forms):
+                    extra.update(index.matches(f))
+            elif item.glob:
                 whole = _whole_dir(item)
                 for f in forms:
                     extra.update(index.glob_screen(f))

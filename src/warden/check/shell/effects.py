@@ -45,6 +45,9 @@ class Effects(msgspec.Struct, frozen=True, kw_only=True):
       ``python -``, ``python`` with no script).
     - ``outputs_network``: what it writes to stdout came from the network (``curl URL``).
     - ``outputs_decoded``: stdout is decoded data (``base64 -d``, ``xxd -r``, ``openssl enc -d``).
+    - ``names_on_stdin``: the program reads the files named on its stdin (``cpio -o``,
+      ``tar -T -``, ``zip -@``, ``rsync --files-from=-``): ``find ~/.ssh | cpio -o`` reads the
+      keys.
     - ``markers``: ``(name, detail)`` observations, e.g. ``("detach.nohup", "")``,
       ``("privilege.sudo", "")``, ``("net.listen", "4444")``.
     """
@@ -59,6 +62,7 @@ class Effects(msgspec.Struct, frozen=True, kw_only=True):
     stdin_is_code: bool = False
     outputs_network: bool = False
     outputs_decoded: bool = False
+    names_on_stdin: bool = False
     privileged: bool = False
     detached: bool = False
     remote: bool = False  # nested/shell_code runs on another machine (ssh)

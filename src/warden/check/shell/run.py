@@ -249,6 +249,10 @@ def _apply_effects(
             reads = True
         elif op is _LIST:
             roots = (*roots, ref.raw)
+    if eff.names_on_stdin:  # `find ~/.ssh | cpio -o`: the files named on stdin are read
+        for raw in _stdin_names(stdin):
+            _file(sink, frame, _READ, raw, name, span, recursive=True)
+            reads = True
     for net in eff.net:
         _net(sink, net, name, span, stdin)
     for mname, detail in eff.markers:
@@ -313,12 +317,29 @@ def _bind_names(
     if name == "find" and "{}" in inner:
         found = tuple(r.rstrip("/") + "/" for r in roots) or ("./",)
         return tuple(d for arg in inner for d in (found if arg == "{}" else (arg,)))
-    if name == "xargs" and stdin.listing:
-        dirs = tuple(r.rstrip("/") + "/" for r in stdin.listing)
-        if any("{}" in arg for arg in inner):
-            return tuple(d for arg in inner for d in (dirs if arg == "{}" else (arg,)))
-        return (*inner, *dirs)
+    if name == "xargs":
+        found = _stdin_names(stdin)
+        if found:
+            if any("{}" in arg for arg in inner):
+                return tuple(d for arg in inner for d in (found if arg == "{}" else (arg,)))
+            return (*inner, *found)
     return inner
+
+
+#: Words of a known stdin taken as file names (``echo ~/.ssh | xargs tar czf x.tgz``); more are
+#: left out (a wrapper's command line is not a corpus).
+MAX_STDIN_NAMES = 64
+
+
+def _stdin_names(stdin: _Out) -> tuple[str, ...]:
+    """File names a program gets on stdin: the directories a listing came from (with a
+    trailing slash: "something inside"), and the words of a text the analysis knows
+    (``echo``, ``printf``, a here-string)."""
+    found = tuple(r.rstrip("/") + "/" for r in stdin.listing)
+    value = stdin.value
+    if value:
+        found += tuple(value.split(None, MAX_STDIN_NAMES)[:MAX_STDIN_NAMES])
+    return found
 
 
 def _inline(
@@ -396,6 +417,14 @@ def _stdin_code(
         _inline(sink, frame, lang, stdin.value, name, span, privileged, via)
 
 
+def _from_glob(raw: str, live: set[str]) -> bool:
+    """Whether ``raw`` was made from a word the shell glob-expands: a directory standing in for
+    the names found in it (``find ~/.ss? -exec cat {} +`` reads ``~/.ss?/``), or a member
+    joined to a program's own directory (``tar -C ~ -czf x.tgz .ss?`` archives ``~/.ss?``)."""
+    bare = raw.rstrip("/")
+    return bare in live or any(raw.endswith("/" + g) for g in live)
+
+
 def _file(
     sink: _Sink, frame: _Frame, op: FileOp, raw: str, by: str, span: Span, *,
     recursive: bool = False,
@@ -405,7 +434,8 @@ def _file(
     ctx = sink.paths
     path = normalize(raw, ctx)
     real = resolve(path)
-    glob = raw in sink.live_globs
+    live = sink.live_globs
+    glob = bool(live) and (raw in live or _from_glob(raw, live))
     in_ws = is_within(path, ctx.workspace) and (real == path or is_within(real, ctx.workspace))
     sink.files.append(
         FileAccess(op=op, path=path, raw=raw, by=by, span=span, in_workspace=in_ws, glob=glob,

@@ -69,7 +69,9 @@ def _tar(name: str, args: Argv) -> Effects:
             acc.read(archive)
         if extracting and not parsed.has("-O", "--to-stdout"):
             acc.file(FileOp.WRITE, directory or ".", recursive=True)
-    acc.read(*parsed.values("-T", "--files-from", "-X", "--exclude-from"))
+    lists = parsed.values("-T", "--files-from")
+    acc.read(*(f for f in lists if f != "-"), *parsed.values("-X", "--exclude-from"))
+    acc.names_on_stdin = creating and "-" in lists
     for opt, val in parsed.opts:
         if val is None:
             continue
@@ -104,12 +106,50 @@ def _zip(name: str, args: Argv) -> Effects:
             acc.mark("archive.exec", words[index + 1])
         del words[index : index + 2]
     parsed = parse(words, _ZIP)
+    acc.names_on_stdin = parsed.has("-@", "--names-stdin")
     if parsed.operands:
         acc.write(parsed.operands[0])
         recursive = parsed.has("-r", "-R", "--recurse-paths")
         acc.files_of(FileOp.READ, parsed.operands[1:], recursive=recursive)
     if parsed.has("-m", "--move"):
         acc.files_of(FileOp.DELETE, parsed.operands[1:], recursive=True)
+    return acc.build()
+
+
+# --- cpio -------------------------------------------------------------------------------------
+
+_CPIO = Grammar(
+    "-F -O -I -H -D -E -M -R -C --file --format --directory --pattern-file --message --owner"
+    " --io-size --rsh-command --block-size"
+)
+
+
+def _cpio(name: str, args: Argv) -> Effects:
+    """``cpio -o`` archives the files named on stdin (``find ~/.ssh | cpio -o``), ``-p DIR``
+    copies them into DIR, ``-i`` extracts an archive into the current directory (or ``-D``)."""
+    parsed = parse(args, _CPIO)
+    acc = Acc()
+    archive = parsed.value("-F", "--file", "-O", "-I")
+    directory = parsed.value("-D", "--directory")
+    if parsed.has("-o", "--create", "-p", "--pass-through"):
+        acc.names_on_stdin = True
+        if parsed.has("-p", "--pass-through"):
+            for dest in parsed.operands[:1]:
+                acc.file(FileOp.WRITE, dest if directory is None else f"{directory}/{dest}",
+                         recursive=True)  # fmt: skip
+        elif archive is not None:
+            acc.write(archive)
+    elif parsed.has("-i", "--extract"):
+        if archive is not None:
+            acc.read(archive)
+        if not parsed.has("-t", "--list"):
+            acc.file(FileOp.WRITE, directory or ".", recursive=True)
+    acc.read(*parsed.values("-E", "--pattern-file"))
+    for command in parsed.values("--rsh-command"):
+        acc.code(command)
+    if archive and ":" in archive and not archive.startswith(("/", ".")):
+        acc.link(NetDirection.UPLOAD if parsed.has("-o", "--create") else NetDirection.FETCH,
+                 archive.partition(":")[0])  # fmt: skip
     return acc.build()
 
 
@@ -417,6 +457,7 @@ HANDLERS: dict[str, Handler] = {
     "gtar": _tar,
     "bsdtar": _tar,
     "zip": _zip,
+    "cpio": _cpio,
     "unzip": _unzip,
     "7z": _sevenzip,
     "7za": _sevenzip,

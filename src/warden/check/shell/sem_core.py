@@ -296,6 +296,7 @@ class Acc(msgspec.Struct):
     stdin_is_code: bool = False
     outputs_network: bool = False
     outputs_decoded: bool = False
+    names_on_stdin: bool = False
     privileged: bool = False
     detached: bool = False
     remote: bool = False
@@ -352,7 +353,8 @@ class Acc(msgspec.Struct):
         files, net, nested, shell = self.files, self.net, self.nested, self.shell
         inline, env, markers = self.inline, self.env, self.markers
         if not (files or net or nested or shell or inline or env or markers or self.stdin_is_code
-                or self.outputs_network or self.outputs_decoded or self.privileged
+                or self.outputs_network or self.outputs_decoded or self.names_on_stdin
+                or self.privileged
                 or self.detached or self.remote):  # fmt: skip
             return _NO_EFFECTS  # nothing found (`ls -la`): the shared empty answer
         return Effects(  # skip tuple() for the (common) empty lists
@@ -366,6 +368,7 @@ class Acc(msgspec.Struct):
             stdin_is_code=self.stdin_is_code,
             outputs_network=self.outputs_network,
             outputs_decoded=self.outputs_decoded,
+            names_on_stdin=self.names_on_stdin,
             privileged=self.privileged,
             detached=self.detached,
             remote=self.remote,

@@ -161,10 +161,11 @@ def _rsync(name: str, args: Argv) -> Effects:
         acc.code(remote_shell)
     for path in parsed.values("--rsync-path"):
         acc.mark("ssh.local-command", path)
+    lists = parsed.values("--files-from")
+    acc.names_on_stdin = "-" in lists
     acc.read(
-        *parsed.values(
-            "--exclude-from", "--include-from", "--files-from", "--password-file", "--read-batch"
-        )
+        *(f for f in lists if f != "-"),
+        *parsed.values("--exclude-from", "--include-from", "--password-file", "--read-batch"),
     )
     acc.write(*parsed.values("--log-file", "--write-batch", "--only-write-batch"))
     operands = parsed.operands

@@ -457,6 +457,10 @@ def _apply_redirects(
                 target = child
         if target is None:
             continue
+        if op == "<" and target.type == "process_substitution":
+            # `cpio -o < <(find ~/.ssh)`: stdin is what the inner commands print (names too)
+            new_stdin = _substitution(sink, frame, target)
+            continue
         words, _ = expand._eval_arg(sink, frame, target)
         dest = words[0] if words else _node_text(frame, target)
         if op in (">&", "<&", ">&-", "<&-") and (dest.isdigit() or dest == "-"):

@@ -13,7 +13,8 @@ walker hands ``effects_of`` unquoted words, which is what shlex yields). Expecta
   must be absent.
 - ``nest``: nested argv (as command strings, shlex-split); ``sh``: shell_code strings;
   ``py``: inline_code ``(language, code)`` pairs; ``env``: env_set pairs.
-- boolean flags (``stdin``, ``net_out``, ``decoded``, ``priv``, ``detached``, ``remote``) are
+- boolean flags (``stdin``, ``net_out``, ``decoded``, ``priv``, ``detached``, ``remote``,
+  ``names``) are
   compared exactly when given; ``empty`` demands ``Effects()``.
 """
 
@@ -44,6 +45,7 @@ _FLAGS = {
     "priv": "privileged",
     "detached": "detached",
     "remote": "remote",
+    "names": "names_on_stdin",
 }
 
 Case = tuple[str, dict[str, Any]]
@@ -143,7 +145,22 @@ CASES: list[Case] = [
         "tar -cf /dev/null /dev/null --checkpoint=1 --checkpoint-action=exec=/bin/sh",
         {"sh": ["/bin/sh"], "m": ["archive.exec"]},
     ),
-    ("tar -T list.txt -cf x.tar", {"f": ["R:list.txt", "W:x.tar"]}),
+    ("tar -T list.txt -cf x.tar", {"f": ["R:list.txt", "W:x.tar"], "names": False}),
+    ("tar czf x.tgz -T -", {"f": ["W:x.tgz"], "nf": ["R:-"], "names": True}),
+    ("tar -czf x.tgz --files-from=-", {"names": True}),
+    ("tar -xf x.tar -T -", {"names": False}),
+    ("zip -@ out.zip", {"f": ["W:out.zip"], "names": True}),
+    ("zip -r out.zip src", {"names": False}),
+    ("cpio -o", {"names": True}),
+    ("cpio -ov -F /tmp/x.cpio", {"f": ["W:/tmp/x.cpio"], "names": True}),
+    ("cpio -pdm ../backup", {"f": ["W*:../backup"], "names": True}),
+    ("cpio -idmv", {"f": ["W*:."], "names": False}),
+    ("cpio -i -D out -F a.cpio", {"f": ["R:a.cpio", "W*:out"]}),
+    ("cpio -it -F a.cpio", {"f": ["R:a.cpio"], "nf": ["W*:."]}),
+    ("cpio -o -F backup:/tmp/x.cpio", {"n": ["upload backup"]}),
+    ("cpio -o --rsh-command 'sh -c x'", {"sh": ["sh -c x"]}),
+    ("rsync -a --files-from=- / dst/", {"names": True}),
+    ("rsync -a --files-from=list.txt / dst/", {"f": ["R:list.txt"], "names": False}),
     ("zip -r out.zip ~/.aws", {"f": ["W:out.zip", "R*:~/.aws"]}),
     ("zip x.zip f -T -TT 'sh #'", {"sh": ["sh #"], "m": ["archive.exec"]}),
     ("unzip a.zip -d out", {"f": ["R:a.zip", "W*:out"]}),
