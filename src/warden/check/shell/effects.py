@@ -45,6 +45,8 @@ class Effects(msgspec.Struct, frozen=True, kw_only=True):
       ``python -``, ``python`` with no script).
     - ``outputs_network``: what it writes to stdout came from the network (``curl URL``).
     - ``outputs_decoded``: stdout is decoded data (``base64 -d``, ``xxd -r``, ``openssl enc -d``).
+    - ``shell_args``: the positional parameters of the first ``shell_code`` (``sh -c CODE NAME
+      ARG...``: ``$0`` is NAME, ``$1`` the first ARG).
     - ``names_on_stdin``: the program reads the files named on its stdin (``cpio -o``,
       ``tar -T -``, ``zip -@``, ``rsync --files-from=-``): ``find ~/.ssh | cpio -o`` reads the
       keys.
@@ -56,6 +58,7 @@ class Effects(msgspec.Struct, frozen=True, kw_only=True):
     net: tuple[NetRef, ...] = ()
     nested: tuple[tuple[str, ...], ...] = ()
     shell_code: tuple[str, ...] = ()
+    shell_args: tuple[str, ...] = ()
     inline_code: tuple[tuple[str, str], ...] = ()
     env_set: tuple[tuple[str, str], ...] = ()
     markers: tuple[tuple[str, str], ...] = ()

@@ -292,15 +292,18 @@ def _run_inner(
 ) -> None:  # fmt: skip
     """What a program runs in turn: argv vectors, shell code, inline code, code on stdin."""
     here = (*via, name)
-    for inner in eff.nested:
-        if inner:
-            inner = _bind_names(inner, name, roots, stdin)
-            _run(sink, frame, inner, stdin, span, frozenset(), via=here,
-                 privileged=privileged, background=background or eff.detached)  # fmt: skip
-    for code in eff.shell_code:
+    for nested in eff.nested:
+        if nested:
+            for inner in _bind_names(nested, name, roots, stdin):
+                _run(sink, frame, inner, stdin, span, frozenset(), via=here,
+                     privileged=privileged, background=background or eff.detached)  # fmt: skip
+    for index, code in enumerate(eff.shell_code):
+        variables = frame.vars
+        if index == 0 and eff.shell_args:
+            variables = _positional(frame.vars, eff.shell_args)
         child = _Frame(src=b"", text="", depth=frame.depth, via=frame.via + here, span=span,
                        privileged=privileged, background=background or eff.detached,
-                       vars=frame.vars, functions=frame.functions, remote=frame.remote)  # fmt: skip
+                       vars=variables, functions=frame.functions, remote=frame.remote)  # fmt: skip
         walker._walk_code(sink, child, code, stdin, via="remote" if eff.remote else "")
     for lang, code in eff.inline_code:
         _inline(sink, frame, lang, code, name, span, privileged, via)
@@ -308,37 +311,57 @@ def _run_inner(
         _stdin_code(sink, frame, name, stdin, span, privileged, via)
 
 
+def _positional(variables: dict[str, str], args: tuple[str, ...]) -> dict[str, str]:
+    """The variables of ``sh -c CODE NAME ARG...``: ``$0`` is NAME, ``$1``-``$9``, ``$@`` and
+    ``$*`` the ARGs (a copy: the code's own assignments stay in its shell)."""
+    out = dict(variables)
+    out["0"] = args[0]
+    out["@"] = out["*"] = " ".join(args[1:])
+    for number, arg in enumerate(args[1:10], start=1):
+        out[str(number)] = arg
+    return out
+
+
 def _bind_names(
     inner: tuple[str, ...], name: str, roots: tuple[str, ...], stdin: _Out
-) -> tuple[str, ...]:
-    """File names a wrapper hands to its command: ``find DIR -exec cat {} ;`` reads files in
-    DIR, ``find DIR | xargs cat`` too. The directory stands in with a trailing slash, which
-    path rules read as "something inside it"."""
-    if name == "find" and "{}" in inner:
+) -> tuple[tuple[str, ...], ...]:
+    """The commands a wrapper runs with the file names it hands on: ``find DIR -exec cat {} ;``
+    reads files in DIR, ``find DIR | xargs cat`` too (the directory stands in with a trailing
+    slash, which path rules read as "something inside it"); ``echo ~/.ssh | xargs tar cf x``
+    archives ~/.ssh. A ``{}`` is filled in with each name, one command per name, as
+    ``xargs -I`` runs them (whole lines, then: ``xargs -I{} sh -c '{}' <<< "rm -rf ~"``)."""
+    marked = any("{}" in arg for arg in inner)
+    if name == "find" and marked:
         found = tuple(r.rstrip("/") + "/" for r in roots) or ("./",)
-        return tuple(d for arg in inner for d in (found if arg == "{}" else (arg,)))
-    if name == "xargs":
-        found = _stdin_names(stdin)
-        if found:
-            if any("{}" in arg for arg in inner):
-                return tuple(d for arg in inner for d in (found if arg == "{}" else (arg,)))
-            return (*inner, *found)
-    return inner
+    elif name == "xargs":
+        found = _stdin_names(stdin, lines=marked)
+        if not found:
+            return (inner,)
+        if not marked:
+            return ((*inner, *found),)
+    else:
+        return (inner,)
+    return tuple(tuple(a.replace("{}", f) for a in inner) for f in found[:MAX_BOUND_RUNS])
 
 
-#: Words of a known stdin taken as file names (``echo ~/.ssh | xargs tar czf x.tgz``); more are
-#: left out (a wrapper's command line is not a corpus).
+#: Words (or lines) of a known stdin taken as file names; more are left out (a wrapper's
+#: command line is not a corpus). A ``{}`` command is analysed for at most MAX_BOUND_RUNS.
 MAX_STDIN_NAMES = 64
+MAX_BOUND_RUNS = 16
 
 
-def _stdin_names(stdin: _Out) -> tuple[str, ...]:
+def _stdin_names(stdin: _Out, *, lines: bool = False) -> tuple[str, ...]:
     """File names a program gets on stdin: the directories a listing came from (with a
-    trailing slash: "something inside"), and the words of a text the analysis knows
-    (``echo``, ``printf``, a here-string)."""
+    trailing slash: "something inside"), and the words (or lines) of a text the analysis
+    knows (``echo``, ``printf``, a here-string, a here-doc)."""
     found = tuple(r.rstrip("/") + "/" for r in stdin.listing)
     value = stdin.value
     if value:
-        found += tuple(value.split(None, MAX_STDIN_NAMES)[:MAX_STDIN_NAMES])
+        if lines:
+            parts = value.split("\n", MAX_STDIN_NAMES)[:MAX_STDIN_NAMES]
+            found += tuple(p.strip() for p in parts if p.strip())
+        else:
+            found += tuple(value.split(None, MAX_STDIN_NAMES)[:MAX_STDIN_NAMES])
     return found
 
 

@@ -290,6 +290,7 @@ class Acc(msgspec.Struct):
     net: list[NetRef] = msgspec.field(default_factory=list)
     nested: list[Argv] = msgspec.field(default_factory=list)
     shell: list[str] = msgspec.field(default_factory=list)
+    shell_args: tuple[str, ...] = ()
     inline: list[tuple[str, str]] = msgspec.field(default_factory=list)
     env: list[tuple[str, str]] = msgspec.field(default_factory=list)
     markers: list[tuple[str, str]] = msgspec.field(default_factory=list)
@@ -362,6 +363,7 @@ class Acc(msgspec.Struct):
             net=tuple(net) if net else (),
             nested=tuple(nested) if nested else (),
             shell_code=tuple(shell) if shell else (),
+            shell_args=self.shell_args,
             inline_code=tuple(inline) if inline else (),
             env_set=tuple(env) if env else (),
             markers=tuple(markers) if markers else (),

@@ -65,6 +65,7 @@ def _shell(name: str, args: Argv) -> Effects:
     if command_mode:
         if operands:
             acc.code(operands[0])
+            acc.shell_args = tuple(operands[1:])  # $0, $1, ...: `sh -c 'cat "$1"' _ FILE`
     elif from_stdin or not operands:
         acc.stdin_is_code = True
     else:

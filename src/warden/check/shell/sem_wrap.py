@@ -237,7 +237,11 @@ def _xargs(name: str, args: Argv) -> Effects:
     parsed = parse(args, _XARGS)
     acc = Acc()
     acc.read(*parsed.values("-a", "--arg-file"))
-    acc.run(parsed.operands or ["echo"])
+    command = parsed.operands or ["echo"]
+    replace = parsed.value("-I", "--replace") or ("{}" if parsed.has("-i") else None)
+    if replace and replace != "{}":  # `xargs -I % cp % /tmp`: as `{}`, which the walker fills in
+        command = [word.replace(replace, "{}") for word in command]
+    acc.run(command)
     return acc.build()
 
 

@@ -12,7 +12,8 @@ walker hands ``effects_of`` unquoted words, which is what shlex yields). Expecta
 - ``m``: markers ``"name=detail"`` (exact) or ``"name"`` (any detail); ``nm``: marker names that
   must be absent.
 - ``nest``: nested argv (as command strings, shlex-split); ``sh``: shell_code strings;
-  ``py``: inline_code ``(language, code)`` pairs; ``env``: env_set pairs.
+  ``py``: inline_code ``(language, code)`` pairs; ``env``: env_set pairs; ``args``: the
+  positional parameters of the shell code (``shell_args``).
 - boolean flags (``stdin``, ``net_out``, ``decoded``, ``priv``, ``detached``, ``remote``,
   ``names``) are
   compared exactly when given; ``empty`` demands ``Effects()``.
@@ -160,6 +161,9 @@ CASES: list[Case] = [
     ("cpio -o -F backup:/tmp/x.cpio", {"n": ["upload backup"]}),
     ("cpio -o --rsh-command 'sh -c x'", {"sh": ["sh -c x"]}),
     ("rsync -a --files-from=- / dst/", {"names": True}),
+    ("xargs -I % cp % %.bak", {"nest": ["cp {} {}.bak"]}),
+    ("xargs -i sh -c '{}'", {"nest": ["sh -c {}"]}),
+    ("xargs -n1 rm", {"nest": ["rm"]}),
     ("rsync -a --files-from=list.txt / dst/", {"f": ["R:list.txt"], "names": False}),
     ("zip -r out.zip ~/.aws", {"f": ["W:out.zip", "R*:~/.aws"]}),
     ("zip x.zip f -T -TT 'sh #'", {"sh": ["sh #"], "m": ["archive.exec"]}),
@@ -722,7 +726,9 @@ CASES: list[Case] = [
     ("eval 'echo $X'", {"sh": ["echo $X"]}),
     ("eval echo hi there", {"sh": ["echo hi there"]}),
     # --- shells and interpreters --------------------------------------------------------------
-    ("bash -c 'echo hi' x y", {"sh": ["echo hi"], "stdin": False}),
+    ("bash -c 'echo hi' x y", {"sh": ["echo hi"], "stdin": False, "args": ["x", "y"]}),
+    ("sh -c 'cat \"$1\"' _ a.txt", {"sh": ['cat "$1"'], "args": ["_", "a.txt"]}),
+    ("sh -c 'echo hi'", {"sh": ["echo hi"], "args": []}),
     ('sh -c "$CMD"', {"sh": ["$CMD"]}),
     ("bash -lc 'make test'", {"sh": ["make test"]}),
     ("bash -e -o pipefail -c 'x | y'", {"sh": ["x | y"]}),
@@ -1062,6 +1068,8 @@ def check(command: str, expect: dict[str, Any]) -> None:
             assert effects.nested == (), effects.nested
     for code in expect.get("sh", ()):
         assert code in effects.shell_code, (code, effects.shell_code)
+    if "args" in expect:
+        assert effects.shell_args == tuple(expect["args"]), effects.shell_args
     for pair in expect.get("py", ()):
         assert pair in effects.inline_code, (pair, effects.inline_code)
     if "env" in expect:
