@@ -122,8 +122,9 @@ def analyze(action: Action, paths: PathContext) -> Facts:
         files.append(_access(op, action.path, action.tool, paths, recursive=recursive))
         files.extend(_access(op, extra, action.tool, paths) for extra in action.paths)
         if pattern and "/" in pattern and action.tool in ("Glob", "glob"):
+            # a Glob tool shows the agent names: judged as a listing of where the glob starts
             joined = action.path.rstrip("/") + "/" + pattern
-            files.append(_access(FileOp.LIST, joined, action.tool, paths, glob=True))
+            files.append(_access(FileOp.LIST, joined, action.tool, paths, glob=True).shown())
     elif kind is ActionKind.FILE_WRITE and action.path is not None:
         files.append(_access(FileOp.WRITE, action.path, action.tool, paths))
         texts.append(("content", action.content or ""))

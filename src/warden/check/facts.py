@@ -16,6 +16,8 @@ from enum import StrEnum
 
 import msgspec
 
+from warden.check.paths import listed_dir
+
 __all__ = [
     "Exec",
     "Facts",
@@ -106,6 +108,12 @@ class FileAccess(msgspec.Struct, frozen=True, kw_only=True):
     def forms(self) -> tuple[str, ...]:
         """Every spelling a path rule must consider: the lexical path and the resolved one."""
         return (self.path,) if self.real is None else (self.path, self.real)
+
+    def shown(self) -> FileAccess:
+        """This glob listing as a listing of the directory its wildcards start in (as
+        ``ls ~/.ssh`` is), for a listing whose names are only shown: ``ls ~/*`` may name
+        ``~/_netrc`` but reads nothing from it."""
+        return msgspec.structs.replace(self, path=listed_dir(self.path), glob=False, real=None)
 
 
 class NetAccess(msgspec.Struct, frozen=True, kw_only=True):

@@ -269,6 +269,15 @@ MAX_GLOB_TOKENS = 320
 _WILD = re.compile(r"[*?\[]")
 
 
+def listed_dir(glob: str) -> str:
+    """The directory a glob's wildcards start in (``/home/dev/*`` -> ``/home/dev``,
+    ``/home/dev/.ss?/id_*`` -> ``/home/dev``): what a listing of the glob shows the names of."""
+    m = _WILD.search(glob)
+    head = glob if m is None else glob[: m.start()]
+    cut = head.rfind("/")
+    return (head[:cut] or "/") if cut >= 0 else head
+
+
 def _ends_compatible(a: str, b: str) -> bool:
     """Cheap necessary condition: the literal text before the first wildcard of each glob (and
     after the last) must agree, or no path can match both (the first test of

@@ -87,6 +87,20 @@ def test_pathological_regex_inputs() -> None:
     judge("x=" + "${x:0:1}" * 10_000)
 
 
+def test_names_handed_on_are_bounded() -> None:
+    """Found in review (session 6): each was quadratic (minutes, or 27 s for the deep path)."""
+    judge("cat " + "a/" * 200_000)  # the path index's literal-start screen
+    judge("echo " + "a/" * 200_000 + " | xargs cat")
+    n = 20_000  # every live glob against every file access
+    globs, files = " ".join(f"g{i}*" for i in range(n)), " ".join(f"f{i}" for i in range(n))
+    judge(f"ls {globs}; cat {files}")
+    names = " ".join(f"f{i}" for i in range(64))  # every name into every `{}`
+    judge(f"echo {names} | xargs -I{{}} cat " + "{} " * n)
+    # a name past the cap is not seen: the analysis says it is incomplete
+    d = judge("xargs cat <<< '" + "w " * 200_000 + "~/.ssh/id_rsa'")
+    assert d.verdict >= Verdict.DENY and "analysis.incomplete" in d.rules
+
+
 def test_huge_non_shell_inputs() -> None:
     big = "x" * 5_000_000
     write = Action(kind=ActionKind.FILE_WRITE, tool="Write", path="/home/dev/project/a.txt",

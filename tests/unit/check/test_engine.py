@@ -158,6 +158,12 @@ def test_non_shell_actions_share_the_rules() -> None:
         ("cat ~/*", True),  # a glob *read* still meets every file it may name
         ("file ~/*", True),
         ("grep -r TODO ~/*", True),
+        # ... and only while nothing in the command takes the names it shows (review, session 6)
+        ("cat $(ls ~/.npmr?)", True),
+        ("ls ~/.npmr? | xargs cat", True),
+        ("ls ~/.npmr? | while read f; do cat \"$f\"; done", True),
+        ("ls ~/.npmr? > /tmp/list", True),
+        ("tree --fromfile ~/.npmr?", True),
     ],
 )
 def test_a_listed_glob_is_a_listing_of_where_it_starts(command: str, blocked: bool) -> None:

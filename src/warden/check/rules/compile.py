@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 
 from warden.action import Action
-from warden.check.facts import Facts, FileOp
+from warden.check.facts import Facts
 from warden.check.paths import glob_regex, globs_intersect
 from warden.check.rules.model import RuleSpec, Selection
 from warden.decision import Severity, Verdict
@@ -125,6 +125,7 @@ class PathIndex:
         # the detour screens (see glob_screen / inside_screen), built on the first detour
         self._by_start: dict[str, tuple[_Entry, ...]] | None = None
         self._starts: list[str] = []
+        self._longest_start = 0
         self._glob_cache: dict[str, frozenset[int]] = {}
         self._inside_cache: dict[str, frozenset[int]] = {}
 
@@ -185,6 +186,7 @@ class PathIndex:
                 entry = (glob, ident, tail is not None, glob if tail is None else tail)
                 grouped.setdefault(_literal_prefix(glob), []).append(entry)
             self._starts = sorted(grouped)
+            self._longest_start = max(map(len, grouped), default=0)
             by_start = self._by_start = {k: tuple(v) for k, v in grouped.items()}  # last
         return by_start, self._starts
 
@@ -193,7 +195,9 @@ class PathIndex:
         a pattern and a glob whose literal starts disagree)."""
         by_start, starts = self._tables()
         found: list[_Entry] = []
-        for k in range(len(lit) + 1):  # starts that are a prefix of lit (lit's own included)
+        # starts that are a prefix of lit (lit's own included): none is longer than the longest
+        # start (a 200,000-character path would otherwise cost a quadratic slicing)
+        for k in range(min(len(lit), self._longest_start) + 1):
             group = by_start.get(lit[:k])
             if group:
                 found.extend(group)
@@ -303,8 +307,6 @@ _INSIDE_CACHE = 4096
 #: Operations that take a directory's contents whole when given a directory.
 _WHOLE_DIR_OPS = frozenset({"read", "delete"})
 
-_LIST = FileOp.LIST
-
 
 def _path_pred(values: Sequence[str], env: CompileEnv, *, literal_globs: bool = False) -> Pred:
     """Path conditions. A glob access (``~/.ss?/id_*``) matches when some real path could match
@@ -333,9 +335,7 @@ def _path_pred(values: Sequence[str], env: CompileEnv, *, literal_globs: bool = 
     def pred(item: Any) -> bool:
         nonlocal starts
         forms = item.forms()
-        if item.glob and not literal_globs and item.op is _LIST:
-            forms = _listed_dirs(forms)  # names only: as a listing of where the glob starts
-        elif item.glob and not literal_globs:
+        if item.glob and not literal_globs:
             # a directory the glob names, taken whole, also holds what is inside it (anchored
             # patterns only, as names_inside): globs_intersect(within=True)
             whole = _whole_dir(item)
@@ -439,18 +439,6 @@ class _Inside:
             and globs_intersect(p, inside + "**", shell=False)
             for prefix, p in anchored
         )
-
-
-def _listed_dirs(forms: tuple[str, ...]) -> tuple[str, ...]:
-    """A glob *listed* (``ls ~/*``, ``du -sh ~/*``, a Glob tool's pattern) shows names, not
-    contents: it is judged as a listing of the directory its wildcards start in, as
-    ``ls ~/.ssh`` is, so a listing that may name ``~/_netrc`` is no credential read."""
-    out: list[str] = []
-    for f in forms:
-        lit = _literal_prefix(f)
-        cut = lit.rfind("/")
-        out.append(lit[:cut] or "/" if cut >= 0 else lit)
-    return tuple(out)
 
 
 def _whole_dir(item: Any) -> bool:
@@ -789,10 +777,7 @@ class PathReach:
             forms = item.forms()
             for f in forms:
                 ids.update(index.matches(f))
-            if item.glob and item.op is _LIST:
-                for f in _listed_dirs(forms):
-                    extra.update(index.matches(f))
-            elif item.glob:
+            if item.glob:
                 whole = _whole_dir(item)
                 for f in forms:
                     extra.update(index.glob_screen(f))

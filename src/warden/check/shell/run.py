@@ -14,6 +14,7 @@ tag and origin steps when they have nothing to do (measured in docs/decisions.md
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Sequence
 
 import tree_sitter
@@ -250,7 +251,7 @@ def _apply_effects(
         elif op is _LIST:
             roots = (*roots, ref.raw)
     if eff.names_on_stdin:  # `find ~/.ssh | cpio -o`: the files named on stdin are read
-        for raw in _stdin_names(stdin):
+        for raw in _stdin_names(stdin, sink=sink, span=span):
             _file(sink, frame, _READ, raw, name, span, recursive=True)
             reads = True
     for net in eff.net:
@@ -294,7 +295,7 @@ def _run_inner(
     here = (*via, name)
     for nested in eff.nested:
         if nested:
-            for inner in _bind_names(nested, name, roots, stdin):
+            for inner in _bind_names(nested, name, roots, stdin, sink, span):
                 _run(sink, frame, inner, stdin, span, frozenset(), via=here,
                      privileged=privileged, background=background or eff.detached)  # fmt: skip
     for index, code in enumerate(eff.shell_code):
@@ -323,8 +324,9 @@ def _positional(variables: dict[str, str], args: tuple[str, ...]) -> dict[str, s
 
 
 def _bind_names(
-    inner: tuple[str, ...], name: str, roots: tuple[str, ...], stdin: _Out
-) -> tuple[tuple[str, ...], ...]:
+    inner: tuple[str, ...], name: str, roots: tuple[str, ...], stdin: _Out, sink: _Sink,
+    span: Span,
+) -> tuple[tuple[str, ...], ...]:  # fmt: skip
     """The commands a wrapper runs with the file names it hands on: ``find DIR -exec cat {} ;``
     reads files in DIR, ``find DIR | xargs cat`` too (the directory stands in with a trailing
     slash, which path rules read as "something inside it"); ``echo ~/.ssh | xargs tar cf x``
@@ -334,35 +336,60 @@ def _bind_names(
     if name == "find" and marked:
         found = tuple(r.rstrip("/") + "/" for r in roots) or ("./",)
     elif name == "xargs":
-        found = _stdin_names(stdin, lines=marked)
+        found = _stdin_names(stdin, lines=marked, sink=sink, span=span)
         if not found:
             return (inner,)
         if not marked:
             return ((*inner, *found),)
     else:
         return (inner,)
-    return tuple(tuple(a.replace("{}", f) for a in inner) for f in found[:MAX_BOUND_RUNS])
+    # one command per name, at most MAX_BOUND_RUNS and MAX_BOUND_WORDS words in all
+    runs = max(1, min(len(found), MAX_BOUND_RUNS, MAX_BOUND_WORDS // max(1, len(inner))))
+    return tuple(tuple(a.replace("{}", f) for a in inner) for f in found[:runs])
 
 
-#: Words (or lines) of a known stdin taken as file names; more are left out (a wrapper's
-#: command line is not a corpus). A ``{}`` command is analysed for at most MAX_BOUND_RUNS.
-MAX_STDIN_NAMES = 64
+#: Words (or lines) of a known stdin taken as file names; more make the analysis incomplete
+#: (a finding). A ``{}`` command is analysed for at most MAX_BOUND_RUNS names and
+#: MAX_BOUND_WORDS words in all.
+MAX_STDIN_NAMES = 256
 MAX_BOUND_RUNS = 16
+MAX_BOUND_WORDS = 4096
 
 
-def _stdin_names(stdin: _Out, *, lines: bool = False) -> tuple[str, ...]:
+def _stdin_names(
+    stdin: _Out, *, sink: _Sink, span: Span, lines: bool = False
+) -> tuple[str, ...]:
     """File names a program gets on stdin: the directories a listing came from (with a
     trailing slash: "something inside"), and the words (or lines) of a text the analysis
-    knows (``echo``, ``printf``, a here-string, a here-doc)."""
+    knows (``echo``, ``printf``, a here-string, a here-doc). More than MAX_STDIN_NAMES is
+    itself a finding (``analysis.incomplete``): a name past the cap would go unseen."""
     found = tuple(r.rstrip("/") + "/" for r in stdin.listing)
     value = stdin.value
     if value:
         if lines:
-            parts = value.split("\n", MAX_STDIN_NAMES)[:MAX_STDIN_NAMES]
-            found += tuple(p.strip() for p in parts if p.strip())
+            parts = value.split("\n", MAX_STDIN_NAMES)
+            found += tuple(p.strip() for p in parts[:MAX_STDIN_NAMES] if p.strip())
         else:
-            found += tuple(value.split(None, MAX_STDIN_NAMES)[:MAX_STDIN_NAMES])
+            parts = value.split(None, MAX_STDIN_NAMES)
+            found += _xargs_words(parts[:MAX_STDIN_NAMES])
+        if len(parts) > MAX_STDIN_NAMES and parts[MAX_STDIN_NAMES].strip():
+            sink.mark("analysis.incomplete", f"more than {MAX_STDIN_NAMES} names on stdin", span)
     return found
+
+
+def _xargs_words(head: list[str]) -> tuple[str, ...]:
+    """Blank-separated words as xargs takes them: quotes and backslashes removed
+    (``xargs cat <<< '"~/.aws/credentials"'``). On text xargs itself would refuse (an unmatched
+    quote), the words as they are."""
+    if not any(q in w for w in head for q in "'\"\\"):
+        return tuple(head)
+    try:
+        lexer = shlex.shlex(" ".join(head), posix=True)
+        lexer.whitespace_split = True
+        lexer.commenters = ""
+        return tuple(lexer)[:MAX_STDIN_NAMES]
+    except ValueError:
+        return tuple(head)
 
 
 def _inline(
@@ -442,10 +469,31 @@ def _stdin_code(
 
 def _from_glob(raw: str, live: set[str]) -> bool:
     """Whether ``raw`` was made from a word the shell glob-expands: a directory standing in for
-    the names found in it (``find ~/.ss? -exec cat {} +`` reads ``~/.ss?/``), or a member
-    joined to a program's own directory (``tar -C ~ -czf x.tgz .ss?`` archives ``~/.ss?``)."""
+    the names found in it (``find ~/.ss? -exec cat {} +`` reads ``~/.ss?/``), a member joined
+    to a program's own directory (``tar -C ~ -czf x.tgz .ss?`` archives ``~/.ss?``), or a
+    name joined to a globbed directory (``tar -C ~/.a?s -czf x.tgz credentials``). Set lookups
+    for the first and last :data:`MAX_GLOB_JOINS` ``/`` of the path, whatever the number of
+    globs (a joined part is a directory or a member: a few components)."""
     bare = raw.rstrip("/")
-    return bare in live or any(raw.endswith("/" + g) for g in live)
+    if bare in live or bare + "/" in live:
+        return True
+    at, n = bare.find("/"), 0
+    while at >= 0 and n < MAX_GLOB_JOINS:  # a globbed directory with a name joined to it
+        head = bare[:at]
+        if head in live or head + "/" in live:
+            return True
+        at, n = bare.find("/", at + 1), n + 1
+    at, n = bare.rfind("/"), 0
+    while at >= 0 and n < MAX_GLOB_JOINS:  # a globbed member joined to a directory
+        tail = bare[at + 1 :]
+        if tail in live or tail + "/" in live:
+            return True
+        at, n = bare.rfind("/", 0, at), n + 1
+    return False
+
+
+#: How many ``/`` from each end of a path :func:`_from_glob` looks for a joined glob.
+MAX_GLOB_JOINS = 16
 
 
 def _file(
@@ -459,6 +507,8 @@ def _file(
     real = resolve(path)
     live = sink.live_globs
     glob = bool(live) and (raw in live or _from_glob(raw, live))
+    if glob and op is _LIST:
+        sink.listed_glob = True
     in_ws = is_within(path, ctx.workspace) and (real == path or is_within(real, ctx.workspace))
     sink.files.append(
         FileAccess(op=op, path=path, raw=raw, by=by, span=span, in_workspace=in_ws, glob=glob,

@@ -9,6 +9,7 @@ from warden.check.facts import FileOp, NetDirection
 from warden.check.shell.effects import Effects
 from warden.check.shell.sem_core import (
     ANY_ADDRESS,
+    STDIN_NAMES,
     Acc,
     Argv,
     Grammar,
@@ -70,8 +71,8 @@ def _tar(name: str, args: Argv) -> Effects:
         if extracting and not parsed.has("-O", "--to-stdout"):
             acc.file(FileOp.WRITE, directory or ".", recursive=True)
     lists = parsed.values("-T", "--files-from")
-    acc.read(*(f for f in lists if f != "-"), *parsed.values("-X", "--exclude-from"))
-    acc.names_on_stdin = creating and "-" in lists
+    acc.read(*(f for f in lists if f not in STDIN_NAMES), *parsed.values("-X", "--exclude-from"))
+    acc.names_on_stdin = creating and not STDIN_NAMES.isdisjoint(lists)
     for opt, val in parsed.opts:
         if val is None:
             continue
@@ -130,13 +131,14 @@ def _cpio(name: str, args: Argv) -> Effects:
     parsed = parse(args, _CPIO)
     acc = Acc()
     archive = parsed.value("-F", "--file", "-O", "-I")
-    directory = parsed.value("-D", "--directory")
+    directory = parsed.value("-D", "--directory") or None
     if parsed.has("-o", "--create", "-p", "--pass-through"):
         acc.names_on_stdin = True
         if parsed.has("-p", "--pass-through"):
             for dest in parsed.operands[:1]:
-                acc.file(FileOp.WRITE, dest if directory is None else f"{directory}/{dest}",
-                         recursive=True)  # fmt: skip
+                if directory is not None and not dest.startswith("/"):
+                    dest = f"{directory}/{dest}"
+                acc.file(FileOp.WRITE, dest, recursive=True)
         elif archive is not None:
             acc.write(archive)
     elif parsed.has("-i", "--extract"):

@@ -23,6 +23,7 @@ from warden.check.shell.effects import Effects, FileRef, NetRef
 
 __all__ = [
     "ANY_ADDRESS",
+    "STDIN_NAMES",
     "Acc",
     "Argv",
     "Grammar",
@@ -278,6 +279,10 @@ def split_host_port(text: str) -> tuple[str, int | None]:
         host, _, port = text.partition(":")
         return host, port_of(port)
     return text, None
+
+
+#: Spellings of "read the list from stdin" for a file-list option (``tar -T -``).
+STDIN_NAMES = frozenset({"-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"})
 
 
 class Acc(msgspec.Struct):

@@ -156,7 +156,7 @@ _SPECS: dict[str, ReadSpec] = {
             "--random-source": FileOp.READ,
         },
     ),
-    "wc": ReadSpec(file_opts={"--files0-from": FileOp.READ}),
+    "wc": ReadSpec("--files0-from", file_opts={"--files0-from": FileOp.READ}),
     "diff": ReadSpec(
         "-C -U -I -x -X -F -L -S --label --starting-file --from-file --to-file --exclude"
         " --exclude-from --ignore-matching-lines --line-format",
@@ -225,10 +225,15 @@ _SPECS: dict[str, ReadSpec] = {
         file_opts={"-o": FileOp.WRITE},
     ),
     "du": ReadSpec(
-        "-B -d -t -X --block-size --max-depth --threshold --exclude --exclude-from --time-style",
+        "-B -d -t -X --block-size --max-depth --threshold --exclude --exclude-from --time-style"
+        " --files0-from",
         ops=(FileOp.LIST,),
         recursive=True,
-        file_opts={"-X": FileOp.READ, "--exclude-from": FileOp.READ},
+        file_opts={
+            "-X": FileOp.READ,
+            "--exclude-from": FileOp.READ,
+            "--files0-from": FileOp.READ,
+        },
     ),
     "exa": ReadSpec("-L -I --level --ignore-glob --sort --time", ops=(FileOp.LIST,)),
     "eza": ReadSpec("-L -I --level --ignore-glob --sort --time", ops=(FileOp.LIST,)),
@@ -509,7 +514,19 @@ def _code(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
+_TREE_LISTS = reader(_SPECS["tree"])
+# `tree --fromfile FILE` prints the lines of FILE as a tree: it reads its operands
+_TREE_READS = reader(
+    ReadSpec("-L -P -I -o --filelimit --timefmt --charset --sort", file_opts={"-o": FileOp.WRITE})
+)
+
+
+def _tree(name: str, args: Argv) -> Effects:
+    return (_TREE_READS if "--fromfile" in args else _TREE_LISTS)(name, args)
+
+
 HANDLERS: dict[str, Handler] = {name: reader(spec) for name, spec in _SPECS.items()}
+HANDLERS["tree"] = _tree
 HANDLERS.update(
     {
         "sed": _sed,

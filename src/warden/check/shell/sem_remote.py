@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from warden.check.facts import FileOp, NetDirection
 from warden.check.shell.effects import Effects
-from warden.check.shell.sem_core import Acc, Argv, Grammar, Handler, parse, port_of
+from warden.check.shell.sem_core import STDIN_NAMES, Acc, Argv, Grammar, Handler, parse, port_of
 
 __all__ = ["HANDLERS", "is_remote"]
 
@@ -162,9 +162,9 @@ def _rsync(name: str, args: Argv) -> Effects:
     for path in parsed.values("--rsync-path"):
         acc.mark("ssh.local-command", path)
     lists = parsed.values("--files-from")
-    acc.names_on_stdin = "-" in lists
+    acc.names_on_stdin = not STDIN_NAMES.isdisjoint(lists)
     acc.read(
-        *(f for f in lists if f != "-"),
+        *(f for f in lists if f not in STDIN_NAMES),
         *parsed.values("--exclude-from", "--include-from", "--password-file", "--read-batch"),
     )
     acc.write(*parsed.values("--log-file", "--write-batch", "--only-write-batch"))

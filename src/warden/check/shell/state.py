@@ -15,7 +15,7 @@ from collections.abc import Callable
 import msgspec
 import tree_sitter
 
-from warden.check.facts import Exec, Facts, FileAccess, Marker, NetAccess, Origin, Span
+from warden.check.facts import Exec, Facts, FileAccess, FileOp, Marker, NetAccess, Origin, Span
 from warden.check.paths import PathContext
 from warden.check.shell.effects import Effects
 
@@ -114,6 +114,7 @@ class _Sink(msgspec.Struct):
     env_read: list[str] = msgspec.field(default_factory=list)
     env_set: list[tuple[str, str]] = msgspec.field(default_factory=list)
     live_globs: set[str] = msgspec.field(default_factory=set)  # words the shell would glob-expand
+    listed_glob: bool = False  # some program listed a glob (see shown_listings)
     nodes: int = 0
     nesting: int = 0
 
@@ -122,14 +123,42 @@ class _Sink(msgspec.Struct):
 
     def facts(self) -> Facts:
         env_read, markers = self.env_read, self.markers  # deduplicated, in order (often empty)
+        files = tuple(self.files)
+        if self.listed_glob and shows_only(self.execs, self.net, files):
+            files = tuple(f.shown() if f.op is _LIST and f.glob else f for f in files)
         return Facts(
             execs=tuple(self.execs),
-            files=tuple(self.files),
+            files=files,
             net=tuple(self.net),
             env_read=tuple(dict.fromkeys(env_read)) if env_read else (),
             env_set=tuple(self.env_set),
             markers=tuple(dict.fromkeys(markers)) if markers else (),
         )
+
+
+_LIST = FileOp.LIST
+
+#: Programs that only show names, sizes or lines to whoever reads the output (no program here
+#: takes a name it reads and opens it; their own file operands are matched as usual).
+SHOWS_ONLY = frozenset({
+    "ls", "dir", "vdir", "du", "tree", "exa", "eza", "lsd", "find", "fd", "fdfind", "stat",
+    "realpath", "readlink", "head", "tail", "sort", "uniq", "wc", "column", "cut", "tr", "nl",
+    "grep", "egrep", "fgrep", "less", "more",
+})  # fmt: skip
+
+
+def shows_only(execs: list[Exec], net: list[NetAccess], files: tuple[FileAccess, ...]) -> bool:
+    """Whether a command only shows what it lists (``ls ~/*``, ``du -sh ~/* | sort -h``): every
+    program is a plain display program with arguments known before it runs, nothing is written
+    and nothing goes over the network. Then no listed name reaches a reader inside the command
+    (``cat $(ls ~/.npmr?)``, ``ls ~/.npmr? | xargs cat`` and ``ls ... > list`` do not qualify);
+    a later action that reads a shown name is checked on its own."""
+    if net:
+        return False
+    for e in execs:
+        if e.name not in SHOWS_ONLY or e.dynamic or e.via or e.args_from:
+            return False
+    return all(f.op is _LIST or f.op is FileOp.READ for f in files)
 
 
 class _Frame(msgspec.Struct):

@@ -457,7 +457,7 @@ def _apply_redirects(
                 target = child
         if target is None:
             continue
-        if op == "<" and target.type == "process_substitution":
+        if op == "<" and fd in ("", "0") and target.type == "process_substitution":
             # `cpio -o < <(find ~/.ssh)`: stdin is what the inner commands print (names too)
             new_stdin = _substitution(sink, frame, target)
             continue

@@ -131,6 +131,12 @@ CASES: list[Case] = [
     ("ls", {"f": [], "nf": ["L:."]}),
     ("ls -R /", {"f": ["L*:/"]}),
     ("tree -L 2 src", {"f": ["L*:src"], "nf": ["L:2"]}),
+    ("tree --fromfile list.txt", {"f": ["R:list.txt"], "nf": ["L*:list.txt"]}),
+    ("du --files0-from names.bin", {"f": ["R:names.bin"], "nf": ["L*:names.bin"]}),
+    ("wc -l --files0-from names.bin", {"f": ["R:names.bin"]}),
+    ("tar czf x.tgz -T /dev/stdin", {"nf": ["R:/dev/stdin"], "names": True}),
+    ("cpio -p -D out dest", {"f": ["W*:out/dest"]}),
+    ("cpio -p -D '' dest", {"f": ["W*:dest"]}),
     ("du -sh /home", {"f": ["L*:/home"]}),
     ("readlink -f link", {"f": ["L:link"]}),
     # --- archives and compression -------------------------------------------------------------
