@@ -101,6 +101,25 @@ def test_names_handed_on_are_bounded() -> None:
     assert d.verdict >= Verdict.DENY and "analysis.incomplete" in d.rules
 
 
+def test_loops_and_lists_are_bounded() -> None:
+    """Loops walk their body once per value (session 7): a rogue agent must not turn that into
+    unbounded work, nor hide a name past the bounds (a name not walked is a finding)."""
+    words = " ".join(f"w{i}" for i in range(100_000))
+    d = judge(f"for f in {words} ~/.ssh/id_rsa; do cat $f; done")
+    assert d.verdict >= Verdict.DENY
+    body = "; ".join(["cat $f"] * 2_000)  # 32 walks of a 14 KB body: more than the budget
+    d = judge(f"for f in {' '.join(f'v{i}' for i in range(32))}; do {body}; done")
+    assert "analysis.incomplete" in d.rules
+    deep = "".join(f"for v{i} in a b; do " for i in range(60)) + ":" + "; done" * 60
+    assert "analysis.incomplete" in judge(deep).rules
+    lines = "\\n".join(f"l{i}" for i in range(50_000))
+    judge(f"printf '{lines}' | while read f; do cat \"$f\"; done")
+    judge("arr=(" + "x " * 100_000 + "); cat ${arr[99999]}")
+    assert judge("parallel cat ::: " + "a " * 100_000).verdict == Verdict.ALLOW  # one name
+    d = judge("parallel cat ::: " + " ".join(f"a{i}" for i in range(100)) + " ~/.ssh/id_rsa")
+    assert "analysis.incomplete" in d.rules
+
+
 def test_huge_non_shell_inputs() -> None:
     big = "x" * 5_000_000
     write = Action(kind=ActionKind.FILE_WRITE, tool="Write", path="/home/dev/project/a.txt",

@@ -50,6 +50,13 @@ class Effects(msgspec.Struct, frozen=True, kw_only=True):
     - ``names_on_stdin``: the program reads the files named on its stdin (``cpio -o``,
       ``tar -T -``, ``zip -@``, ``rsync --files-from=-``): ``find ~/.ssh | cpio -o`` reads the
       keys.
+    - ``names_files``: files the program reads file names from, and then reads those files
+      (``tar -T LIST``, ``rsync --files-from=LIST``, ``7z a x @LIST``); when LIST is a
+      process substitution the walker knows (``tar -T <(find ~/.ssh)``) the names are followed.
+    - ``args_files``: files a wrapper takes the arguments of the command it runs from, instead
+      of stdin (``xargs -a LIST``, ``parallel -a LIST``, ``parallel CMD :::: LIST``).
+    - ``args_delimiter``: how a wrapper splits its stdin into arguments (``xargs -0``: NUL,
+      ``xargs -d,``: the comma; empty: at blanks, as plain ``xargs``).
     - ``markers``: ``(name, detail)`` observations, e.g. ``("detach.nohup", "")``,
       ``("privilege.sudo", "")``, ``("net.listen", "4444")``.
     """
@@ -66,6 +73,9 @@ class Effects(msgspec.Struct, frozen=True, kw_only=True):
     outputs_network: bool = False
     outputs_decoded: bool = False
     names_on_stdin: bool = False
+    names_files: tuple[str, ...] = ()
+    args_files: tuple[str, ...] = ()
+    args_delimiter: str = ""
     privileged: bool = False
     detached: bool = False
     remote: bool = False  # nested/shell_code runs on another machine (ssh)

@@ -109,10 +109,17 @@ def _eval_into(
             text.add(out.value.rstrip("\n"), QUOTED if quoted else SPLIT)
             if Origin.DECODED in out.origins:
                 info.tags.add("obfuscation.decoded-substitution")
+        elif kind == "command_substitution" and out.listing:
+            # `cat $(find ~/.ssh -name 'id_*')`: names found in a directory, which stands in for
+            # them with a trailing slash ("something inside"), as for `find DIR | xargs cat`
+            info.dynamic = True
+            text.add(" ".join(out.listed()), SPLIT)
         else:
             info.dynamic = True
-            placeholder = "$(...)" if kind == "command_substitution" else "/dev/fd/63"
-            text.add(placeholder, QUOTED)
+            if kind == "command_substitution":
+                text.add("$(...)", QUOTED)
+            else:
+                text.add(sink.fd_path(out), QUOTED)
         return
     if kind == "arithmetic_expansion":
         for child in node.named_children:
@@ -194,9 +201,15 @@ def _expansion(
     name = ""
     indirect = False
     ops: list[tree_sitter.Node] = []
+    element: str | None = None  # `${files[@]}`, `${files[0]}`: the array's index
     for child in node.children:
         if child.type in ("variable_name", "special_variable_name"):
             name = _node_text(frame, child)
+        elif child.type == "subscript":
+            target = child.child_by_field_name("name")
+            index = child.child_by_field_name("index")
+            name = _node_text(frame, target) if target is not None else ""
+            element = _node_text(frame, index) if index is not None else "@"
         elif child.type == "!":
             indirect = True
         elif child.type not in ("$", "${", "}"):
@@ -205,6 +218,8 @@ def _expansion(
         if op.is_named:
             _scan_substitutions(sink, frame, op, set())
     value = _var_value(sink, frame, name)
+    if value is not None and element is not None:
+        value = _element(value, element)
     if indirect:
         info.tags.add("obfuscation.indirect-expansion")
         value = _var_value(sink, frame, value) if value is not None else None
@@ -221,7 +236,8 @@ def _expansion(
         info.dynamic = True
         text.add(raw, QUOTED)
         return
-    if value and ops and not _is_default_op(frame, ops):
+    if value and ops and not _is_default_op(frame, ops) and not _loop_bound(sink, name):
+        # (`for f in *.txt; do mv "$f" "${f%.txt}.md"`: ordinary work on a loop's names)
         info.tags.add("obfuscation.parameter-expansion")
     if name == "HOME" or name == "PWD":
         # keep a recognisable form for path normalisation
@@ -230,7 +246,7 @@ def _expansion(
     if len(text.chars) + len(value) > MAX_VALUE_CHARS:
         info.incomplete.add("expanded word too large")
         value = value[: max(0, MAX_VALUE_CHARS - len(text.chars))]
-    if name == "@":  # "$@" is one word per argument
+    if name == "@" or (element is not None and not element.isdigit()):  # "$@", "${a[@]}"
         text.add(value, SPLIT)
         return
     text.add(value, QUOTED if quoted else SPLIT)
@@ -238,6 +254,21 @@ def _expansion(
 #: Largest variable value (and expanded word) followed. Bash has no limit, so a command can grow
 #: a value exponentially (`a=$a$a` repeated); past this bound analysis stops and says so.
 MAX_VALUE_CHARS = 64 * 1024
+
+
+def _element(value: str, index: str) -> str:
+    """One element of an array kept as its blank-separated elements (``${a[1]}``); for an
+    index only known at run time, all of them (``${a[$i]}`` may be any)."""
+    if index in ("@", "*"):
+        return value
+    if index.isdigit():
+        parts = value.split()
+        return parts[int(index)] if int(index) < len(parts) else ""
+    return value
+
+
+def _loop_bound(sink: _Sink, name: str) -> bool:
+    return sink.loop_vars is not None and name in sink.loop_vars
 
 
 def _is_default_op(frame: _Frame, ops: list[tree_sitter.Node]) -> bool:
@@ -296,7 +327,12 @@ def _assignment(sink: _Sink, frame: _Frame, node: tree_sitter.Node) -> tuple[str
     value = ""
     if value_node is not None:
         info = WordInfo()
-        words, _ = _eval_arg(sink, frame, value_node, info)
+        if value_node.type == "array":  # `files=(~/.npmr?)`: the elements, blank-separated
+            words = []
+            for element in value_node.named_children:
+                words += _eval_arg(sink, frame, element, info)[0]
+        else:
+            words, _ = _eval_arg(sink, frame, value_node, info)
         value = " ".join(words)
         for tag in info.tags:
             sink.mark(tag, _node_text(frame, node)[:80], _span(frame, node))

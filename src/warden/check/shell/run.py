@@ -21,7 +21,7 @@ import tree_sitter
 
 from warden.check.facts import Exec, FileAccess, FileOp, NetAccess, NetDirection, Origin, Span
 from warden.check.paths import PathContext, is_within, normalize, resolve
-from warden.check.shell import expand, values, walker
+from warden.check.shell import expand, loops, values, walker
 from warden.check.shell.effects import Effects, NetRef
 from warden.check.shell.netloc import parse_target
 from warden.check.shell.semantics import LISTS_NAMES, PASSES_LINES
@@ -105,6 +105,8 @@ def _command(
         return _NONE
     for name, value in assigns:
         sink.env_set.append((name, value))
+    if argv[0] == "read":  # `read f <<< ~/.npmrc; cat $f`
+        loops.bind_read(sink, frame, tuple(argv), stdin, dict(assigns).get("IFS"), span)
     dynamic = info.dynamic and name_seen and ("$" in argv[0] or "`" in argv[0])
     if name_obfuscated and not dynamic:
         sink.mark("obfuscation.command-name", argv[0], span)
@@ -191,7 +193,16 @@ def _change_dir(sink: _Sink, argv: tuple[str, ...]) -> None:
     if target == "-" or "$" in target or "`" in target:
         return
     ctx = sink.paths
-    sink.paths = PathContext(cwd=normalize(target, ctx), home=ctx.home, workspace=ctx.workspace)
+    cwd = normalize(target, ctx)
+    live = sink.live_globs
+    if (live and (target in live or _from_glob(target, live))) or (
+        sink.glob_cwd and not target.startswith(("/", "~"))
+    ):
+        # `cd ~/.a?s && cat credentials`: names below a globbed directory keep the glob mark
+        sink.glob_cwd = True
+    else:
+        sink.glob_cwd = False
+    sink.paths = PathContext(cwd=cwd, home=ctx.home, workspace=ctx.workspace)
 
 
 def _fold_name(sink: _Sink, name: str, span: Span) -> str:
@@ -251,7 +262,11 @@ def _apply_effects(
         elif op is _LIST:
             roots = (*roots, ref.raw)
     if eff.names_on_stdin:  # `find ~/.ssh | cpio -o`: the files named on stdin are read
-        for raw in _stdin_names(stdin, sink=sink, span=span):
+        for raw in _names_in(stdin, sink=sink, span=span):
+            _file(sink, frame, _READ, raw, name, span, recursive=True)
+            reads = True
+    for listed in eff.names_files:  # `tar -T <(find ~/.ssh)`: the files a known list names
+        for raw in _names_in(_fd_out(sink, listed), lines=True, sink=sink, span=span):
             _file(sink, frame, _READ, raw, name, span, recursive=True)
             reads = True
     for net in eff.net:
@@ -295,7 +310,7 @@ def _run_inner(
     here = (*via, name)
     for nested in eff.nested:
         if nested:
-            for inner in _bind_names(nested, name, roots, stdin, sink, span):
+            for inner in _bind_names(nested, name, eff, roots, stdin, sink, span):
                 _run(sink, frame, inner, stdin, span, frozenset(), via=here,
                      privileged=privileged, background=background or eff.detached)  # fmt: skip
     for index, code in enumerate(eff.shell_code):
@@ -324,23 +339,29 @@ def _positional(variables: dict[str, str], args: tuple[str, ...]) -> dict[str, s
 
 
 def _bind_names(
-    inner: tuple[str, ...], name: str, roots: tuple[str, ...], stdin: _Out, sink: _Sink,
-    span: Span,
+    inner: tuple[str, ...], name: str, eff: Effects, roots: tuple[str, ...], stdin: _Out,
+    sink: _Sink, span: Span,
 ) -> tuple[tuple[str, ...], ...]:  # fmt: skip
     """The commands a wrapper runs with the file names it hands on: ``find DIR -exec cat {} ;``
     reads files in DIR, ``find DIR | xargs cat`` too (the directory stands in with a trailing
     slash, which path rules read as "something inside it"); ``echo ~/.ssh | xargs tar cf x``
     archives ~/.ssh. A ``{}`` is filled in with each name, one command per name, as
-    ``xargs -I`` runs them (whole lines, then: ``xargs -I{} sh -c '{}' <<< "rm -rf ~"``)."""
+    ``xargs -I`` runs them (whole lines, then: ``xargs -I{} sh -c '{}' <<< "rm -rf ~"``).
+    ``xargs -a LIST`` and ``parallel -a LIST`` take the names from LIST instead of stdin, when
+    the walker knows what LIST holds (``xargs -a <(find ~/.ssh) cat``)."""
     marked = any("{}" in arg for arg in inner)
     if name == "find" and marked:
         found = tuple(r.rstrip("/") + "/" for r in roots) or ("./",)
-    elif name == "xargs":
-        found = _stdin_names(stdin, lines=marked, sink=sink, span=span)
+    elif name == "xargs" or name == "parallel":
+        delimiter = eff.args_delimiter or ("\n" if marked else "")
+        found = ()
+        for source in eff.args_files or (None,):
+            out = stdin if source is None else _fd_out(sink, source)
+            found += _names_in(out, delimiter=delimiter, sink=sink, span=span)
         if not found:
             return (inner,)
         if not marked:
-            return ((*inner, *found),)
+            return ((*inner, *found[:MAX_STDIN_NAMES]),)
     else:
         return (inner,)
     # one command per name, at most MAX_BOUND_RUNS and MAX_BOUND_WORDS words in all
@@ -356,25 +377,43 @@ MAX_BOUND_RUNS = 16
 MAX_BOUND_WORDS = 4096
 
 
-def _stdin_names(
-    stdin: _Out, *, sink: _Sink, span: Span, lines: bool = False
+def _names_in(
+    out: _Out, *, sink: _Sink, span: Span, lines: bool = False, delimiter: str = ""
 ) -> tuple[str, ...]:
-    """File names a program gets on stdin: the directories a listing came from (with a
-    trailing slash: "something inside"), and the words (or lines) of a text the analysis
-    knows (``echo``, ``printf``, a here-string, a here-doc). More than MAX_STDIN_NAMES is
-    itself a finding (``analysis.incomplete``): a name past the cap would go unseen."""
-    found = tuple(r.rstrip("/") + "/" for r in stdin.listing)
-    value = stdin.value
+    """File names in a program's output as another program takes them (on its stdin, or from
+    a list file that is a process substitution): the directories a listing came from (with a
+    trailing slash: "something inside"), and the words (``lines``, or the parts between
+    ``delimiter``s: ``xargs -0``, ``xargs -d,``) of a text the analysis knows (``echo``,
+    ``printf``, a here-string, a here-doc). A NUL always ends a name (no name holds one).
+    More than MAX_STDIN_NAMES is itself a finding (``analysis.incomplete``): a name past the
+    cap would go unseen."""
+    found = out.listed()
+    value = out.value
     if value:
         if lines:
-            parts = value.split("\n", MAX_STDIN_NAMES)
-            found += tuple(p.strip() for p in parts[:MAX_STDIN_NAMES] if p.strip())
+            delimiter = "\n"
+        if delimiter and delimiter != "\0":
+            value = value.replace(delimiter, "\0")
+        if delimiter:
+            parts = value.split("\0", MAX_STDIN_NAMES)
+            keep = str.strip if delimiter == "\n" else _strip_newline
+            found += tuple(keep(p) for p in parts[:MAX_STDIN_NAMES] if p.strip())
         else:
-            parts = value.split(None, MAX_STDIN_NAMES)
+            parts = value.replace("\0", " ").split(None, MAX_STDIN_NAMES)
             found += _xargs_words(parts[:MAX_STDIN_NAMES])
         if len(parts) > MAX_STDIN_NAMES and parts[MAX_STDIN_NAMES].strip():
             sink.mark("analysis.incomplete", f"more than {MAX_STDIN_NAMES} names on stdin", span)
     return found
+
+
+def _strip_newline(part: str) -> str:
+    return part.strip("\n")
+
+
+def _fd_out(sink: _Sink, path: str) -> _Out:
+    """What a list file holds when the walker knows it: a process substitution's output."""
+    fd_outs = sink.fd_outs
+    return fd_outs.get(path, _NONE) if fd_outs is not None else _NONE
 
 
 def _xargs_words(head: list[str]) -> tuple[str, ...]:
@@ -506,7 +545,9 @@ def _file(
     path = normalize(raw, ctx)
     real = resolve(path)
     live = sink.live_globs
-    glob = bool(live) and (raw in live or _from_glob(raw, live))
+    glob = (bool(live) and (raw in live or _from_glob(raw, live))) or (
+        sink.glob_cwd and not raw.startswith(("/", "~"))
+    )
     if glob and op is _LIST:
         sink.listed_glob = True
     in_ws = is_within(path, ctx.workspace) and (real == path or is_within(real, ctx.workspace))

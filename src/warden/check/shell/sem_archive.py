@@ -73,6 +73,8 @@ def _tar(name: str, args: Argv) -> Effects:
     lists = parsed.values("-T", "--files-from")
     acc.read(*(f for f in lists if f not in STDIN_NAMES), *parsed.values("-X", "--exclude-from"))
     acc.names_on_stdin = creating and not STDIN_NAMES.isdisjoint(lists)
+    if creating:
+        acc.names_files = tuple(f for f in lists if f not in STDIN_NAMES)
     for opt, val in parsed.opts:
         if val is None:
             continue
@@ -177,7 +179,14 @@ def _sevenzip(name: str, args: Argv) -> Effects:
     command, rest = words[0], words[1:]
     if command in ("a", "u") and rest:
         acc.write(rest[0])
-        acc.files_of(FileOp.READ, rest[1:], recursive=True)
+        # `7z a x.7z @LIST` (and the switch `-i@LIST`) archives the files LIST names
+        lists = [w[1:] for w in rest[1:] if w.startswith("@")]
+        lists += [w[3:] for w in args if w.startswith(("-i@", "-i!@"))]
+        lists = [w[1:] if w.startswith("@") else w for w in lists]
+        acc.files_of(FileOp.READ, [w for w in rest[1:] if not w.startswith("@")], recursive=True)
+        acc.read(*(f for f in lists if f not in STDIN_NAMES))
+        acc.names_on_stdin = not STDIN_NAMES.isdisjoint(lists)
+        acc.names_files = tuple(f for f in lists if f not in STDIN_NAMES)
     elif command in ("x", "e") and rest:
         acc.read(rest[0])
         acc.file(FileOp.WRITE, out_dir or ".", recursive=True)
@@ -186,6 +195,53 @@ def _sevenzip(name: str, args: Argv) -> Effects:
         acc.write(rest[0])
     elif rest:
         acc.read(rest[0])
+    return acc.build()
+
+
+_PAX = Grammar("-f -s -x -b -o -p -c -n -E -G -T -U -B")
+
+
+def _pax(name: str, args: Argv) -> Effects:
+    """``pax -w`` archives its operands, or with none the files named on stdin; ``pax -r``
+    extracts into the current directory; ``pax -rw SRC... DIR`` copies (names on stdin when
+    only DIR is given)."""
+    parsed = parse(args, _PAX)
+    acc = Acc()
+    flags = "".join(opt[1:] for opt, val in parsed.opts if val is None and not opt.startswith("--"))
+    writing, reading = "w" in flags, "r" in flags
+    archive = parsed.value("-f")
+    operands = list(parsed.operands)
+    if writing and reading:
+        dest, sources = (operands[-1], operands[:-1]) if operands else (None, [])
+        acc.file(FileOp.WRITE, dest, recursive=True)
+    elif writing:
+        dest, sources = None, operands
+        if archive not in (None, "-"):
+            acc.write(archive)
+    else:
+        if archive not in (None, "-"):
+            acc.read(archive)
+        if reading:
+            acc.file(FileOp.WRITE, ".", recursive=True)
+        return acc.build()
+    acc.files_of(FileOp.READ, sources, recursive=True)
+    acc.names_on_stdin = not sources
+    return acc.build()
+
+
+def _afio(name: str, args: Argv) -> Effects:
+    """``afio -o ARCHIVE`` archives the files named on stdin; ``-i`` extracts, ``-t`` lists."""
+    acc = Acc()
+    flags = [w for w in args if w.startswith("-")]
+    operands = [w for w in args if not w.startswith("-")]
+    if any("o" in f[1:] for f in flags if not f.startswith("--")):
+        acc.names_on_stdin = True
+        if operands and operands[-1] != "-":
+            acc.write(operands[-1])
+    elif operands and operands[-1] != "-":
+        acc.read(operands[-1])
+        if any("i" in f[1:] for f in flags if not f.startswith("--")):
+            acc.file(FileOp.WRITE, ".", recursive=True)
     return acc.build()
 
 
@@ -460,6 +516,8 @@ HANDLERS: dict[str, Handler] = {
     "bsdtar": _tar,
     "zip": _zip,
     "cpio": _cpio,
+    "pax": _pax,
+    "afio": _afio,
     "unzip": _unzip,
     "7z": _sevenzip,
     "7za": _sevenzip,

@@ -303,6 +303,9 @@ class Acc(msgspec.Struct):
     outputs_network: bool = False
     outputs_decoded: bool = False
     names_on_stdin: bool = False
+    names_files: tuple[str, ...] = ()
+    args_files: tuple[str, ...] = ()
+    args_delimiter: str = ""
     privileged: bool = False
     detached: bool = False
     remote: bool = False
@@ -360,7 +363,7 @@ class Acc(msgspec.Struct):
         inline, env, markers = self.inline, self.env, self.markers
         if not (files or net or nested or shell or inline or env or markers or self.stdin_is_code
                 or self.outputs_network or self.outputs_decoded or self.names_on_stdin
-                or self.privileged
+                or self.names_files or self.args_files or self.privileged
                 or self.detached or self.remote):  # fmt: skip
             return _NO_EFFECTS  # nothing found (`ls -la`): the shared empty answer
         return Effects(  # skip tuple() for the (common) empty lists
@@ -376,6 +379,9 @@ class Acc(msgspec.Struct):
             outputs_network=self.outputs_network,
             outputs_decoded=self.outputs_decoded,
             names_on_stdin=self.names_on_stdin,
+            names_files=self.names_files,
+            args_files=self.args_files,
+            args_delimiter=self.args_delimiter,
             privileged=self.privileged,
             detached=self.detached,
             remote=self.remote,

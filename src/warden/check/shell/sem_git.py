@@ -361,6 +361,15 @@ def _archive(ctx: _Ctx, args: Argv) -> None:
         ctx.acc.code(command)
 
 
+def _hash_object(ctx: _Ctx, args: Argv) -> None:
+    """``git hash-object [-w] FILE...`` reads the files (``-w`` copies them into the object
+    store, from where a push or a bundle carries them); ``--stdin-paths`` reads the files named
+    on stdin (``find ~/.ssh -type f | git hash-object -w --stdin-paths``)."""
+    words = [w for w in args if not w.startswith("-")]
+    ctx.acc.files_of(FileOp.READ, [ctx.path(w) for w in words])
+    ctx.acc.names_on_stdin = "--stdin-paths" in args
+
+
 _SEND_EMAIL_OPTS = Grammar("--to --cc --bcc --from --smtp-server --smtp-server-port")
 
 
@@ -399,6 +408,7 @@ _SUBCOMMANDS: dict[str, Callable[[_Ctx, Argv], None]] = {
     "submodule": _submodule,
     "ls-remote": _ls_remote,
     "archive": _archive,
+    "hash-object": _hash_object,
     "send-email": _send_email,
     "daemon": _daemon,
 }

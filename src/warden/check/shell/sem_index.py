@@ -48,10 +48,10 @@ _NAMES = {
         "truncate", "unlink", "wipe",
     ),
     "sem_archive": (
-        "7z", "7za", "7zz", "brotli", "bsdtar", "bunzip2", "bzip2", "compress", "cpio", "gpg",
-        "gpg2", "gtar", "gunzip", "gzip", "lz4", "lzma", "mariadb", "mongo", "mongosh", "mysql",
-        "mysqldump", "openssl", "pigz", "psql", "redis-cli", "sqlite", "sqlite3", "tar",
-        "uncompress", "unlzma", "unpigz", "unxz", "unzip", "unzstd", "xz", "zip", "zstd",
+        "7z", "7za", "7zz", "afio", "brotli", "bsdtar", "bunzip2", "bzip2", "compress", "cpio",
+        "gpg", "gpg2", "gtar", "gunzip", "gzip", "lz4", "lzma", "mariadb", "mongo", "mongosh",
+        "mysql", "mysqldump", "openssl", "pax", "pigz", "psql", "redis-cli", "sqlite", "sqlite3",
+        "tar", "uncompress", "unlzma", "unpigz", "unxz", "unzip", "unzstd", "xz", "zip", "zstd",
     ),
     "sem_net": (
         "curl", "nc", "nc.openbsd", "nc.traditional", "ncat", "netcat", "socat", "telnet", "wget",

@@ -163,6 +163,7 @@ def _rsync(name: str, args: Argv) -> Effects:
         acc.mark("ssh.local-command", path)
     lists = parsed.values("--files-from")
     acc.names_on_stdin = not STDIN_NAMES.isdisjoint(lists)
+    acc.names_files = tuple(f for f in lists if f not in STDIN_NAMES)
     acc.read(
         *(f for f in lists if f not in STDIN_NAMES),
         *parsed.values("--exclude-from", "--include-from", "--password-file", "--read-batch"),

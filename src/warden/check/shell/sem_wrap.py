@@ -8,6 +8,8 @@ what follows is the wrapped argv, options and all.
 
 from __future__ import annotations
 
+import re
+import shlex
 from collections.abc import Callable
 
 from warden.check.shell.effects import Effects
@@ -236,13 +238,37 @@ _XARGS = Grammar(
 def _xargs(name: str, args: Argv) -> Effects:
     parsed = parse(args, _XARGS)
     acc = Acc()
-    acc.read(*parsed.values("-a", "--arg-file"))
+    lists = parsed.values("-a", "--arg-file")
+    acc.read(*lists)
+    acc.args_files = tuple(lists)
+    if parsed.has("-0", "--null"):
+        acc.args_delimiter = "\0"
+    delimiter = parsed.value("-d", "--delimiter")
+    if delimiter:
+        acc.args_delimiter = _delimiter(delimiter)
     command = parsed.operands or ["echo"]
     replace = parsed.value("-I", "--replace") or ("{}" if parsed.has("-i") else None)
     if replace and replace != "{}":  # `xargs -I % cp % /tmp`: as `{}`, which the walker fills in
         command = [word.replace(replace, "{}") for word in command]
     acc.run(command)
     return acc.build()
+
+
+def _delimiter(spelling: str) -> str:
+    r"""The character ``xargs -d`` splits at: ``,``, ``'\n'``, ``'\t'``, ``'\x00'``, ``'\0'``."""
+    if spelling.startswith("\\") and len(spelling) > 1:
+        escape = spelling[1:]
+        simple = {"n": "\n", "t": "\t", "0": "\0", "r": "\r", "\\": "\\"}
+        if escape in simple:
+            return simple[escape]
+        try:
+            if escape[0] == "x":
+                return chr(int(escape[1:], 16))
+            if escape.isdigit():
+                return chr(int(escape, 8))
+        except ValueError:
+            pass
+    return spelling[:1]
 
 
 _FLOCK_OPTS = Grammar("-w -E -c --timeout --conflict-exit-code --command", posix=True)
@@ -285,20 +311,68 @@ _PARALLEL = Grammar(
 
 
 def _parallel(name: str, args: Argv) -> Effects:
+    """GNU parallel runs its command (shell code) once per argument: the arguments after
+    ``:::`` (filled in here), those on stdin or in ``-a``/``::::`` files (filled in by the
+    walker, as for ``xargs -I``). An argument goes where ``{}`` (or ``{.}``, ``{/}``, ...)
+    is, else at the end. Without a command, each argument is itself a command."""
     words = list(args)
-    for separator in (":::", "::::", ":::+", "::::+"):
-        if separator in words:
-            words = words[: words.index(separator)]
+    cut = next((i for i, w in enumerate(words) if w in _PARALLEL_SEPARATORS), len(words))
+    words, sources = words[:cut], words[cut:]
     parsed = parse(words, _PARALLEL)
     acc = Acc()
-    acc.read(*parsed.values("-a", "--arg-file"))
-    if parsed.operands:
-        acc.code(" ".join(parsed.operands))
-    else:
-        acc.stdin_is_code = True  # each input line is a command
+    listed: list[str] = []
+    lists = list(parsed.values("-a", "--arg-file"))
+    kind = ""
+    for word in sources:
+        if word in _PARALLEL_SEPARATORS:
+            kind = word
+        elif kind.startswith("::::"):
+            lists.append(word)
+        else:
+            listed.append(word)
+    acc.read(*lists)
+    listed = list(dict.fromkeys(listed))
+    if len(listed) > MAX_PARALLEL_ARGS:  # an argument past the cap would go unseen
+        acc.mark("analysis.incomplete", f"more than {MAX_PARALLEL_ARGS} arguments after :::")
     if parsed.has("-S", "--sshlogin"):
         acc.mark("net.remote-exec", parsed.value("-S", "--sshlogin") or "")
+    if not parsed.operands:
+        if listed:
+            for word in listed[:MAX_PARALLEL_ARGS]:
+                acc.code(word)
+        acc.stdin_is_code = not listed and not lists  # each input line is a command
+        return acc.build()
+    template = _PARALLEL_SLOT.sub("{}", " ".join(parsed.operands))
+    if "{}" not in template:
+        template += " {}"
+    if listed:
+        for word in listed[:MAX_PARALLEL_ARGS]:
+            acc.code(template.replace("{}", _shell_word(word)))
+    else:
+        acc.args_files = tuple(lists)
+        acc.args_delimiter = "\n"
+        acc.run(("sh", "-c", template))  # `{}` filled in with each line by the walker
     return acc.build()
+
+
+_PARALLEL_SEPARATORS = frozenset({":::", "::::", ":::+", "::::+"})
+#: Replacement strings of GNU parallel (``{}``, ``{.}``, ``{/}``, ``{//}``, ``{/.}``, ``{#}``,
+#: ``{%}``, ``{1}``, ``{2.}`` ...), each analysed as the whole argument.
+_PARALLEL_SLOT = re.compile(r"\{(?:\d*(?:\.|/|//|/\.)?|#|%)\}")
+#: Distinct arguments after ``:::`` analysed, one command each; more make the analysis
+#: incomplete (rare in a typed command: a long list comes from a file or a pipe).
+MAX_PARALLEL_ARGS = 32
+
+
+def _shell_word(word: str) -> str:
+    """``word`` as one shell word (GNU parallel quotes each argument); a leading ``~`` kept
+    unquoted so that the path still names the home directory."""
+    if _PLAIN_WORD.fullmatch(word):
+        return word
+    return shlex.quote(word)
+
+
+_PLAIN_WORD = re.compile(r"[\w@%+=:,./~-]+")
 
 
 def _trace_extra(acc: Acc, parsed: Parsed) -> bool:

@@ -97,6 +97,10 @@ class _Out(msgspec.Struct):
     value: str | None = None
     listing: tuple[str, ...] = ()
 
+    def listed(self) -> tuple[str, ...]:
+        """The listed directories as names: a trailing slash says "something inside"."""
+        return tuple(r.rstrip("/") + "/" for r in self.listing)
+
 
 _NONE = _Out()
 
@@ -115,8 +119,24 @@ class _Sink(msgspec.Struct):
     env_set: list[tuple[str, str]] = msgspec.field(default_factory=list)
     live_globs: set[str] = msgspec.field(default_factory=set)  # words the shell would glob-expand
     listed_glob: bool = False  # some program listed a glob (see shown_listings)
+    loop_walks: int = 0  # loop bodies walked with a bound variable (see loops.py)
+    loop_vars: set[str] | None = None  # variables a loop or `read` bound (see loops.py)
+    glob_cwd: bool = False  # the cwd is a globbed directory (`cd ~/.a?s`)
+    fd_outs: dict[str, _Out] | None = None  # what each `<(...)` prints, by the path it stands for
     nodes: int = 0
     nesting: int = 0
+
+    def fd_path(self, out: _Out) -> str:
+        """The path a process substitution ``<(...)`` is given (``/dev/fd/63``, then 62, ...),
+        remembering what its commands print when that is known, for a program that reads file
+        names from it (``tar -T <(find ~/.ssh)``, ``xargs -a <(echo ~/.npmrc) cat``)."""
+        if out.value is None and not out.listing:
+            return "/dev/fd/63"
+        if self.fd_outs is None:
+            self.fd_outs = {}
+        path = f"/dev/fd/{63 - len(self.fd_outs)}"
+        self.fd_outs[path] = out
+        return path
 
     def mark(self, name: str, detail: str, span: Span) -> None:
         self.markers.append(Marker(name=name, detail=detail[:200], span=span))

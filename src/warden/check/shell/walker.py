@@ -24,7 +24,7 @@ import tree_sitter
 
 from warden.check.facts import Facts, FileOp, Origin
 from warden.check.paths import PathContext
-from warden.check.shell import expand, run
+from warden.check.shell import expand, loops, run
 from warden.check.shell.effects import Effects
 from warden.check.shell.state import (
     _NONE,
@@ -293,7 +293,13 @@ def _walk_node(sink: _Sink, frame: _Frame, node: tree_sitter.Node, stdin: _Out) 
         return out
     if kind == "heredoc_body":
         return _NONE
-    if kind in ("while_statement", "for_statement", "c_style_for_statement"):
+    if kind == "for_statement":
+        return loops.for_loop(sink, frame, node, stdin)
+    if kind == "while_statement":
+        bound = loops.while_read(sink, frame, node, stdin)
+        if bound is not None:
+            return bound
+    if kind in ("while_statement", "c_style_for_statement"):
         _loop_markers(sink, frame, node)
     return _walk_children(sink, frame, node, stdin, kind)
 

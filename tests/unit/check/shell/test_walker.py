@@ -199,3 +199,60 @@ def test_remote_commands_do_not_touch_local_files() -> None:
 def test_script_execution_is_recorded_once() -> None:
     execs = [f for f in facts("./build.sh --release").files if f.op is FileOp.EXEC]
     assert len(execs) == 1 and execs[0].path == "/home/dev/project/build.sh"
+
+
+R = FileOp.READ
+
+
+@pytest.mark.parametrize(
+    ("command", "path"),
+    [
+        ("for f in a.txt b.txt; do cat $f; done", "/home/dev/project/b.txt"),
+        ('for f in a.txt b.txt; do cat "$f"; done', "/home/dev/project/a.txt"),
+        ("for d in src; do cat $d/x; done", "/home/dev/project/src/x"),
+        ("sh -c 'for f; do cat \"$f\"; done' _ notes.md", "/home/dev/project/notes.md"),
+        ("echo a.txt | while read f; do cat \"$f\"; done", "/home/dev/project/a.txt"),
+        ("while read -r f; do cat $f; done <<< b.txt", "/home/dev/project/b.txt"),
+        ("printf 'x y\\n' | while read a b; do cat $b; done", "/home/dev/project/y"),
+        ('echo "k,v w" | while IFS=, read -r a b; do cat "$b"; done', "/home/dev/project/v w"),
+        ("read -r f <<< c.txt; cat $f", "/home/dev/project/c.txt"),
+        ("read -a arr <<< 'p q'; cat ${arr[1]}", "/home/dev/project/q"),
+        ("arr=(a b c); cat ${arr[2]}", "/home/dev/project/c"),
+        ('arr=(a "b c"); cat "${arr[@]}"', "/home/dev/project/a"),
+        ("cat $(find src -name '*.py')", "/home/dev/project/src"),
+        ("tar czf x.tgz -T <(find src)", "/home/dev/project/src"),
+        ("xargs -a <(echo a.txt) cat", "/home/dev/project/a.txt"),
+        ("printf 'a b\\0' | xargs -0 cat", "/home/dev/project/a b"),
+        ("echo a,b | xargs -d, cat", "/home/dev/project/b"),
+        ("parallel cat ::: a.txt", "/home/dev/project/a.txt"),
+        ("echo b.txt | parallel cat", "/home/dev/project/b.txt"),
+    ],
+)
+def test_loops_read_arrays_and_lists_bind_names(command: str, path: str) -> None:
+    assert (R, path) in files(command), files(command)
+
+
+def test_a_loop_leaves_a_value_known_only_at_run_time_unbound() -> None:
+    # `$f` stays as written for the value from `$(cat list)`, besides the known one
+    paths = {p for op, p in files("for f in a.txt $(cat list); do cat $f; done") if op is R}
+    assert {"/home/dev/project/a.txt", "/home/dev/project/$f"} <= paths
+    assert "analysis.dynamic-command" not in markers("for c in ls; do $c -la; done")
+    assert names("for c in ls; do $c -la; done")[-1] == "ls"
+
+
+def test_loop_work_is_bounded() -> None:
+    # at most MAX_LOOP_VALUES values a loop: more is itself a finding
+    many = " ".join(f"f{i}" for i in range(40))
+    assert "analysis.incomplete" in markers(f"for f in {many}; do cat $f; done")
+    assert "analysis.incomplete" not in markers("for i in {1..60}; do echo $i; done")
+    # nested loops multiply: past MAX_LOOP_WALKS bodies in all, also a finding
+    ten = " ".join(f"v{i}" for i in range(10))
+    nested = f"for a in {ten}; do for b in {ten}; do for c in {ten}; do :; done; done; done"
+    assert "analysis.incomplete" in markers(nested)
+
+
+def test_shortening_a_loop_variable_is_not_a_trick() -> None:
+    assert "obfuscation.parameter-expansion" not in markers(
+        'for f in *.txt; do mv "$f" "${f%.txt}.md"; done'
+    )
+    assert "obfuscation.parameter-expansion" in markers("x=curlX; ${x%X} https://a.example")
