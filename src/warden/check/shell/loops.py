@@ -1,4 +1,4 @@
-"""Loops and ``read``: variables bound to the values the analysis knows.
+"""Loops and the builtins that set variables from data: values the analysis knows, bound.
 
 ``for f in ~/.ssh/id_rsa; do cat $f; done`` reads the key, and so do
 ``find ~/.ssh | while read f; do cat "$f"; done`` and ``read f <<< ~/.npmrc; cat $f``. The
@@ -7,7 +7,9 @@ it; integers count as one value (``for i in {1..50}`` walks its body once: a num
 name a rule could match, and ``$i`` inside a path is then one example of the many). A value
 only known at run time (``for f in $(cat list)``) leaves the variable unbound for one more
 walk, which is what the analysis did before it bound anything. ``for f; do`` iterates over the
-positional parameters when ``sh -c CODE NAME ARG...`` bound them.
+positional parameters when ``sh -c CODE NAME ARG...`` bound them. ``mapfile``/``readarray``
+bind an array to the lines of a known input, and ``printf -v NAME`` binds what printf would
+have printed.
 
 Bounds: at most :data:`MAX_LOOP_VALUES` values a loop and :data:`MAX_LOOP_WALKS` body walks
 (a long body counts once per KiB) in one analysis (nested loops multiply); past either, the
@@ -22,7 +24,7 @@ from collections.abc import Callable
 import tree_sitter
 
 from warden.check.facts import Span
-from warden.check.shell import expand, run, walker
+from warden.check.shell import expand, run, values, walker
 from warden.check.shell.state import _NONE, _Frame, _node_text, _Out, _Sink, _span
 from warden.check.shell.words import WordInfo
 
@@ -105,6 +107,40 @@ def bind_read(
         bound = _fields(lines[0], names, array, ifs)
         frame.vars.update(bound)
         _note_bound(sink, bound)
+
+
+def bind_mapfile(
+    sink: _Sink, frame: _Frame, argv: tuple[str, ...], stdin: _Out, span: Span
+) -> None:
+    """``mapfile [-t] [-d DELIM] [ARRAY]`` (or ``readarray``): ARRAY (default MAPFILE) holds
+    the lines of a known input (``mapfile -t keys < <(find ~/.ssh)``)."""
+    if stdin.value is None and not stdin.listing:
+        return
+    names, delimiter = [], "\n"
+    words = list(argv[1:])
+    while words:
+        word = words.pop(0)
+        if word.startswith("-") and len(word) > 1:
+            letter, value = word[1], word[2:]
+            if letter in "dnOsuCc" and not value:
+                value = words.pop(0) if words else ""
+            if letter == "d":
+                delimiter = value[:1] or "\0"
+        else:
+            names.append(word)
+    lines = run._names_in(stdin, delimiter=delimiter, sink=sink, span=span)
+    bound = {(names[0] if names else "MAPFILE"): " ".join(lines)}
+    frame.vars.update(bound)
+    _note_bound(sink, bound)
+
+
+def bind_printf(sink: _Sink, frame: _Frame, argv: tuple[str, ...]) -> None:
+    """``printf -v NAME FORMAT ARG...``: NAME holds what printf would have printed."""
+    if len(argv) < 4:
+        return
+    value, _ = values.output("printf", argv[3:], None)
+    if value is not None:
+        frame.vars[argv[2]] = value
 
 
 def _note_bound(sink: _Sink, names: dict[str, str]) -> None:

@@ -24,6 +24,7 @@ from warden.check.paths import PathContext, is_within, normalize, resolve
 from warden.check.shell import expand, loops, values, walker
 from warden.check.shell.effects import Effects, NetRef
 from warden.check.shell.netloc import parse_target
+from warden.check.shell.sem_core import STDIN_NAMES
 from warden.check.shell.semantics import LISTS_NAMES, PASSES_LINES
 from warden.check.shell.state import (
     _INTERPRETERS,
@@ -105,18 +106,41 @@ def _command(
         return _NONE
     for name, value in assigns:
         sink.env_set.append((name, value))
-    if argv[0] == "read":  # `read f <<< ~/.npmrc; cat $f`
-        loops.bind_read(sink, frame, tuple(argv), stdin, dict(assigns).get("IFS"), span)
-    dynamic = info.dynamic and name_seen and ("$" in argv[0] or "`" in argv[0])
+    head = argv[0]
+    if head in _BINDERS:  # builtins that set variables from data: `read f <<< ~/.npmrc`
+        _bind_builtin(sink, frame, tuple(argv), stdin, assigns, span)
+    dynamic = info.dynamic and name_seen and ("$" in head or "`" in head)
     if name_obfuscated and not dynamic:
-        sink.mark("obfuscation.command-name", argv[0], span)
+        sink.mark("obfuscation.command-name", head, span)
+    saved = frame.vars
+    if assigns:  # `F=~/.ssh/id_rsa bash -c 'cat $F'`: the program's environment has F
+        frame.vars = {**saved, **dict(assigns)}
     out = _run(sink, frame, tuple(argv), stdin, span,
                frozenset(args_from) if args_from else _NO_ORIGINS, dynamic=dynamic)  # fmt: skip
+    if assigns:
+        frame.vars = saved
     if stdout_taken:
         out = _NONE
     for tail in after:
         out = walker._walk(sink, frame, tail, out)
     return out
+
+
+_BINDERS = frozenset({"read", "mapfile", "readarray", "printf"})
+
+
+def _bind_builtin(
+    sink: _Sink, frame: _Frame, argv: tuple[str, ...], stdin: _Out,
+    assigns: list[tuple[str, str]], span: Span,
+) -> None:  # fmt: skip
+    name = argv[0]
+    if name == "read":
+        loops.bind_read(sink, frame, argv, stdin, dict(assigns).get("IFS"), span)
+    elif name == "printf":
+        if len(argv) > 2 and argv[1] == "-v":
+            loops.bind_printf(sink, frame, argv)
+    else:
+        loops.bind_mapfile(sink, frame, argv, stdin, span)
 
 
 #: A command's children that are not arguments: assignments and redirections (named, handled
@@ -277,6 +301,8 @@ def _apply_effects(
         sink.env_set.extend(eff.env_set)
     if eff.detached and not any(m.startswith("detach.") for m, _ in eff.markers):
         sink.mark("detach.other", name, span)
+    if (name in _SHELLS or name == "source" or name == ".") and len(argv) > 1:
+        _sourced(sink, frame, name, argv, stdin, span, privileged, via)
     if eff.nested or eff.shell_code or eff.inline_code or eff.stdin_is_code:
         _run_inner(sink, frame, name, eff, stdin, span, privileged, background, via, roots)
     # what this program prints
@@ -308,6 +334,24 @@ def _run_inner(
 ) -> None:  # fmt: skip
     """What a program runs in turn: argv vectors, shell code, inline code, code on stdin."""
     here = (*via, name)
+    saved = frame.vars
+    if eff.env_set:  # `env F=~/.ssh/id_rsa sh -c 'cat "$F"'`: what it runs has F
+        frame.vars = {**saved, **dict(eff.env_set)}
+    try:
+        _run_nested(sink, frame, name, eff, stdin, span, privileged, background, here, roots)
+    finally:
+        frame.vars = saved
+    for lang, code in eff.inline_code:
+        _inline(sink, frame, lang, code, name, span, privileged, via)
+    if eff.stdin_is_code:
+        _stdin_code(sink, frame, name, stdin, span, privileged, via)
+
+
+def _run_nested(
+    sink: _Sink, frame: _Frame, name: str, eff: Effects, stdin: _Out, span: Span,
+    privileged: bool, background: bool, here: tuple[str, ...], roots: tuple[str, ...],
+) -> None:  # fmt: skip
+    """The argv vectors and shell code a program runs (with its environment's variables)."""
     for nested in eff.nested:
         if nested:
             for inner in _bind_names(nested, name, eff, roots, stdin, sink, span):
@@ -321,10 +365,23 @@ def _run_inner(
                        privileged=privileged, background=background or eff.detached,
                        vars=variables, functions=frame.functions, remote=frame.remote)  # fmt: skip
         walker._walk_code(sink, child, code, stdin, via="remote" if eff.remote else "")
-    for lang, code in eff.inline_code:
-        _inline(sink, frame, lang, code, name, span, privileged, via)
-    if eff.stdin_is_code:
-        _stdin_code(sink, frame, name, stdin, span, privileged, via)
+
+
+def _sourced(
+    sink: _Sink, frame: _Frame, name: str, argv: tuple[str, ...], stdin: _Out, span: Span,
+    privileged: bool, via: tuple[str, ...],
+) -> None:  # fmt: skip
+    """A script the analysis knows the text of: ``source <(echo CODE)``, ``bash <(printf
+    CODE)``, ``. /dev/stdin <<< CODE``, walked as the code it is."""
+    script = next((a for a in argv[1:] if not a.startswith("-")), "")
+    if script in STDIN_NAMES:
+        code = stdin
+    elif sink.fd_outs is not None and script in sink.fd_outs:
+        code = sink.fd_outs[script]
+    else:
+        return
+    if code.value is not None:
+        _stdin_code(sink, frame, "bash", code, span, privileged, via)
 
 
 def _positional(variables: dict[str, str], args: tuple[str, ...]) -> dict[str, str]:

@@ -508,7 +508,14 @@ def _substitution(sink: _Sink, frame: _Frame, node: tree_sitter.Node) -> _Out:
     out = _NONE
     saved_paths = sink.paths
     for child in node.children:
-        if child.is_named:
+        if child.type == "file_redirect":  # `$(< FILE)`: bash reads FILE, as `$(cat FILE)`
+            target = child.child_by_field_name("destination")
+            if target is not None:
+                words, _ = expand._eval_arg(sink, frame, target)
+                for word in words[:1]:
+                    run._file(sink, frame, FileOp.READ, word, "<", _span(frame, child))
+                out = _Out(frozenset({Origin.FILE}))
+        elif child.is_named:
             out = _walk(sink, frame, child, _NONE)
     sink.paths = saved_paths
     if node.type == "process_substitution" and node.children and node.children[0].type == ">(":

@@ -226,6 +226,14 @@ R = FileOp.READ
         ("echo a,b | xargs -d, cat", "/home/dev/project/b"),
         ("parallel cat ::: a.txt", "/home/dev/project/a.txt"),
         ("echo b.txt | parallel cat", "/home/dev/project/b.txt"),
+        ("mapfile -t arr < <(echo a.txt); cat ${arr[0]}", "/home/dev/project/a.txt"),
+        ("readarray arr <<< b.txt; cat ${arr[@]}", "/home/dev/project/b.txt"),
+        ("printf -v f '%s.txt' notes; cat $f", "/home/dev/project/notes.txt"),
+        ("F=a.txt bash -c 'cat $F'", "/home/dev/project/a.txt"),
+        ("env F=b.txt sh -c 'cat \"$F\"'", "/home/dev/project/b.txt"),
+        ("source <(echo 'cat c.txt')", "/home/dev/project/c.txt"),
+        (". /dev/stdin <<< 'cat d.txt'", "/home/dev/project/d.txt"),
+        ("v=$(< VERSION)", "/home/dev/project/VERSION"),
     ],
 )
 def test_loops_read_arrays_and_lists_bind_names(command: str, path: str) -> None:
@@ -256,3 +264,9 @@ def test_shortening_a_loop_variable_is_not_a_trick() -> None:
         'for f in *.txt; do mv "$f" "${f%.txt}.md"; done'
     )
     assert "obfuscation.parameter-expansion" in markers("x=curlX; ${x%X} https://a.example")
+
+
+def test_a_prefix_assignment_is_not_seen_by_the_commands_own_words() -> None:
+    # bash expands `$F` before F=... takes effect: only the program's environment has it
+    assert (R, "/home/dev/project/$F") in files("F=a.txt cat $F")
+    assert (R, "/home/dev/project/a.txt") not in files("F=a.txt true; cat $F")
