@@ -89,6 +89,8 @@ def _command(
         argv += words
     after: Sequence[tree_sitter.Node] = _NO_NODES
     stdout_taken = False
+    if stdin is _NONE and frame.exec_stdin is not None:
+        stdin = frame.exec_stdin
     if redirects:
         stdin, stdout_taken, after = walker._apply_redirects(sink, frame, redirects, stdin)
     if info.tags:
@@ -107,6 +109,8 @@ def _command(
     for name, value in assigns:
         sink.env_set.append((name, value))
     head = argv[0]
+    if head == "exec" and stdin is not _NONE and (len(argv) == 1 or argv[1:] == ["0"]):
+        frame.exec_stdin = stdin  # `exec 0< <(find ~/.ssh); cpio -o ...`: stdin from then on
     if head in _BINDERS:  # builtins that set variables from data: `read f <<< ~/.npmrc`
         _bind_builtin(sink, frame, tuple(argv), stdin, assigns, span)
     dynamic = info.dynamic and name_seen and ("$" in head or "`" in head)

@@ -196,6 +196,7 @@ class _Frame(msgspec.Struct):
     calling: tuple[str, ...] = ()
     pipe_span: Span | None = None  # the pipeline being walked: evidence for data-flow findings
     remote: bool = False  # runs on another machine or in a container (ssh, docker run)
+    exec_stdin: _Out | None = None  # `exec 0< <(find ~/.ssh)`: the shell's stdin from then on
 
 
 def _node_text(frame: _Frame, node: tree_sitter.Node) -> str:
