@@ -77,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         "rules_enabled": dict(policy.rule_enabled),
         "tools": {"trusted": sorted(policy.trusted_tools), "unknown": str(policy.unknown_tool)},
         "packs": {"extra": [str(p) for p in policy.extra_packs], "disable": list(policy.disabled)},
+        "mcp": {"elicitation_secrets": str(policy.mcp_elicitation_secrets)},
         "ignored": list(policy.ignored),
     }  # fmt: skip
     if args.json:

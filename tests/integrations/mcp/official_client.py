@@ -6,9 +6,12 @@ Usage: ``python official_client.py SPEC.json``; SPEC names the server command (`
 falling back to the handshake) and the ``steps`` (``{"op": "list"}``, ``{"op": "call",
 "name": ..., "arguments": {...}}``, ``{"op": "list_resources"}``, ``{"op": "list_templates"}``,
 ``{"op": "list_prompts"}``, ``{"op": "read", "uri": ...}``, ``{"op": "get_prompt", "name":
-...}``). With ``elicit`` (an object: the form content to answer with) the client declares the
-elicitation capability and answers every elicitation with ``accept`` and that content (URL mode:
-``accept`` alone), noting each request it was shown in ``elicitations``. Prints one JSON object:
+...}``, ``{"op": "complete", "prompt": NAME, "argument": NAME, "value": TEXT}``, ``{"op":
+"subscribe", "uri": ...}`` (2025-era servers only)). Server notifications the client received
+are listed by method in ``notifications``. With ``elicit`` (an object: the form content to
+answer with) the client declares the elicitation capability and answers every elicitation with
+``accept`` and that content (URL mode: ``accept`` alone), noting each request it was shown in
+``elicitations``. Prints one JSON object:
 the protocol version in use, one result per step, and the elicitations shown. Not a test
 module: the project's venv does not have ``mcp``; the test runs this file with another
 interpreter.
@@ -29,7 +32,15 @@ async def main(spec):
                                        env=spec.get("env"), cwd=spec.get("cwd"))
     from mcp.types import ElicitResult
 
-    out = {"steps": [], "elicitations": []}
+    out = {"steps": [], "elicitations": [], "notifications": []}
+
+    async def on_message(message):
+        root = getattr(message, "root", message)
+        method = getattr(root, "method", None)
+        if isinstance(method, str):
+            params = getattr(root, "params", None)
+            uri = getattr(params, "uri", None)
+            out["notifications"].append(method + (f" {uri}" if uri else ""))
 
     async def on_elicit(context, request):
         shown = request.model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -39,6 +50,7 @@ async def main(spec):
         return ElicitResult(action="accept", content=spec["elicit"])
 
     extra = {"elicitation_callback": on_elicit} if "elicit" in spec else {}
+    extra["message_handler"] = on_message
     async with Client(params, mode=spec.get("mode", "auto"), cache=None,
                       read_timeout_seconds=60, **extra) as client:
         out["protocol"] = client.session.protocol_version
@@ -64,6 +76,22 @@ async def main(spec):
                 elif step["op"] == "get_prompt":
                     got = await client.get_prompt(step["name"], step.get("arguments"))
                     out["steps"].append({"messages": len(got.messages)})
+                elif step["op"] == "complete":
+                    from mcp.types import PromptReference
+
+                    done = await client.complete(PromptReference(type="ref/prompt",
+                                                                 name=step["prompt"]),
+                                                 {"name": step["argument"],
+                                                  "value": step["value"]})
+                    out["steps"].append({"values": list(done.completion.values),
+                                         "total": done.completion.total})
+                elif step["op"] == "subscribe":
+                    import warnings
+
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        await client.subscribe_resource(step["uri"])
+                    out["steps"].append({"subscribed": step["uri"]})
                 else:
                     result = await client.call_tool(step["name"], step.get("arguments") or {})
                     texts = [c.text for c in result.content if getattr(c, "type", "") == "text"]

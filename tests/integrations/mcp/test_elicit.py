@@ -116,7 +116,7 @@ def test_answers_are_scanned_and_sensitive_fields_redacted() -> None:
     assert PASSWORD not in json.dumps(found.redacted)
     assert "ghp_0123456789abcdefghij" not in json.dumps(found.redacted)
     assert found.redacted["remember"] is True
-    assert "does not block" in found.record["note"]
+    assert "passed to the server" in found.record["note"]
     plain = inspect_answer({"action": "accept", "content": {"branch": "main"}})
     assert not plain.secret and plain.redacted == {"branch": "main"}
     assert inspect_answer({"action": "decline"}).record["action"] == "decline"

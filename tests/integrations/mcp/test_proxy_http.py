@@ -345,3 +345,29 @@ def test_a_request_target_that_cannot_be_read_is_refused_and_the_proxy_goes_on(h
     assert answer.startswith(b"HTTP/1.1 400") and b"cannot read" in answer
     assert h.calls_seen() == []
     assert h.call(2, "echo", {"text": "y"})["result"]["content"][0]["text"] == "y"
+
+
+def test_completion_and_a_refused_secret_answer_over_http(tmp_path: Path) -> None:
+    """The same handling over Streamable HTTP: a flagged completion value is dropped from the
+    JSON answer; with ``[mcp] elicitation_secrets = "deny"`` the user's answer POSTed with a
+    token is replaced, upstream, by warden's JSON-RPC error (the server is not left waiting)."""
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[mcp]\nelicitation_secrets = "deny"\n')
+    h = Http(tmp_path, "--policy", str(policy))
+    try:
+        h.initialize()
+        done = h.rpc(1, "completion/complete", {"ref": {"type": "ref/prompt", "name": "review"},
+                                                "argument": {"name": "b", "value": "poison"}})
+        assert done["result"]["completion"]["values"] == ["poison-main", "poison-dev"]
+        events = h.call(2, "elicit", {"kind": "benign"})
+        assert [e.get("method") for e in events] == ["elicitation/create"]
+        secret = "ghp_0123456789abcdefghijABCDEFGHIJ012345"
+        status, _, _ = h.post({"jsonrpc": "2.0", "id": events[0]["id"], "result": {
+            "action": "accept", "content": {"branch": "main", "note": secret}}})
+        assert status == 202
+        received = h.seen()
+        assert not any(secret in json.dumps(m) for m in received)
+        refusal = next(m for m in received if m.get("id") == events[0]["id"] and "error" in m)
+        assert "elicitation_secrets" in refusal["error"]["message"]
+    finally:
+        h.close()

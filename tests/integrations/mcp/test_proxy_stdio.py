@@ -83,7 +83,7 @@ def test_kill_blocks_and_stops_the_session(proxy: Proxy) -> None:
 
 def test_unknown_methods_notifications_and_server_requests_pass_through(proxy: Proxy) -> None:
     proxy.initialize()
-    assert proxy.request("r1", "completion/complete")["result"]["echoed"] == "completion/complete"
+    assert proxy.request("r1", "ping")["result"]["echoed"] == "ping"  # completion: see below
     assert proxy.request(7, "some/future-method", {"x": 1})["result"]["echoed"] == (
         "some/future-method")
     proxy.send({"jsonrpc": "2.0", "method": "notifications/cancelled",
@@ -619,3 +619,151 @@ def test_poisoned_resource_and_prompt_listings(tmp_path: Path, meta: Any) -> Non
                                           "prompts_list", "resources_list"]  # fmt: skip
     rug = [f for f in lists[-1]["flagged"] if f["name"] == "memo://insights"]
     assert rug and rug[0]["changed"] and rug[0]["poisoned"]
+
+
+# --- completion suggestions, change notifications, the user's secret answers (issue 5) --------
+
+
+def test_completion_suggestions_are_scanned_and_flagged_ones_dropped(proxy: Proxy) -> None:
+    """``completion/complete`` values are server text put before the user (and maybe the
+    model): a clean list passes byte for byte; a value with planted instructions or a token
+    is dropped, ``total`` lowered by as many, and the drop recorded durably, redacted."""
+    proxy.initialize()
+    ref = {"type": "ref/prompt", "name": "review"}
+    proxy.send({"jsonrpc": "2.0", "id": 1, "method": "completion/complete",
+                "params": {"ref": ref, "argument": {"name": "branch", "value": "ma"}}})
+    raw = proxy.recv_raw()
+    assert raw.startswith(b'{"jsonrpc": "2.0", "id": 1, "result": {"completion": {"values": '
+                          b'["main"]')  # the server's own bytes
+    poisoned = proxy.request(2, "completion/complete",
+                             {"ref": ref, "argument": {"name": "branch", "value": "poison"}})
+    completion = poisoned["result"]["completion"]
+    assert completion == {"values": ["poison-main", "poison-dev"], "total": 12, "hasMore": True}
+    proxy.close()
+    assert b"completion value(s)" in proxy.stderr and b"removed from the list" in proxy.stderr
+    records = [r for r in proxy.records() if r.get("kind") == "completion"]
+    assert [r["flagged"] for r in records] == [False, True]
+    assert records[1]["ref"] == "prompt:review/branch" and records[1]["values"] == 4
+    assert [(d["index"], d["flags"]) for d in records[1]["dropped"]] == [
+        (1, ["injection"]), (3, ["openai-key"])]
+    stored = b"".join(p.read_bytes() for p in proxy.db.parent.glob("audit.db*"))
+    assert b"sk-proj-q7Lm2XvR9tBz4" not in stored
+
+
+def test_list_changed_notifications_are_recorded_and_the_next_listing_is_compared(
+    proxy: Proxy,
+) -> None:
+    """The server says its lists changed: the notifications reach the client unchanged and are
+    recorded; the client's next ``tools/list`` brings the rug pull, which is removed."""
+    proxy.initialize()
+    assert "get_weather" in _tool_names(proxy.request(1, "tools/list"))
+    proxy.send({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                "params": {"name": "notify", "arguments": {}}})
+    got = [proxy.recv() for _ in range(4)]
+    assert [m.get("method") for m in got[:3]] == [
+        "notifications/tools/list_changed", "notifications/resources/list_changed",
+        "notifications/prompts/list_changed"]  # fmt: skip
+    assert text_of(got[3]) == "notified"
+    assert "get_weather" not in _tool_names(proxy.request(3, "tools/list"))
+    proxy.close()
+    records = proxy.records()
+    notes = [r["method"] for r in records if r.get("kind") == "notification"]
+    assert notes == ["notifications/tools/list_changed", "notifications/resources/list_changed",
+                     "notifications/prompts/list_changed"]  # fmt: skip
+    listed = [r for r in records if r.get("kind") == "tools_list"]
+    assert any(f["name"] == "get_weather" and f["changed"] for f in listed[-1]["flagged"])
+
+
+def test_a_resource_update_is_recorded_and_its_reread_judged_like_any_read(
+    proxy: Proxy,
+) -> None:
+    """``notifications/resources/updated`` passes to the client and is recorded; the re-read
+    it prompts is a ``resources/read`` like any other: a key file is refused before the server
+    sees it, an ordinary file is read and scanned."""
+    proxy.initialize()
+    key_uri = "file:///home/dev/.ssh/id_rsa"
+    for req_id, uri in ((1, key_uri), (3, "file:///tmp/notes.txt")):
+        proxy.send({"jsonrpc": "2.0", "id": req_id, "method": "resources/subscribe",
+                    "params": {"uri": uri}})
+        assert proxy.recv()["id"] == req_id  # subscribed
+        update = proxy.recv()
+        assert update == {"jsonrpc": "2.0", "method": "notifications/resources/updated",
+                          "params": {"uri": uri}}
+        reread = proxy.request(req_id + 1, "resources/read", {"uri": uri})
+        if uri == key_uri:
+            assert reread["error"]["data"]["warden/verdict"] == "deny"
+            assert "cred.ssh-key" in reread["error"]["data"]["warden/rules"]
+        else:
+            assert reread["result"]["contents"][0]["text"] == f"contents of {uri}"
+    proxy.close()
+    reads = [m["params"]["uri"] for m in proxy.server_received()
+             if m.get("method") == "resources/read"]  # fmt: skip
+    assert reads == ["file:///tmp/notes.txt"]
+    records = proxy.records()
+    updates = [r["uri"] for r in records if r.get("kind") == "notification"]
+    assert updates == [key_uri, "file:///tmp/notes.txt"]
+    denied = [r for r in records if r.get("type") == "decision" and r.get("verdict") == "deny"]
+    assert denied and all(r["source"] == "mcp" for r in denied)
+    assert any(r.get("kind") == "resource_result" for r in records)
+
+
+@pytest.fixture
+def refusing(tmp_path: Path) -> Any:
+    """A proxy whose policy refuses to hand a user's secret-looking answer to the server."""
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[mcp]\nelicitation_secrets = "deny"\n')
+    p = Proxy(tmp_path, "--policy", str(policy))
+    yield p
+    p.close()
+
+
+def test_policy_can_refuse_a_secret_answer_to_an_elicitation(refusing: Proxy) -> None:
+    """``[mcp] elicitation_secrets = "deny"``: the user's answer that carries a token never
+    reaches the server (it gets a JSON-RPC error in its place, and says so to the client in
+    the call's result); a plain answer still goes through unchanged."""
+    proxy = refusing
+    proxy.initialize()
+    _elicit(proxy, 1, "benign")
+    shown = proxy.recv()
+    secret = "ghp_0123456789abcdefghijABCDEFGHIJ012345"
+    proxy.send({"jsonrpc": "2.0", "id": shown["id"], "result": {
+        "action": "accept", "content": {"branch": "main", "note": secret}}})
+    final = proxy.recv()
+    assert final["id"] == 1 and "elicit failed: warden refused to pass" in text_of(final)
+    assert "github-token" in text_of(final)
+    _elicit(proxy, 2, "benign")
+    shown = proxy.recv()
+    plain = {"jsonrpc": "2.0", "id": shown["id"], "result": {
+        "action": "accept", "content": {"branch": "develop", "note": "ship it"}}}
+    proxy.send(plain)
+    assert "elicited" in text_of(proxy.recv())
+    proxy.close()
+    received = proxy.server_received()
+    assert plain in received
+    assert not any(secret in json.dumps(m) for m in received)
+    answers = [r for r in proxy.records() if r.get("kind") == "elicitation_answer"]
+    assert [(r["typed_secret"], r["refused"]) for r in answers] == [(True, True), (False, False)]
+    assert "not passed to the server" in answers[0]["note"]
+    stored = b"".join(p.read_bytes() for p in proxy.db.parent.glob("audit.db*"))
+    assert secret.encode() not in stored
+    assert b"elicitation_secrets" in proxy.stderr
+
+
+def test_policy_refusal_of_a_secret_answer_in_a_2026_07_28_retry(refusing: Proxy) -> None:
+    """2026-07-28: the answer travels in the retried request's ``inputResponses``; the retry
+    is answered by warden with a tool error and never reaches the server."""
+    proxy = refusing
+    _elicit(proxy, 1, "benign", MODERN)
+    assert b'"input_required"' in proxy.recv_raw()
+    secret = "ghp_0123456789abcdefghijABCDEFGHIJ012345"
+    retry = proxy.request(2, "tools/call", {
+        "name": "elicit", "arguments": {"kind": "benign"}, "_meta": MODERN,
+        "requestState": "st-1", "inputResponses": {"ask": {
+            "action": "accept", "content": {"branch": "main", "note": secret}}}})
+    assert retry["result"]["isError"] is True
+    assert retry["result"]["_meta"]["warden/rules"] == ["mcp.elicitation"]
+    assert "elicitation_secrets" in text_of(retry)
+    proxy.close()
+    assert not any(secret in json.dumps(m) for m in proxy.server_received())
+    answer = next(r for r in proxy.records() if r.get("kind") == "elicitation_answer")
+    assert answer["refused"] is True and answer["via"] == "input_responses"

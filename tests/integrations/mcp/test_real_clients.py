@@ -212,3 +212,42 @@ def test_elicitation_and_listings_with_the_official_client(
     assert seen == [(via, False), (via, True), (via, False), (via, True)]
     answers = [r for r in records if r.get("kind") == "elicitation_answer"]
     assert [r["action"] for r in answers] == ["accept", "accept"]
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+def test_completions_and_change_notifications_with_the_official_client(
+    mcp_python: str, tmp_path: Path, mode: str
+) -> None:
+    """The official client asks for completions (a flagged suggestion is not among those it
+    gets), receives the server's list_changed notifications through the proxy, and lists again
+    (the rug-pulled tool is gone). In a handshake session it also subscribes to a resource:
+    the update reaches it, and its re-read of a key file is refused like any read."""
+    home = tmp_path / "home"
+    (home / "project").mkdir(parents=True)
+    steps: list[dict[str, Any]] = [
+        {"op": "complete", "prompt": "review", "argument": "branch", "value": "poison"},
+        {"op": "list"},
+        {"op": "call", "name": "notify"},
+        {"op": "list"},
+    ]
+    key_uri = f"file://{home}/.ssh/id_rsa"
+    if mode == "legacy":  # resources/subscribe is gone from 2026-07-28
+        steps += [{"op": "subscribe", "uri": key_uri}, {"op": "read", "uri": key_uri}]
+    db = tmp_path / "audit.db"
+    out = _drive(mcp_python, [sys.executable, str(FAKE_SERVER)], steps, home=home, db=db,
+                 mode=mode)  # fmt: skip
+    s = out["steps"]
+    assert s[0] == {"values": ["poison-main", "poison-dev"], "total": 12}
+    assert "get_weather" in s[1]["tools"] and "get_weather" not in s[3]["tools"]
+    assert s[2]["text"] == "notified"
+    notes = out["notifications"]
+    assert "notifications/tools/list_changed" in notes
+    if mode == "legacy":
+        assert f"notifications/resources/updated {key_uri}" in notes
+        assert "cred.ssh-key" in s[5]["error"] or "SSH private key" in s[5]["error"]
+    with LogReader.open(db) as reader:
+        records = [e.record for e in reader.entries()]
+    completion = next(r for r in records if r.get("kind") == "completion")
+    assert completion["flagged"] and len(completion["dropped"]) == 2
+    assert {r["method"] for r in records if r.get("kind") == "notification"} >= {
+        "notifications/tools/list_changed"}

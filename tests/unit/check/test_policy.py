@@ -113,3 +113,20 @@ def test_project_may_add_an_allowlist_but_not_widen_one(tmp_path) -> None:
     widens = _layer(tmp_path, "p2.toml", "project", '[commands]\nallow = ["curl *"]\n')
     policy = load_policy([BUILTIN, user, widens])
     assert policy.cmd_allow == ("git *",) and policy.ignored
+
+
+def test_mcp_elicitation_secrets_default_layering_and_validation(tmp_path) -> None:
+    """``[mcp] elicitation_secrets``: allow by default (the user's answer is passed on, as the
+    docs have always said), deny from the user's policy, a project may tighten but not loosen,
+    and only allow or deny is accepted."""
+    assert load_policy([BUILTIN]).mcp_elicitation_secrets is Verdict.ALLOW
+    deny = _layer(tmp_path, "user.toml", "user", '[mcp]\nelicitation_secrets = "deny"\n')
+    loosen = _layer(tmp_path, "p1.toml", "project", '[mcp]\nelicitation_secrets = "allow"\n')
+    policy = load_policy([BUILTIN, deny, loosen])
+    assert policy.mcp_elicitation_secrets is Verdict.DENY
+    assert any("mcp_elicitation_secrets" in note for note in policy.ignored)
+    tighten = _layer(tmp_path, "p2.toml", "project", '[mcp]\nelicitation_secrets = "deny"\n')
+    assert load_policy([BUILTIN, tighten]).mcp_elicitation_secrets is Verdict.DENY
+    bad = _layer(tmp_path, "bad.toml", "explicit", '[mcp]\nelicitation_secrets = "ask"\n')
+    with pytest.raises(PolicyError, match="elicitation_secrets must be 'allow' or 'deny'"):
+        load_policy([BUILTIN, bad])

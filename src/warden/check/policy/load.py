@@ -4,7 +4,8 @@ Layers, weakest first: the built-in default < the user's policy (``$XDG_CONFIG_H
 policy.toml``) < the project's (``<workspace>/.warden/policy.toml``) < files given with
 ``--policy``. Merge rules (docs/policy.md):
 
-- scalars (``default``, ``on_error``, ``write_outside``, ``unknown``) are replaced by later layers;
+- scalars (``default``, ``on_error``, ``write_outside``, ``unknown``, ``elicitation_secrets``)
+  are replaced by later layers;
 - lists are unions (``read_deny``, ``network.allow``, ``commands.deny``, ...);
 - ``verdicts`` and ``rules`` tables are merged key by key, later layers winning;
 - ``[contain]``: path lists are unions; limits (``memory``, ``pids``, ``cpu_seconds``) are
@@ -115,6 +116,9 @@ class Policy(msgspec.Struct, frozen=True):
     net_egress: tuple[str, ...] | None = None
     ignored: tuple[str, ...] = ()
     digest: str = ""
+    #: ``[mcp] elicitation_secrets``: ``deny`` makes ``warden mcp`` refuse to pass a user's
+    #: elicitation answer that looks like a secret to the server (docs/mcp.md, "Elicitation").
+    mcp_elicitation_secrets: Verdict = Verdict.ALLOW
     _host_cache: dict[tuple[str, int | None], bool] = msgspec.field(default_factory=dict)
 
     def host_allowed(self, host: str, port: int | None = None) -> bool:
@@ -200,6 +204,9 @@ def _parse(layer: Layer, issues: list[ConfigIssue]) -> PolicySpec | None:
     verdict(("paths", "read_outside"), spec.paths.read_outside)
     verdict(("commands", "outside"), spec.commands.outside)
     verdict(("tools", "unknown"), spec.tools.unknown)
+    if spec.mcp.elicitation_secrets not in (None, "allow", "deny"):
+        issues.append(doc.issue(("mcp", "elicitation_secrets"), "elicitation_secrets must be "
+                                f"'allow' or 'deny', not {spec.mcp.elicitation_secrets!r}"))
     for cat, value in spec.verdicts.items():
         if cat not in CATEGORIES:
             issues.append(doc.issue(("verdicts", cat), f"unknown category {cat!r}"))
@@ -268,6 +275,7 @@ def merge_policy(parsed: list[tuple[Layer, PolicySpec]]) -> Policy:
         "name": "default", "default": Verdict.ALLOW, "on_error": Verdict.DENY, "workspace": None,
         "write_outside": Verdict.ASK, "unknown_tool": Verdict.ALLOW,
         "read_outside": Verdict.ASK, "cmd_outside": Verdict.ASK,
+        "mcp_elicitation_secrets": Verdict.ALLOW,
     }  # fmt: skip
     lists: dict[str, list[str]] = {k: [] for k in (
         "read_deny", "write_allow", "trusted_read", "net_allow", "net_deny", "cmd_deny",
@@ -308,6 +316,7 @@ def merge_policy(parsed: list[tuple[Layer, PolicySpec]]) -> Policy:
         scalar("unknown_tool", spec.tools.unknown)
         scalar("read_outside", spec.paths.read_outside)
         scalar("cmd_outside", spec.commands.outside)
+        scalar("mcp_elicitation_secrets", spec.mcp.elicitation_secrets)
         lists["read_deny"] += spec.paths.read_deny
         lists["net_deny"] += spec.network.deny
         lists["cmd_deny"] += spec.commands.deny
@@ -418,6 +427,7 @@ def merge_policy(parsed: list[tuple[Layer, PolicySpec]]) -> Policy:
         ),
         net_egress=uniq(egress) if egress is not None else None,
         ignored=tuple(ignored),
+        mcp_elicitation_secrets=_v(state["mcp_elicitation_secrets"]),
         digest=digest.hexdigest()[:16],
     )
 

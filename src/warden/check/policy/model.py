@@ -12,6 +12,8 @@ A policy is TOML with these tables (all optional; see docs/policy.md and ``warde
     [rules."<id>"]  verdict, enabled
     [tools]     trusted (tool names never checked), unknown (verdict for unknown tools)
     [packs]     extra (paths of additional rule packs), disable (rule-id globs)
+    [mcp]       elicitation_secrets (allow | deny: whether `warden mcp` passes on a user's
+                answer to a server's elicitation that looks like a secret)
     [contain]   what `warden run` lets the contained program see and do: read, write, hide,
                 protect (paths), unix_sockets, memory, pids, cpu_seconds
 """
@@ -23,6 +25,7 @@ import msgspec
 __all__ = [
     "CommandsSection",
     "ContainSection",
+    "McpSection",
     "NetworkSection",
     "PacksSection",
     "PathsSection",
@@ -78,6 +81,10 @@ class ToolsSection(_Strict, frozen=True):
     unknown: str | None = None
 
 
+class McpSection(_Strict, frozen=True):
+    elicitation_secrets: str | None = None
+
+
 class PacksSection(_Strict, frozen=True):
     extra: list[str] = []
     disable: list[str] = []
@@ -103,6 +110,7 @@ class PolicySpec(_Strict, frozen=True):
     rules: dict[str, RuleOverride] = {}
     tools: ToolsSection = ToolsSection()
     packs: PacksSection = PacksSection()
+    mcp: McpSection = McpSection()
     contain: ContainSection = ContainSection()
 
 

@@ -42,9 +42,10 @@ here. What flags a request (:func:`inspect_elicitation`):
 
 The answer (:func:`inspect_answer`) is scanned for secrets, and the values of fields the request
 marked sensitive are redacted in the record whatever the scan finds (a password has no format).
-The answer is never blocked here: the user typed it into the client's own form, could see the
+The answer is not blocked here: the user typed it into the client's own form, could see the
 request and decline it, and a flagged request never reached them unless ``--keep-flagged``; the
-record says that a secret went to the server.
+record says that a secret went to the server. The session refuses a secret-looking answer only
+when the policy says ``[mcp] elicitation_secrets = "deny"`` (and then rewrites the note).
 """
 
 from __future__ import annotations
@@ -430,5 +431,5 @@ def inspect_answer(result: Any, sensitive_fields: tuple[str, ...] = ()) -> Answe
     }
     if secret:
         record["note"] = ("the user's answer carries what looks like a secret; it was passed to "
-                          "the server (warden does not block the user's own answer)")
+                          "the server (the policy's [mcp] elicitation_secrets allows it)")
     return AnswerInspection(record, redacted, secret)

@@ -3,7 +3,7 @@
 :class:`McpSession` is fed every message from the client (:meth:`from_client`) and from the
 server (:meth:`from_server`) and says what to send where (:class:`Out`). It understands the
 methods below and passes everything else through byte for byte, in both directions
-(notifications, progress, roots, tasks, completion, methods not yet invented):
+(other notifications, progress, roots, tasks, methods not yet invented):
 
 - ``tools/call`` (client -> server): mapped to actions (:mod:`.mapping`), judged and recorded
   by the :class:`~warden.guard.Guard`; a deny or kill (and an ask, unless ``on_ask_allow``) is
@@ -30,8 +30,14 @@ methods below and passes everything else through byte for byte, in both directio
   refused (a JSON-RPC error to the server; to the client, warden's error in place of the
   result) unless ``keep_flagged``, and recorded durably with the reason; an unflagged one
   passes unchanged and is recorded as routine. The user's answer (a client's ``ElicitResult``,
-  or a retry's ``inputResponses``) is scanned for secrets and recorded redacted, never blocked:
-  the user typed it into the client's own form.
+  or a retry's ``inputResponses``) is scanned for secrets and recorded redacted, and passed on
+  (the user typed it into the client's own form) unless it looks like a secret and the policy
+  says ``[mcp] elicitation_secrets = "deny"``: then the server gets warden's error in its place
+  (a retry carrying it is answered by warden, never forwarded).
+- ``completion/complete`` results: each suggestion is scanned like a tool's output; a flagged
+  one is dropped from the list and recorded (:meth:`_completion`).
+- Change notifications (``notifications/*/list_changed``, ``notifications/resources/updated``):
+  recorded and passed on; the listing or read that follows is judged as always.
 - ``initialize`` (protocol revisions up to 2025-11-25) and ``server/discover`` (2026-07-28,
   which removed the handshake): the server's and the client's names are noted. In 2026-07-28
   the client's identity travels in each request's ``_meta`` (``io.modelcontextprotocol/
@@ -117,6 +123,17 @@ URL_ELICITATION_REQUIRED = -32042
 #: Elicitation requests remembered (by server request id or ``inputRequests`` key) so that the
 #: user's answer is read knowing which fields asked for a secret (a memory bound).
 MAX_ELICITATIONS = 1024
+
+#: Suggestions of one ``completion/complete`` result examined; the specification caps
+#: ``values`` at 100, and a server that sends more gets the rest dropped unseen.
+MAX_COMPLETIONS = 100
+
+#: Server notifications that something the client listed or read changed: recorded (routine),
+#: passed on. What the client does next (list again, read again) is judged as always.
+CHANGE_NOTIFICATIONS = frozenset({
+    "notifications/tools/list_changed", "notifications/resources/list_changed",
+    "notifications/prompts/list_changed", "notifications/resources/updated",
+})  # fmt: skip
 
 
 class Out(NamedTuple):
@@ -294,7 +311,9 @@ class McpSession:
                 if isinstance(request_id, str | int) and not isinstance(request_id, bool):
                     self._take(request_id)
             if msg.kind is rpc.Kind.RESPONSE:
-                self._client_answer(msg)
+                refused = self._client_answer(msg)
+                if refused is not None:
+                    return refused
             return Out(to_server=(msg.raw + b"\n",))  # notifications, answers to the server
         if self.refuse_reason is not None:
             return Out(to_client=(self._error(msg.id, self.refuse_reason),))
@@ -302,7 +321,9 @@ class McpSession:
             return Out(to_client=(self._error(msg.id, self._server_gone),))
         self._note_client(msg.params)
         if isinstance(msg.params.get("inputResponses"), dict):  # a 2026-07-28 retry
-            self._input_responses(msg.params["inputResponses"])
+            refusal = self._input_responses(msg.params["inputResponses"])
+            if refusal is not None:
+                return self._refuse_retry(msg, refusal)
         if msg.method == "tools/call":
             return self._tool_call(msg)
         if msg.method == "resources/read":
@@ -313,7 +334,8 @@ class McpSession:
                 self._synthetic("prompts/get", None, Verdict.DENY, removed)
                 return Out(to_client=(self._error(msg.id, removed),))
         method = msg.method or ""
-        if not self._remember(msg.id, _Pending(method, started=time.perf_counter())):
+        what = _completion_ref(msg.params) if method == "completion/complete" else ""
+        if not self._remember(msg.id, _Pending(method, what, started=time.perf_counter())):
             return Out(to_client=(self._error(msg.id, "too many requests in flight"),))
         return Out(to_server=(msg.raw + b"\n",))
 
@@ -644,6 +666,8 @@ class McpSession:
         if msg.kind is rpc.Kind.REQUEST and msg.method == "elicitation/create":
             return self._elicitation(msg)
         if msg.kind is not rpc.Kind.RESPONSE:
+            if msg.method in CHANGE_NOTIFICATIONS:
+                self._change_notification(msg)
             return passthrough  # other server requests (roots, tasks) and notifications
         pending = self._take(msg.id)
         if pending is None:
@@ -694,6 +718,8 @@ class McpSession:
             return self._context_result(msg, result, pending)
         if pending.method in LISTINGS:
             return self._entries_list(msg, result, pending.method)
+        if pending.method == "completion/complete":
+            return self._completion(msg, result, pending)
         return passthrough
 
     def _context_result(self, msg: rpc.Message, result: dict[str, Any], p: _Pending) -> Out:
@@ -855,46 +881,152 @@ class McpSession:
             return None, changed
         text = _clip("warden refused the server's request for input: " + "; ".join(reasons))
         self._warn(text)
-        if p.method == "tools/call":
-            meta = {"warden/verdict": "deny", "warden/rules": ["mcp.elicitation"]}
-            return Out(to_client=(rpc.encode(rpc.tool_error_result(msg.id, text, meta)),)), None
-        return Out(to_client=(self._error(msg.id, text),)), None
+        return self._refuse_input(msg.id, p.method, text), None
 
-    def _client_answer(self, msg: rpc.Message) -> None:
+    def _refuse_input(self, req_id: Any, method: str, text: str) -> Out:
+        """warden's answer to the client in place of a request's result when an input round
+        (2026-07-28) is refused: a tool error for ``tools/call``, a JSON-RPC error otherwise."""
+        if method == "tools/call":
+            meta = {"warden/verdict": "deny", "warden/rules": ["mcp.elicitation"]}
+            return Out(to_client=(rpc.encode(rpc.tool_error_result(req_id, text, meta)),))
+        return Out(to_client=(self._error(req_id, text),))
+
+    def _client_answer(self, msg: rpc.Message) -> Out | None:
         """A client's answer to a server request: an ``ElicitResult`` (``action``) is the
-        user's own input, scanned for secrets and recorded redacted (never blocked)."""
+        user's own input, scanned for secrets and recorded redacted. Passed on, unless it looks
+        like a secret and the policy says ``[mcp] elicitation_secrets = "deny"``: then the
+        server gets a JSON-RPC error in its place (returned here; ``None``: pass it on)."""
         result = msg.data.get("result")
         with self._lock:
             fields = self._elicitations.pop(_key(msg.id), None)
         if fields is None and not (isinstance(result, dict)
                                    and isinstance(result.get("action"), str)):  # fmt: skip
-            return
-        self._elicit_answer(result, fields or (), {"via": "response"})
+            return None
+        refused = self._elicit_answer(result, fields or (), {"via": "response"})
+        if refused is None:
+            return None
+        return Out(to_server=(self._error(msg.id, refused),))
 
-    def _input_responses(self, responses: dict[str, Any]) -> None:
+    def _input_responses(self, responses: dict[str, Any]) -> str | None:
         """A 2026-07-28 retry's ``inputResponses``: the ``ElicitResult`` among them are the
-        user's answers (sampling and roots results are the client's own)."""
+        user's answers (sampling and roots results are the client's own). Returns why the
+        retry is refused (an answer the policy will not hand over), else ``None``."""
+        refusals: list[str] = []
         for index, (name, answer) in enumerate(responses.items()):
             if index >= 256:
                 break
             with self._lock:
                 fields = self._elicitations.pop(("input", str(name)), None)
             if isinstance(answer, dict) and isinstance(answer.get("action"), str):
-                self._elicit_answer(answer, fields or (), {"via": "input_responses",
-                                                           "input_key": str(name)[:200]})
+                refused = self._elicit_answer(answer, fields or (), {
+                    "via": "input_responses", "input_key": str(name)[:200]})  # fmt: skip
+                if refused is not None:
+                    refusals.append(refused)
+        return "; ".join(refusals) or None
 
-    def _elicit_answer(self, result: Any, fields: tuple[str, ...], extra: dict[str, Any]) -> None:
+    def _refuse_retry(self, msg: rpc.Message, reason: str) -> Out:
+        """A 2026-07-28 retry whose ``inputResponses`` carry an answer warden will not hand
+        over: answered by warden, never forwarded (the answer is in the request itself)."""
+        return self._refuse_input(msg.id, msg.method or "", _clip(reason))
+
+    def _refuses_secret_answers(self) -> bool:
+        """``[mcp] elicitation_secrets = "deny"`` in the policy."""
+        if self.guard is None:
+            return False
+        policy = getattr(self.guard.engine, "policy", None)
+        verdict = getattr(policy, "mcp_elicitation_secrets", Verdict.ALLOW)
+        return isinstance(verdict, Verdict) and verdict >= Verdict.DENY
+
+    def _elicit_answer(self, result: Any, fields: tuple[str, ...],
+                       extra: dict[str, Any]) -> str | None:  # fmt: skip
+        """Record the user's answer (durably when it looks like a secret); the reason it is
+        refused, or ``None`` when it goes on to the server."""
         import json
 
         from warden.integrations.mcp.elicit import inspect_answer
 
         found = inspect_answer(result, fields)
+        refused = found.secret and self._refuses_secret_answers()
+        record = {**found.record, **extra, "refused": refused}
+        reason = None
+        if refused:
+            what = ", ".join(found.record["secrets"] + [
+                f"field {f}" for f in found.record["sensitive_fields_answered"]])  # fmt: skip
+            reason = (f"warden refused to pass the user's answer to server "
+                      f"{self.server_name!r}: it looks like a secret ({what[:500]}), and the "
+                      "policy says [mcp] elicitation_secrets = \"deny\"")  # fmt: skip
+            record["note"] = ("the user's answer carries what looks like a secret; it was not "
+                              "passed to the server ([mcp] elicitation_secrets = deny)")
         payload = json.dumps(found.redacted, ensure_ascii=False, default=str)[:16384]
-        self._note("elicitation_answer", {**found.record, **extra}, {"output": payload},
+        self._note("elicitation_answer", record, {"output": payload},
                    durable=found.secret)  # fmt: skip
-        if found.secret:
+        if refused:
+            self._warn(reason or "")
+        elif found.secret:
             self._warn(f"the user's answer to an elicitation of server {self.server_name!r} "
                        "carries what looks like a secret; passed on and recorded (redacted)")
+        return reason
+
+    # --- completion and change notifications -----------------------------------------------------
+
+    def _completion(self, msg: rpc.Message, result: dict[str, Any], p: _Pending) -> Out:
+        """A ``completion/complete`` result: suggestions the server wrote, which the client
+        shows the user (and may put in a prompt the model reads). Each value is scanned like a
+        tool's output (:func:`~warden.integrations.hooks.outputscan.scan_output`); one with a
+        secret or planted instructions is dropped from the list, as a poisoned entry is from a
+        listing, and the drop recorded durably (``completion``); values past
+        :data:`MAX_COMPLETIONS` and values that are not strings are dropped too. A clean result
+        passes byte for byte, recorded as routine. ``total``, when given, is lowered by the
+        number dropped."""
+        from warden.check.secrets import redact_text
+        from warden.integrations.hooks.outputscan import scan_output
+
+        completion = result.get("completion")
+        values = completion.get("values") if isinstance(completion, dict) else None
+        if not isinstance(completion, dict) or not isinstance(values, list):
+            return Out(to_client=(msg.raw + b"\n",))
+        kept: list[str] = []
+        dropped: list[dict[str, Any]] = []
+        shown: list[str] = []
+        for index, value in enumerate(values):
+            if index >= MAX_COMPLETIONS or not isinstance(value, str):
+                dropped.append({"index": index, "flags": ["over-limit" if index >= MAX_COMPLETIONS
+                                                          else "not-a-string"]})
+                continue
+            scan = scan_output(value)
+            flags = [*scan.secrets, *(["injection"] if scan.injection.flagged else [])]
+            if not flags:
+                kept.append(value)
+                continue
+            dropped.append({"index": index, "flags": flags,
+                            "injection": [h.signal for h in scan.injection.hits]})
+            shown.append(redact_text(value[:4096]))
+        flagged = [d for d in dropped if d["flags"][0] not in ("over-limit", "not-a-string")]
+        self._note("completion", {"ref": p.tool or None, "values": len(values),
+                                  "dropped": dropped[:MAX_COMPLETIONS], "flagged": bool(flagged),
+                                  "ms": round((time.perf_counter() - p.started) * 1000, 3)},
+                   {"output": "\n".join(shown)} if shown else None,
+                   durable=bool(flagged))  # fmt: skip
+        if not dropped:
+            return Out(to_client=(msg.raw + b"\n",))
+        if flagged:
+            kinds = sorted({f for d in flagged for f in d["flags"]})
+            self._warn(f"server {self.server_name!r} suggested {len(flagged)} completion "
+                       f"value(s) carrying {', '.join(kinds)}; removed from the list")
+        changed = {**completion, "values": kept}
+        if isinstance(completion.get("total"), int) and not isinstance(completion["total"], bool):
+            changed["total"] = max(len(kept), completion["total"] - len(dropped))
+        new_result = {**result, "completion": changed}
+        return Out(to_client=(rpc.encode({**msg.data, "result": new_result}),))
+
+    def _change_notification(self, msg: rpc.Message) -> None:
+        """A server's ``notifications/*/list_changed`` or ``notifications/resources/updated``:
+        recorded (routine) and passed on. The client's next listing is compared with the
+        first one of the session (changed tools removed, changed entries recorded), and its
+        re-read of an updated resource is a ``resources/read``, judged like any other."""
+        uri = msg.params.get("uri")
+        self._note("notification", {"method": msg.method,
+                                    "uri": uri[:500] if isinstance(uri, str) else None})
 
     # --- resource and prompt listings -----------------------------------------------------------
 
@@ -1121,6 +1253,21 @@ class McpSession:
             count = len(self._deferred)
         if count == 1 or count == MAX_DEFERRED:
             _FLUSHER.schedule(self, DEFER_SECONDS if count < MAX_DEFERRED else 0.0)
+
+
+def _completion_ref(params: dict[str, Any]) -> str:
+    """What a ``completion/complete`` completes, for its record: ``prompt:NAME/ARGUMENT`` or
+    ``resource:URI-TEMPLATE/ARGUMENT``."""
+    ref = params.get("ref")
+    argument = params.get("argument")
+    name = ""
+    if isinstance(ref, dict):
+        ident = ref.get("name") if ref.get("type") == "ref/prompt" else ref.get("uri")
+        kind = "prompt" if ref.get("type") == "ref/prompt" else "resource"
+        name = f"{kind}:{ident}" if isinstance(ident, str) else kind
+    if isinstance(argument, dict) and isinstance(argument.get("name"), str):
+        name += "/" + argument["name"]
+    return name[:500]
 
 
 def _template_pattern(template: str) -> re.Pattern[str]:
