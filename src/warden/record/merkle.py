@@ -278,6 +278,10 @@ def verify_consistency(
     if sr != new_root:
         raise VerificationError(f"consistency proof does not match the root of size {new}")
 
+#: Batches this large or larger take :meth:`CompactRange.append_many`'s level-by-level path;
+#: smaller ones go leaf by leaf (measured: 1 leaf 1.3 vs 5.5 us, 64 leaves ~1.0 us a leaf
+#: either way, 512 leaves 0.96 vs 0.70 us a leaf).
+LEVELWISE_MIN = 64
 
 class CompactRange:
     """The right edge of a growing tree: the complete subtrees covering leaves ``[0, size)``.
@@ -314,21 +318,44 @@ class CompactRange:
         return done
 
     def append_many(self, leaves: Sequence[bytes]) -> list[bytes]:
-        """:meth:`append` for a batch; returns each leaf's node blob (its hashes, joined)."""
+        """:meth:`append` for a batch; returns each leaf's node blob (its hashes, joined).
+
+        Computed level by level, as :func:`mth` does: each level's new nodes are one list
+        comprehension over pairs (the first paired with the edge's subtree of that level when
+        the level starts at an odd node), and each node is appended to the blob of the leaf
+        that completes it, ``2**(level+1)`` leaves apart (a slice of the blob list). The
+        result is :meth:`append` leaf by leaf (a property test checks it), with one Python
+        loop per level instead of one per leaf: the writer's tree work per entry fell by
+        ~1/5 (docs/audit.md section 9). Each level costs ~1 us of fixed overhead, so a
+        batch under :data:`LEVELWISE_MIN` leaves (a lone acknowledged append commits one)
+        is appended leaf by leaf instead.
+        """
+        if len(leaves) < LEVELWISE_MIN:
+            return [b"".join(self.append(h)) for h in leaves]
         stack = self._stack
-        n = self.size
-        blobs = []
-        for h in leaves:
-            blob = h
-            m = n
-            while m & 1:
-                h = _sha256(b"\x01" + stack.pop() + h).digest()
-                blob += h
-                m >>= 1
-            stack.append(h)
-            blobs.append(blob)
-            n += 1
-        self.size = n
+        first = self.size
+        blobs = list(leaves)
+        cur: Sequence[bytes] = leaves
+        level = 0
+        rest: list[bytes] = []  # an unpaired last node of a level joins the edge (low first)
+        while cur:
+            start = first >> level  # node index of cur[0] at this level
+            if start & 1:  # its left sibling is the edge's subtree of this level
+                cur = [stack.pop(), *cur]
+                start -= 1
+            it = iter(cur)
+            up = [_sha256(b"\x01" + a + b).digest() for a, b in zip(it, it, strict=False)]
+            if len(cur) & 1:
+                rest.append(cur[-1])
+            if up:  # parent k completes at leaf ((start / 2 + k + 1) << (level + 1)) - 1
+                step = 2 << level
+                j = ((start >> 1) + 1) * step - 1 - first
+                blobs[j::step] = [b + h for b, h in zip(blobs[j::step], up, strict=True)]
+            cur = up
+            level += 1
+        rest.reverse()
+        stack += rest
+        self.size = first + len(leaves)
         return blobs
 
     def append_subtree(self, h: bytes, level: int) -> list[bytes]:

@@ -250,3 +250,23 @@ def test_property_compact_range(items: list[bytes]) -> None:
     nodes = m.CompactRange.nodes_for(len(items))
     again = m.CompactRange(len(items), [completed[n] for n in nodes])
     assert again.root() == cr.root()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 600), st.lists(st.integers(1, 300), max_size=5))
+def test_property_append_many_is_append_leaf_by_leaf(before: int, batches: list[int]) -> None:
+    """The level-by-level batch append gives every leaf the blob, and the edge the hashes,
+    that appending one leaf at a time gives (any start size, any batch sizes)."""
+    leaves = [m.leaf_hash(b"%d" % i) for i in range(before + sum(batches))]
+    one, many = m.CompactRange(), m.CompactRange()
+    for h in leaves[:before]:
+        one.append(h)
+    many.append_many(leaves[:before])
+    assert many.hashes() == one.hashes()
+    start = before
+    for n in batches:
+        blobs = many.append_many(leaves[start : start + n])
+        assert blobs == [b"".join(one.append(h)) for h in leaves[start : start + n]]
+        assert (many.size, many.hashes()) == (one.size, one.hashes())
+        start += n
+    assert many.root() == one.root() == m.mth(leaves)
