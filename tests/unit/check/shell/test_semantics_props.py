@@ -290,10 +290,16 @@ def test_programs_resolve_alike_with_families_loaded_lazily() -> None:
     ids=["plain", "slashes", "sed-delimiters", "dns-labels", "flag-cluster"],
 )
 def test_pathological_words_stay_fast(shape: str) -> None:
-    worst = 0.0
+    # each call's best of two: a quadratic handler is slow every time, while a one-off stall of
+    # a busy VM (358 ms once in CI, for calls that take 24 ms) is not the handler's
+    worst, slowest = 0.0, ""
     for program in _PROGRAMS:
         for argv in ((program, shape), (program, "-e", shape, shape), (program, "-c", shape)):
-            start = time.perf_counter()
-            effects_of(argv)
-            worst = max(worst, time.perf_counter() - start)
-    assert worst < 0.25, f"slowest call took {worst * 1e3:.0f} ms"
+            took = []
+            for _ in range(2):
+                start = time.perf_counter()
+                effects_of(argv)
+                took.append(time.perf_counter() - start)
+            if min(took) > worst:
+                worst, slowest = min(took), program
+    assert worst < 0.25, f"slowest call ({slowest}) took {worst * 1e3:.0f} ms"
