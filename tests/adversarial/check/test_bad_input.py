@@ -120,6 +120,17 @@ def test_loops_and_lists_are_bounded() -> None:
     assert "analysis.incomplete" in d.rules
 
 
+def test_fast_path_patterns_fail_in_linear_time() -> None:
+    """Found in session 7: `_PLAIN_LIST` backtracked quadratically on a long run of blanks
+    before a character it does not allow (6.8 s for 32,000 spaces; minutes for 200,000)."""
+    for blank in (" ", "\t"):
+        judge("a" + blank * 200_000 + "$")
+        judge("a" + blank * 200_000 + ";$")
+        judge("a '" + "b" + blank * 200_000 + "' $")
+    judge("a " + "'b' " * 50_000 + "$")
+    judge("a " + '"b" ' * 50_000 + "|$")
+
+
 def test_huge_non_shell_inputs() -> None:
     big = "x" * 5_000_000
     write = Action(kind=ActionKind.FILE_WRITE, tool="Write", path="/home/dev/project/a.txt",

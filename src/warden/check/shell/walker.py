@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Set
+from collections.abc import Sequence, Set
 from types import ModuleType
 
 import tree_sitter
@@ -54,9 +54,13 @@ _SCOPE_NODES = frozenset(
     }
 )  # fmt: skip
 
-#: A command line of plain words (no quoting, expansion, globbing, redirection or operators):
-#: its argv is its words, exactly as bash would split it, so the parser is skipped.
-_SIMPLE_COMMAND = re.compile(r"[ \t]*[A-Za-z0-9_./:@%+,-][A-Za-z0-9_./:=@%+, \t-]*")
+#: A command line of plain words (no quoting, parameter expansion, redirection or operators):
+#: its argv is its words, exactly as bash would split it, so the parser is skipped. ``~`` and
+#: the glob characters ``*`` and ``?`` may appear: bash leaves the words' text to tilde and
+#: pathname expansion, which the parser path does not perform either (a path keeps its ``~``
+#: for :func:`~warden.check.paths.normalize`; a word with ``*``/``?`` becomes a live glob, see
+#: :func:`_note_globs`). ``[`` stays out (``[ -f x ]`` is a test command to the parser).
+_SIMPLE_COMMAND = re.compile(r"[ \t]*[~*?A-Za-z0-9_./:@%+,-][~*?A-Za-z0-9_./:=@%+, \t-]*")
 
 #: Words the parser treats as syntax (declarations, keywords): never on the fast path.
 _SYNTAX_WORDS = frozenset(
@@ -68,8 +72,8 @@ _SYNTAX_WORDS = frozenset(
 #: Plain words joined by ``|``, ``&&``, ``||`` and ``;``: still no quoting or expansion, so
 #: the fast path splits it like bash and connects the pipes itself.
 _PLAIN_LIST = re.compile(
-    r"[ \t]*[A-Za-z0-9_./:@%+,-][A-Za-z0-9_./:=@%+, \t-]*"
-    r"(?:(?:\|\||&&|\||;)[ \t]*[A-Za-z0-9_./:@%+,-][A-Za-z0-9_./:=@%+, \t-]*)*;?[ \t]*"
+    r"[ \t]*+[~*?A-Za-z0-9_./:@%+,-][~*?A-Za-z0-9_./:=@%+, \t-]*+"
+    r"(?:(?:\|\||&&|\||;)[ \t]*+[~*?A-Za-z0-9_./:@%+,-][~*?A-Za-z0-9_./:=@%+, \t-]*+)*+;?[ \t]*+"
 )
 _OPERATOR = re.compile(r"\|\||&&|\||;")
 _NO_ORIGINS: frozenset[Origin] = frozenset()
@@ -101,8 +105,88 @@ def _run_plain_list(sink: _Sink, text: str) -> bool:
             frame.pipe_span = (start, segments[last][1]) if last > i else None
             out = _NONE
         words = tuple(text[start:end].split())
+        _note_globs(sink, words)
         out = run._run(sink, frame, words, out, (start, end), frozenset())
     return True
+
+
+#: A plain list (:data:`_PLAIN_LIST`) whose arguments may also be quoted strings standing alone
+#: (``awk '{print $1}' log | sort``, ``git commit -m "fix bug"``): bash takes the text of a
+#: single-quoted string, or of a double-quoted one without ``$``, backquote, backslash or ``!``,
+#: as it is, one word, never globbed or expanded, as the parser path does with a ``raw_string``
+#: or ``string`` node. A quote joined to other characters (``r''m``, ``-m'x'``), a quoted
+#: program name, a newline inside quotes and a blank double-quoted string (whose text
+#: tree-sitter-bash drops) are left to the parser. The quantifiers are possessive: a line that
+#: is not plain fails in linear time (a backtracking form took seconds on `a`, 30,000 spaces,
+#: `$`; :data:`_PLAIN_LIST` had that cost before it was made possessive too).
+_QUOTED_WORDS = (
+    r"(?:[ \t]++(?:'[^'\n]*+'|\"[^\"$`\\!\n]*+\"|[~*?A-Za-z0-9_./:=@%+,-]++)(?=[ \t|&;]|$))*+"
+)
+_QUOTED_LIST = re.compile(
+    r"[ \t]*+[~*?A-Za-z0-9_./:@%+,-][~*?A-Za-z0-9_./:=@%+,-]*+" + _QUOTED_WORDS + r"[ \t]*+"
+    r"(?:(?:\|\||&&|\||;)[ \t]*+[~*?A-Za-z0-9_./:@%+,-][~*?A-Za-z0-9_./:=@%+,-]*+"
+    + _QUOTED_WORDS + r"[ \t]*+)*+;?[ \t]*+"
+)
+_QUOTED_TOKEN = re.compile(r"'[^']*'|\"[^\"]*\"|\|\||&&|[|;]|[^ \t'\"|&;]+")
+
+
+def _run_quoted_list(sink: _Sink, text: str) -> bool:
+    """Run a :data:`_QUOTED_LIST` line; False (nothing recorded) when a program name is not
+    plain (:func:`_simple_words`). Tokens are read left to right: an operator ends a command,
+    a quoted string is one word without its quotes, any other token is a plain word."""
+    segments: list[tuple[int, int, str, list[str], list[str]]] = []
+    words: list[str] = []
+    globs: list[str] = []
+    start = end = -1
+    op = ""
+    for m in [*_QUOTED_TOKEN.finditer(text), None]:
+        tok = m.group(0) if m is not None else ";"
+        if m is None or tok in _LIST_OPERATORS:
+            if words:
+                if _simple_words(words[0]) is None:
+                    return False
+                segments.append((start, end, op, words, globs))
+            elif m is not None or op != ";":
+                return False
+            op, words, globs = tok, [], []
+            continue
+        if not words:
+            start = m.start()
+        end = m.end()
+        if tok[0] in _QUOTES:
+            if tok[0] == '"' and len(tok) > 2 and tok[1:-1].isspace():
+                return False  # tree-sitter-bash drops a blank double-quoted string's text
+            words.append(tok[1:-1])
+        elif "=~" in tok:  # an operator to tree-sitter (see _simple_words)
+            return False
+        else:
+            words.append(tok)
+            globs.append(tok)
+    frame = _Frame(src=text.encode(), text=text)
+    out = _NONE
+    for i, (start, end, before, argv, plain) in enumerate(segments):
+        if before != "|":  # a new pipeline starts here: find where it ends
+            last = i
+            while last + 1 < len(segments) and segments[last + 1][2] == "|":
+                last += 1
+            frame.pipe_span = (start, segments[last][1]) if last > i else None
+            out = _NONE
+        _note_globs(sink, plain)
+        out = run._run(sink, frame, tuple(argv), out, (start, end), _NO_ORIGINS)
+    return True
+
+
+_LIST_OPERATORS = frozenset({"||", "&&", "|", ";"})
+_QUOTES = frozenset("'\"")
+
+
+def _note_globs(sink: _Sink, words: Sequence[str]) -> None:
+    """Record the words bash would glob-expand, as :func:`expand._eval_arg` does for a word
+    whose only special characters are glob characters (before the command runs, so that its
+    file accesses know them; a later command's globs are not yet known to an earlier one)."""
+    for word in words:
+        if "*" in word or "?" in word:
+            sink.live_globs.add(word)
 
 
 def _is_simple(text: str) -> bool:
@@ -115,10 +199,14 @@ _simple_match = _SIMPLE_COMMAND.fullmatch
 
 def _simple_words(text: str) -> list[str] | None:
     """The words of ``text`` when it is plain words (:func:`_is_simple`), else None."""
-    if not _simple_match(text):
+    if not _simple_match(text) or "=~" in text:  # tree-sitter reads `=~` as an operator
         return None
     words = text.split()
-    if words and "=" not in words[0] and words[0] not in _SYNTAX_WORDS:
+    if not words:
+        return None
+    name = words[0]
+    # a glob in the program name is left to the parser, which reads some (`a?b`) as syntax
+    if "=" not in name and name not in _SYNTAX_WORDS and "*" not in name and "?" not in name:
         return words
     return None
 
@@ -176,9 +264,14 @@ def analyze_command(
     if words is not None:
         start = len(text) - len(text.lstrip())
         frame = _Frame(src=text.encode(), text=text)
+        _note_globs(sink, words)
         run._run(sink, frame, tuple(words), _NONE, (start, len(text.rstrip())), _NO_ORIGINS)
         return sink.facts()
     if _PLAIN_LIST.fullmatch(text) and _run_plain_list(sink, text):
+        return sink.facts()
+    if ("'" in text or '"' in text) and _QUOTED_LIST.fullmatch(text) and _run_quoted_list(
+        sink, text
+    ):
         return sink.facts()
     _walk_code(sink, _Frame(src=b"", text=text), text, _NONE)
     return sink.facts()
