@@ -327,7 +327,9 @@ def _assignment(sink: _Sink, frame: _Frame, node: tree_sitter.Node) -> tuple[str
     value = ""
     if value_node is not None:
         info = WordInfo()
-        if value_node.type == "array":  # `files=(~/.npmr?)`: the elements, blank-separated
+        if name == "IFS":  # kept whole: `IFS=$'\t' read -r a b` splits at tabs, not blanks
+            words = [literal_value(frame, value_node)]
+        elif value_node.type == "array":  # `files=(~/.npmr?)`: the elements, blank-separated
             words = []
             for element in value_node.named_children:
                 words += _eval_arg(sink, frame, element, info)[0]
@@ -343,6 +345,26 @@ def _assignment(sink: _Sink, frame: _Frame, node: tree_sitter.Node) -> tuple[str
             sink.mark("analysis.incomplete", f"value of {name} too large", _span(frame, node))
             value = value[:MAX_VALUE_CHARS]
     return name, value
+
+
+def literal_value(frame: _Frame, node: tree_sitter.Node) -> str:
+    """A word's text after quote removal, without splitting or expansion (``$'\t'`` is a tab,
+    ``','`` a comma): what a separator assignment such as ``IFS=...`` holds."""
+    kind = node.type
+    if kind == "ansi_c_string":
+        return decode_ansi_c(_node_text(frame, node)[2:-1])[0]
+    if kind == "raw_string":
+        return _node_text(frame, node)[1:-1]
+    if kind == "string":
+        return "".join(_dq_part(frame, c) for c in node.named_children)
+    if kind == "concatenation":
+        return "".join(literal_value(frame, c) for c in node.named_children)
+    return _node_text(frame, node).replace("\\", "")
+
+
+def _dq_part(frame: _Frame, node: tree_sitter.Node) -> str:
+    text = _node_text(frame, node)
+    return _dq_unescape(text) if node.type == "string_content" else text
 
 
 def _assignments(sink: _Sink, frame: _Frame, node: tree_sitter.Node) -> None:

@@ -217,7 +217,7 @@ def _read_argv(
             target = child.child_by_field_name("name")
             value = child.child_by_field_name("value")
             if target is not None and _node_text(frame, target) == "IFS":
-                ifs = _node_text(frame, value).strip("'\"") if value is not None else ""
+                ifs = expand.literal_value(frame, value) if value is not None else ""
         elif child.type in ("command_name", "word"):
             argv.append(_node_text(frame, child))
         elif child.is_named and "redirect" not in child.type:
