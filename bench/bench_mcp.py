@@ -110,7 +110,26 @@ CALLS = {
 }
 
 
-class Peer:
+class _JsonRpc:
+    """Numbered JSON-RPC requests, an ``initialize`` first; ``send`` carries one and returns
+    the seconds until its answer."""
+
+    next_id = 0
+
+    def _start(self) -> None:
+        self.roundtrip("initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
+                                      "clientInfo": {"name": "bench", "version": "1"}})
+
+    def roundtrip(self, method: str, params: dict[str, Any]) -> float:
+        self.next_id += 1
+        return self.send(json.dumps({"jsonrpc": "2.0", "id": self.next_id, "method": method,
+                                     "params": params}).encode())  # fmt: skip
+
+    def send(self, body: bytes) -> float:
+        raise NotImplementedError
+
+
+class Peer(_JsonRpc):
     """A process spoken to in JSON-RPC lines."""
 
     def __init__(self, argv: list[str], cwd: str) -> None:
@@ -119,16 +138,11 @@ class Peer:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.w: IO[bytes] = self.proc.stdin
         self.r: IO[bytes] = self.proc.stdout
-        self.next_id = 0
-        self.roundtrip("initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
-                                      "clientInfo": {"name": "bench", "version": "1"}})
+        self._start()
 
-    def roundtrip(self, method: str, params: dict[str, Any]) -> float:
-        self.next_id += 1
-        line = json.dumps({"jsonrpc": "2.0", "id": self.next_id, "method": method,
-                           "params": params}).encode() + b"\n"  # fmt: skip
+    def send(self, body: bytes) -> float:
         t0 = time.perf_counter()
-        self.w.write(line)
+        self.w.write(body + b"\n")
         self.w.flush()
         answer = self.r.readline()
         elapsed = time.perf_counter() - t0
@@ -141,7 +155,7 @@ class Peer:
         self.proc.wait(10)
 
 
-class HttpPeer:
+class HttpPeer(_JsonRpc):
     """A process serving MCP over HTTP: its port is read from its output (the fake upstream
     prints it; ``warden mcp --http`` says it on stderr), then one kept-alive connection."""
 
@@ -161,14 +175,9 @@ class HttpPeer:
         else:
             port = int(self.proc.stdout.readline())
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        self.next_id = 0
-        self.roundtrip("initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
-                                      "clientInfo": {"name": "bench", "version": "1"}})
+        self._start()
 
-    def roundtrip(self, method: str, params: dict[str, Any]) -> float:
-        self.next_id += 1
-        body = json.dumps({"jsonrpc": "2.0", "id": self.next_id, "method": method,
-                           "params": params}).encode()  # fmt: skip
+    def send(self, body: bytes) -> float:
         headers = {"Content-Type": "application/json",
                    "Accept": "application/json, text/event-stream"}  # fmt: skip
         t0 = time.perf_counter()

@@ -37,6 +37,7 @@ from warden.check.shell.state import (
     _Out,
     _Sink,
     _span,
+    inside,
 )
 from warden.check.shell.words import WordInfo
 
@@ -412,7 +413,7 @@ def _bind_names(
     the walker knows what LIST holds (``xargs -a <(find ~/.ssh) cat``)."""
     marked = any("{}" in arg for arg in inner)
     if name == "find" and marked:
-        found = tuple(r.rstrip("/") + "/" for r in roots) or ("./",)
+        found = inside(roots) or ("./",)
     elif name == "xargs" or name == "parallel":
         delimiter = eff.args_delimiter or ("\n" if marked else "")
         found = ()

@@ -98,8 +98,14 @@ class _Out(msgspec.Struct):
     listing: tuple[str, ...] = ()
 
     def listed(self) -> tuple[str, ...]:
-        """The listed directories as names: a trailing slash says "something inside"."""
-        return tuple(r.rstrip("/") + "/" for r in self.listing)
+        """The listed directories as names (:func:`inside`)."""
+        return inside(self.listing)
+
+
+def inside(directories: tuple[str, ...]) -> tuple[str, ...]:
+    """Directories standing for the names found in them: a trailing slash, which path rules
+    read as "something inside" (``find ~/.ssh | xargs cat`` reads ``~/.ssh/``)."""
+    return tuple(d.rstrip("/") + "/" for d in directories)
 
 
 _NONE = _Out()

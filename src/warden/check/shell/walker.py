@@ -81,33 +81,44 @@ _NO_ORIGINS: frozenset[Origin] = frozenset()
 
 def _run_plain_list(sink: _Sink, text: str) -> bool:
     """Run a plain list of commands; False (nothing recorded) when one is not plain after all."""
-    segments: list[tuple[int, int, str]] = []  # start, end, operator before it
+    segments: list[_Segment] = []
     pos, op = 0, ""
     for m in [*_OPERATOR.finditer(text), None]:
         end = m.start() if m is not None else len(text)
         chunk = text[pos:end]
         if chunk.strip():
-            lead = len(chunk) - len(chunk.lstrip())
-            segments.append((pos + lead, pos + len(chunk.rstrip()), op))
-            if not _is_simple(chunk):
+            words = _simple_words(chunk)
+            if words is None:
                 return False
+            lead = len(chunk) - len(chunk.lstrip())
+            segments.append((pos + lead, pos + len(chunk.rstrip()), op, words, words))
         elif m is not None or op != ";":
             return False
         if m is not None:
             pos, op = m.end(), m.group(0)
+    _run_segments(sink, text, segments)
+    return True
+
+
+#: One command of a plain list: its span, the operator before it, its argv, and the words of
+#: it that bash would glob-expand if they hold glob characters (not the quoted ones).
+_Segment = tuple[int, int, str, list[str], list[str]]
+
+
+def _run_segments(sink: _Sink, text: str, segments: list[_Segment]) -> None:
+    """Run a plain list's commands in order: ``|`` hands each one's output to the next, and a
+    pipeline's whole span is the evidence for what flows through it (as :func:`_pipeline`)."""
     frame = _Frame(src=text.encode(), text=text)
     out = _NONE
-    for i, (start, end, before) in enumerate(segments):
+    for i, (start, end, before, argv, plain) in enumerate(segments):
         if before != "|":  # a new pipeline starts here: find where it ends
             last = i
             while last + 1 < len(segments) and segments[last + 1][2] == "|":
                 last += 1
             frame.pipe_span = (start, segments[last][1]) if last > i else None
             out = _NONE
-        words = tuple(text[start:end].split())
-        _note_globs(sink, words)
-        out = run._run(sink, frame, words, out, (start, end), frozenset())
-    return True
+        _note_globs(sink, plain)
+        out = run._run(sink, frame, tuple(argv), out, (start, end), _NO_ORIGINS)
 
 
 #: A plain list (:data:`_PLAIN_LIST`) whose arguments may also be quoted strings standing alone
@@ -134,7 +145,7 @@ def _run_quoted_list(sink: _Sink, text: str) -> bool:
     """Run a :data:`_QUOTED_LIST` line; False (nothing recorded) when a program name is not
     plain (:func:`_simple_words`). Tokens are read left to right: an operator ends a command,
     a quoted string is one word without its quotes, any other token is a plain word."""
-    segments: list[tuple[int, int, str, list[str], list[str]]] = []
+    segments: list[_Segment] = []
     words: list[str] = []
     globs: list[str] = []
     start = end = -1
@@ -162,17 +173,7 @@ def _run_quoted_list(sink: _Sink, text: str) -> bool:
         else:
             words.append(tok)
             globs.append(tok)
-    frame = _Frame(src=text.encode(), text=text)
-    out = _NONE
-    for i, (start, end, before, argv, plain) in enumerate(segments):
-        if before != "|":  # a new pipeline starts here: find where it ends
-            last = i
-            while last + 1 < len(segments) and segments[last + 1][2] == "|":
-                last += 1
-            frame.pipe_span = (start, segments[last][1]) if last > i else None
-            out = _NONE
-        _note_globs(sink, plain)
-        out = run._run(sink, frame, tuple(argv), out, (start, end), _NO_ORIGINS)
+    _run_segments(sink, text, segments)
     return True
 
 
