@@ -52,7 +52,6 @@ not the proxy's own 100/200/403 lines).
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import errno
 import ipaddress
@@ -64,7 +63,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from warden._accept import AcceptPool
 from warden.contain.egress import (
@@ -94,6 +93,9 @@ from warden.contain.tls import (
     first_bytes_refusal,
     parse_client_hello,
 )
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 __all__ = ["EgressProxy", "ProxyEvent", "ProxyLimits", "Resolver", "system_resolver"]
 
@@ -164,16 +166,30 @@ class ProxyEvent(NamedTuple):
         return record
 
 
-_RESOLVER_POOL = concurrent.futures.ThreadPoolExecutor(8, thread_name_prefix="warden-resolve")
+_resolver_pool: ThreadPoolExecutor | None = None
+_resolver_lock = threading.Lock()
+
+
+def _resolver() -> ThreadPoolExecutor:
+    """The shared lookup pool, made by the first lookup: importing ``concurrent.futures``
+    cost ``warden run`` about 14M instructions (callgrind) before its program could start,
+    and a run that makes no request never needs it."""
+    global _resolver_pool
+    with _resolver_lock:
+        if _resolver_pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _resolver_pool = ThreadPoolExecutor(8, thread_name_prefix="warden-resolve")
+        return _resolver_pool
 
 
 def system_resolver(name: str, port: int, timeout: float) -> list[IPAddress]:
     """getaddrinfo with a deadline (getaddrinfo itself cannot be interrupted, so it runs in a
     small shared pool and the caller stops waiting; a stuck lookup holds one pool thread)."""
-    future = _RESOLVER_POOL.submit(socket.getaddrinfo, name, port, 0, socket.SOCK_STREAM)
+    future = _resolver().submit(socket.getaddrinfo, name, port, 0, socket.SOCK_STREAM)
     try:
         infos = future.result(timeout)
-    except concurrent.futures.TimeoutError as exc:
+    except TimeoutError as exc:  # concurrent.futures.TimeoutError is TimeoutError (3.11+)
         raise TimeoutError(f"resolving {name} took longer than {timeout}s") from exc
     out: list[IPAddress] = []
     for family, _, _, _, sockaddr in infos:

@@ -217,9 +217,28 @@ class _ExecMonitor:
             watcher.close()
 
     def on_exec(self, event: ExecEvent) -> None:
+        self.count += 1
+        if self.count == 1:
+            stamp("supervisor: first exec notification")
+        if self.count == 1 or self.killed:
+            self._record(event, None)
+            return
+        verdict = self._judge(event)
+        self._record(event, verdict)
+        if verdict is not None and verdict[0] == "kill":
+            self.killed = f"{verdict[2]} ({', '.join(verdict[1])})"
+            self.recorder.durable({"type": "run", "v": 1, "event": "kill", "pid": event.pid,
+                                   "reason": self.killed})  # fmt: skip
+            self.kill()
+            raise PermissionError("killed by policy")
+
+    def _record(self, event: ExecEvent, verdict: tuple[str, list[str], str] | None) -> None:
+        """Queue the exec's audit record; built only when there is a log (redaction runs the
+        secret scanners, whose first import cost the first exec about 25M instructions)."""
+        if self.recorder.log is None:
+            return
         from warden.check.secrets import redact_text
 
-        self.count += 1
         record = {
             "type": "exec", "v": 1, "pid": event.pid, "ppid": event.ppid,
             "path": redact_text(event.path), "argv": [redact_text(a) for a in event.argv],
@@ -229,21 +248,9 @@ class _ExecMonitor:
             record["error"] = event.error
         if event.dirfd_path:
             record["dirfd"] = event.dirfd_path
-        if self.count == 1:
-            stamp("supervisor: first exec notification")
-        if self.count == 1 or self.killed:
-            self.recorder.queue(record)
-            return
-        verdict = self._judge(event)
         if verdict is not None:
             record["verdict"], record["rules"], record["reason"] = verdict
         self.recorder.queue(record)
-        if verdict is not None and verdict[0] == "kill":
-            self.killed = f"{verdict[2]} ({', '.join(verdict[1])})"
-            self.recorder.durable({"type": "run", "v": 1, "event": "kill", "pid": event.pid,
-                                   "reason": self.killed})  # fmt: skip
-            self.kill()
-            raise PermissionError("killed by policy")
 
     def _judge(self, event: ExecEvent) -> tuple[str, list[str], str] | None:
         import shlex
@@ -443,11 +450,13 @@ def run_contained(
                 # the run exists from here on: registered, and its start recorded durably
                 # (before the program can run), while the cgroup moves complete
                 _register(spec, init_pid, cgroup)
-                recorder.durable({
-                    "type": "run", "v": 1, "event": "start", "argv": _redacted_argv(spec.argv),
-                    "workspace": spec.workspace, "policy": spec.policy_digest,
-                    "weaker": weaker, "egress": list(spec.egress), "uid": ident.to_record(),
-                })  # fmt: skip
+                if audit is not None:  # (redacting the argv imports the secret scanners)
+                    recorder.durable({
+                        "type": "run", "v": 1, "event": "start",
+                        "argv": _redacted_argv(spec.argv), "workspace": spec.workspace,
+                        "policy": spec.policy_digest, "weaker": weaker,
+                        "egress": list(spec.egress), "uid": ident.to_record(),
+                    })  # fmt: skip
                 stamp("supervisor: registered, start recorded")
         if program_pid == init_pid:
             raise SandboxError("the sandbox's program message came from elsewhere")

@@ -11,17 +11,20 @@ and records, every one of these keys that appeared or changed: the person decide
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
-import subprocess
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["CODE_RUNNING_GIT_KEYS", "git_config_changes", "snapshot_git_configs"]
 
-#: git configuration keys (regular expressions over ``section[.subsection].name``, lower-case)
-#: whose value git runs as a program or uses to find programs to run.
-CODE_RUNNING_GIT_KEYS = re.compile(
+#: git configuration keys (a regular expression over ``section[.subsection].name``, lower-case)
+#: whose value git runs as a program or uses to find programs to run; compiled on first use
+#: (:func:`_code_running`, ``CODE_RUNNING_GIT_KEYS``): a run whose config files did not change
+#: never needs it.
+_CODE_RUNNING = (
     r"^(core\.(hookspath|fsmonitor|sshcommand|pager|editor|askpass|gitproxy)"
     r"|sequence\.editor|diff\.external|diff\..+\.(textconv|command)"
     r"|filter\..+\.(clean|smudge|process)|merge\..+\.driver|alias\..+"
@@ -29,11 +32,25 @@ CODE_RUNNING_GIT_KEYS = re.compile(
     r"|include\.path|includeif\..+\.path|remote\..+\.(uploadpack|receivepack)"
     r"|pager\..+|man\..+\.(cmd|path)|web\.browser|browser\..+\.(cmd|path))$"
 )
+if TYPE_CHECKING:
+    CODE_RUNNING_GIT_KEYS: re.Pattern[str]  # module __getattr__ below
 #: At most this many repositories are watched per run (nested repos, vendored checkouts).
 MAX_REPOS = 64
 
 #: config path -> its bytes before the run (None: it could not be read, so it had no keys)
 Snapshot = dict[str, bytes | None]
+
+
+@functools.cache
+def _code_running() -> re.Pattern[str]:
+    return re.compile(_CODE_RUNNING)
+
+
+def __getattr__(name: str) -> Any:
+    """``CODE_RUNNING_GIT_KEYS``, compiled (PEP 562)."""
+    if name == "CODE_RUNNING_GIT_KEYS":
+        return _code_running()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _listing(path: str) -> tuple[list[str], bool]:
@@ -91,6 +108,8 @@ def _keys(config: str, git: str, content: bytes | None = None) -> dict[str, str]
     them)."""
     if content is not None and not content:
         return {}
+    import subprocess  # here: only a changed file needs git (and ``warden run`` no import)
+
     source = "-" if content is not None else config
     try:
         out = subprocess.run([git, "config", "--file", source, "--list", "--null"], input=content,
@@ -100,7 +119,7 @@ def _keys(config: str, git: str, content: bytes | None = None) -> dict[str, str]
     keys: dict[str, str] = {}
     for item in out.split(b"\0"):
         name, _, value = item.decode("utf-8", "replace").partition("\n")
-        if name and CODE_RUNNING_GIT_KEYS.match(name.lower()):
+        if name and _code_running().match(name.lower()):
             if name.lower().startswith("alias.") and not value.startswith("!"):
                 continue  # a git alias to a git command runs nothing else
             keys[name.lower()] = value
