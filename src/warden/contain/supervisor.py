@@ -80,6 +80,9 @@ __all__ = ["RunResult", "SandboxError", "run_contained"]
 SETUP_TIMEOUT_S = 10.0
 #: Seconds an exec waits for the check engine (compiled in the background at start).
 ENGINE_WAIT_S = 30.0
+#: Seconds after "go" at which the engine is built if no exec asked for it before
+#: (``_ExecMonitor.load_engine``).
+ENGINE_DELAY_S = 0.05
 
 
 class SandboxError(WardenError):
@@ -180,16 +183,32 @@ class _ExecMonitor:
         self._engine: Engine | None = None
         self._engine_error: str | None = None
         self._engine_ready = threading.Event()
+        self._engine_wake = threading.Event()
+        self._engine_stopped = False
+        self._engine_thread: threading.Thread | None = None
         self._watchers: list[Any] = []
 
     def load_engine(self) -> None:
-        """Compile the engine off the start-up path (the first exec is the user's own command)."""
+        """Build the engine in a thread, off the start-up path (the first exec, the user's own
+        command, is not judged): once the tree has run for :data:`ENGINE_DELAY_S`, at once
+        when an exec needs it, never when the run ended before either.
+
+        Not at once: a run that ends first (``warden run -- true``) left the thread building
+        while the supervisor cleaned up (each of its blocking calls then waits for the GIL),
+        and the interpreter's exit ended that daemon thread inside re2's C++ code, which
+        aborts the process (SIGABRT; 1 run in 25 measured once the run had one exec).
+        :meth:`stop_engine` waits for a build under way.
+        """
         if self._engine_factory is None:
             self._engine_ready.set()
             return
 
         def load() -> None:
             try:
+                self._engine_wake.wait(ENGINE_DELAY_S)
+                if self._engine_stopped:
+                    self._engine_error = "the run ended before it was needed"
+                    return
                 assert self._engine_factory is not None
                 self._engine = self._engine_factory()
             except Exception as exc:  # judged in _judge: fail closed, with the reason
@@ -197,7 +216,15 @@ class _ExecMonitor:
             finally:
                 self._engine_ready.set()
 
-        _start_thread(load, "warden-engine")
+        self._engine_thread = _start_thread(load, "warden-engine")
+
+    def stop_engine(self) -> None:
+        """The run is over: no build starts any more, and one under way is waited for (so the
+        process never exits with the thread inside the engine's compiled code)."""
+        self._engine_stopped = True
+        self._engine_wake.set()
+        if self._engine_thread is not None:
+            self._engine_thread.join(ENGINE_WAIT_S)
 
     def watch(self, fd: int) -> None:
         """Serve ``fd``'s exec notifications until the tree is gone or :meth:`close`.
@@ -260,6 +287,7 @@ class _ExecMonitor:
 
         if self._engine_factory is None:
             return None  # recording only, as asked
+        self._engine_wake.set()  # needed now
         ready = self._engine_ready.wait(timeout=ENGINE_WAIT_S)
         engine = self._engine
         if engine is None:
@@ -396,6 +424,7 @@ def run_contained(
     init_pid = 0
     proxy_sock: socket.socket | None = None
     result = RunResult(spec.session, EXIT_SETUP, 0.0, weaker=weaker)
+    running: _ExecMonitor | None = None
     old_handlers = _ignore_terminal_signals()
     try:
         if cgroup is not None:
@@ -469,6 +498,7 @@ def run_contained(
         stamp("supervisor: sent 'go'")
         early: list[tuple[dict[str, Any], list[int]]] = []
         monitor = _ExecMonitor(spec, recorder, engine, _killer(cgroup, init_pid))
+        running = monitor
         recorder.on_failure = lambda _reason: monitor.kill()
         # first the thread that answers the program's exec (which waits for it), then the rest
         errors = _Channel(parent_sock, monitor.watch, early)
@@ -534,6 +564,8 @@ def run_contained(
                 "execs": result.execs, "killed": result.kill_reason,
                 "tripwires": result.tripwires,
             })  # fmt: skip
+        if running is not None:
+            running.stop_engine()  # last: a build under way overlaps the clean-up above
         stamp("clean-up: done")
         timeline_end()
     if result.setup_error and result.exit_code in (EXIT_SETUP,):
