@@ -429,7 +429,8 @@ def run_contained(
     try:
         if cgroup is not None:
             mover.begin(cgroup, stage_pid)  # the slow first move starts now (_Mover)
-        # runs `git config` per repository: off the start-up path, done before the program runs
+        # reads every repository's git config (tripwires.py): off the start-up path, done before
+        # the program runs
         git_snapshot = _Task(snapshot_git_configs, spec.workspace)
         parent_sock.settimeout(SETUP_TIMEOUT_S)
         _expect(parent_sock, "userns")
