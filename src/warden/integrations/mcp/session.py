@@ -620,10 +620,14 @@ class McpSession:
         except InputError as exc:
             return self._server_garbage(line, f"the MCP server sent a malformed message: {exc}")
         try:
-            self.settle()  # nothing from the server before the forwarded calls are durable
             if msg.kind is rpc.Kind.BATCH:
-                return self._server_batch(msg)
-            return self._server_message(msg)
+                out = self._server_batch(msg)
+            else:
+                out = self._server_message(msg)
+            # Inspected first, released after: the scan overlaps the commit of the forwarded
+            # calls' decisions, and nothing the server sent goes on before they are durable.
+            self.settle()
+            return out
         except Exception as exc:  # a bug: withhold what could not be inspected
             reason = f"warden internal error on a server message ({type(exc).__name__}: {exc})"
             self._note("error", {"error": _clip(reason)})
@@ -677,6 +681,7 @@ class McpSession:
             self._note("server-error", {"error": _clip(reason)})
             self._warn(reason)
             return _NOTHING
+        out = self._answer(msg, pending)
         if pending.gate is not None:
             failure = pending.gate.settle(self._durable)
             if failure is not None:  # fail closed: no result whose decision is not durable
@@ -687,6 +692,12 @@ class McpSession:
                                      "tool": pending.tool})  # fmt: skip
                 self._warn(reason)
                 return Out(to_client=(self._error(msg.id, reason),))
+        return out
+
+    def _answer(self, msg: rpc.Message, pending: _Pending) -> Out:
+        """The server's answer to ``pending``, inspected (scanned, recorded, rewritten on a
+        hit); released by the caller only once the request's decision is durable."""
+        passthrough = Out(to_client=(msg.raw + b"\n",))
         error = msg.data.get("error")
         if isinstance(error, dict) and error.get("code") == URL_ELICITATION_REQUIRED:
             return self._url_elicitation_error(msg, error)
