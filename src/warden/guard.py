@@ -123,17 +123,19 @@ class Guard:
         packs: Iterable[str] = (),
         audit: Path | bool = True,
         home: str | None = None,
+        resident: bool = False,
     ) -> Guard:
         """The layered policy's engine, and the audit log (``True``: the default location;
-        a path: that database; ``False``: no recording). Decisions are also exported as
-        OpenTelemetry spans when ``WARDEN_OTEL=1`` (see :mod:`warden.telemetry`)."""
+        a path: that database; ``False``: no recording; ``resident``: see
+        :meth:`AuditLog.open`). Decisions are also exported as OpenTelemetry spans when
+        ``WARDEN_OTEL=1`` (see :mod:`warden.telemetry`)."""
         engine = Engine.from_files(policy_files=policy_files, workspace=workspace, packs=packs,
                                    home=home)  # fmt: skip
         log = None
         if audit is not False:
             from warden.record import AuditLog
 
-            log = AuditLog.open(None if audit is True else Path(audit))
+            log = AuditLog.open(None if audit is True else Path(audit), resident=resident)
         tracer = None
         if os.environ.get("WARDEN_OTEL"):
             from warden.telemetry import DecisionTracer

@@ -167,14 +167,19 @@ class AuditLog(LogReader):
         key: Path | NoteSigner | None = None,
         witnesses: Sequence[WitnessClient] = (),
         unsafe_synchronous_normal: bool = False,
+        resident: bool = False,
     ) -> AuditLog:
         """Open (creating if needed) the log at ``path`` signed by ``key``.
 
         ``key`` defaults to ``audit.key`` beside the database; it is created (0600, directory
         0700) only for a new, empty log: a missing key for an existing log is an error.
+        ``resident``: the caller is a long-lived process committing decisions one at a time
+        (the hook server, the MCP proxy, a contained run), whose commits rewrite a WAL made
+        at its full size up front instead of growing it (:class:`SQLiteStore`).
         """
         path = path or default_db_path()
-        store = SQLiteStore(path, unsafe_synchronous_normal=unsafe_synchronous_normal)
+        store = SQLiteStore(path, unsafe_synchronous_normal=unsafe_synchronous_normal,
+                            resident=resident)  # fmt: skip
         try:
             signer = cls._signer(store, path, key)
             return cls(store, signer, witnesses=witnesses)

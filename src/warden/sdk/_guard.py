@@ -94,15 +94,18 @@ class Guard(_CoreGuard):
         packs: Iterable[str] = (),
         audit: Path | bool = True,
         home: str | None = None,
+        resident: bool = False,
         agent: str | None = None,
         session_id: str | None = None,
         approve: Approver | None = None,
     ) -> Guard:
         """The layered policy's engine and the audit log (``audit``: ``True`` the default
-        location, a path that database, ``False`` no recording); ``agent`` and ``session_id``
+        location, a path that database, ``False`` no recording; ``resident=True`` for an agent
+        process that runs for long: each durable record then costs less, at a ~12 MiB write
+        when the log is opened, see ``docs/audit.md`` section 5); ``agent`` and ``session_id``
         label every record; ``approve`` answers ``ask`` verdicts (default: refuse them)."""
         core = _CoreGuard.open(workspace=workspace, policy_files=policy_files, packs=packs,
-                               audit=audit, home=home)  # fmt: skip
+                               audit=audit, home=home, resident=resident)  # fmt: skip
         return cls(core.engine, core.log, agent=agent, session_id=session_id,
                    workspace=workspace, approve=approve)  # fmt: skip
 

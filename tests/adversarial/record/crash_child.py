@@ -1,9 +1,11 @@
 """Child process of the crash suite: append from 4 threads forever, print each durable ack.
 
-Usage: python crash_child.py DB TAG [async]. Each acknowledged entry is printed as
+Usage: python crash_child.py DB TAG [async|resident]. Each acknowledged entry is printed as
 ``<index> <id>`` only after ``Receipt.result()`` returned, i.e. after the batch's transaction
 committed. With ``async``, 16 coroutines on one event loop each print what ``await
-AuditLog.append_async`` acknowledged.
+AuditLog.append_async`` acknowledged. With ``resident``, the log is opened as ``warden serve``
+and ``warden mcp`` open it (a WAL prefilled with zeros, a short checkpoint cycle) and one
+thread appends one record at a time, as they do.
 """
 
 from __future__ import annotations
@@ -34,10 +36,20 @@ async def coroutines(log: AuditLog, tag: str) -> None:
 
 def main() -> None:
     db, tag = Path(sys.argv[1]), sys.argv[2]
-    log = AuditLog.open(db)
+    log = AuditLog.open(db, resident=sys.argv[3:] == ["resident"])
     if sys.argv[3:] == ["async"]:
         asyncio.run(coroutines(log, tag))
         return
+    if sys.argv[3:] == ["resident"]:
+        print("ready", flush=True)
+        n = 0
+        while True:
+            ident = f"{tag}:s:{n}"
+            idx = log.append({"type": "crash", "id": ident, "pad": "x" * (n % 900)},
+                             payload={"n": n} if n % 7 == 0 else None)  # fmt: skip
+            sys.stdout.write(f"{idx} {ident}\n")
+            sys.stdout.flush()
+            n += 1
     out = threading.Lock()
 
     def worker(w: int) -> None:

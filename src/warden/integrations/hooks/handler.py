@@ -85,8 +85,10 @@ class _Resources:
     :func:`handle` so that one log and one engine per workspace serve every request.
     """
 
-    def __init__(self, config: HookConfig) -> None:
+    def __init__(self, config: HookConfig, *, resident: bool = False) -> None:
         self.config = config
+        #: a long-lived server's resources (:meth:`AuditLog.open`'s ``resident``)
+        self.resident = resident
         self._log: AuditLog | None = None
         self._guard: Guard | None = None
 
@@ -97,7 +99,7 @@ class _Resources:
             from warden.record import AuditLog
 
             path = None if self.config.audit is True else Path(self.config.audit)
-            self._log = AuditLog.open(path)
+            self._log = AuditLog.open(path, resident=self.resident)
         return self._log
 
     def guard(self, workspace: str | None) -> Guard:

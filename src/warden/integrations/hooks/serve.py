@@ -265,7 +265,7 @@ class _Shared:
 
         self.config = config
         self._lock = threading.Lock()
-        self._log_res = Resources(HookConfig(audit=config.audit))
+        self._log_res = Resources(HookConfig(audit=config.audit), resident=True)
         self._guards: OrderedDict[str | None, _Engine] = OrderedDict()
         self._paths = tuple(str(p) for p in (user_policy_path(), *map(Path, config.policy_files),
                                              *map(Path, config.packs)))  # fmt: skip

@@ -24,7 +24,8 @@ def open_guard(
     from warden.guard import Guard
 
     try:
-        guard = Guard.open(workspace=config.workspace, policy_files=policy_files, audit=audit)
+        guard = Guard.open(workspace=config.workspace, policy_files=policy_files, audit=audit,
+                           resident=True)
         return guard, None
     except ConfigError as exc:
         reason = f"warden's policy could not be loaded: {exc}"

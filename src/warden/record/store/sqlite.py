@@ -22,13 +22,25 @@ commit that extends the WAL file pays more for its ``fdatasync`` than one that r
 blocks the file already has, so the WAL is kept at its working size across checkpoints
 (:func:`_journal_size_limit`); a new WAL (a process's first ~32 MiB of commits: SQLite deletes
 the WAL when the last connection closes) still grows.
+
+A *resident* store (``resident=True``: ``warden serve``, ``warden mcp``, ``warden run``, processes
+that commit one decision at a time for hours and whose every commit is on somebody's critical
+path) never grows its WAL: before SQLite opens the log, when no ``-wal`` file exists (so no
+connection anywhere is using one), it puts one in place already written with zeros
+(:func:`_prefill_wal`: a zeroed header is an empty WAL to SQLite, which then writes from its
+start), and it checkpoints every :data:`RESIDENT_WAL_CYCLE_BYTES` instead of every
+:data:`WAL_AUTOCHECKPOINT_BYTES`, so a cycle fits the file it was given: every commit rewrites
+blocks the file already has. Not for short-lived processes (a ``warden hook`` per tool call):
+the zeros are written at every open where no other connection holds the log.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sqlite3
+import stat
 import threading
 from collections.abc import Collection, Iterator, Sequence
 from itertools import chain
@@ -55,6 +67,9 @@ WAL_AUTOCHECKPOINT_BYTES = 32 << 20
 #: Room above a full cycle's WAL for the commit that crosses the checkpoint mark (a 4,096-entry
 #: batch writes ~1.5 MB of frames); see :func:`_journal_size_limit`.
 WAL_HEADROOM_BYTES = 8 << 20
+#: A resident store's checkpoint cycle (see the module docstring): ~90 single-decision commits
+#: (~46 KB of frames each at 16 KiB pages) between copy-backs, and a WAL file of ~12 MiB.
+RESIDENT_WAL_CYCLE_BYTES = 4 << 20
 CACHE_KIB = 65536
 #: Readers map the file instead of copying pages (full verification reads every row).
 READ_MMAP_BYTES = 1 << 30
@@ -77,7 +92,7 @@ CREATE TABLE IF NOT EXISTS cosignatures (size INTEGER NOT NULL, witness TEXT NOT
 """
 
 
-def _journal_size_limit(page_size: int) -> int:
+def _journal_size_limit(page_size: int, cycle: int = WAL_AUTOCHECKPOINT_BYTES) -> int:
     """The WAL size SQLite truncates back to after a checkpoint resets it (``journal_size_limit``).
 
     Disk use stays bounded after a burst (SQLite otherwise keeps the largest WAL it ever
@@ -91,11 +106,61 @@ def _journal_size_limit(page_size: int) -> int:
     a reused one (docs/audit.md section 9). With the limit equal to the checkpoint size, each
     cycle ended by truncating the WAL and the next one grew it again.
     """
-    frames = WAL_AUTOCHECKPOINT_BYTES // page_size
+    frames = cycle // page_size
     return 32 + frames * (24 + page_size) + WAL_HEADROOM_BYTES
 
 
-def _connect(path: Path, *, synchronous: str) -> sqlite3.Connection:
+def _wal_path(path: Path) -> Path:
+    return path.with_name(path.name + "-wal")
+
+
+def _prefill_wal(path: Path, size: int) -> bool:
+    """Put a WAL of ``size`` zero bytes beside the database at ``path`` if it has none.
+
+    Only while no ``-wal`` file exists: every connection to a WAL-mode database has one open
+    (SQLite creates it at the connection's first read and deletes it when the last connection
+    closes), so nobody is writing frames that the zeros could overwrite. The zeros are written
+    to an unnamed file (``O_TMPFILE``: nothing is left behind if the process dies meanwhile),
+    synced, and linked into place with ``linkat(2)``, which fails if a ``-wal`` appeared
+    meanwhile (another process opened the log): then that one stays and the zeros are dropped.
+    SQLite reads a WAL whose header is not valid as empty, so nothing of the file's content is
+    ever taken for a frame. Returns whether the file was put in place; raises ``OSError`` when
+    it could not be (a file system without ``O_TMPFILE``, a full disk): the caller goes on
+    without it.
+    """
+    wal = _wal_path(path)
+    if wal.exists():
+        return False
+    fd = os.open(path.parent, os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o600)
+    try:
+        os.fchmod(fd, stat.S_IMODE(path.stat().st_mode))  # as SQLite makes it: the db's mode
+        zeros = bytes(1 << 20)
+        left = size
+        while left > 0:
+            left -= os.write(fd, zeros[: min(left, len(zeros))])
+        os.fsync(fd)
+        # linkat(procfd, "N", ..., AT_SYMLINK_FOLLOW): links the open file itself (a plain
+        # link(2) of /proc/self/fd/N would try to link the magic symlink)
+        procfd = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            os.link(str(fd), wal, src_dir_fd=procfd, follow_symlinks=True)
+        except FileExistsError:
+            return False
+        finally:
+            os.close(procfd)
+    finally:
+        os.close(fd)
+    dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+    return True
+
+
+def _connect(
+    path: Path, *, synchronous: str, cycle: int = WAL_AUTOCHECKPOINT_BYTES
+) -> sqlite3.Connection:
     conn = sqlite3.connect(
         path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
     )
@@ -104,8 +169,8 @@ def _connect(path: Path, *, synchronous: str) -> sqlite3.Connection:
     conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     (page_size,) = conn.execute("PRAGMA page_size").fetchone()
-    conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_BYTES // int(page_size)}")
-    conn.execute(f"PRAGMA journal_size_limit={_journal_size_limit(int(page_size))}")
+    conn.execute(f"PRAGMA wal_autocheckpoint={cycle // int(page_size)}")
+    conn.execute(f"PRAGMA journal_size_limit={_journal_size_limit(int(page_size), cycle)}")
     conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     return conn
 
@@ -182,28 +247,44 @@ def _text(value: object) -> str:
 class SQLiteStore(AuditStore):
     """An :class:`AuditStore` in one SQLite file (plus its ``-wal`` and ``-shm``)."""
 
-    def __init__(self, path: Path, *, unsafe_synchronous_normal: bool = False) -> None:
+    def __init__(
+        self, path: Path, *, unsafe_synchronous_normal: bool = False, resident: bool = False
+    ) -> None:
         self.path = path
         sync = "NORMAL" if unsafe_synchronous_normal else "FULL"
+        cycle = RESIDENT_WAL_CYCLE_BYTES if resident else WAL_AUTOCHECKPOINT_BYTES
         try:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             if not path.exists():
                 os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-            self._w = _connect(path, synchronous=sync)
-            self._r = _connect(path, synchronous=sync)
-            self._r.execute(f"PRAGMA mmap_size={READ_MMAP_BYTES}")
-            self._w.executescript(_SCHEMA)
-            version = self._w.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-            if version is None:
-                self._w.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
-            elif version[0] != SCHEMA_VERSION:
-                raise StoreError(f"{path}: unsupported audit schema {version[0]!r}")
+            if resident:
+                if path.stat().st_size == 0:
+                    # not a WAL database until a connection makes it one: made, then closed
+                    # (the last connection to close deletes the WAL), then prefilled
+                    self._connect(sync, cycle)
+                    self._w.close()
+                    self._r.close()
+                with contextlib.suppress(OSError):  # only a speed-up: SQLite grows its own
+                    _prefill_wal(path, _journal_size_limit(PAGE_SIZE, cycle))
+            self._connect(sync, cycle)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open audit store {path}: {exc}") from exc
         except OSError as exc:
             raise StoreError(f"cannot create audit store {path}: {exc.strerror}") from exc
         self._wlock = threading.Lock()
         self._rlock = threading.Lock()
+
+    def _connect(self, sync: str, cycle: int) -> None:
+        """The writer and reader connections, and the schema."""
+        self._w = _connect(self.path, synchronous=sync, cycle=cycle)
+        self._r = _connect(self.path, synchronous=sync, cycle=cycle)
+        self._r.execute(f"PRAGMA mmap_size={READ_MMAP_BYTES}")
+        self._w.executescript(_SCHEMA)
+        version = self._w.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        if version is None:
+            self._w.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+        elif version[0] != SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: unsupported audit schema {version[0]!r}")
 
     # -- writes ---------------------------------------------------------------------------
     def append(
