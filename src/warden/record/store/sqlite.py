@@ -129,9 +129,10 @@ def _prefill_wal(path: Path, size: int) -> bool:
     without it.
     """
     wal = _wal_path(path)
-    if wal.exists():
+    tmpfile = getattr(os, "O_TMPFILE", 0)  # Linux only; elsewhere SQLite grows its own WAL
+    if wal.exists() or not tmpfile:
         return False
-    fd = os.open(path.parent, os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o600)
+    fd = os.open(path.parent, tmpfile | os.O_WRONLY | os.O_CLOEXEC, 0o600)
     try:
         os.fchmod(fd, stat.S_IMODE(path.stat().st_mode))  # as SQLite makes it: the db's mode
         zeros = bytes(1 << 20)
