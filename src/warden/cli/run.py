@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_audit:
         from warden.record import AuditLog
 
-        log = AuditLog.open(args.audit_db, resident=True)
+        log = AuditLog.open(args.audit_db)
     try:
         if not args.quiet:
             print(f"warden: session {spec.session}: running {' '.join(cmd)!r} contained in "
