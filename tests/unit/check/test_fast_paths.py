@@ -1,7 +1,8 @@
 """Fast paths of the check engine give exactly the answers of the plain code they replace.
 
 - ``paths._resolve_missing`` against :func:`os.path.realpath`, on a real tree of files,
-  directories and (dangling, relative, absolute, looping) symlinks;
+  directories and (dangling, relative, absolute, looping) symlinks; the one-call
+  ``openat2(RESOLVE_NO_SYMLINKS)`` check against the descriptor route on the same tree;
 - ``compile.re2_searcher`` and the secrets gate against the RE2 wrapper's ``search``;
 - the engine's memoised, gate-filtered candidate lists against a freshly built engine;
 - the lazily built RE2 path set, and its stdlib fallback, against per-condition regexes;
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,7 @@ import re2
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from warden.check import secrets
+from warden.check import paths, secrets
 from warden.check.engine import Engine
 from warden.check.paths import _resolve_missing, resolve
 from warden.check.rules.compile import PathIndex, re2_searcher
@@ -73,6 +75,81 @@ def test_resolve_of_missing_paths_in_a_tree(tree: Path) -> None:
                  "link-dir/missing", "abs/missing", "dir/up/dir/missing"):  # fmt: skip
         path = str(tree / tail)
         assert resolve(path) == os.path.realpath(path), tail
+
+
+@pytest.fixture(scope="module")
+def link_free() -> Callable[[str], bool]:
+    check = paths._make_link_free()
+    if check is None:
+        pytest.skip("openat2 with RESOLVE_NO_SYMLINKS is not available here")
+    return check
+
+
+@pytest.fixture(scope="module")
+def odd_tree(tree: Path) -> Path:
+    """Names the encoding step must carry: non-ASCII, undecodable bytes, spaces, backslashes,
+    and links a check could take for plain names (to a file, to `/`, to a dangling name)."""
+    root = tree / "odd"
+    root.mkdir()
+    (root / "é ü\\ x").mkdir()
+    (root / "é ü\\ x" / "f").write_text("x")
+    os.mkdir(os.path.join(os.fsencode(root), b"raw\xff"))
+    (root / "to-file").symlink_to(tree / "dir" / "file")
+    (root / "to-root").symlink_to("/")
+    (root / "chain").symlink_to("to-file")
+    return root
+
+
+_ODD = ["odd", "é ü\\ x", os.fsdecode(b"raw\xff"), "to-file", "to-root", "chain", "f", "etc",
+        ".", "..", "", "\udc80", "\ud800"]  # fmt: skip
+
+
+@settings(max_examples=1500, deadline=None)
+@given(parts=st.lists(st.sampled_from(_NAMES + _ODD), min_size=0, max_size=7),
+       trailing=st.sampled_from(["", "/", "/.", "//"]))  # fmt: skip
+def test_one_call_check_answers_as_the_descriptor_route(
+    tree: Path, odd_tree: Path, link_free: Callable[[str], bool], parts: list[str],
+    trailing: str,
+) -> None:  # fmt: skip
+    """``openat2(RESOLVE_NO_SYMLINKS)`` saying "no link on the way" means the descriptor route
+    answers the path itself; and ``resolve`` with the check gives the descriptor route's
+    answer on every path (links, loops, dangling links, files used as directories, names the
+    file system encoding cannot hold, and paths that are not normal, which skip the check)."""
+    path = os.path.join(str(tree), *parts) + trailing
+    if path.startswith("/") and paths._is_normal(path) and link_free(path):
+        assert paths._resolve_by_fd(path) == path, path
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(paths, "_link_free", link_free)
+        fast = paths.resolve(path)
+    assert fast == paths._resolve_by_fd(path), path
+
+
+def test_one_call_check_says_true_for_plain_paths_and_false_for_links(
+    tree: Path, link_free: Callable[[str], bool]
+) -> None:
+    for tail in ("dir/file", "dir/sub", "missing", "dir/missing/x", "dir/file/x"):
+        assert link_free(f"{tree}/{tail}"), tail
+    for tail in ("link-dir", "link-dir/file", "link-dir/missing", "dir/up", "abs", "dangling",
+                 "dangling/more", "dangling-abs", "loop-a", "loop-a/x"):  # fmt: skip
+        assert not link_free(f"{tree}/{tail}"), tail
+    for path in ("/proc/self/fd/0", "/dev/stdin", "/proc/1/root/etc", "/" + "a" * 300,
+                 "/x" * 3000, "/a\udc80b".replace("\udc80", "\ud800")):  # fmt: skip
+        assert not link_free(path), path[:40]
+
+
+def test_the_check_is_set_up_after_a_few_resolutions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process that resolves a handful of paths never imports ctypes; one that lives on
+    switches to the one-call check (or stays on the descriptor route where it is missing)."""
+    monkeypatch.setattr(paths, "_link_free", None)
+    monkeypatch.setattr(paths, "_setup_countdown", 2)
+    resolve("/")
+    assert paths._link_free is None
+    resolve("/")
+    assert paths._setup_countdown == 0
+    assert (paths._link_free is None) == (paths._make_link_free() is None)
+    before = paths._link_free
+    resolve("/")  # set up once only
+    assert paths._link_free is before
 
 
 _SAMPLES = ["", "warden", "pkill -f warden", "kill auditd", "é warden ü", "x" * 300, "AUDITD",
