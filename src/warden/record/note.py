@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 import struct
 from dataclasses import dataclass, field
 
@@ -45,6 +46,13 @@ MAX_SIGNATURES = 100
 MAX_NOTE_SIZE = 64 * 1024
 _DASH = "\u2014 "
 _COSIG_HEADER = b"cosignature/v1\n"
+
+
+#: What a note may not contain: C0 control characters other than newline, and DEL. One regular
+#: expression search (C) rather than a generator over the characters: full verification parses
+#: every kept checkpoint (~n/256 of them), and the per-character loop was ~30 us a note, 0.12 s
+#: of a 1M-entry log's 3,906 checkpoints (docs/audit.md section 9).
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
 
 
 def _check_name(name: str) -> str:
@@ -273,7 +281,7 @@ class SignedNote:
                 raise FormatError("note is not valid UTF-8") from exc
         if len(data) > MAX_NOTE_SIZE:
             raise FormatError("note is too large")
-        if any(ord(c) < 0x20 and c != "\n" for c in data) or "\x7f" in data:
+        if _CONTROL.search(data) is not None:
             raise FormatError("note contains control characters")
         if not data.endswith("\n"):
             raise FormatError("note does not end with a newline")

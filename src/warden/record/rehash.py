@@ -124,18 +124,25 @@ def rehash(
     *,
     chunk_level: int | None = None,
     parallel: bool = True,
+    meanwhile: Callable[[], None] | None = None,
 ) -> RehashResult:
     """Recompute every hash of the first ``size`` entries; roots at ``sizes`` come back.
 
     ``payloads`` are the stored payloads (checked in this process's chunks; the helper reads
     its own). ``progress(done, size)`` is called from this thread after each chunk.
     ``chunk_level`` defaults to :data:`CHUNK_LEVEL` as it is at the call.
+    ``meanwhile`` is run on this thread once the helper has been started, before this thread
+    takes its first chunk: work of the caller's that does not need the re-hash (verification
+    checks every checkpoint's signature there) overlaps the helper's chunks, which then simply
+    takes more of them. If it raises, the helper is stopped and the exception propagates.
     """
     job = _Job(size, CHUNK_LEVEL if chunk_level is None else chunk_level, sizes, payloads)
     helper = None
     if parallel and len(job.results) >= PARALLEL_MIN_CHUNKS and isinstance(store, SQLiteStore):
         helper = _Helper.start(store, job)
     try:
+        if meanwhile is not None:
+            meanwhile()
         while (c := job.schedule.take_low()) is not None:
             if not _local(store, job, c):
                 break

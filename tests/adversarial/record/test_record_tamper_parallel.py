@@ -5,6 +5,7 @@ in chunks hashed by either process. Every edit must be detected at the right ind
 from __future__ import annotations
 
 import random
+import sqlite3
 import time
 from pathlib import Path
 
@@ -108,3 +109,28 @@ def test_swap_detected(log) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(VerificationError) as info:
         verify(db, signer)
     assert info.value.index == 17, str(info.value)
+
+
+FORGE = (
+    "UPDATE checkpoints SET note = substr(note, 1, length(note) - 6) || 'AAAA=\n'"
+    " WHERE size = (SELECT min(size) FROM checkpoints);"
+)
+
+
+@pytest.mark.parametrize("also", ["", "negative", "node"])
+def test_forged_signature_found_while_the_helper_hashes(log, also: str) -> None:  # type: ignore[no-untyped-def]
+    """Signatures are checked while the helper re-hashes (``rehash``'s ``meanwhile``), yet a
+    forged one is reported, and ahead of a problem found before the pass (a negative index)
+    or during it (an edited node), as when they were checked before anything else."""
+    db, signer = log
+    extra = {
+        "": "",
+        "negative": "INSERT INTO entries SELECT -5, data, nodes FROM entries WHERE idx = 3;",
+        "node": "UPDATE entries SET nodes = zeroblob(length(nodes)) WHERE idx = 200;",
+    }[also]
+    run_python(db, FORGE + extra)
+    with sqlite3.connect(db) as conn:
+        (first,) = conn.execute("SELECT min(size) FROM checkpoints").fetchone()
+    conn.close()
+    with pytest.raises(VerificationError, match=f"checkpoint of size {first}: invalid signature"):
+        verify(db, signer)

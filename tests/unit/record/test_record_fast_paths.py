@@ -255,3 +255,28 @@ def test_acked_producers_get_their_own_index(tmp_path: Path) -> None:
 )
 def test_digit_runs_take_the_reference_path(obj: dict[str, object]) -> None:
     assert canonical_json(obj) == rfc8785.dumps(obj)
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_meanwhile_runs_once_and_its_error_stops_the_rehash(db130: Path, parallel: bool) -> None:
+    """``rehash(meanwhile=...)`` (verification's signature checks) runs once, before this
+    process's chunks; if it raises, the exception comes out and the helper is stopped."""
+    store = SQLiteStore(db130)
+    try:
+        calls: list[int] = []
+        res = rehash(
+            store, 130, {130}, store.payloads(), chunk_level=2, parallel=parallel,
+            meanwhile=lambda: calls.append(1),
+        )  # fmt: skip
+        assert res.ok and calls == [1]
+
+        def boom() -> None:
+            raise RuntimeError("bad signature")
+
+        t0 = time.monotonic()
+        with pytest.raises(RuntimeError, match="bad signature"):
+            rehash(store, 130, {130}, store.payloads(), chunk_level=2, parallel=parallel,
+                   meanwhile=boom)  # fmt: skip
+        assert time.monotonic() - t0 < 10
+    finally:
+        store.close()

@@ -103,6 +103,25 @@ def test_not_utf8() -> None:
         SignedNote.parse(b"\xff" + G["signed"].encode())
 
 
+
+@pytest.mark.parametrize("pos", ["start", "text", "signature"])
+def test_control_characters_rejected_exactly(pos: str) -> None:
+    """The one-regex control check refuses exactly what the per-character rule it replaced did
+    (C0 controls but newline, and DEL), wherever the character stands; anything else in
+    U+0020..U+00A0 (C1 controls included) and beyond is left to the other checks."""
+    signed = G["signed"]
+    cut = {"start": 0, "text": 5, "signature": len(signed) - 3}[pos]
+    for cp in [*range(0xA1), 0x2028, 0xFEFF, 0x1F600]:
+        c = chr(cp)
+        bad = signed[:cut] + c + signed[cut:]
+        old_rule = any(ord(x) < 0x20 and x != "\n" for x in bad) or "\x7f" in bad
+        try:
+            SignedNote.parse(bad)
+            refused = ""
+        except FormatError as exc:
+            refused = str(exc)
+        assert (refused == "note contains control characters") == old_rule, (cp, refused)
+
 def test_cosignature_spec_example_layout() -> None:
     # c2sp.org/tlog-cosignature example: key ID, then u64 timestamp 1679315147, then signature
     line = (
