@@ -174,8 +174,8 @@ class AuditLog(LogReader):
         ``key`` defaults to ``audit.key`` beside the database; it is created (0600, directory
         0700) only for a new, empty log: a missing key for an existing log is an error.
         ``resident``: the caller is a long-lived process committing decisions one at a time
-        (the hook server, the MCP proxy, an SDK guard that opts in), whose commits rewrite a WAL made
-        at its full size up front instead of growing it (:class:`SQLiteStore`).
+        (the hook server, the MCP proxy, an SDK guard that opts in), whose commits rewrite a
+        WAL made at its full size up front instead of growing it (:class:`SQLiteStore`).
         """
         path = path or default_db_path()
         store = SQLiteStore(path, unsafe_synchronous_normal=unsafe_synchronous_normal,

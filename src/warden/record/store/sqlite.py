@@ -23,10 +23,11 @@ blocks the file already has, so the WAL is kept at its working size across check
 (:func:`_journal_size_limit`); a new WAL (a process's first ~32 MiB of commits: SQLite deletes
 the WAL when the last connection closes) still grows.
 
-A *resident* store (``resident=True``: ``warden serve``, ``warden mcp``, SDK guards that opt in; processes
-that commit one decision at a time for hours and whose every commit is on somebody's critical
-path) never grows its WAL: before SQLite opens the log, when no ``-wal`` file exists (so no
-connection anywhere is using one), it puts one in place already written with zeros
+A *resident* store (``resident=True``: ``warden serve``, ``warden mcp``, SDK guards that opt
+in; processes that commit one decision at a time for hours and whose every commit is on
+somebody's critical path) never grows its WAL: before SQLite opens the log, when no ``-wal``
+file exists (so no connection anywhere is using one), it puts one in place already written
+with zeros
 (:func:`_prefill_wal`: a zeroed header is an empty WAL to SQLite, which then writes from its
 start), and it checkpoints every :data:`RESIDENT_WAL_CYCLE_BYTES` instead of every
 :data:`WAL_AUTOCHECKPOINT_BYTES`, so a cycle fits the file it was given: every commit rewrites
