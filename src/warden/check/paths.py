@@ -252,7 +252,9 @@ def _make_link_free() -> Callable[[str], bool] | None:
         if fd < 0:
             return None  # ENOSYS (before 5.6), or refused by a seccomp filter
         close(fd)
-        if syscall(_SYS_OPENAT2, _AT_FDCWD, b"/proc/self", where, size) >= 0:
+        fd = syscall(_SYS_OPENAT2, _AT_FDCWD, b"/proc/self", where, size)
+        if fd >= 0:
+            close(fd)
             return None  # the flag was not honoured: never trust this check
         if get_errno() != errno.ELOOP:
             return None
