@@ -171,7 +171,6 @@ _AT_FDCWD = -100
 #: ``path -> bool``: whether the kernel walked ``path`` without meeting a symlink (see
 #: :func:`_make_link_free`); None until set up, or where ``openat2`` is not available.
 _link_free: Callable[[str], bool] | None = None
-_open_how: object = None
 
 #: Resolutions before :func:`_link_free` is set up. The set-up imports :mod:`ctypes` (~10 ms,
 #: more than a one-shot ``warden check`` resolves in all): a process judging one action keeps
@@ -234,7 +233,10 @@ def _make_link_free() -> Callable[[str], bool] | None:
     get_errno, close = ctypes.get_errno, os.close
     missing = (errno.ENOENT, errno.ENOTDIR)
 
-    def link_free(path: str) -> bool:
+    def link_free(path: str, _keep: object = how) -> bool:
+        # ``_keep``: the struct passed by address (``where``) lives as long as this function,
+        # whichever thread set the check up (a module global could be replaced by a second
+        # set-up racing this one, freeing the first struct under its closure)
         try:
             raw = path.encode("utf-8", "surrogateescape")  # os.fsencode, without the call
         except UnicodeEncodeError:
@@ -245,8 +247,6 @@ def _make_link_free() -> Callable[[str], bool] | None:
             return True
         return get_errno() in missing
 
-    global _open_how
-    _open_how = how  # the struct the closure passes by address lives as long as the module
     try:
         fd = syscall(_SYS_OPENAT2, _AT_FDCWD, b"/", where, size)
         if fd < 0:
