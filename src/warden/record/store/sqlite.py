@@ -47,6 +47,7 @@ from collections.abc import Collection, Iterator, Sequence
 from itertools import chain
 from pathlib import Path
 
+from warden._fs import fsync_dir
 from warden.errors import StoreError
 from warden.record.entry import Payload
 from warden.record.merkle import HASH_SIZE, NodeId
@@ -152,11 +153,7 @@ def _prefill_wal(path: Path, size: int) -> bool:
             os.close(procfd)
     finally:
         os.close(fd)
-    dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+    fsync_dir(path.parent)
     return True
 
 

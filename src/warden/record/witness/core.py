@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from warden._fs import fsync_dir
 from warden.errors import FormatError, StoreError, VerificationError
 from warden.record.checkpoint import SignedCheckpoint
 from warden.record.keys import create_key, load_signer, load_verifier
@@ -133,11 +134,7 @@ class Witness:
         finally:
             os.close(fd)
         tmp.replace(path)
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+        fsync_dir(path.parent)
 
     def _evidence(self, body: bytes) -> None:
         ev = self.dir / "evidence"
