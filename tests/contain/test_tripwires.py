@@ -78,3 +78,16 @@ def test_the_files_watched_are_those_glob_finds(tmp_path: Path) -> None:
         expected += [p for p in found if os.path.isfile(p) and not os.path.islink(p)]
     assert list(tripwires._configs(str(tmp_path))) == expected
     assert len(expected) == 7  # the workspace, a, a-b, b, link, a/x, link/x
+
+
+def test_an_oversized_config_is_not_kept_and_its_keys_count_as_new(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A config a previous run grew huge is not read into memory whole before the run; after
+    it, every code-running key it holds is reported (as if the file were new), never hidden."""
+    monkeypatch.setattr(tripwires, "MAX_CONFIG_BYTES", 64)
+    cfg = _config(tmp_path, b"[core]\n\thooksPath = h\n" + b"# pad\n" * 20)
+    before = tripwires.snapshot_git_configs(str(tmp_path))
+    assert before == {str(cfg): None}
+    changes = tripwires.git_config_changes(before, str(tmp_path))
+    assert changes == [".git/config: core.hookspath = h"]

@@ -36,6 +36,10 @@ if TYPE_CHECKING:
     CODE_RUNNING_GIT_KEYS: re.Pattern[str]  # module __getattr__ below
 #: At most this many repositories are watched per run (nested repos, vendored checkouts).
 MAX_REPOS = 64
+#: A config file kept before the run is read no further than this (git's own are a few KiB):
+#: one that a previous run grew past it is kept as unreadable, so every code-running key it
+#: holds after the run is reported as new - more to read for the person, never less.
+MAX_CONFIG_BYTES = 1 << 20
 
 #: config path -> its bytes before the run (None: it could not be read, so it had no keys)
 Snapshot = dict[str, bytes | None]
@@ -129,9 +133,10 @@ def _keys(config: str, git: str, content: bytes | None = None) -> dict[str, str]
 def _read(path: str) -> bytes | None:
     try:
         with open(path, "rb") as fh:
-            return fh.read()
+            data = fh.read(MAX_CONFIG_BYTES + 1)
     except OSError:
         return None
+    return data if len(data) <= MAX_CONFIG_BYTES else None
 
 
 def _unchanged(path: str, before: bytes) -> bool:
