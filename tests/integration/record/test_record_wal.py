@@ -147,3 +147,16 @@ def test_resident_open_without_a_prefill_still_works(
     with AuditLog.open(db, resident=True) as log:
         log.append({"type": "t"})
         assert verify_log(log.store, log.signer.verifier).size == 1
+
+
+def test_prefill_never_follows_a_planted_wal_symlink(tmp_path: Path) -> None:
+    """A ``-wal`` name planted as a dangling symlink (pointing where the zeros would do harm,
+    or create a file) is left as it is: linkat(2) refuses an existing name, links or not."""
+    db = tmp_path / "a.db"
+    with AuditLog.open(db):
+        pass
+    target = tmp_path / "elsewhere" / "victim"
+    target.parent.mkdir()
+    _wal(db).symlink_to(target)
+    assert not sqlite_store._prefill_wal(db, 1 << 20)
+    assert _wal(db).is_symlink() and not target.exists()
