@@ -351,3 +351,25 @@ def test_unknown_tools_follow_the_policy(workspace: Path, tmp_path: Path) -> Non
             lookup("x")
         assert ToolMap("shell", command="c").action("t", {"c": "ls"}).command == "ls"
 
+
+
+def test_a_resident_guard_records_into_a_prefilled_wal(workspace: Path, tmp_path: Path) -> None:
+    """``Guard.open(resident=True)``: the log's WAL is there at full size before the first
+    decision, and a refused call is still durably recorded before ``ToolDenied``."""
+    from warden.record.store import sqlite as sqlite_store
+
+    db = tmp_path / "audit.db"
+    with Guard.open(workspace=str(workspace), audit=db, resident=True) as g:
+        wal = db.with_name(db.name + "-wal")
+        full = sqlite_store._journal_size_limit(sqlite_store.PAGE_SIZE,
+                                                sqlite_store.RESIDENT_WAL_CYCLE_BYTES)  # fmt: skip
+        assert wal.stat().st_size == full
+
+        @g.tool(kind="shell", command="cmd")
+        def run_shell(cmd: str) -> str:
+            return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout
+
+        with pytest.raises(ToolDenied):
+            run_shell("cat ~/.ssh/id_rsa")
+        assert wal.stat().st_size == full
+        assert any(r.get("verdict") == "deny" for _, r, _ in records(g))
