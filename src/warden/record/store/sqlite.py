@@ -47,9 +47,9 @@ from collections.abc import Collection, Iterator, Sequence
 from itertools import chain
 from pathlib import Path
 
-from warden._fs import fsync_dir
 from warden.errors import StoreError
 from warden.record.entry import Payload
+from warden.record.fsutil import fsync_dir
 from warden.record.merkle import HASH_SIZE, NodeId
 from warden.record.rehash_chunk import LEAF_ROWS_SQL
 from warden.record.store.base import AuditStore, StoreConflict, node_location

@@ -18,9 +18,9 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from warden._fs import fsync_dir
 from warden.errors import FormatError, StoreError, VerificationError
 from warden.record.checkpoint import SignedCheckpoint
+from warden.record.fsutil import fsync_dir
 from warden.record.keys import create_key, load_signer, load_verifier
 from warden.record.merkle import EMPTY_ROOT, verify_consistency
 from warden.record.note import NoteSigner, NoteVerifier

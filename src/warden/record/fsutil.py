@@ -1,4 +1,4 @@
-"""File-system steps that make a change durable, in one place."""
+"""File-system steps that make a change durable (the store and the witness share them)."""
 
 from __future__ import annotations
 
