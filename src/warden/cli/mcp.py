@@ -160,14 +160,16 @@ def _run_http(args: argparse.Namespace, argv: list[str]) -> int:
     print(f"warden mcp: listening on http://{bound_host}:{bound_port}/ for {args.upstream}",
           file=sys.stderr, flush=True)  # fmt: skip
     import signal
-    import threading
 
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=proxy.shutdown).start())
+    from warden._signals import on_signals
+
+    restore = on_signals((signal.SIGTERM,), lambda _: proxy.shutdown())
     try:
         proxy.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
+        restore()
         if guard is not None:
             guard.close()
     return 0

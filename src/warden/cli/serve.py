@@ -11,7 +11,6 @@ import os
 import shlex
 import signal
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +101,7 @@ def systemd_unit(argv: list[str]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from warden._signals import on_signals
     from warden.integrations.hooks.serve import (
         DEFAULT_LISTEN,
         HookServer,
@@ -122,11 +122,7 @@ def run(args: argparse.Namespace) -> int:
                          audit=False if args.no_audit else (args.audit_db or True))  # fmt: skip
     server = HookServer(config, listen=listen, sock=sock, token=token)
 
-    def stop(signum: int, frame: object) -> None:
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    restore = on_signals((signal.SIGTERM, signal.SIGINT), lambda _: server.shutdown())
     where = []
     if server.http_address is not None:
         host, port = server.http_address
@@ -138,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
         server.serve_forever()
     finally:
         server.close()
+        restore()
         if server.http is not None:
             print(f"warden serve: answered {server.http.requests} HTTP requests on "
                   f"{server.http.connections} connections", file=sys.stderr, flush=True)

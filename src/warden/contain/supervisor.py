@@ -50,6 +50,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from warden._signals import wait_exit, wake_on_signals
 from warden.contain import ns
 from warden.contain.cgroup import Cgroup, CgroupError
 from warden.contain.spec import SandboxSpec
@@ -426,7 +427,10 @@ def run_contained(
     result = RunResult(spec.session, EXIT_SETUP, 0.0, weaker=weaker)
     running: _ExecMonitor | None = None
     old_handlers = _ignore_terminal_signals()
+    wake, unwake = (None, None)
     try:
+        if old_handlers:  # the main thread: its long wait below must wake for SIGTERM/SIGHUP
+            wake, unwake = wake_on_signals()
         if cgroup is not None:
             mover.begin(cgroup, stage_pid)  # the slow first move starts now (_Mover)
         # reads every repository's git config (tripwires.py): off the start-up path, done before
@@ -508,7 +512,7 @@ def run_contained(
         proxy_sock = None
         if on_ready is not None:
             on_ready(init_pid)
-        _, status = os.waitpid(init_pid, 0)
+        status = wait_exit(init_pid, wake)
         stamp("supervisor: init reaped")
         code = os.waitstatus_to_exitcode(status)
         result.exit_code = 128 - code if code < 0 else code
@@ -527,6 +531,8 @@ def run_contained(
         with contextlib.suppress(CgroupError):
             mover.finish()  # before the cgroup goes and before the stage is reaped
         _restore(old_handlers)
+        if unwake is not None:
+            unwake()
         if cgroup is not None:
             if not cgroup.empty():  # after a normal end init's exit already killed the rest
                 stamp("clean-up: cgroup not empty")

@@ -26,6 +26,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import IO
 
+from warden._signals import on_signals
 from warden.integrations.mcp import jsonrpc as rpc
 from warden.integrations.mcp.session import McpSession, Out
 
@@ -204,9 +205,9 @@ def run_stdio(
 
     threads = [threading.Thread(target=from_server, name="mcp-server", daemon=True),
                threading.Thread(target=from_client, name="mcp-client", daemon=True)]  # fmt: skip
-    previous = signal.getsignal(signal.SIGTERM)
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda *_: done.set())
+    restore = None
+    if threading.current_thread() is threading.main_thread():  # done.set() is not for a handler
+        restore = on_signals((signal.SIGTERM,), lambda _: done.set())
     try:
         for t in threads:
             t.start()
@@ -219,8 +220,8 @@ def run_stdio(
     finally:
         _shutdown(proc)
         session.close()
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, previous)
+        if restore is not None:
+            restore()
 
 
 def _exit_code(code: int | None) -> int:
