@@ -42,7 +42,8 @@ class Proxy:
         self.lines: queue.Queue[bytes | None] = queue.Queue()
         self.stderr = b""
         threading.Thread(target=self._read, daemon=True).start()
-        threading.Thread(target=self._read_err, daemon=True).start()
+        self._err_reader = threading.Thread(target=self._read_err, daemon=True)
+        self._err_reader.start()
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -106,6 +107,7 @@ class Proxy:
         finally:
             if self.proc.poll() is None:
                 self.proc.kill()
+            self._err_reader.join(timeout)  # self.stderr is complete once the proxy is gone
 
     def records(self) -> list[dict[str, Any]]:
         with LogReader.open(self.db) as reader:

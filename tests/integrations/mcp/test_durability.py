@@ -289,7 +289,9 @@ def test_a_server_batch_waits_for_the_decision(tmp_path: Path, slowed: threading
         lines = [json.loads(line) for line in box[0].to_client]
         assert [m.get("id") for m in lines] == [None, 1]
         assert lines[1]["result"]["content"][0]["text"] == "hi"
-        assert [r["verdict"] for r in _records(tmp_path / "a.db")] == ["allow"]
+        # (the result's own record is routine: written 50 ms after it, racing this read)
+        records = _records(tmp_path / "a.db")
+        assert [r["verdict"] for r in records if r["type"] == "decision"] == ["allow"]
     finally:
         slowed.set()
         session.close()
