@@ -272,11 +272,15 @@ class AuditLog(LogReader):
             raise AuditError(f"audit append not durable after {timeout} s") from None
 
     def append_nowait(
-        self, record: Mapping[str, Any], *, payload: Mapping[str, Any] | None = None
+        self, record: Mapping[str, Any], *, payload: Mapping[str, Any] | None = None,
+        wake: bool = True,
     ) -> Receipt:
-        """Queue a record; the :class:`Receipt` resolves to its index once durable."""
+        """Queue a record; the :class:`Receipt` resolves to its index once durable.
+
+        ``wake=False``: the caller promises to wait for the receipt soon from a thread other
+        than the main one, which then commits it itself (see :meth:`Writer.submit`)."""
         data, pay = encode_entry(record, payload)
-        return self._writer.submit(data, pay)
+        return self._writer.submit(data, pay, wake=wake)
 
     def purge_payloads(self, before: int) -> int:
         """Delete stored payloads of entries below ``before`` (the tree is not affected)."""

@@ -22,6 +22,13 @@ Measured (1 producer, 2026-11-21): ~10 futex calls and 7-9 context switches per 
 with a writer-thread hand-off, ~0 and 2.3-2.7 now; median latency -5 to -15 %, p99 about
 halved. What is left is the fsync of ``COMMIT`` (~60 %) and the Ed25519 signature (~50 us).
 
+A producer that is about to wait on another thread may queue with ``wake=False``
+(:meth:`Writer.submit`): the writer thread is left asleep, so that the waiting thread leads
+(the MCP proxy queues a call's decision, forwards the call, then commits; a woken writer
+thread took the GIL from the forwarding thread for the commit's Python work). A wait that
+cannot lead (the main thread, a timed wait) wakes the writer thread itself, so such an entry
+is never left for :data:`PARK_SECONDS`.
+
 The main thread never leads (:func:`_may_lead`): signal handlers run there, between any two
 bytecodes, and an interrupt inside a commit or while the committer role is given up could
 leave that role taken forever; its appends are committed by the writer thread. Should an
@@ -212,11 +219,15 @@ class Writer:
         self._thread = threading.Thread(target=self._run, name="warden-audit-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, data: bytes, payload: Payload | None) -> Receipt:
-        """Queue one entry (leaf bytes after the index prefix) without waiting for it."""
+    def submit(self, data: bytes, payload: Payload | None, *, wake: bool = True) -> Receipt:
+        """Queue one entry (leaf bytes after the index prefix) without waiting for it.
+
+        ``wake=False`` leaves the writer thread asleep: the caller will soon wait for the
+        receipt on a thread that may lead (then that thread commits it, with no hand-off and
+        no GIL contest with the writer thread meanwhile); any later commit takes it too."""
         with self._lock:
             batch, pos = self._enqueue(data, payload)
-            if self._sleeping and not self._busy:
+            if wake and self._sleeping and not self._busy:
                 self._sleeping = False
                 self._has_work.notify()
             return Receipt(self, batch, pos)
@@ -327,6 +338,9 @@ class Writer:
             if batch.done:
                 return True
             waiter = self._lead_or_queue(batch, may_lead=timeout is None and _may_lead())
+            if waiter is not None and self._sleeping and not self._busy:
+                self._sleeping = False  # queued with wake=False, and this waiter cannot lead
+                self._has_work.notify()
         if waiter is None:
             self._drain(batch)
             return True

@@ -71,6 +71,35 @@ def test_nowait_and_timeout_waits_are_committed_by_the_writer_thread(tmp_path: P
         assert threading.get_ident() not in {tid for tid, _ in seen}
 
 
+def test_an_unwoken_entry_is_committed_by_whoever_waits_for_it(tmp_path: Path) -> None:
+    """``append_nowait(wake=False)`` leaves the writer thread asleep: a worker thread that
+    then waits commits the entry itself; a wait that cannot lead (the main thread, a timed
+    wait) wakes the writer thread at once rather than parking for ``PARK_SECONDS``."""
+    import time
+
+    with AuditLog.open(tmp_path / "a.db") as log:
+        seen = _spy_commits(log)
+        tid: list[int] = []
+        receipt = log.append_nowait(rec(0), wake=False)
+        time.sleep(0.05)
+        assert not receipt.done() and not seen  # nobody was woken
+
+        def worker() -> None:
+            tid.append(threading.get_ident())
+            receipt.result()
+
+        t = threading.Thread(target=worker)
+        t.start()
+        t.join(30)
+        assert receipt.result(0) == 0 and seen == [(tid[0], 1)]
+        for wait in (lambda r: r.result(), lambda r: r.result(timeout=30)):
+            receipt = log.append_nowait(rec(1), wake=False)
+            started = time.monotonic()
+            wait(receipt)
+            assert time.monotonic() - started < writer.PARK_SECONDS / 2
+        assert threading.get_ident() not in {t for t, _ in seen}
+
+
 def test_waiting_and_nowait_producers_mixed(tmp_path: Path) -> None:
     """Leaders, followers and the writer thread take turns; every index is handed out once."""
     got: dict[int, tuple[int, int]] = {}

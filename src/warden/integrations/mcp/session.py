@@ -49,9 +49,11 @@ with an error; a guard that cannot be opened (policy or audit store) makes every
 error; a check that raises becomes a deny. Nothing here raises on bad input from either side.
 
 Durability of decisions (``docs/mcp.md``, "Durability"). A refused call's records are durable
-before the refusal is answered. An allowed call's records are queued (``append_nowait``) and
-the call is forwarded at once with a :class:`Gate` on them; the transport then commits them on
-its own thread while the server works (:meth:`McpSession.commit`), and nothing from the server
+before the refusal is answered. An allowed call's records are queued (``append_nowait`` with
+``wake=False``: the log's writer thread is not woken) and the call is forwarded at once with a
+:class:`Gate` on them; the transport then commits them on its own thread while the server works
+(:meth:`McpSession.commit`), or the thread relaying the answer does if it gets there first; either
+way no other thread is woken to make the commit, and nothing from the server
 goes to the client before every forwarded call's records are durable (:meth:`McpSession.settle`,
 at the top of :meth:`McpSession.from_server`). A record that fails turns that call's answer
 into an error and the session into strict write-ahead for good (``McpConfig.write_ahead``,
@@ -498,7 +500,11 @@ class McpSession:
         Otherwise an allowed call is forwarded as soon as its records are queued, with a
         :class:`Gate` on them: the server's answer waits for it (:meth:`settle`), so the
         durable write overlaps the call itself and the client never sees a result whose
-        decision is not durable (``docs/mcp.md``, "Durability")."""
+        decision is not durable (``docs/mcp.md``, "Durability"). They are queued without
+        waking the log's writer thread (``wake=False``): the thread that settles the gate
+        commits them itself. Woken here, the writer thread took the GIL for the commit's
+        Python work while the transport's thread was forwarding the call, and the answer
+        then waited for two thread hand-offs after the fsync."""
         from warden.check.engine import CheckContext
         from warden.guard import decision_record
 
@@ -517,7 +523,7 @@ class McpSession:
         try:
             entries = [decision_record(a, d) for a, d in zip(actions, decisions, strict=True)]
             if not self._blocks(final) and not self._strict():
-                return final, Gate(tuple(log.append_nowait(record, payload=payload)
+                return final, Gate(tuple(log.append_nowait(record, payload=payload, wake=False)
                                          for record, payload in entries))  # fmt: skip
             # Waited for here: the last record is appended by this thread, which then commits
             # everything queued up to it itself (append_nowait would wake the log's writer

@@ -10,8 +10,9 @@ The server's stderr is inherited unchanged.
 Two threads, one per direction, each blocked in ``os.read`` on a pipe: a message is handled as
 soon as its line is complete, with no batching or timers (the latency budget is a millisecond).
 The client's thread forwards an allowed call, then commits its decision records itself while
-the server works (no hand-off to the log's writer thread); the server's thread inspects the
-answer meanwhile and releases it once they are durable (``docs/mcp.md``, "Durability").
+the server works (they were queued without waking the log's writer thread); the server's thread
+inspects the answer meanwhile and releases it once they are durable, committing them itself if
+it gets to them first (a server that answers at once) (``docs/mcp.md``, "Durability").
 Lines are bounded (:data:`~warden.integrations.mcp.jsonrpc.MAX_MESSAGE_BYTES`); an over-long line
 is consumed to its end without being kept and refused as a unit.
 """
