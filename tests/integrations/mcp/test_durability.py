@@ -297,6 +297,78 @@ def test_a_server_batch_waits_for_the_decision(tmp_path: Path, slowed: threading
         session.close()
 
 
+def test_held_answers_are_written_by_the_thread_that_commits(
+    tmp_path: Path, slowed: threading.Event
+) -> None:
+    """``hold_answers`` (the stdio transport): the server's thread does not wait for a commit
+    another thread is making; what the server sent is delivered in its order, once durable,
+    by the thread whose commit made it so; what comes after that commit is delivered at once."""
+    session = _session(tmp_path)
+    delivered: list[tuple[int, bytes]] = []
+    session.hold_answers(lambda out: delivered.extend(
+        (threading.get_ident(), line) for line in out.to_client))
+    try:
+        out = session.from_client(_call(1))
+        assert out.gate is not None
+        committer, _ = _in_thread(session.commit, out.gate)  # forwarded: now committing
+        deadline = time.monotonic() + 10
+        while not out.gate._claimed.locked() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        note = b'{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":1}}\n'
+        answer = b'{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"hi"}]}}\n'
+        for line in (note, answer):
+            assert session.from_server(line).to_client == ()  # held, returned at once
+        committer.join(0.3)
+        assert committer.is_alive() and delivered == []  # not durable yet: nothing went out
+        slowed.set()
+        committer.join(30)
+        assert [line for _, line in delivered] == [note, answer]
+        assert {tid for tid, _ in delivered} == {committer.ident}
+        later = b'{"jsonrpc":"2.0","method":"notifications/message","params":{}}\n'
+        session.from_server(later)
+        assert delivered[-1] == (threading.get_ident(), later)
+    finally:
+        slowed.set()
+        session.close()
+
+
+def test_an_answer_that_comes_first_is_committed_and_written_by_the_servers_thread(
+    tmp_path: Path,
+) -> None:
+    """The answer arrived before the client's thread started the commit: the server's thread
+    commits the records itself and delivers at once; a record that failed withholds it."""
+    for fail in (False, True):
+        session = _session(tmp_path)
+        delivered: list[tuple[int, bytes]] = []
+        session.hold_answers(lambda out, d=delivered: d.extend(
+            (threading.get_ident(), line) for line in out.to_client))
+        try:
+            out = session.from_client(_call(1))
+            assert out.gate is not None
+            if fail:
+                assert session.guard is not None and session.guard.log is not None
+                session.guard.log.store.append = _refuse  # type: ignore[method-assign]
+            answer = b'{"jsonrpc":"2.0","id":1,"result":{"content":[]}}\n'
+            relay, _ = _in_thread(session.from_server, answer)  # not the main thread: it leads
+            relay.join(30)
+            assert [tid for tid, _ in delivered] == [relay.ident]
+            if fail:
+                error = json.loads(delivered[0][1])["error"]
+                assert "withheld the server's answer" in error["message"]
+            else:
+                assert delivered[0][1] == answer
+            session.commit(out.gate)  # the transport's call, late: nothing more to do
+            assert len(delivered) == 1
+        finally:
+            session.close()
+
+
+def _refuse(*args: Any, **kwargs: Any) -> None:
+    from warden.errors import StoreError
+
+    raise StoreError("test: the store refuses this commit")
+
+
 def test_the_transport_commit_settles_the_gate_once(tmp_path: Path,
                                                     slowed: threading.Event) -> None:  # fmt: skip
     session = _session(tmp_path)

@@ -61,6 +61,14 @@ into an error and the session into strict write-ahead for good (``McpConfig.writ
 refuses later calls before they run. Why: the commit (an fsync, ~0.5-1 ms here) then overlaps
 the server's own work instead of adding to it; the cost is that a warden crash in that window
 can leave a call that ran unrecorded (the agent never saw its result).
+
+Who writes the answer (:meth:`McpSession.hold_answers`, the stdio transport): the server's
+thread inspects a message and, if the records it must wait for are not durable yet, leaves the
+outcome with the session and goes back to reading; the thread whose commit makes them durable
+delivers it (in the server's order). The server's thread still commits a call's records itself
+when its answer arrives before the client's thread has started that commit. So no thread is
+woken between the fsync and the answer's write. Without ``hold_answers`` (HTTP: each request's
+thread must return its own answer) :meth:`McpSession.from_server` waits and returns the outcome.
 """
 
 from __future__ import annotations
@@ -70,6 +78,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -171,8 +180,14 @@ class Gate:
         """Settled, or every receipt resolved (so settling would not block)."""
         return self._settled.is_set() or all(r.done() for r in self.receipts)
 
-    def settle(self, durable: Callable[[Receipt], str | None]) -> str | None:
-        """Wait until the records are durable: ``None``, or why they are not."""
+    def settled(self) -> bool:
+        """Settled: whether the records are durable is known (:attr:`failure`)."""
+        return self._settled.is_set()
+
+    def settle(self, durable: Callable[[Receipt], str | None], *,
+               wait: bool = True) -> str | None:  # fmt: skip
+        """Wait until the records are durable: ``None``, or why they are not. ``wait=False``:
+        commit them if no other thread is at it, else return at once."""
         if self._claimed.acquire(blocking=False):
             self.failure = "interrupted before the records were durable"  # until proven
             try:
@@ -184,7 +199,7 @@ class Gate:
                 self.failure = failure
             finally:
                 self._settled.set()
-        else:
+        elif wait:
             self._settled.wait()
         return self.failure
 
@@ -225,6 +240,10 @@ class _Pending(NamedTuple):
     #: The decision records of a call forwarded before they were durable: its answer goes to
     #: the client only once they have all resolved (and an error if one failed).
     gate: Gate | None = None
+
+
+#: A server message's outcome held until the gates it waits for are settled (``hold_answers``).
+_Held = tuple[tuple[Gate, ...], Callable[[], Out], "rpc.Message | None"]
 
 
 def _key(req_id: Any) -> tuple[str, Any]:
@@ -273,6 +292,11 @@ class McpSession:
         #: session once a decision record of a forwarded call failed to become durable.
         self._write_ahead = config.write_ahead
         self._deferred: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
+        #: :meth:`hold_answers`: where held outcomes go, the outcomes (with the gates each
+        #: waits for), and the lock that keeps their delivery in order
+        self._deliver: Callable[[Out], object] | None = None
+        self._held: deque[_Held] = deque()
+        self._delivering = threading.Lock()
 
     # --- client -> server ----------------------------------------------------------------------
 
@@ -571,6 +595,7 @@ class McpSession:
         thread. A failure is reported and remembered; the call's answer is then withheld."""
         if gate is not None:
             gate.settle(self._durable)
+            self._deliver_held()  # the answer may be waiting for just this (hold_answers)
 
     def settle(self) -> None:
         """Wait until the decision records of every call forwarded so far are durable (or
@@ -620,31 +645,89 @@ class McpSession:
     # --- server -> client ----------------------------------------------------------------------
 
     def from_server(self, line: bytes) -> Out:
-        """Handle one line from the server (untrusted too). Never raises."""
+        """Handle one line from the server (untrusted too). Never raises.
+
+        Inspected first, released after: the scan overlaps the commit of the forwarded calls'
+        decisions, and nothing the server sent goes on before they are durable. By default
+        this waits for them and returns what to send; once the transport has called
+        :meth:`hold_answers`, it returns nothing and the outcome is delivered when they are
+        durable, by the thread that made them so."""
         try:
             msg = rpc.decode(line)
         except InputError as exc:
-            return self._server_garbage(line, f"the MCP server sent a malformed message: {exc}")
+            out = self._server_garbage(line, f"the MCP server sent a malformed message: {exc}")
+            return self._release(lambda: out, None)
+        pending: _Pending | None = None
         try:
             if msg.kind is rpc.Kind.BATCH:
                 out = self._server_batch(msg)
             else:
-                out = self._server_message(msg)
-            # Inspected first, released after: the scan overlaps the commit of the forwarded
-            # calls' decisions, and nothing the server sent goes on before they are durable.
-            self.settle()
-            return out
+                out, pending = self._server_message(msg)
         except Exception as exc:  # a bug: withhold what could not be inspected
-            reason = f"warden internal error on a server message ({type(exc).__name__}: {exc})"
-            self._note("error", {"error": _clip(reason)})
-            self._warn(reason)
-            if msg.kind is rpc.Kind.RESPONSE:
-                return Out(to_client=(self._error(msg.id, reason),))
-            return _NOTHING
+            out = self._server_bug(msg, exc)
+        return self._release(lambda: self._answer_durable(msg, out, pending), msg,
+                             pending.gate if pending is not None else None)
+
+    def hold_answers(self, deliver: Callable[[Out], object]) -> None:
+        """From now on :meth:`from_server` never waits for the forwarded calls' decision
+        records: it queues its outcome, and whichever thread finds them durable (usually the
+        one that committed them, :meth:`commit`) hands it to ``deliver``, in the order the
+        server sent it. The stdio transport uses this: the client's thread commits a call's
+        records and then writes the answer itself, instead of waking the server's thread
+        to write it (a thread hand-off after the fsync, on the answer's path)."""
+        self._deliver = deliver
+
+    def _release(self, finish: Callable[[], Out], msg: rpc.Message | None,
+                 own: Gate | None = None) -> Out:  # fmt: skip
+        """What :meth:`from_server` returns for an outcome ``finish`` gives once the records
+        of every call forwarded so far are durable (see there)."""
+        if self._deliver is None:
+            try:
+                self.settle()
+                return finish()
+            except Exception as exc:
+                return self._server_bug(msg, exc)
+        if own is not None:  # committed here if the client's thread has not got to it yet
+            own.settle(self._durable, wait=False)
+        with self._lock:
+            waits = tuple(g for g in self._inflight if not g.settled())
+            self._held.append((waits, finish, msg))
+        self._deliver_held()
+        return _NOTHING
+
+    def _deliver_held(self) -> None:
+        """Deliver the held outcomes whose records are durable, oldest first (one thread at a
+        time, so the order is the server's). Any thread may call it after settling a gate,
+        or after holding an outcome; one of the two finds it ready."""
+        deliver = self._deliver
+        if deliver is None:
+            return
+        with self._delivering:
+            while True:
+                with self._lock:
+                    if not self._held or not all(g.done() for g in self._held[0][0]):
+                        self._inflight = [g for g in self._inflight if not g.settled()]
+                        return
+                    _, finish, msg = self._held.popleft()
+                try:
+                    out = finish()  # settles its own gate: does not block, its batch is done
+                except Exception as exc:
+                    out = self._server_bug(msg, exc)
+                deliver(out)
+
+    def _server_bug(self, msg: rpc.Message | None, exc: Exception) -> Out:
+        """A bug: withhold what could not be inspected; a response becomes an error."""
+        reason = f"warden internal error on a server message ({type(exc).__name__}: {exc})"
+        self._note("error", {"error": _clip(reason)})
+        self._warn(reason)
+        if msg is not None and msg.kind is rpc.Kind.RESPONSE:
+            return Out(to_client=(self._error(msg.id, reason),))
+        return _NOTHING
 
     def oversized_from_server(self, head: bytes, size: int) -> Out:
-        return self._server_garbage(head, f"the MCP server sent a message of {size} bytes or "
-                                    f"more (the limit is {rpc.MAX_MESSAGE_BYTES})")  # fmt: skip
+        out = self._server_garbage(head, f"the MCP server sent a message of {size} bytes or "
+                                   f"more (the limit is {rpc.MAX_MESSAGE_BYTES})")  # fmt: skip
+        return self._release(lambda: out, None)  # in order with what the server sent before
 
     def _server_garbage(self, raw: bytes, reason: str) -> Out:
         """Drop it; if it was visibly the answer to a waiting request, answer that with an error."""
@@ -669,16 +752,18 @@ class McpSession:
         with self._lock:
             return self._pending.pop(_key(req_id), None)
 
-    def _server_message(self, msg: rpc.Message) -> Out:
+    def _server_message(self, msg: rpc.Message) -> tuple[Out, _Pending | None]:
+        """What to send for one server message, and the request it answers (if any): that
+        request's own records decide whether the answer may go (:meth:`_answer_durable`)."""
         passthrough = Out(to_client=(msg.raw + b"\n",))
         if msg.kind is rpc.Kind.REQUEST and msg.method == "sampling/createMessage":
-            return self._sampling(msg)
+            return self._sampling(msg), None
         if msg.kind is rpc.Kind.REQUEST and msg.method == "elicitation/create":
-            return self._elicitation(msg)
+            return self._elicitation(msg), None
         if msg.kind is not rpc.Kind.RESPONSE:
             if msg.method in CHANGE_NOTIFICATIONS:
                 self._change_notification(msg)
-            return passthrough  # other server requests (roots, tasks) and notifications
+            return passthrough, None  # other server requests (roots, tasks) and notifications
         pending = self._take(msg.id)
         if pending is None:
             # Not an answer to anything the client asked (or asked and already answered): a
@@ -686,19 +771,25 @@ class McpSession:
             reason = f"the MCP server sent an unsolicited response (id {msg.id!r}); dropped"
             self._note("server-error", {"error": _clip(reason)})
             self._warn(reason)
-            return _NOTHING
-        out = self._answer(msg, pending)
-        if pending.gate is not None:
-            failure = pending.gate.settle(self._durable)
-            if failure is not None:  # fail closed: no result whose decision is not durable
-                reason = (f"warden withheld the server's answer: the audit log could not record "
-                          f"the decision for this {pending.method} ({failure}); it may have "
-                          "run, unrecorded")  # fmt: skip
-                self._note("error", {"error": _clip(reason), "method": pending.method,
-                                     "tool": pending.tool})  # fmt: skip
-                self._warn(reason)
-                return Out(to_client=(self._error(msg.id, reason),))
-        return out
+            return _NOTHING, None
+        return self._answer(msg, pending), pending
+
+    def _answer_durable(self, msg: rpc.Message, out: Out, pending: _Pending | None) -> Out:
+        """``out``, or an error in its place if the records of the request it answers could
+        not be made durable (waits for them)."""
+        if pending is None or pending.gate is None:
+            return out
+        failure = pending.gate.settle(self._durable)
+        if failure is None:
+            return out
+        # fail closed: no result whose decision is not durable
+        reason = (f"warden withheld the server's answer: the audit log could not record "
+                  f"the decision for this {pending.method} ({failure}); it may have "
+                  "run, unrecorded")  # fmt: skip
+        self._note("error", {"error": _clip(reason), "method": pending.method,
+                             "tool": pending.tool})  # fmt: skip
+        self._warn(reason)
+        return Out(to_client=(self._error(msg.id, reason),))
 
     def _answer(self, msg: rpc.Message, pending: _Pending) -> Out:
         """The server's answer to ``pending``, inspected (scanned, recorded, rewritten on a
@@ -1208,16 +1299,20 @@ class McpSession:
         self._take(req_id)
 
     def close(self) -> None:
-        """Write the deferred records, wait for all queued ones; report any that failed."""
+        """Write the deferred records, wait for all queued ones; report any that failed.
+        Held answers (:meth:`hold_answers`) whose records are durable by then are delivered."""
         self.flush()
         with self._lock:
             receipts = self._receipts + [r for g in self._inflight for r in g.receipts]
-            self._receipts, self._inflight = [], []
+            self._receipts = []
         for receipt in receipts:
             try:
                 receipt.result(5.0)
             except Exception as exc:
                 self._warn(f"an audit record could not be written: {exc}")
+        self._deliver_held()
+        with self._lock:
+            self._inflight = []
 
     def flush(self) -> None:
         """Queue the deferred routine records (see :meth:`_note`)."""

@@ -11,8 +11,11 @@ Two threads, one per direction, each blocked in ``os.read`` on a pipe: a message
 soon as its line is complete, with no batching or timers (the latency budget is a millisecond).
 The client's thread forwards an allowed call, then commits its decision records itself while
 the server works (they were queued without waking the log's writer thread); the server's thread
-inspects the answer meanwhile and releases it once they are durable, committing them itself if
-it gets to them first (a server that answers at once) (``docs/mcp.md``, "Durability").
+inspects the answer meanwhile and never waits for that commit: it leaves the answer with the
+session (:meth:`~warden.integrations.mcp.session.McpSession.hold_answers`), and the client's
+thread writes it to the client as soon as the commit returns (no thread is woken between the
+fsync and the answer); an answer that comes after the commit is written by the server's thread
+at once (``docs/mcp.md``, "Durability").
 Lines are bounded (:data:`~warden.integrations.mcp.jsonrpc.MAX_MESSAGE_BYTES`); an over-long line
 is consumed to its end without being kept and refused as a unit.
 """
@@ -185,7 +188,9 @@ def run_stdio(
         server.write(out.to_server)  # a closed server is reported by the server thread
         client.write(out.to_client)
         if out.gate is not None:  # a forwarded call: its decision made durable while the
-            session.commit(out.gate)  # server works
+            session.commit(out.gate)  # server works (then its answer, if held, written here)
+
+    session.hold_answers(deliver)  # the server's thread never waits for a commit
 
     def from_server() -> None:
         try:
