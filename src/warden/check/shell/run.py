@@ -90,8 +90,7 @@ def _command(
         argv += words
     after: Sequence[tree_sitter.Node] = _NO_NODES
     stdout_taken = False
-    if stdin is _NONE and frame.exec_stdin is not None:
-        stdin = frame.exec_stdin
+    stdin = shell_stdin(frame, stdin)
     if redirects:
         stdin, stdout_taken, after = walker._apply_redirects(sink, frame, redirects, stdin)
     if info.tags:
@@ -110,10 +109,7 @@ def _command(
     for name, value in assigns:
         sink.env_set.append((name, value))
     head = argv[0]
-    if head == "exec" and stdin is not _NONE and (len(argv) == 1 or argv[1:] == ["0"]):
-        frame.exec_stdin = stdin  # `exec 0< <(find ~/.ssh); cpio -o ...`: stdin from then on
-    if head in _BINDERS:  # builtins that set variables from data: `read f <<< ~/.npmrc`
-        _bind_builtin(sink, frame, tuple(argv), stdin, assigns, span)
+    builtin_state(sink, frame, tuple(argv), stdin, assigns, span)
     dynamic = info.dynamic and name_seen and ("$" in head or "`" in head)
     if name_obfuscated and not dynamic:
         sink.mark("obfuscation.command-name", head, span)
@@ -131,7 +127,31 @@ def _command(
     return out
 
 
-_BINDERS = frozenset({"read", "mapfile", "readarray", "printf"})
+_BINDERS: frozenset[str] = frozenset({"read", "mapfile", "readarray", "printf"})
+#: Programs that change the shell's own state before they run (see :func:`builtin_state`).
+STATEFUL: frozenset[str] = _BINDERS | {"exec"}
+
+
+def shell_stdin(frame: _Frame, stdin: _Out) -> _Out:
+    """A command's stdin: what flows in, else the shell's own after ``exec 0< ...``."""
+    if stdin is _NONE and frame.exec_stdin is not None:
+        return frame.exec_stdin
+    return stdin
+
+
+def builtin_state(
+    sink: _Sink, frame: _Frame, argv: tuple[str, ...], stdin: _Out,
+    assigns: list[tuple[str, str]], span: Span,
+) -> None:  # fmt: skip
+    """What a command changes in the shell itself before it runs: ``exec`` with only a stdin
+    takes it for the shell, and the builtins that set variables from data bind them (``read f
+    <<< ~/.npmrc``, ``printf -v f ...``; a later ``sh -c 'cat $f'`` reads what they hold).
+    Every way of running a command line (the tree walk, the parser-free fast path) calls it."""
+    head = argv[0]
+    if head == "exec" and stdin is not _NONE and (len(argv) == 1 or argv[1:] == ("0",)):
+        frame.exec_stdin = stdin  # `exec 0< <(find ~/.ssh); cpio -o ...`: stdin from then on
+    if head in _BINDERS:  # builtins that set variables from data: `read f <<< ~/.npmrc`
+        _bind_builtin(sink, frame, argv, stdin, assigns, span)
 
 
 def _bind_builtin(

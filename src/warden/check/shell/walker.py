@@ -22,7 +22,7 @@ from types import ModuleType
 
 import tree_sitter
 
-from warden.check.facts import Facts, FileOp, Origin
+from warden.check.facts import Facts, FileOp, Origin, Span
 from warden.check.paths import PathContext
 from warden.check.shell import expand, loops, run
 from warden.check.shell.effects import Effects
@@ -118,7 +118,7 @@ def _run_segments(sink: _Sink, text: str, segments: list[_Segment]) -> None:
             frame.pipe_span = (start, segments[last][1]) if last > i else None
             out = _NONE
         _note_globs(sink, plain)
-        out = run._run(sink, frame, tuple(argv), out, (start, end), _NO_ORIGINS)
+        out = _run_words(sink, frame, tuple(argv), out, (start, end))
 
 
 #: A plain list (:data:`_PLAIN_LIST`) whose arguments may also be quoted strings standing alone
@@ -179,6 +179,17 @@ def _run_quoted_list(sink: _Sink, text: str) -> bool:
 
 _LIST_OPERATORS = frozenset({"||", "&&", "|", ";"})
 _QUOTES = frozenset("'\"")
+
+
+def _run_words(sink: _Sink, frame: _Frame, argv: tuple[str, ...], stdin: _Out, span: Span) -> _Out:
+    """Run one command of plain words as :func:`run._command` runs a command node without
+    assignments or redirections: the shell's stdin after ``exec``, the variables a builtin binds
+    (``printf -v f ~/.npmrc; sh -c 'cat $f'`` reads the file: until this was shared, the fast
+    path skipped the binding and the inner ``cat`` read a file named ``$f``), then the run."""
+    stdin = run.shell_stdin(frame, stdin)
+    if argv[0] in run.STATEFUL:
+        run.builtin_state(sink, frame, argv, stdin, [], span)
+    return run._run(sink, frame, argv, stdin, span, _NO_ORIGINS)
 
 
 def _note_globs(sink: _Sink, words: Sequence[str]) -> None:
@@ -266,7 +277,7 @@ def analyze_command(
         start = len(text) - len(text.lstrip())
         frame = _Frame(src=text.encode(), text=text)
         _note_globs(sink, words)
-        run._run(sink, frame, tuple(words), _NONE, (start, len(text.rstrip())), _NO_ORIGINS)
+        _run_words(sink, frame, tuple(words), _NONE, (start, len(text.rstrip())))
         return sink.facts()
     if _PLAIN_LIST.fullmatch(text) and _run_plain_list(sink, text):
         return sink.facts()

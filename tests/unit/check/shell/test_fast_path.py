@@ -73,6 +73,19 @@ def test_tilde_glob_and_quoted_words_take_the_fast_path_with_the_parser_s_facts(
     assert walker.analyze_command(command, CTX) == _slow(command)
 
 
+@pytest.mark.parametrize("command", [
+    "printf -v f ~/.npmrc; sh -c 'cat $f'", "printf -v f %s ~/.npmrc && bash -c 'cat $f'",
+    "echo ~/.npmrc | read f; sh -c 'cat $f'", "echo ~/.ssh | read -r d; sh -c 'ls $d'",
+    "find ~/.ssh | mapfile -t a; sh -c 'cat $a'", "read f; sh -c 'cat $f'",
+    "find ~/.ssh | exec; cpio -o", "echo x | exec 0; cat", "printf -v", "exec",
+])  # fmt: skip
+def test_variables_bound_by_builtins_on_the_fast_path(command: str) -> None:
+    # the fast path once ran these without binding: `sh -c 'cat $f'` then read a file named
+    # `$f` and the line was allowed; the parser path read ~/.npmrc
+    assert _fast(command)
+    assert walker.analyze_command(command, CTX) == _slow(command)
+
+
 # words start with a letter: tree-sitter-bash splits some digit-led words such as `1@ 1` into
 # two commands without reporting an error (bash runs one); the fast path follows bash there
 WORD = st.builds(lambda a, b: a + b, st.sampled_from("abcrmx"),
@@ -84,7 +97,12 @@ QUOTED = st.one_of(
 
 
 OPERATOR = st.sampled_from([" | ", "|", " && ", "&&", " || ", "; ", ";", " ; "])
-COMMAND = st.builds(lambda name, args: " ".join([name, *args]), WORD,
+#: programs that change the shell's state (bind variables, take its stdin), and code that reads
+#: what they bound
+STATEFUL = st.sampled_from(["printf -v x", "printf -v x %s", "read x", "read -r x y",
+                            "mapfile -t x", "readarray x", "exec", "exec 0",
+                            "sh -c 'cat $x'", "bash -c 'ls $x $y'", "cat"])  # fmt: skip
+COMMAND = st.builds(lambda name, args: " ".join([name, *args]), st.one_of(WORD, STATEFUL),
                     st.lists(st.one_of(WORD, QUOTED), max_size=3))
 
 
