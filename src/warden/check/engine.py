@@ -140,6 +140,13 @@ class Engine:
         self._cmd_deny = tuple(re.compile(fnmatch.translate(p)) for p in policy.cmd_deny)
         self._cmd_ask = tuple(re.compile(fnmatch.translate(p)) for p in policy.cmd_ask)
         self._cmd_lists = bool(self._cmd_allow or self._cmd_deny or self._cmd_ask)
+        #: whether a finding may be waived as a read of ``trusted_read`` paths (most policies
+        #: list none: then no finding pays the list's lookup)
+        self._trusting = bool(policy.trusted_read)
+        #: the decision when no rule matched (most actions): built once and shared, a Decision
+        #: being frozen
+        self._no_match = Decision(verdict=policy.default, reason="no rule matched",
+                                  policy=policy.digest)  # fmt: skip
 
     @classmethod
     def builtin(cls, *, home: str | None = None) -> Engine:
@@ -225,7 +232,8 @@ class Engine:
                  if facts.files and self._path_index.ready else None)  # fmt: skip
         for rule, selections in self._candidates(facts, action.kind, reach):
             hit = self._match(rule, selections, facts, view, reach)
-            if hit is not None and not self._trusted_hit(hit, paths.workspace):
+            if hit is not None and not (self._trusting
+                                        and self._trusted_hit(hit, paths.workspace)):
                 findings.append(self._finding(rule, hit, text, field, cut))
         if facts.files or facts.net or (facts.execs and self._cmd_lists):
             findings.extend(self._policy_findings(facts, paths, text, field, cut))
@@ -391,8 +399,7 @@ class Engine:
                     reason=f"no rule matched; {name} is not a tool warden knows ([tools] unknown)",
                     policy=self.policy.digest,
                 )
-            return Decision(verdict=self.policy.default, reason="no rule matched",
-                            policy=self.policy.digest)  # fmt: skip
+            return self._no_match
         findings.sort(key=lambda f: (f.verdict, f.severity, bool(f.related)), reverse=True)
         top = findings[0]
         verdict = top.verdict

@@ -110,6 +110,7 @@ def _run_segments(sink: _Sink, text: str, segments: list[_Segment]) -> None:
     pipeline's whole span is the evidence for what flows through it (as :func:`_pipeline`)."""
     frame = _Frame(src=text.encode(), text=text)
     out = _NONE
+    globs = _may_glob(text)
     for i, (start, end, before, argv, plain) in enumerate(segments):
         if before != "|":  # a new pipeline starts here: find where it ends
             last = i
@@ -117,7 +118,8 @@ def _run_segments(sink: _Sink, text: str, segments: list[_Segment]) -> None:
                 last += 1
             frame.pipe_span = (start, segments[last][1]) if last > i else None
             out = _NONE
-        _note_globs(sink, plain)
+        if globs:
+            _note_globs(sink, plain)
         out = _run_words(sink, frame, tuple(argv), out, (start, end))
 
 
@@ -190,6 +192,13 @@ def _run_words(sink: _Sink, frame: _Frame, argv: tuple[str, ...], stdin: _Out, s
     if argv[0] in run.STATEFUL:
         run.builtin_state(sink, frame, argv, stdin, [], span)
     return run._run(sink, frame, argv, stdin, span, _NO_ORIGINS)
+
+
+def _may_glob(text: str) -> bool:
+    """Whether some word of ``text`` may be a glob (:func:`_note_globs` has work): two
+    substring scans of the line instead of two per word (a word is a piece of the line; most
+    lines hold neither character)."""
+    return "*" in text or "?" in text
 
 
 def _note_globs(sink: _Sink, words: Sequence[str]) -> None:
@@ -276,7 +285,8 @@ def analyze_command(
     if words is not None:
         start = len(text) - len(text.lstrip())
         frame = _Frame(src=text.encode(), text=text)
-        _note_globs(sink, words)
+        if _may_glob(text):
+            _note_globs(sink, words)
         _run_words(sink, frame, tuple(words), _NONE, (start, len(text.rstrip())))
         return sink.facts()
     if _PLAIN_LIST.fullmatch(text) and _run_plain_list(sink, text):
