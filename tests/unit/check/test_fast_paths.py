@@ -183,6 +183,39 @@ def test_secret_gates_are_the_wrapper_search(text: str) -> None:
     assert secrets._format_hit(data) == (secrets._FORMAT_TRIGGER.search(data) is not None)
 
 
+#: The gate before the basic-auth options had to be followed by a blank or `=`: every text
+#: must scan as it did through this one.
+_WIDE_GATE = re2.compile(
+    r"[A-Za-z0-9+/=_.-]{20,}|(?i:pass|pwd|secret|token|key|auth|credential|://|-u|mysql)"
+)
+_AUTH_PIECES = st.sampled_from(["-u", "-U", "--user", "--proxy-user", "--upgrade", " ", "\t",
+                                "\n", "\v", "\f", "\r", "=", "'", '"', "alice", ":", "s3cr3tPw",
+                                "curl", "http://x", "$", "-", "x", "@", "é"])  # fmt: skip
+
+
+#: basic-auth shapes, near misses included: lead, option, separator, quote, user, colon,
+#: password, tail
+_AUTH_SHAPES = st.tuples(
+    st.sampled_from(["", " ", "\t", "\n", "curl ", "x", "-"]),
+    st.sampled_from(["-u", "-U", "--user", "--proxy-user", "-user", "--upgrade", "-uu"]),
+    st.sampled_from([" ", "\t", "\n", "\v", "\f", "\r", "=", "", "x", "  ", " =", ":"]),
+    st.sampled_from(["", "'", '"']), st.sampled_from(["alice", "$u", "-a", "", "é"]),
+    st.sampled_from([":", ""]), st.sampled_from(["s3cr3tPw", "x", "pass", "", "$P"]),
+    st.sampled_from(["", " x", "@h", "'"]),
+).map("".join)
+
+
+@settings(max_examples=600, deadline=None)
+@given(pieces=st.lists(st.one_of(_AUTH_PIECES, _AUTH_SHAPES), max_size=6))
+def test_narrow_basic_auth_gate_scans_as_the_wide_one(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    narrow = secrets.scan_secrets(text, "command")
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(secrets, "_gate_hit", lambda data: _WIDE_GATE.search(data) is not None)
+        wide = secrets.scan_secrets(text, "command")
+    assert narrow == wide
+
+
 def _payloads() -> list[object]:
     return [i.payload for i in benign_commands()[::5] + benign_actions()[::2] + holdout_attacks()]
 
