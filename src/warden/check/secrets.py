@@ -384,6 +384,10 @@ _CONTEXT_RULES: tuple[_Context, ...] = (
 
 
 _TRIGGER_WORDS = frozenset(t for rule in _CONTEXT_RULES for t in rule.triggers)
+#: Each trigger with its text: the scan looks for them in the lowered text as ``str`` (the
+#: scanned bytes are ASCII, so the answers are the same), where ``in`` costs ~60 ns against
+#: ~350 ns on ``bytes`` (Python 3.11; 14 triggers were ~5 us of every gate-passing scan).
+_TRIGGER_TEXT = tuple((t, t.decode("ascii")) for t in sorted(_TRIGGER_WORDS))
 
 # ---------------------------------------------------------------------------------------------
 # Scan.
@@ -469,7 +473,8 @@ def _scan(text: str) -> tuple[list[tuple[int, int, str]], bool]:
                 return found.items, True
 
     low = data.lower()
-    present = {t for t in _TRIGGER_WORDS if t in low}
+    low_text = low.decode("ascii")  # ASCII by construction (see above)
+    present = {t for t, word in _TRIGGER_TEXT if word in low_text}
     for rule in _CONTEXT_RULES:
         if present.isdisjoint(rule.triggers):
             continue
@@ -484,7 +489,7 @@ def _scan(text: str) -> tuple[list[tuple[int, int, str]], bool]:
             if ok and not found.add(s, e, rule.kind):
                 return found.items, True
 
-    if b"://" in data:
+    if "://" in low_text:  # no letter in it: as `b"://" in data`
         for m in _URL_USERINFO.finditer(data):
             budget -= 1
             if budget < 0:
