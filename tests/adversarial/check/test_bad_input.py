@@ -10,16 +10,18 @@ from warden.check.rules.lint import EXAMPLE_CONTEXT, EXAMPLE_HOME
 from warden.decision import Verdict
 
 ENGINE = Engine.builtin(home=EXAMPLE_HOME)
-#: A hang guard, not a performance target (bench/ has those): generous for a loaded CI machine.
+#: A hang guard, not a performance target (bench/ has those): CPU seconds of the checking
+#: thread, so that other work on a loaded CI machine does not count (wall time did: 28.6 s for
+#: a 5.4 s check while two suites and valgrind shared the two cores).
 BOUND_S = 20.0
 
 
 def judge(command: str):
-    start = time.monotonic()
+    start = time.thread_time()
     d = ENGINE.check(Action(kind=ActionKind.SHELL, command=command, cwd="/home/dev/project"),
                      EXAMPLE_CONTEXT)
-    elapsed = time.monotonic() - start
-    assert elapsed < BOUND_S, f"{elapsed:.1f}s"
+    elapsed = time.thread_time() - start
+    assert elapsed < BOUND_S, f"{elapsed:.1f} s of CPU"
     assert d.error is None, d.error
     return d
 
@@ -135,9 +137,9 @@ def test_huge_non_shell_inputs() -> None:
     big = "x" * 5_000_000
     write = Action(kind=ActionKind.FILE_WRITE, tool="Write", path="/home/dev/project/a.txt",
                    content=big + "AKIAIOSFODNN7EXAMPLE", cwd="/home/dev/project")
-    start = time.monotonic()
+    start = time.thread_time()
     d = ENGINE.check(write, CheckContext(home=EXAMPLE_HOME))
-    assert time.monotonic() - start < BOUND_S
+    assert time.thread_time() - start < BOUND_S
     assert d.error is None
     mcp = Action(kind=ActionKind.MCP, tool="mcp__x__y",
                  input={"items": [{"path": f"/p/{i}"} for i in range(100_000)]})
