@@ -23,6 +23,7 @@ import logging
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,11 @@ CHUNK_LEVEL = 15
 PARALLEL_MIN_CHUNKS = 3
 #: Longest to wait for the helper process to exit once its work is done (it is killed after).
 HELPER_EXIT_SECONDS = 5.0
+#: Once this process is out of chunks, the helper's chunk in flight is awaited until it has run
+#: this many times as long as a chunk takes here (then the helper is killed and the chunk
+#: re-hashed here): a helper that is on time has at most one chunk's time left, and waiting
+#: for it beats re-hashing the whole chunk; a descheduled one costs a bounded wait.
+HELPER_GRACE_CHUNKS = 1.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,20 +146,27 @@ def rehash(
     helper = None
     if parallel and len(job.results) >= PARALLEL_MIN_CHUNKS and isinstance(store, SQLiteStore):
         helper = _Helper.start(store, job)
+    grace = 0.0  # how long the helper's last chunk is awaited: none after a problem or error
     try:
         if meanwhile is not None:
             meanwhile()
+        took, t0 = [], time.perf_counter()
         while (c := job.schedule.take_low()) is not None:
             if not _local(store, job, c):
                 break
+            t1 = time.perf_counter()
+            took.append(t1 - t0)
+            t0 = t1
             if progress is not None:
                 progress(job.schedule.add_done(job.bounds(c)[1]), size)
+        else:
+            grace = HELPER_GRACE_CHUNKS * (sum(took) / len(took) if took else 0.0)
     finally:
-        # Out of chunks here: stop the helper rather than wait for the one it is on (it may
-        # still be starting, or be descheduled on a busy machine); that chunk is re-hashed
-        # below, so the wait is bounded by this process's own speed.
+        # Out of chunks here: give the helper's chunk in flight a bounded time (it may still be
+        # starting, or be descheduled on a busy machine), then stop it; a chunk it did not
+        # answer is re-hashed below, so the wait is bounded by this process's own speed.
         if helper is not None:
-            helper.finish(kill=True)
+            helper.finish(grace=grace)
     for c, res in enumerate(job.results):  # what the helper did not deliver, and early stops
         if isinstance(res, str):
             break
@@ -187,9 +200,10 @@ def _assemble(job: _Job) -> RehashResult:
         if set(res.inner) != set(job.wanted[c]) or bool(res.top) != full:
             return RehashResult(False, job.size, roots, f"chunk {c} was answered for another job")
         base = outer.hashes()
-        for s, inner in res.inner.items():
-            parts = [inner[k : k + HASH_SIZE] for k in range(0, len(inner), HASH_SIZE)]
-            roots[s] = fold_nodes(base + parts)
+        for s, inner in res.inner.items():  # a right fold: the chunk's part is one hash
+            if len(inner) != HASH_SIZE:
+                return RehashResult(False, job.size, roots, f"chunk {c} answered a bad hash")
+            roots[s] = fold_nodes([*base, inner])
         if res.top:
             higher = outer.append_subtree(res.top, job.level)
             if res.last_blob != res.last_inner + b"".join(higher):
@@ -203,6 +217,7 @@ class _Helper:
     def __init__(self, proc: subprocess.Popen[bytes], job: _Job) -> None:
         self._proc, self._job = proc, job
         self._stopping = False
+        self._sent = time.perf_counter()  # when the chunk in flight was asked for
         self._thread = threading.Thread(target=self._run, name="warden-rehash", daemon=True)
         self._thread.start()
 
@@ -227,6 +242,7 @@ class _Helper:
         assert proc.stdin is not None and proc.stdout is not None
         try:
             while (c := job.schedule.take_high()) is not None:
+                self._sent = time.perf_counter()
                 proc.stdin.write(job.request(c))
                 proc.stdin.flush()
                 res = decode_result(proc.stdout)
@@ -239,13 +255,15 @@ class _Helper:
             if not self._stopping:
                 log.info("rehash helper failed, finishing in one process: %s", exc)
 
-    def finish(self, *, kill: bool = False) -> None:
-        """Wait for the chunk in flight (or ``kill`` the helper first), then reap it."""
+    def finish(self, *, grace: float = 0.0) -> None:
+        """Wait for the chunk in flight until it has run ``grace`` seconds, kill the helper if
+        it is still on it, and reap the helper."""
         proc = self._proc
-        if kill:
+        self._thread.join(max(0.0, self._sent + grace - time.perf_counter()))
+        if self._thread.is_alive():
             self._stopping = True
             proc.kill()
-        self._thread.join()
+            self._thread.join()
         try:
             assert proc.stdin is not None
             proc.stdin.close()

@@ -53,10 +53,11 @@ _U32 = struct.Struct(">I")
 class ChunkSummary:
     """What the rest of the tree needs from a chunk that checked out.
 
-    ``inner[k]``: the complete subtrees covering the chunk's first ``k`` entries, joined (for
-    the root at a wanted size inside the chunk). For a full chunk, ``top`` is its root,
-    ``last_blob`` the stored blob of its last entry and ``last_inner`` what that blob must start
-    with (the hashes above the chunk follow it).
+    ``inner[s]``: for a wanted size ``s`` inside the chunk, the hash of the chunk's entries
+    below ``s`` (RFC 9162's hash of that range: the right fold of its complete subtrees), so
+    the root at ``s`` is the fold of the hashes before the chunk with this one hash. For a
+    full chunk, ``top`` is its root, ``last_blob`` the stored blob of its last entry and
+    ``last_inner`` what that blob must start with (the hashes above the chunk follow it).
     """
 
     inner: dict[int, bytes]
@@ -139,7 +140,10 @@ def check_chunk(
             if k >> lvl & 1:
                 parts.append(levels[lvl][off >> lvl])
                 off += 1 << lvl
-        inner[s] = b"".join(parts)
+        acc = parts[-1]  # the right fold of merkle.fold_nodes (this module imports no warden)
+        for h in reversed(parts[:-1]):
+            acc = _sha256(b"\x01" + h + acc).digest()
+        inner[s] = acc
     if not full:
         return ChunkSummary(inner)
     return ChunkSummary(inner, levels[level][0], blobs[-1], expected[-1])
