@@ -9,6 +9,10 @@ the chunk.
 
 Two workers share the chunks: this thread takes them from the low end, a helper process (a
 second interpreter, its own read-only SQLite connection) from the high end, until they meet.
+The helper always has its next request queued (:data:`HELPER_QUEUE`), so it never idles while
+this process's reader thread waits for the GIL. When this thread runs out of chunks it takes
+over the helper's queued chunk and gives the one in flight a bounded grace
+(:data:`HELPER_GRACE_CHUNKS`) before killing the helper and re-hashing that chunk itself.
 The helper only makes it faster: a chunk it did not answer is re-hashed here, so a helper that
 cannot start, dies or answers nonsense can never make a log pass. Every chunk's result is then
 assembled in index order here, including the hashes above each chunk.
@@ -24,6 +28,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +57,10 @@ HELPER_EXIT_SECONDS = 5.0
 #: re-hashed here): a helper that is on time has at most one chunk's time left, and waiting
 #: for it beats re-hashing the whole chunk; a descheduled one costs a bounded wait.
 HELPER_GRACE_CHUNKS = 1.5
+#: Requests the helper has queued at once: its next chunk is already on its stdin when it
+#: answers one, so it never idles waiting for this process's reader thread to get the GIL
+#: (up to the 5 ms switch interval while this thread hashes or checks signatures).
+HELPER_QUEUE = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +169,14 @@ def rehash(
             if progress is not None:
                 progress(job.schedule.add_done(job.bounds(c)[1]), size)
         else:
-            grace = HELPER_GRACE_CHUNKS * (sum(took) / len(took) if took else 0.0)
+            # the helper's queued chunks that it has not started: done here meanwhile
+            for c in helper.take_over() if helper is not None else ():
+                if not _local(store, job, c):
+                    break
+                if progress is not None:
+                    progress(job.schedule.add_done(job.bounds(c)[1]), size)
+            else:
+                grace = HELPER_GRACE_CHUNKS * (sum(took) / len(took) if took else 0.0)
     finally:
         # Out of chunks here: give the helper's chunk in flight a bounded time (it may still be
         # starting, or be descheduled on a busy machine), then stop it; a chunk it did not
@@ -217,7 +233,12 @@ class _Helper:
     def __init__(self, proc: subprocess.Popen[bytes], job: _Job) -> None:
         self._proc, self._job = proc, job
         self._stopping = False
-        self._sent = time.perf_counter()  # when the chunk in flight was asked for
+        self._lock = threading.Lock()
+        #: Chunks asked for and not answered yet, oldest (the one in flight) first.
+        self._pending: deque[int] = deque()
+        #: Queued chunks this process took over (:meth:`take_over`): not to be waited for.
+        self._taken: set[int] = set()
+        self._started = time.perf_counter()  # when the chunk in flight was begun
         self._thread = threading.Thread(target=self._run, name="warden-rehash", daemon=True)
         self._thread.start()
 
@@ -240,27 +261,51 @@ class _Helper:
     def _run(self) -> None:
         job, proc = self._job, self._proc
         assert proc.stdin is not None and proc.stdout is not None
+        pending = self._pending
         try:
-            while (c := job.schedule.take_high()) is not None:
-                self._sent = time.perf_counter()
-                proc.stdin.write(job.request(c))
-                proc.stdin.flush()
+            while True:
+                asked = False
+                while len(pending) < HELPER_QUEUE and (c := job.schedule.take_high()) is not None:
+                    proc.stdin.write(job.request(c))
+                    with self._lock:
+                        if not pending:
+                            self._started = time.perf_counter()
+                        pending.append(c)
+                    asked = True
+                if asked:
+                    proc.stdin.flush()
+                if not pending:
+                    return
                 res = decode_result(proc.stdout)
+                with self._lock:
+                    c = pending.popleft()
+                    self._started = time.perf_counter()
+                    rest_taken = self._taken.issuperset(pending)
                 job.results[c] = res
                 if isinstance(res, str):
                     job.schedule.stop()
                     return
                 job.schedule.add_done(job.bounds(c)[1])
+                if pending and rest_taken:  # the rest is being re-hashed in this process
+                    return
         except (OSError, ValueError) as exc:  # its chunk stays None: re-hashed in this process
             if not self._stopping:
                 log.info("rehash helper failed, finishing in one process: %s", exc)
 
+    def take_over(self) -> list[int]:
+        """The chunks asked for that the helper has not begun (behind the one in flight):
+        this process re-hashes them instead, and the helper's answers to them are not awaited."""
+        with self._lock:
+            rest = list(self._pending)[1:]
+            self._taken.update(rest)
+        return rest
+
     def finish(self, *, grace: float = 0.0) -> None:
         """Wait for the chunk in flight until it has run ``grace`` seconds, kill the helper if
-        it is still on it, and reap the helper."""
+        it is still on it (or on a chunk taken over), and reap the helper."""
         proc = self._proc
-        self._thread.join(max(0.0, self._sent + grace - time.perf_counter()))
-        if self._thread.is_alive():
+        self._thread.join(max(0.0, self._started + grace - time.perf_counter()))
+        if self._thread.is_alive() or self._pending:
             self._stopping = True
             proc.kill()
             self._thread.join()
