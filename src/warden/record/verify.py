@@ -63,17 +63,18 @@ class VerifyReport:
 
 
 def _load_checkpoints(
-    store: AuditStore, log_key: NoteVerifier, *, signatures: bool = True
+    stored: list[tuple[int, str]], log_key: NoteVerifier, *, signatures: bool = True
 ) -> dict[int, SignedCheckpoint]:
-    """Every stored checkpoint, parsed and, with ``signatures``, checked against ``log_key``.
+    """The stored checkpoints (``store.checkpoints()``), parsed and, with ``signatures``,
+    checked against ``log_key``.
 
-    Without ``signatures`` the caller checks them later with :func:`_check_signatures` (it
-    overlaps them with the re-hash helper); a checkpoint that fails to parse still raises here,
-    after the signatures of the checkpoints before it are checked, so the error reported is the
-    same as with one pass in size order.
+    Without ``signatures`` the caller checks them next with :func:`_check_signatures` (both
+    overlap the re-hash helper); a checkpoint that fails to parse still raises here, after the
+    signatures of the checkpoints before it are checked, so the error reported is the same as
+    with one pass in size order.
     """
     out: dict[int, SignedCheckpoint] = {}
-    for size, text in store.checkpoints():
+    for size, text in stored:
         try:
             cp = SignedCheckpoint.parse(text)
             if cp.size != size:
@@ -113,10 +114,13 @@ def verify_log(
     push: bool = True,
 ) -> VerifyReport:
     """Verify everything in ``store``; raise :class:`VerificationError` at the first problem."""
-    # parsed now, signatures checked while the re-hash helper hashes (rehash's ``meanwhile``);
-    # anything that fails before that checks them first, so a bad signature is still reported
-    # ahead of whatever the steps below find, as in one pass in this order
-    checkpoints = _load_checkpoints(store, log_key, signatures=False)
+    # parsed and their signatures checked while the re-hash helper hashes (rehash's
+    # ``meanwhile``): the sizes to compute roots at are the stored ones (a checkpoint that
+    # signs another size fails its parse). Anything that fails before that parses and checks
+    # them all first, so a malformed checkpoint or a bad signature is still reported ahead of
+    # whatever the steps below find, as in one pass in this order.
+    stored = store.checkpoints()
+    checkpoints: dict[int, SignedCheckpoint] = {}
     try:
         witnessed = {}
         for w in witnesses:  # read before the pass so their sizes get roots computed too
@@ -129,19 +133,21 @@ def verify_log(
                     msg = f"witness {w.name} holds a bad checkpoint: {exc}"
                     raise VerificationError(msg) from exc
                 witnessed[w.name] = cp
-        want = set(checkpoints) | {cp.size for cp in witnessed.values()}
+        want = {size for size, _ in stored} | {cp.size for cp in witnessed.values()}
         payloads = store.payloads()
         low, high = store.bounds()
         if low is not None and low < 0:
             raise VerificationError(f"rows with negative indexes (from {low}) were inserted")
     except Exception:
-        _check_signatures(checkpoints, log_key)
+        _load_checkpoints(stored, log_key)
         raise
+
+    def meanwhile() -> None:
+        checkpoints.update(_load_checkpoints(stored, log_key, signatures=False))
+        _check_signatures(checkpoints, log_key)
+
     total = 0 if high is None else high + 1
-    fast = rehash(  # also: every row of [0, total)
-        store, total, want, payloads, progress,
-        meanwhile=lambda: _check_signatures(checkpoints, log_key),
-    )  # fmt: skip
+    fast = rehash(store, total, want, payloads, progress, meanwhile=meanwhile)  # + every row
     ok = fast.ok and all(fast.roots[s] == cp.root for s, cp in checkpoints.items() if s <= total)
     if ok:
         size, roots, last_good = (

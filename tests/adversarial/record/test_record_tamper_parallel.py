@@ -134,3 +134,49 @@ def test_forged_signature_found_while_the_helper_hashes(log, also: str) -> None:
     conn.close()
     with pytest.raises(VerificationError, match=f"checkpoint of size {first}: invalid signature"):
         verify(db, signer)
+
+
+MALFORM = (
+    "UPDATE checkpoints SET note = CAST('not a note' AS BLOB)"
+    " WHERE size = (SELECT max(size) FROM checkpoints);"
+)
+
+
+@pytest.fixture(scope="module")
+def one_at_a_time(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A log appended one entry at a time: it keeps more than one checkpoint (a batched
+    build may commit everything at once)."""
+    db = tmp_path_factory.mktemp("single") / "audit.db"
+    return db, build_log(db, N)
+
+
+@pytest.mark.parametrize("also", ["", "negative", "node", "forged"])
+def test_malformed_checkpoint_found_while_the_helper_hashes(  # type: ignore[no-untyped-def]
+    one_at_a_time, log, tmp_path: Path, also: str
+) -> None:
+    """Checkpoints are parsed while the helper re-hashes too (the roots are computed at the
+    stored sizes), yet a malformed one is reported ahead of a problem found before the pass
+    (a negative index) or during it (an edited node), and behind a forged signature on an
+    earlier checkpoint: the order of one pass over the checkpoints, in size order, first."""
+    src, signer = one_at_a_time  # ``log`` only for its small chunks and slowed-down worker
+    db = tmp_path / "single.db"
+    db.write_bytes(src.read_bytes())
+    extra = {
+        "": "",
+        "negative": "INSERT INTO entries SELECT -5, data, nodes FROM entries WHERE idx = 3;",
+        "node": "UPDATE entries SET nodes = zeroblob(length(nodes)) WHERE idx = 200;",
+        "forged": FORGE,
+    }[also]
+    run_python(db, MALFORM + extra)
+    with sqlite3.connect(db) as conn:
+        (first,) = conn.execute("SELECT min(size) FROM checkpoints").fetchone()
+        (last,) = conn.execute("SELECT max(size) FROM checkpoints").fetchone()
+    conn.close()
+    assert first < last
+    match = (
+        f"checkpoint of size {first}: invalid signature"
+        if also == "forged"
+        else f"checkpoint of size {last} is malformed"
+    )
+    with pytest.raises(VerificationError, match=match):
+        verify(db, signer)
