@@ -175,6 +175,36 @@ def test_helper_killed_or_lying_falls_back(db130: Path, monkeypatch: pytest.Monk
         store.close()
 
 
+def test_silent_helper_is_awaited_only_for_its_grace(
+    db130: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A helper that never answers (here: a process that only sleeps) holds its chunks: this
+    process takes over the queued one, awaits the one in flight for a bounded grace, kills the
+    helper and re-hashes it; the result is the one-process result."""
+    store = SQLiteStore(db130)
+    want = rehash(store, 130, {7, 64, 130}, store.payloads(), chunk_level=2, parallel=False)
+    started: list[rehash_mod._Helper] = []
+
+    def silent(store_: SQLiteStore, job: object) -> object:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(60)"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        started.append(rehash_mod._Helper(proc, job))  # type: ignore[arg-type]
+        return started[-1]
+
+    try:
+        monkeypatch.setattr(rehash_mod._Helper, "start", staticmethod(silent))
+        t0 = time.monotonic()
+        got = rehash(store, 130, {7, 64, 130}, store.payloads(), chunk_level=2)
+        assert time.monotonic() - t0 < 10
+        assert got.ok and got.roots == want.roots
+        assert started and started[0]._proc.poll() is not None, "the helper was not reaped"
+    finally:
+        store.close()
+
+
 def test_chunk_answer_round_trip() -> None:
     summary = ChunkSummary({5: b"a" * 32, 8: b"b" * 64}, b"t" * 32, b"l" * 96, b"i" * 64)
     assert decode_result(io.BytesIO(encode_result(summary))) == summary
