@@ -613,6 +613,19 @@ def _from_glob(raw: str, live: set[str]) -> bool:
     return False
 
 
+#: What a path keeps of a value the analysis could not know (an unset variable, an operation
+#: it does not follow, a command's output): ``$X``, ``${...}``, ``$(...)``, ``$((...))``,
+#: backquotes. :func:`_file` puts a wildcard in its place, since bash may put any name there
+#: (``cat ~/.ssh/$X`` may read ``~/.ssh/id_rsa``; kept as text, it matched nothing), when
+#: the path lies outside the workspace. ``$HOME`` and ``$PWD`` stay: :func:`~warden.check.
+#: paths.normalize` knows them. Known gap: the wildcard keeps bash's leading-dot rule, so
+#: ``cat ~/$X`` is not taken to read ``~/.npmrc``.
+_UNKNOWN_VALUE = re.compile(
+    r"\$(?!(?:HOME|PWD|\{HOME\}|\{PWD\})(?![A-Za-z0-9_]))"
+    r"(?:\{[^}]*\}+|\(\([^)]*\)\)|\([^)]*\)|[A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])|`[^`]*`"
+)
+
+
 #: How many ``/`` from each end of a path :func:`_from_glob` looks for a joined glob.
 MAX_GLOB_JOINS = 16
 
@@ -624,10 +637,17 @@ def _file(
     if not raw or frame.remote:
         return  # a path on another machine or in a container is not this machine's file
     ctx = sink.paths
+    unknown = False
+    if ("$" in raw or "`" in raw) and _UNKNOWN_VALUE.search(raw) is not None:
+        # `cat ~/.ssh/$X`: a value known only at run time may be any name (outside the
+        # workspace only: `cat "$f"` there would otherwise match every name pattern)
+        wild = _UNKNOWN_VALUE.sub("*", raw)
+        if not is_within(normalize(wild, ctx), ctx.workspace):
+            raw, unknown = wild, True
     path = normalize(raw, ctx)
     real = resolve(path)
     live = sink.live_globs
-    glob = (bool(live) and (raw in live or _from_glob(raw, live))) or (
+    glob = unknown or (bool(live) and (raw in live or _from_glob(raw, live))) or (
         sink.glob_cwd and not raw.startswith(("/", "~"))
     )
     if glob and op is _LIST:
