@@ -258,12 +258,13 @@ MAX_VALUE_CHARS = 64 * 1024
 
 def _element(value: str, index: str) -> str:
     """One element of an array kept as its blank-separated elements (``${a[1]}``); for an
-    index only known at run time, all of them (``${a[$i]}`` may be any)."""
+    index only known at run time or past the end (a sparse array: ``x[3]=v``), all of them
+    (``${a[$i]}`` may be any)."""
     if index in ("@", "*"):
         return value
     if index.isdigit():
         parts = value.split()
-        return parts[int(index)] if int(index) < len(parts) else ""
+        return parts[int(index)] if int(index) < len(parts) else value
     return value
 
 
@@ -324,6 +325,11 @@ def _assignment(sink: _Sink, frame: _Frame, node: tree_sitter.Node) -> tuple[str
     name_node = node.child_by_field_name("name")
     value_node = node.child_by_field_name("value")
     name = _node_text(frame, name_node) if name_node is not None else ""
+    index: str | None = None
+    if name_node is not None and name_node.type == "subscript":  # `x[3]=v`: one element
+        target, at = name_node.child_by_field_name("name"), name_node.child_by_field_name("index")
+        name = _node_text(frame, target) if target is not None else name
+        index = _node_text(frame, at) if at is not None else ""
     value = ""
     if value_node is not None:
         info = WordInfo()
@@ -344,7 +350,21 @@ def _assignment(sink: _Sink, frame: _Frame, node: tree_sitter.Node) -> tuple[str
             # `a=$a$a` repeated doubles the value each time: bound it, and say so
             sink.mark("analysis.incomplete", f"value of {name} too large", _span(frame, node))
             value = value[:MAX_VALUE_CHARS]
+    if index is not None:
+        value = _set_element(frame.vars.get(name, ""), index, value)
     return name, value
+
+
+def _set_element(array: str, index: str, value: str) -> str:
+    """An array (its blank-separated elements) with element ``index`` set to ``value``: in
+    place when it exists, else added (:func:`_element` gives every element for an index past
+    the end, so a sparse ``x[3]=v; ${x[3]}`` still finds ``v``)."""
+    parts = array.split()
+    if index.isdigit() and int(index) < len(parts):
+        parts[int(index)] = value
+    else:
+        parts.append(value)
+    return " ".join(parts)
 
 
 def literal_value(frame: _Frame, node: tree_sitter.Node) -> str:

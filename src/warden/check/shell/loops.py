@@ -7,7 +7,8 @@ it; integers count as one value (``for i in {1..50}`` walks its body once: a num
 name a rule could match, and ``$i`` inside a path is then one example of the many). A value
 only known at run time (``for f in $(cat list)``) leaves the variable unbound for one more
 walk, which is what the analysis did before it bound anything. ``for f; do`` iterates over the
-positional parameters when ``sh -c CODE NAME ARG...`` bound them. ``mapfile``/``readarray``
+positional parameters when ``sh -c CODE NAME ARG...`` or ``set -- ARG...`` bound them
+(``shift`` drops them). ``mapfile``/``readarray``
 bind an array to the lines of a known input, and ``printf -v NAME`` binds what printf would
 have printed.
 
@@ -141,6 +142,37 @@ def bind_printf(sink: _Sink, frame: _Frame, argv: tuple[str, ...]) -> None:
     value, _ = values.output("printf", argv[3:], None)
     if value is not None:
         frame.vars[argv[2]] = value
+
+
+def bind_set(frame: _Frame, argv: tuple[str, ...]) -> None:
+    """``set [OPTIONS] [--] ARG...`` makes ARGs the positional parameters (``set --
+    ~/.ssh/id_rsa; cat $1``) and ``shift [N]`` drops the first N, as bash does."""
+    if argv[0] == "shift":
+        count = argv[1] if len(argv) > 1 else "1"
+        if "@" in frame.vars and count.isdigit():
+            _positional(frame, frame.vars["@"].split()[int(count):])
+        return
+    words = list(argv[1:])
+    while words:
+        word = words[0]
+        if word == "--":
+            _positional(frame, words[1:])
+            return
+        if not word.startswith(("-", "+")) or word in ("-", "+"):
+            _positional(frame, words[1:] if word in ("-", "+") else words)
+            return
+        words.pop(0)
+        if word.endswith("o") and words:  # `-o pipefail`, `-euo pipefail`: o takes a name
+            words.pop(0)
+
+
+def _positional(frame: _Frame, args: list[str]) -> None:
+    """Bind ``$1``..``$9``, ``$@`` and ``$*`` to ARGS (as ``sh -c CODE NAME ARG...`` does)."""
+    for number in range(1, 10):
+        frame.vars.pop(str(number), None)
+    frame.vars["@"] = frame.vars["*"] = " ".join(args)
+    for number, arg in enumerate(args[:9], start=1):
+        frame.vars[str(number)] = arg
 
 
 def _note_bound(sink: _Sink, names: dict[str, str]) -> None:

@@ -127,7 +127,7 @@ def _command(
     return out
 
 
-_BINDERS: frozenset[str] = frozenset({"read", "mapfile", "readarray", "printf"})
+_BINDERS: frozenset[str] = frozenset({"read", "mapfile", "readarray", "printf", "set", "shift"})
 #: Programs that change the shell's own state before they run (see :func:`builtin_state`).
 STATEFUL: frozenset[str] = _BINDERS | {"exec"}
 
@@ -164,6 +164,8 @@ def _bind_builtin(
     elif name == "printf":
         if len(argv) > 2 and argv[1] == "-v":
             loops.bind_printf(sink, frame, argv)
+    elif name == "set" or name == "shift":
+        loops.bind_set(frame, argv)
     else:
         loops.bind_mapfile(sink, frame, argv, stdin, span)
 
