@@ -94,11 +94,11 @@ _NAMES = {
         "wipefs",
     ),
     "sem_wrap": (
-        "builtin", "busybox", "caffeinate", "chroot", "chrt", "command", "doas", "env", "eval",
-        "exec", "firejail", "flock", "gdb", "gtimeout", "ionice", "ltrace", "nice", "nsenter",
-        "parallel", "pkexec", "proxychains", "proxychains4", "script", "stdbuf", "strace", "su",
-        "sudo", "sudoedit", "taskset", "time", "timeout", "torsocks", "toybox", "unbuffer",
-        "unshare", "watch", "xargs",
+        "alias", "builtin", "busybox", "caffeinate", "chroot", "chrt", "command", "doas", "env",
+        "eval", "exec", "firejail", "flock", "gdb", "gtimeout", "ionice", "ltrace", "nice",
+        "nsenter", "parallel", "pkexec", "proxychains", "proxychains4", "script", "stdbuf",
+        "strace", "su", "sudo", "sudoedit", "taskset", "time", "timeout", "torsocks", "toybox",
+        "unbuffer", "unshare", "watch", "xargs",
     ),
     "sem_detach": (
         "at", "atq", "atrm", "batch", "daemonize", "disown", "nohup", "screen", "setsid",

@@ -531,7 +531,20 @@ def _eval(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
+def _alias(name: str, args: Argv) -> Effects:
+    """``alias NAME=TEXT``: TEXT runs wherever NAME is later typed as a command (a script may
+    turn expansion on: ``shopt -s expand_aliases``), so it is walked as the code it is,
+    once, here: ``alias c='cat ~/.ssh/id_rsa'`` reads the key."""
+    acc = Acc()
+    for arg in args:
+        _, equals, text = arg.partition("=")
+        if equals and text.strip():
+            acc.code(text)
+    return acc.build()
+
+
 HANDLERS: dict[str, Handler] = {
+    "alias": _alias,
     "sudo": _sudo,
     "sudoedit": _sudo,
     "doas": _doas,

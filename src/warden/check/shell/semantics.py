@@ -224,7 +224,7 @@ def _nothing(name: str, args: Argv) -> Effects:
 _INERT = (
     "echo printf true false : test [ [[ pwd cd pushd popd dirs whoami id groups date uname"
     " hostname which type hash sleep seq yes basename dirname tty clear reset uptime free nproc"
-    " arch locale logname users who w ps top htop pgrep jobs fg bg wait umask ulimit alias"
+    " arch locale logname users who w ps top htop pgrep jobs fg bg wait umask ulimit"
     " unalias let read printenv getconf tput stty shift return break continue caller shopt"
     " complete compgen mapfile readarray help times enable bind renice"
 )
