@@ -43,7 +43,7 @@ from warden.check.shell.words import WordInfo
 
 # Enum members bound once: on Python 3.11 a class attribute lookup on an enum runs a Python-level
 # descriptor (~900 instructions, callgrind); every program run used several.
-_READ, _LIST, _EXEC = FileOp.READ, FileOp.LIST, FileOp.EXEC
+_READ, _LIST, _EXEC, _DELETE = FileOp.READ, FileOp.LIST, FileOp.EXEC, FileOp.DELETE
 _UPLOAD = NetDirection.UPLOAD
 _NETWORK, _DECODED, _FILE, _COMMAND = Origin.NETWORK, Origin.DECODED, Origin.FILE, Origin.COMMAND
 #: What a program prints when nothing but its own run feeds it (the common case), without or
@@ -324,6 +324,8 @@ def _apply_effects(
         _net(sink, net, name, span, stdin)
     for mname, detail in eff.markers:
         sink.mark(mname, detail, span)
+        if mname == "fs.link" and " -> " in detail:
+            _note_link(sink, detail)
     if eff.env_set:
         sink.env_set.extend(eff.env_set)
     if eff.detached and not any(m.startswith("detach.") for m, _ in eff.markers):
@@ -632,12 +634,50 @@ _UNKNOWN_VALUE = re.compile(
 MAX_GLOB_JOINS = 16
 
 
+def _note_link(sink: _Sink, detail: str) -> None:
+    """Remember a link the command made (``ln -s / r``, the ``fs.link`` marker's "TARGET ->
+    LINK"): a symbolic link's relative target is taken from the link's own directory."""
+    target, _, link = detail.partition(" -> ")
+    if not target or not link or "$" in target or "$" in link:
+        return
+    ctx = sink.paths
+    path = normalize(link, ctx)
+    if link.endswith("/") or link in (".", ".."):  # `ln -s TARGET DIR/`: DIR/basename
+        path = path.rstrip("/") + "/" + (target.rstrip("/").rpartition("/")[2] or "root")
+    if not target.startswith(("/", "~")):
+        target = path.rpartition("/")[0] + "/" + target
+    if sink.links is None:
+        sink.links = {}
+    sink.links[path] = normalize(target, ctx)
+
+
+def _through_link(sink: _Sink, path: str) -> str | None:
+    """``path`` with a link the command made replaced by its target (``ln -s / r; cat
+    r/etc/shadow`` reads /etc/shadow); ``None`` when no such link leads to it."""
+    assert sink.links is not None
+    for link, target in sink.links.items():
+        if path == link or path.startswith(link + "/"):
+            return (target.rstrip("/") + path[len(link) :]) or "/"
+    return None
+
+
 def _file(
     sink: _Sink, frame: _Frame, op: FileOp, raw: str, by: str, span: Span, *,
     recursive: bool = False,
 ) -> None:  # fmt: skip
     if not raw or frame.remote:
         return  # a path on another machine or in a container is not this machine's file
+    if sink.links is not None:  # through a link made earlier in the command, the target
+        path = normalize(raw, sink.paths)
+        linked = _through_link(sink, path)
+        if linked is not None and linked != path and not (op is _DELETE and path in sink.links):
+            _file_access(sink, op, linked, by, span, recursive)
+    _file_access(sink, op, raw, by, span, recursive)
+
+
+def _file_access(
+    sink: _Sink, op: FileOp, raw: str, by: str, span: Span, recursive: bool
+) -> None:  # fmt: skip
     ctx = sink.paths
     unknown = False
     if ("$" in raw or "`" in raw) and _UNKNOWN_VALUE.search(raw) is not None:

@@ -129,6 +129,7 @@ class _Sink(msgspec.Struct):
     loop_vars: set[str] | None = None  # variables a loop or `read` bound (see loops.py)
     glob_cwd: bool = False  # the cwd is a globbed directory (`cd ~/.a?s`)
     fd_outs: dict[str, _Out] | None = None  # what each `<(...)` prints, by the path it stands for
+    links: dict[str, str] | None = None  # links the command made: link path -> target path
     nodes: int = 0
     nesting: int = 0
 
