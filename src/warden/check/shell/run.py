@@ -91,8 +91,10 @@ def _command(
     after: Sequence[tree_sitter.Node] = _NO_NODES
     stdout_taken = False
     stdin = shell_stdin(frame, stdin)
+    stdout_file = None
     if redirects:
         stdin, stdout_taken, after = walker._apply_redirects(sink, frame, redirects, stdin)
+        stdout_file = sink.stdout_file
     if info.tags:
         for tag in sorted(info.tags):
             sink.mark(tag, _node_text(frame, node)[:80], span)
@@ -121,6 +123,8 @@ def _command(
     if assigns:
         frame.vars = saved
     if stdout_taken:
+        if stdout_file is not None and out.value is not None:  # `echo CODE > s.sh`
+            _remember_written(sink, stdout_file[0], out, append=stdout_file[1])
         out = _NONE
     for tail in after:
         out = walker._walk(sink, frame, tail, out)
@@ -233,6 +237,8 @@ def _run(
         ref.op is _EXEC and ref.raw == raw_name for ref in eff.files
     ):
         _file(sink, frame, _EXEC, raw_name, name, span)
+    if sink.written is not None and "/" in raw_name:
+        _run_written(sink, frame, raw_name, span, privileged, via)
     out = _apply_effects(sink, frame, name, argv, eff, stdin, span, privileged, background, via)
     return out
 
@@ -320,6 +326,9 @@ def _apply_effects(
         for raw in _names_in(_fd_out(sink, listed), lines=True, sink=sink, span=span):
             _file(sink, frame, _READ, raw, name, span, recursive=True)
             reads = True
+    if name == "tee" and stdin.value is not None:  # `tee s.sh <<< CODE`: s.sh holds CODE
+        for ref in eff.files:
+            _remember_written(sink, ref.raw, stdin, append=ref.op is FileOp.APPEND)
     for net in eff.net:
         _net(sink, net, name, span, stdin)
     for mname, detail in eff.markers:
@@ -330,7 +339,8 @@ def _apply_effects(
         sink.env_set.extend(eff.env_set)
     if eff.detached and not any(m.startswith("detach.") for m, _ in eff.markers):
         sink.mark("detach.other", name, span)
-    if (name in _SHELLS or name == "source" or name == ".") and len(argv) > 1:
+    if len(argv) > 1 and (name in _SHELLS or name == "source" or name == "."
+                          or name.rstrip("0123456789.") in _INTERPRETERS):  # fmt: skip
         _sourced(sink, frame, name, argv, stdin, span, privileged, via)
     if eff.nested or eff.shell_code or eff.inline_code or eff.stdin_is_code:
         _run_inner(sink, frame, name, eff, stdin, span, privileged, background, via, roots)
@@ -401,16 +411,51 @@ def _sourced(
     privileged: bool, via: tuple[str, ...],
 ) -> None:  # fmt: skip
     """A script the analysis knows the text of: ``source <(echo CODE)``, ``bash <(printf
-    CODE)``, ``. /dev/stdin <<< CODE``, walked as the code it is."""
+    CODE)``, ``. /dev/stdin <<< CODE``, ``echo CODE > s.sh; sh s.sh``, walked as the code it
+    is (by the interpreter named, for ``python3 s.py``)."""
     script = next((a for a in argv[1:] if not a.startswith("-")), "")
     if script in STDIN_NAMES:
         code = stdin
     elif sink.fd_outs is not None and script in sink.fd_outs:
         code = sink.fd_outs[script]
+    elif sink.written is not None and normalize(script, sink.paths) in sink.written:
+        code = sink.written[normalize(script, sink.paths)]
     else:
         return
     if code.value is not None:
-        _stdin_code(sink, frame, "bash", code, span, privileged, via)
+        runner = name if name.rstrip("0123456789.") in _INTERPRETERS else "bash"
+        _stdin_code(sink, frame, runner, code, span, privileged, via)
+
+
+def _remember_written(sink: _Sink, raw: str, out: _Out, *, append: bool) -> None:
+    """A file the command wrote with a text the analysis knows (``echo CODE > s.sh``, ``tee
+    s.sh <<< CODE``), for a later run of it as a script (:func:`_sourced`, :func:`_run`)."""
+    path = normalize(raw, sink.paths)
+    if sink.written is None:
+        sink.written = {}
+    before = sink.written.get(path) if append else None
+    if before is not None and before.value is not None and out.value is not None:
+        out = _Out(before.origins | out.origins, before.value + out.value)
+    sink.written[path] = out
+
+
+def _run_written(
+    sink: _Sink, frame: _Frame, raw_name: str, span: Span, privileged: bool,
+    via: tuple[str, ...],
+) -> None:  # fmt: skip
+    """``./s.sh`` after ``echo CODE > s.sh``: the file's text runs, by its ``#!`` line's
+    interpreter when that names one the analysis reads, else as shell code."""
+    assert sink.written is not None
+    code = sink.written.get(normalize(raw_name, sink.paths))
+    if code is None or code.value is None:
+        return
+    first = code.value.partition("\n")[0]
+    runner = "bash"
+    if first.startswith("#!"):
+        word = first.split()[-1].rpartition("/")[2] if first.split() else ""
+        if word.rstrip("0123456789.") in _INTERPRETERS:
+            runner = word
+    _stdin_code(sink, frame, runner, code, span, privileged, via)
 
 
 def _positional(variables: dict[str, str], args: tuple[str, ...]) -> dict[str, str]:

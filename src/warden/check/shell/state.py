@@ -130,6 +130,8 @@ class _Sink(msgspec.Struct):
     glob_cwd: bool = False  # the cwd is a globbed directory (`cd ~/.a?s`)
     fd_outs: dict[str, _Out] | None = None  # what each `<(...)` prints, by the path it stands for
     links: dict[str, str] | None = None  # links the command made: link path -> target path
+    written: dict[str, _Out] | None = None  # files written with a known text, by path
+    stdout_file: tuple[str, bool] | None = None  # the last `> FILE` (path, append) redirected
     nodes: int = 0
     nesting: int = 0
 

@@ -530,6 +530,7 @@ def _redirected(sink: _Sink, frame: _Frame, node: tree_sitter.Node, stdin: _Out)
         elif child.is_named and body is None:
             body = child
     new_stdin, stdout_taken, after = _apply_redirects(sink, frame, redirects, stdin)
+    stdout_file = sink.stdout_file
     out = _NONE
     if body is not None:
         if body.type == "command":
@@ -537,6 +538,8 @@ def _redirected(sink: _Sink, frame: _Frame, node: tree_sitter.Node, stdin: _Out)
         else:
             out = _walk(sink, frame, body, new_stdin)
     if stdout_taken:
+        if stdout_file is not None and out.value is not None:  # `echo CODE > s.sh`
+            run._remember_written(sink, stdout_file[0], out, append=stdout_file[1])
         out = _NONE
     for tail in after:  # `cat <<EOF | sh`: tree-sitter nests the rest of the pipeline here
         out = _walk(sink, frame, tail, out)
@@ -550,6 +553,7 @@ def _apply_redirects(
     new_stdin = stdin
     stdout_taken = False
     after: list[tree_sitter.Node] = []
+    sink.stdout_file = None
     for red in redirects:
         span = _span(frame, red)
         if red.type == "heredoc_redirect":
@@ -604,10 +608,14 @@ def _apply_redirects(
             new_stdin = _Out(frozenset({Origin.FILE}))
         elif op in (">", ">|", "&>", ">&"):
             run._file(sink, frame, FileOp.WRITE, dest, ">", span)
-            stdout_taken = stdout_taken or fd in ("", "1", "&")
+            if fd in ("", "1", "&"):
+                stdout_taken = True
+                sink.stdout_file = (dest, False)
         elif op in (">>", "&>>"):
             run._file(sink, frame, FileOp.APPEND, dest, ">>", span)
-            stdout_taken = stdout_taken or fd in ("", "1")
+            if fd in ("", "1"):
+                stdout_taken = True
+                sink.stdout_file = (dest, True)
         elif op == "<>":
             run._file(sink, frame, FileOp.READ, dest, "<>", span)
             run._file(sink, frame, FileOp.WRITE, dest, "<>", span)
