@@ -443,9 +443,11 @@ class _Inside:
 
 def _whole_dir(item: Any) -> bool:
     """Whether a file access takes a directory whole (recursive, or written with a trailing
-    slash): then it also meets the patterns that name something inside it."""
+    slash; the root only as ``//``, what :func:`~warden.check.shell.state.inside` makes of
+    names found anywhere): then it also meets the patterns that name something inside it."""
     return item.op in _WHOLE_DIR_OPS and (
-        item.recursive or (item.raw.endswith("/") and bool(item.raw.strip("/")))
+        item.recursive
+        or (item.raw.endswith("/") and (bool(item.raw.strip("/")) or item.raw == "//"))
     )
 
 

@@ -525,10 +525,22 @@ def _tree(name: str, args: Argv) -> Effects:
     return (_TREE_READS if "--fromfile" in args else _TREE_LISTS)(name, args)
 
 
+def _locate(name: str, args: Argv) -> Effects:
+    """``locate PATTERN`` prints names from its database of the whole file system: a listing
+    of ``/``, so ``locate id_rsa | xargs cat`` reads files anywhere (as ``find / ...`` does)."""
+    acc = Acc()
+    acc.files_of(FileOp.LIST, ["/"], recursive=True)
+    return acc.build()
+
+
 HANDLERS: dict[str, Handler] = {name: reader(spec) for name, spec in _SPECS.items()}
 HANDLERS["tree"] = _tree
 HANDLERS.update(
     {
+        "locate": _locate,
+        "plocate": _locate,
+        "mlocate": _locate,
+        "slocate": _locate,
         "sed": _sed,
         "gsed": _sed,
         "awk": _awk,

@@ -205,8 +205,9 @@ __all__ = ["LISTS_NAMES", "PASSES_LINES", "effects_of", "known_programs"]
 
 #: Programs whose output is a list of file names under their LIST operands (``find DIR``): a
 #: consumer that takes names as arguments (``xargs cat``) reads files inside DIR.
-LISTS_NAMES = frozenset({"find", "ls", "fd", "fdfind", "tree", "locate", "du", "dir", "vdir", "exa",
-                         "eza", "lsd", "stat", "realpath", "readlink"})  # fmt: skip
+LISTS_NAMES = frozenset({"find", "ls", "fd", "fdfind", "tree", "locate", "plocate", "mlocate",
+                         "slocate", "du", "dir", "vdir", "exa", "eza", "lsd", "stat", "realpath",
+                         "readlink"})  # fmt: skip
 
 #: Programs that pass lines of their input through (filtered or reordered): a filtered listing
 #: is still a listing (``find DIR | grep x | xargs cat``).

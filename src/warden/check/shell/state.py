@@ -104,8 +104,10 @@ class _Out(msgspec.Struct):
 
 def inside(directories: tuple[str, ...]) -> tuple[str, ...]:
     """Directories standing for the names found in them: a trailing slash, which path rules
-    read as "something inside" (``find ~/.ssh | xargs cat`` reads ``~/.ssh/``)."""
-    return tuple(d.rstrip("/") + "/" for d in directories)
+    read as "something inside" (``find ~/.ssh | xargs cat`` reads ``~/.ssh/``). The root
+    becomes ``//``: a bare ``/`` is the directory itself (``cat /`` reads no file), while
+    ``find / -name id_rsa -exec cat {} +`` reads files anywhere."""
+    return tuple(d.rstrip("/") + "/" if d.strip("/") else "//" for d in directories)
 
 
 _NONE = _Out()
