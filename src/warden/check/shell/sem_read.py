@@ -260,6 +260,11 @@ _SPECS: dict[str, ReadSpec] = {
 MAX_SED_SCRIPT = 16384  # worst case (unique delimiters) stays under ~5 ms
 _SED_EXEC = re.compile(r"(?:^|[;{}\n])[ \t]*(?:(?:\d+|\$|/[^/\n]*/)[ \t]*)?e(?:\s|;|$)")
 _SED_WRITE = re.compile(r"(?:^|[;{}\n])[ \t]*(?:(?:\d+|\$|/[^/\n]*/)[ \t]*)?w[ \t]+([^;\n}]+)")
+#: An address or a range (`1`, `$`, `/re/`, `1,5`, `/a/,$`, with `!`) before a command.
+_SED_ADDRESS = r"(?:(?:\d+|\$|/[^/\n]*/)(?:,(?:\d+|\$|/[^/\n]*/))?[ \t]*(?:![ \t]*)?)?"
+#: `r FILE` / `R FILE` read FILE into the output; `e COMMAND` runs COMMAND (to the line's end).
+_SED_READ = re.compile(r"(?:^|[;{}\n])[ \t]*" + _SED_ADDRESS + r"[rR][ \t]+([^;\n}]+)")
+_SED_RUN = re.compile(r"(?:^|[;{}\n])[ \t]*" + _SED_ADDRESS + r"e[ \t]+([^\n]+)")
 _SED_COMMAND_START = frozenset(";{}\n \t0123456789$/!,")
 _SED_S_FLAGS = frozenset("gpiImM0123456789")
 
@@ -271,8 +276,10 @@ def _find_delimiter(script: str, delimiter: str, start: int) -> int:
     return index
 
 
-def _sed_substitute_executes(script: str) -> bool:
-    """Whether an ``s`` command in ``script`` carries the ``e`` flag."""
+def _sed_substitute_executes(script: str) -> list[str]:
+    """The replacements of the ``s`` commands in ``script`` that carry the ``e`` flag: the
+    pattern space, once replaced, is run as a command (``s/.*/cat ~\\/.ssh\\/id_rsa/e``)."""
+    found: list[str] = []
     size = len(script)
     k = script.find("s")
     while k != -1 and k + 1 < size:
@@ -285,9 +292,9 @@ def _sed_substitute_executes(script: str) -> bool:
                 while j < size and script[j] in _SED_S_FLAGS:
                     j += 1
                 if j < size and script[j] == "e":
-                    return True
+                    found.append(script[middle + 1 : end].replace("\\" + delimiter, delimiter))
         k = script.find("s", k + 1)
-    return False
+    return found
 
 
 _SED = Grammar("-e -f -l --expression --file --line-length")
@@ -305,9 +312,13 @@ def _sed(name: str, args: Argv) -> Effects:
         if len(script) > MAX_SED_SCRIPT:
             acc.mark("analysis.incomplete", "sed script too long to scan")
             continue
-        if _SED_EXEC.search(script) or _sed_substitute_executes(script):
+        commands = [*_SED_RUN.findall(script), *_sed_substitute_executes(script)]
+        if commands or _SED_EXEC.search(script):
             acc.mark("sed.exec", script)
+            for command in commands:
+                acc.code(command)
         acc.files_of(FileOp.WRITE, [path.strip() for path in _SED_WRITE.findall(script)])
+        acc.read(*(path.strip() for path in _SED_READ.findall(script)))
     for raw in operands:
         acc.read(raw)
         if in_place:
