@@ -12,7 +12,7 @@ import re
 
 import tree_sitter
 
-from warden.check.facts import Origin
+from warden.check.facts import Origin, Span
 from warden.check.shell import walker
 from warden.check.shell.state import _KNOWN_VARS, _NONE, _Frame, _node_text, _Out, _Sink, _span
 from warden.check.shell.words import LIT, QUOTED, SPLIT, Text, WordInfo, decode_ansi_c, finish_word
@@ -352,7 +352,30 @@ def _assignment(sink: _Sink, frame: _Frame, node: tree_sitter.Node) -> tuple[str
             value = value[:MAX_VALUE_CHARS]
     if index is not None:
         value = _set_element(frame.vars.get(name, ""), index, value)
+    if name in CODE_VARIABLES and value.strip():
+        walk_variable_code(sink, frame, _span(frame, node), name, value)
     return name, value
+
+
+#: Variables whose value programs run as a command line: git (``GIT_SSH_COMMAND`` is
+#: ``core.sshCommand``, ``GIT_PAGER`` is ``core.pager``...), ssh's askpass, pagers, editors,
+#: rsync's remote shell, less's input filter. ``GIT_SSH_COMMAND='cat ~/.ssh/id_rsa' git
+#: fetch`` reads the key, as ``git -c core.sshCommand=...`` does.
+CODE_VARIABLES = frozenset({
+    "GIT_SSH_COMMAND", "GIT_SSH", "GIT_PAGER", "GIT_EDITOR", "GIT_SEQUENCE_EDITOR",
+    "GIT_EXTERNAL_DIFF", "GIT_ASKPASS", "GIT_PROXY_COMMAND", "SSH_ASKPASS", "PAGER", "MANPAGER",
+    "SYSTEMD_PAGER", "EDITOR", "VISUAL", "RSYNC_RSH", "LESSOPEN", "LESSCLOSE", "PROMPT_COMMAND",
+})  # fmt: skip
+
+
+def walk_variable_code(sink: _Sink, frame: _Frame, span: Span, name: str, value: str) -> None:
+    """Walk a :data:`CODE_VARIABLES` value as the shell code it becomes (``LESSOPEN='|cmd
+    %s'`` without its pipe and placeholder), where it is assigned (also by ``env NAME=V``)."""
+    code = value.lstrip("|").replace("%s", "x") if name.startswith("LESS") else value
+    child = _Frame(src=b"", text="", depth=frame.depth, via=(*frame.via, name),
+                   span=span, privileged=frame.privileged, vars=frame.vars,
+                   functions=frame.functions, remote=frame.remote)  # fmt: skip
+    walker._walk_code(sink, child, code, _NONE)
 
 
 def _set_element(array: str, index: str, value: str) -> str:

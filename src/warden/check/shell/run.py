@@ -376,6 +376,9 @@ def _run_inner(
     saved = frame.vars
     if eff.env_set:  # `env F=~/.ssh/id_rsa sh -c 'cat "$F"'`: what it runs has F
         frame.vars = {**saved, **dict(eff.env_set)}
+        for var, value in eff.env_set:  # `env GIT_SSH_COMMAND=CODE git fetch` runs CODE
+            if var in expand.CODE_VARIABLES and value.strip():
+                expand.walk_variable_code(sink, frame, span, var, value)
     try:
         _run_nested(sink, frame, name, eff, stdin, span, privileged, background, here, roots)
     finally:
