@@ -54,7 +54,27 @@ _HOME_VARS = ("$HOME", "${HOME}")
 def normalize(raw: str, ctx: PathContext) -> str:
     """The absolute, lexically normalised form of ``raw`` (no file system access). A path that
     is already normal after joining (:func:`_is_normal`) is returned as joined: the same string
-    :func:`posixpath.normpath` would give, without its split and join."""
+    :func:`posixpath.normpath` would give, without its split and join. A process's root seen
+    through ``/proc`` is the root (:func:`_proc_root`)."""
+    p = _normalize(raw, ctx)
+    if p.startswith("/proc/") and "/root" in p:
+        return _proc_root(p)
+    return p
+
+
+#: ``/proc/PID/root`` (``self``, ``thread-self``, ``PID/task/TID``) is that process's root
+#: directory (proc(5)): ``/proc/1/root/etc/shadow`` is ``/etc/shadow`` on a machine without
+#: chroots. The kernel resolves it only for processes one may trace, so :func:`resolve` often
+#: cannot; this is the lexical rule.
+_PROC_ROOT = re.compile(r"/proc/(?:self|thread-self|\d+)(?:/task/\d+)?/root(?=/|$)")
+
+
+def _proc_root(path: str) -> str:
+    m = _PROC_ROOT.match(path)
+    return path if m is None else path[m.end() :] or "/"
+
+
+def _normalize(raw: str, ctx: PathContext) -> str:
     p = raw
     if p.startswith("~"):
         slash = p.find("/")
