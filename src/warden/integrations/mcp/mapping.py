@@ -215,16 +215,37 @@ def _command_text(c: _Call, value: Any, key: str) -> str:
     raise InputError(f"{c.where}: `{key}` must be a string or an array of strings")
 
 
+#: Keys under which shell tools take the program's arguments, apart from the command.
+_ARGV_KEYS = ("args", "arguments", "argv")
+
+
 def _shell(c: _Call) -> list[Action]:
     for key in ("command", "cmd", "script"):
         if key in c.args:
             command = _command_text(c, c.args[key], key)
-            argv = c.args.get("args")
-            if isinstance(argv, list) and all(isinstance(a, str) for a in argv):
-                command = " ".join([command, *map(shlex.quote, argv)])
+            for args_key in _ARGV_KEYS:
+                command = _with_arguments(c, command, args_key)
             cwd = f.get_str(c.args, "cwd", where=c.where, identifier=True)
             return [c.action(ActionKind.SHELL, command=command, **({"cwd": cwd} if cwd else {}))]
     return generic_actions(c.tool, c.args, c.ctx)
+
+
+def _with_arguments(c: _Call, command: str, key: str) -> str:
+    """``command`` followed by the arguments under ``key`` (``{"command": "bash",
+    "arguments": ["-c", "cat ~/.aws/credentials"]}`` runs that code): strings and numbers
+    quoted as words; an array holding anything else is refused, never dropped (dropping one
+    non-string item once left ``cat`` judged without its file)."""
+    argv = c.args.get(key)
+    if not isinstance(argv, list):
+        return command
+    words = []
+    for i, item in enumerate(argv):
+        if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+            raise InputError(f"{c.where}: `{key}[{i}]` must be a string or a number")
+        text = str(item)
+        f.check_identifier(text, where=c.where, key=f"{key}[{i}]")
+        words.append(shlex.quote(text))
+    return " ".join([command, *words]) if words else command
 
 
 #: Tool name -> mapper. Names are matched exactly; a tool of an unknown server that happens to
