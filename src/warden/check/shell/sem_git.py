@@ -370,6 +370,15 @@ def _hash_object(ctx: _Ctx, args: Argv) -> None:
     ctx.acc.names_on_stdin = "--stdin-paths" in args
 
 
+def _diff(ctx: _Ctx, args: Argv) -> None:
+    """``git diff --no-index A B`` compares two files outside any repository: it reads (and
+    prints) both, as ``diff A B`` does (``git diff --no-index ~/.ssh/id_rsa /dev/null``)."""
+    if "--no-index" in args:
+        words = [w for w in args if not w.startswith("-")]
+        ctx.acc.files_of(FileOp.READ, [ctx.path(w) for w in words])
+    ctx.acc.write(*(w.partition("=")[2] for w in args if w.startswith("--output=")))
+
+
 _SEND_EMAIL_OPTS = Grammar("--to --cc --bcc --from --smtp-server --smtp-server-port")
 
 
@@ -409,6 +418,7 @@ _SUBCOMMANDS: dict[str, Callable[[_Ctx, Argv], None]] = {
     "ls-remote": _ls_remote,
     "archive": _archive,
     "hash-object": _hash_object,
+    "diff": _diff,
     "send-email": _send_email,
     "daemon": _daemon,
 }
