@@ -91,8 +91,12 @@ _PY_VALUES = Grammar(
 )
 _JS_VALUES = Grammar(
     "-C -p --registry --prefix --cache --userconfig --filter --tag --save-prefix --package"
-    " --otp --scope --dir --cwd --workspace --globalconfig"
+    " --otp --scope --dir --cwd --workspace --globalconfig -c --call --script-shell"
 )
+#: The JS package managers' options whose value runs as a command: ``npx -c CODE`` and
+#: ``npm exec --call CODE`` run CODE in a shell; ``--script-shell=SHELL`` is the program a
+#: package script runs through (``npm run x --script-shell='cat ~/.ssh/id_rsa'``).
+_JS_CODE_OPTIONS = ("-c", "--call", "--script-shell")
 _OTHER_VALUES = Grammar(
     "-p -j -o --git --path --branch --tag --rev --index --registry --root --version --package"
     " --bin --features --target --source --target-dir --profile --config --jobs --install-dir"
@@ -118,8 +122,12 @@ _MANIFESTS = {
 
 
 def _pkg(name: str, args: Argv) -> Effects:
-    parsed = parse(args, _GRAMMARS.get(name, _OTHER_VALUES))
+    grammar = _GRAMMARS.get(name, _OTHER_VALUES)
+    parsed = parse(args, grammar)
     acc = Acc()
+    if grammar is _JS_VALUES:
+        for code in parsed.values(*_JS_CODE_OPTIONS):
+            acc.code(code)
     words = parsed.operands
     verbs = _INSTALL_VERBS.get(name, ())
     if name in _DIRECT_RUNNERS:
