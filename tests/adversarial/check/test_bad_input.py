@@ -169,3 +169,18 @@ def test_exponential_variable_growth_is_bounded() -> None:
     assert d.error is None
     d = judge("a=" + "y" * 1000 + "; echo " + "$a" * 5000)
     assert "analysis.incomplete" in d.rules
+
+
+def test_links_made_by_the_command_are_bounded() -> None:
+    """Every path after a link the command made is compared with each such link (session 9):
+    thousands of links made that quadratic (4,000 links: 7.1 s of CPU). Past the bound the
+    analysis says it is incomplete, so a link hidden behind the padding still stops it."""
+    from warden.check.shell.run import MAX_LINKS
+
+    many = "; ".join(f"ln -s a b{i}" for i in range(4000))
+    d = judge(many + "; cat " + " ".join(f"f{i}" for i in range(4000)))
+    assert "analysis.incomplete" in d.rules
+    padded = "; ".join(f"ln -s a b{i}" for i in range(MAX_LINKS)) + "; ln -s ~/.ssh r; cat r/x"
+    assert judge(padded).verdict >= Verdict.DENY
+    few = "; ".join(f"ln -s a b{i}" for i in range(MAX_LINKS - 1)) + "; ln -s ~/.ssh r; cat r/x"
+    assert judge(few).verdict >= Verdict.DENY  # within the bound, followed as before

@@ -334,7 +334,7 @@ def _apply_effects(
     for mname, detail in eff.markers:
         sink.mark(mname, detail, span)
         if mname == "fs.link" and " -> " in detail:
-            _note_link(sink, detail)
+            _note_link(sink, detail, span)
     if eff.env_set:
         sink.env_set.extend(eff.env_set)
     if eff.detached and not any(m.startswith("detach.") for m, _ in eff.markers):
@@ -682,13 +682,23 @@ _UNKNOWN_VALUE = re.compile(
 MAX_GLOB_JOINS = 16
 
 
-def _note_link(sink: _Sink, detail: str) -> None:
+#: How many links one command may make before the analysis stops following them (and says
+#: it is incomplete): every later path is looked up against each of them.
+MAX_LINKS = 64
+
+
+def _note_link(sink: _Sink, detail: str, span: Span) -> None:
     """Remember a link the command made (``ln -s / r``, the ``fs.link`` marker's "TARGET ->
     LINK"): a symbolic link's relative target is taken from the link's own directory."""
     target, _, link = detail.partition(" -> ")
     if not target or not link or "$" in target or "$" in link:
         return
     ctx = sink.paths
+    if sink.links is not None and len(sink.links) >= MAX_LINKS:
+        # each later path is compared with every link: a rogue command of thousands of links
+        # would make that quadratic. Links past the bound are not followed, so say so.
+        sink.mark("analysis.incomplete", f"more than {MAX_LINKS} links made", span)
+        return
     path = normalize(link, ctx)
     if link.endswith("/") or link in (".", ".."):  # `ln -s TARGET DIR/`: DIR/basename
         path = path.rstrip("/") + "/" + (target.rstrip("/").rpartition("/")[2] or "root")
