@@ -184,3 +184,18 @@ def test_links_made_by_the_command_are_bounded() -> None:
     assert judge(padded).verdict >= Verdict.DENY
     few = "; ".join(f"ln -s a b{i}" for i in range(MAX_LINKS - 1)) + "; ln -s ~/.ssh r; cat r/x"
     assert judge(few).verdict >= Verdict.DENY  # within the bound, followed as before
+
+
+def test_positional_parameters_are_bounded() -> None:
+    """`set -- ARG...` then `shift` over and over copied every parameter each time (8,000:
+    2.25 s of CPU, quadratic); `set -e -e ...` popped options off the front of a list. Past
+    MAX_POSITIONAL the analysis says it is incomplete, so padding cannot hide a name."""
+    from warden.check.shell.loops import MAX_POSITIONAL
+
+    n = 20_000
+    args = " ".join(f"a{i}" for i in range(n))
+    d = judge(f"set -- {args} ~/.ssh/id_rsa; " + "; ".join(["shift"] * n) + "; cat $1")
+    assert d.verdict >= Verdict.DENY and "analysis.incomplete" in d.rules
+    judge("set " + "-e " * 100_000 + "-- x")
+    small = " ".join(["a"] * (MAX_POSITIONAL // 2 - 2))
+    assert judge(f"set -- {small}; echo $1").verdict == Verdict.ALLOW

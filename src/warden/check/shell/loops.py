@@ -144,34 +144,60 @@ def bind_printf(sink: _Sink, frame: _Frame, argv: tuple[str, ...]) -> None:
         frame.vars[argv[2]] = value
 
 
-def bind_set(frame: _Frame, argv: tuple[str, ...]) -> None:
+#: The most text the positional parameters may hold (``set -- ARG...``): each ``shift`` copies
+#: what is left, so thousands of arguments and shifts would be quadratic. Past it the analysis
+#: says it is incomplete (it could not follow what ``$1`` holds).
+MAX_POSITIONAL = 4096
+
+
+def bind_set(sink: _Sink, frame: _Frame, argv: tuple[str, ...], span: Span) -> None:
     """``set [OPTIONS] [--] ARG...`` makes ARGs the positional parameters (``set --
-    ~/.ssh/id_rsa; cat $1``) and ``shift [N]`` drops the first N, as bash does."""
+    ~/.ssh/id_rsa; cat $1``) and ``shift [N]`` drops the first N, as bash does: a count larger
+    than the number of parameters fails and changes nothing (``set -- KEY; shift 5; cat $1``
+    still reads KEY)."""
     if argv[0] == "shift":
         count = argv[1] if len(argv) > 1 else "1"
-        if "@" in frame.vars and count.isdigit():
-            _positional(frame, frame.vars["@"].split()[int(count):])
+        held = frame.vars.get("@")
+        if held is None or not (count.isascii() and count.isdigit()):
+            return
+        n = int(count) if len(count) <= 6 else MAX_POSITIONAL + 1  # more than there can be
+        parts = held.split(None, n)
+        if n == 0 or len(parts) < n:  # bash: "shift count out of range", nothing changes
+            return
+        rest = parts[n] if len(parts) > n else ""
+        _positional(frame, rest.split(None, 9)[:9], rest)
         return
-    words = list(argv[1:])
-    while words:
-        word = words[0]
+    i, end = 1, len(argv)
+    while i < end:  # options before the arguments (an index: `set -e -e ...` stays linear)
+        word = argv[i]
         if word == "--":
-            _positional(frame, words[1:])
-            return
+            i += 1
+            break
         if not word.startswith(("-", "+")) or word in ("-", "+"):
-            _positional(frame, words[1:] if word in ("-", "+") else words)
-            return
-        words.pop(0)
-        if word.endswith("o") and words:  # `-o pipefail`, `-euo pipefail`: o takes a name
-            words.pop(0)
+            i += word in ("-", "+")
+            break
+        i += 1
+        if word.endswith("o") and i < end:  # `-o pipefail`, `-euo pipefail`: o takes a name
+            i += 1
+    else:
+        return  # only options: the parameters are unchanged
+    args = argv[i:]
+    text = " ".join(args)
+    if len(text) > MAX_POSITIONAL:
+        sink.mark("analysis.incomplete", f"positional parameters over {MAX_POSITIONAL} "
+                  "characters", span)  # fmt: skip
+        frame.vars.pop("@", None)
+        return
+    _positional(frame, list(args[:9]), text)
 
 
-def _positional(frame: _Frame, args: list[str]) -> None:
-    """Bind ``$1``..``$9``, ``$@`` and ``$*`` to ARGS (as ``sh -c CODE NAME ARG...`` does)."""
+def _positional(frame: _Frame, first: list[str], text: str) -> None:
+    """Bind ``$1``..``$9`` to the first nine parameters and ``$@``, ``$*`` to all of them,
+    ``text`` (as ``sh -c CODE NAME ARG...`` does)."""
     for number in range(1, 10):
         frame.vars.pop(str(number), None)
-    frame.vars["@"] = frame.vars["*"] = " ".join(args)
-    for number, arg in enumerate(args[:9], start=1):
+    frame.vars["@"] = frame.vars["*"] = text
+    for number, arg in enumerate(first[:9], start=1):
         frame.vars[str(number)] = arg
 
 

@@ -169,7 +169,7 @@ def _bind_builtin(
         if len(argv) > 2 and argv[1] == "-v":
             loops.bind_printf(sink, frame, argv)
     elif name == "set" or name == "shift":
-        loops.bind_set(frame, argv)
+        loops.bind_set(sink, frame, argv, span)
     else:
         loops.bind_mapfile(sink, frame, argv, stdin, span)
 
