@@ -670,8 +670,8 @@ def _from_glob(raw: str, live: set[str]) -> bool:
 #: backquotes. :func:`_file` puts a wildcard in its place, since bash may put any name there
 #: (``cat ~/.ssh/$X`` may read ``~/.ssh/id_rsa``; kept as text, it matched nothing), when
 #: the path lies outside the workspace. ``$HOME`` and ``$PWD`` stay: :func:`~warden.check.
-#: paths.normalize` knows them. Known gap: the wildcard keeps bash's leading-dot rule, so
-#: ``cat ~/$X`` is not taken to read ``~/.npmrc``.
+#: paths.normalize` knows them. The wildcard meets dot names too (the comparison of globs with
+#: the rules' patterns has no leading-dot rule), so ``cat ~/$X`` meets ``~/.npmrc``.
 _UNKNOWN_VALUE = re.compile(
     r"\$(?!(?:HOME|PWD|\{HOME\}|\{PWD\})(?![A-Za-z0-9_]))"
     r"(?:\{[^}]*\}+|\(\([^)]*\)\)|\([^)]*\)|[A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])|`[^`]*`"
