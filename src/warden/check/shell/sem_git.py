@@ -394,6 +394,31 @@ def _daemon(ctx: _Ctx, args: Argv) -> None:
     ctx.acc.link(NetDirection.LISTEN, ANY_ADDRESS, port_of(port))
 
 
+#: Where ``git credential-store`` keeps what it stores when no ``--file`` is given.
+_CREDENTIAL_STORE_FILES = ("~/.git-credentials", "~/.config/git/credentials")
+
+
+def _credential(ctx: _Ctx, args: Argv) -> None:
+    """``git credential fill`` asks the configured helpers for a stored password and prints it
+    (``printf 'host=github.com\\n' | git credential fill``): a credential read, as reading
+    ``~/.git-credentials`` is. ``approve``/``reject`` store or erase and read nothing."""
+    if "fill" in args:
+        ctx.acc.mark("git.credential-read", "fill")
+
+
+def _credential_helper(sub: str, ctx: _Ctx, args: Argv) -> None:
+    """``git credential-store get``, ``credential-cache get``, ``credential-libsecret get``...:
+    a helper's ``get`` prints the password it keeps; ``credential-store`` reads its file
+    (``--file F``, by default ``~/.git-credentials`` and the XDG one)."""
+    if "get" not in args:
+        return
+    ctx.acc.mark("git.credential-read", sub)
+    if sub == "credential-store":
+        files = [a.partition("=")[2] for a in args if a.startswith("--file=")]
+        files += [args[k + 1] for k, a in enumerate(args[:-1]) if a == "--file"]
+        ctx.acc.files_of(FileOp.READ, [ctx.path(f) for f in files] or _CREDENTIAL_STORE_FILES)
+
+
 _SUBCOMMANDS: dict[str, Callable[[_Ctx, Argv], None]] = {
     "clone": _clone,
     "fetch": _fetch,
@@ -421,6 +446,7 @@ _SUBCOMMANDS: dict[str, Callable[[_Ctx, Argv], None]] = {
     "diff": _diff,
     "send-email": _send_email,
     "daemon": _daemon,
+    "credential": _credential,
 }
 
 
@@ -449,6 +475,8 @@ def _git(name: str, args: Argv) -> Effects:
     handler = _SUBCOMMANDS.get(sub)
     if handler is not None:
         handler(_Ctx(acc, cwd), rest)
+    elif sub.startswith("credential-"):
+        _credential_helper(sub, _Ctx(acc, cwd), rest)
     return acc.build()
 
 

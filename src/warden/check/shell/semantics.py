@@ -101,6 +101,7 @@ Markers
     git.config-exec              config key or option    config whose value git runs (sshCommand,
                                                          pager, alias !cmd, --upload-pack...)
     git.credential-helper        helper                  credential.helper set
+    git.credential-read          ``fill`` or helper      git credential fill, git credential-* get
     git.discard-changes          paths                   git checkout -- / restore / checkout -f
     git.ext-transport            URL                     clone of an ``ext::`` URL (runs a command)
     git.force-push               flag or refspec         push
