@@ -97,6 +97,19 @@ _JS_VALUES = Grammar(
 #: ``npm exec --call CODE`` run CODE in a shell; ``--script-shell=SHELL`` is the program a
 #: package script runs through (``npm run x --script-shell='cat ~/.ssh/id_rsa'``).
 _JS_CODE_OPTIONS = ("-c", "--call", "--script-shell")
+#: npx and bunx stop reading their own options at the first operand: what follows is the
+#: command and its arguments (``npx prettier --check .``).
+_JS_RUNNER = Grammar(" ".join(_JS_VALUES.values), posix=True)
+#: Verbs that run a command: ``npm exec -- CMD ARG...``, ``pnpm exec CMD``, ``yarn dlx CMD``.
+_JS_EXEC_VERBS = frozenset({"exec", "x", "dlx"})
+#: package.json scripts npm runs by itself, on the next ``npm install`` / ``ci`` / ``pack`` /
+#: ``publish``: setting one plants code for later (``npm pkg set scripts.postinstall=CODE``).
+_LIFECYCLE_SCRIPTS = frozenset(
+    {
+        "preinstall", "install", "postinstall", "prepare", "preprepare", "postprepare",
+        "prepublish", "prepublishOnly", "prepack", "postpack", "dependencies",
+    }
+)  # fmt: skip
 _OTHER_VALUES = Grammar(
     "-p -j -o --git --path --branch --tag --rev --index --registry --root --version --package"
     " --bin --features --target --source --target-dir --profile --config --jobs --install-dir"
@@ -121,13 +134,55 @@ _MANIFESTS = {
 }
 
 
+def _set_pairs(words: list[str]) -> list[tuple[str, str]]:
+    """The ``key=value`` or ``key value`` pairs of ``npm config set`` / ``npm pkg set``."""
+    pairs, i = [], 0
+    while i < len(words):
+        key, eq, value = words[i].partition("=")
+        if not eq:
+            value = words[i + 1] if i + 1 < len(words) else ""
+            i += 1
+        pairs.append((key, value))
+        i += 1
+    return pairs
+
+
+def _js_settings(acc: Acc, words: list[str]) -> None:
+    """``npm pkg set scripts.NAME=CODE`` and ``npm config set script-shell PROGRAM``: code that
+    runs later, walked as code now (a script runs when asked for; script-shell runs every
+    script). A lifecycle script npm runs by itself on the next install, and a script shell,
+    are also marked: they persist (``pkg.lifecycle-script``, ``pkg.script-shell``)."""
+    verb = words[0] if words else ""
+    if verb == "pkg" and words[1:2] == ["set"]:
+        for key, value in _set_pairs(words[2:]):
+            if key.startswith("scripts."):
+                acc.code(value)
+                if key.removeprefix("scripts.") in _LIFECYCLE_SCRIPTS:
+                    acc.mark("pkg.lifecycle-script", key)
+    elif (verb == "config" and words[1:2] == ["set"]) or verb == "set":
+        for key, value in _set_pairs(words[2:] if verb == "config" else words[1:]):
+            if key.lstrip("-") == "script-shell":
+                acc.code(value)
+                acc.mark("pkg.script-shell", value)
+
+
 def _pkg(name: str, args: Argv) -> Effects:
     grammar = _GRAMMARS.get(name, _OTHER_VALUES)
+    if grammar is _JS_VALUES and name in _DIRECT_RUNNERS:
+        grammar = _JS_RUNNER
     parsed = parse(args, grammar)
     acc = Acc()
-    if grammar is _JS_VALUES:
+    words = parsed.operands
+    if grammar is _JS_VALUES or grammar is _JS_RUNNER:
         for code in parsed.values(*_JS_CODE_OPTIONS):
             acc.code(code)
+        # The command npx / `npm exec` runs is a program on PATH or a package's bin: walked
+        # as a command (`npx -- cat FILE` reads FILE), besides the package it may fetch.
+        if grammar is _JS_RUNNER:
+            acc.run(words)
+        elif words[:1] and words[0] in _JS_EXEC_VERBS:
+            acc.run(args[args.index("--") + 1 :] if "--" in args else words[1:])
+        _js_settings(acc, words)
     words = parsed.operands
     verbs = _INSTALL_VERBS.get(name, ())
     if name in _DIRECT_RUNNERS:

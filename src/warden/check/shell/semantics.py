@@ -145,7 +145,10 @@ Markers
     obfuscation.encoded-command  base64 text             pwsh -EncodedCommand
     pkg.custom-index             URL                     install from a non-default index/registry
     pkg.install                  package spec or ""      package install (``""``: from manifest)
+    pkg.lifecycle-script         ``scripts.NAME``        npm pkg set scripts.postinstall=... (runs
+                                                         on the next install)
     pkg.publish                  tool                    npm/cargo/... publish
+    pkg.script-shell             program                 npm config set script-shell PROGRAM
     pkg.unsafe-flag              flags                   --break-system-packages, --trusted-host...
     powershell.bypass            policy                  -ExecutionPolicy Bypass
     privilege.root-shell         user or ""              sudo -s/-i, su, doas -s, pkexec: a shell

@@ -595,6 +595,22 @@ CASES: list[Case] = [
     ("npm run build", {"nm": ["pkg.install"], "f": ["X:package.json"]}),
     ("npm publish", {"m": ["pkg.publish"], "n": ["upload registry.npmjs.org"]}),
     ("npx create-react-app app", {"m": ["pkg.install=create-react-app"]}),
+    # the command npx / `npm exec` runs is walked (its own options stay its own)
+    ("npx prettier --check .", {"nest": ["prettier --check ."]}),
+    ("npx -y -- eslint --fix src", {"nest": ["eslint --fix src"]}),
+    ("npm exec -- jest --coverage", {"nest": ["jest --coverage"]}),
+    ("npm exec jest", {"nest": ["jest"], "m": ["pkg.install=jest"]}),
+    ("pnpm exec tsc --noEmit", {"nest": ["tsc"]}),
+    # settings whose value runs later: walked as code; lifecycle scripts and the script
+    # shell are also marked (persist.npm-lifecycle asks)
+    ("npm pkg set scripts.test=jest", {"sh": ["jest"], "nm": ["pkg.lifecycle-script"]}),
+    (
+        "npm pkg set scripts.postinstall=./setup.sh",
+        {"sh": ["./setup.sh"], "m": ["pkg.lifecycle-script=scripts.postinstall"]},
+    ),
+    ("npm config set script-shell /bin/zsh", {"m": ["pkg.script-shell=/bin/zsh"]}),
+    ("npm set script-shell=/bin/zsh", {"m": ["pkg.script-shell=/bin/zsh"]}),
+    ("npm config set registry https://r.example/", {"nm": ["pkg.script-shell"]}),
     ("pnpm add zod", {"m": ["pkg.install=zod"]}),
     ("yarn add lodash", {"m": ["pkg.install=lodash"], "n": ["fetch registry.yarnpkg.com"]}),
     ("cargo install ripgrep", {"n": ["fetch crates.io"], "m": ["pkg.install=ripgrep"]}),
