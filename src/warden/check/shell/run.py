@@ -23,6 +23,7 @@ from warden.check.facts import Exec, FileAccess, FileOp, NetAccess, NetDirection
 from warden.check.paths import PathContext, is_within, normalize, resolve
 from warden.check.shell import expand, loops, values, walker
 from warden.check.shell.effects import Effects, NetRef
+from warden.check.shell.makefile import MAKES, makefile_code
 from warden.check.shell.netloc import parse_target
 from warden.check.shell.sem_core import STDIN_NAMES
 from warden.check.shell.semantics import LISTS_NAMES, PASSES_LINES
@@ -342,6 +343,8 @@ def _apply_effects(
     if len(argv) > 1 and (name in _SHELLS or name == "source" or name == "."
                           or name.rstrip("0123456789.") in _INTERPRETERS):  # fmt: skip
         _sourced(sink, frame, name, argv, stdin, span, privileged, via)
+    if name in MAKES and (sink.fd_outs is not None or sink.written is not None):
+        _makefiles(sink, frame, name, eff, span, privileged, via)
     if eff.nested or eff.shell_code or eff.inline_code or eff.stdin_is_code:
         _run_inner(sink, frame, name, eff, stdin, span, privileged, background, via, roots)
     # what this program prints
@@ -428,6 +431,25 @@ def _sourced(
     if code.value is not None:
         runner = name if name.rstrip("0123456789.") in _INTERPRETERS else "bash"
         _stdin_code(sink, frame, runner, code, span, privileged, via)
+
+
+def _makefiles(
+    sink: _Sink, frame: _Frame, name: str, eff: Effects, span: Span, privileged: bool,
+    via: tuple[str, ...],
+) -> None:  # fmt: skip
+    """``make -f <(echo TEXT)`` or ``echo TEXT > m.mk; make -f m.mk``: a makefile whose text
+    the analysis knows runs its recipes (walked by :func:`_stdin_code`, as make's stdin)."""
+    for ref in eff.files:
+        if ref.op is not FileOp.EXEC:
+            continue
+        if sink.fd_outs is not None and ref.raw in sink.fd_outs:
+            code = sink.fd_outs[ref.raw]
+        elif sink.written is not None and normalize(ref.raw, sink.paths) in sink.written:
+            code = sink.written[normalize(ref.raw, sink.paths)]
+        else:
+            continue
+        if code.value is not None:
+            _stdin_code(sink, frame, name, code, span, privileged, via)
 
 
 def _remember_written(sink: _Sink, raw: str, out: _Out, *, append: bool) -> None:
@@ -634,7 +656,9 @@ def _stdin_code(
         span=span, privileged=privileged, vars=frame.vars, remote=frame.remote,
     )  # fmt: skip
     lang = "shell" if name in _SHELLS else _INTERPRETERS.get(name.rstrip("0123456789."), "")
-    if lang == "shell":
+    if name in MAKES:  # `make -f -`: the makefile is on stdin
+        walker._walk_code(sink, child, makefile_code(stdin.value), _NONE)
+    elif lang == "shell":
         walker._walk_code(sink, child, stdin.value, _NONE)
     elif lang:
         _inline(sink, frame, lang, stdin.value, name, span, privileged, via)

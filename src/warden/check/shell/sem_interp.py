@@ -14,7 +14,16 @@ import binascii
 
 from warden.check.facts import FileOp, NetDirection
 from warden.check.shell.effects import Effects
-from warden.check.shell.sem_core import ANY_ADDRESS, Acc, Argv, Grammar, Handler, parse
+from warden.check.shell.makefile import MAKES, makefile_code
+from warden.check.shell.sem_core import (
+    ANY_ADDRESS,
+    STDIN_NAMES,
+    Acc,
+    Argv,
+    Grammar,
+    Handler,
+    parse,
+)
 from warden.check.shell.sem_pkg import package_manager
 from warden.check.shell.sem_probe import listen_port
 
@@ -439,23 +448,30 @@ def _pwsh(name: str, args: Argv) -> Effects:
 
 _MAKE = Grammar(
     "-f -C -I -o -W --file --makefile --directory --include-dir --old-file --assume-old"
-    " --new-file --what-if --assume-new --eval"
+    " --new-file --what-if --assume-new --eval -E"
 )
 
 
 def _make(name: str, args: Argv) -> Effects:
-    """make/just run recipes from a file the agent may have written: report it as executed."""
+    """make/just run recipes from a file the agent may have written: report it as executed.
+    make's ``--eval TEXT`` (``-E``) is a makefile given inline: its recipes are walked as shell
+    code (:mod:`.makefile`); a makefile on stdin (``-f -``, ``-f /dev/stdin``) is code on
+    stdin, and one the analysis knows the text of (``-f <(...)``) is followed by the walker."""
     parsed = parse(args, _MAKE)
     acc = Acc()
     directory = parsed.value("-C", "--directory")
     default = "justfile" if name == "just" else "Makefile"
-    for makefile in parsed.values("-f", "--file", "--makefile") or [default]:
+    makefiles = parsed.values("-f", "--file", "--makefile")
+    for makefile in makefiles or [default]:
         joined = (
             makefile if directory is None or makefile.startswith("/") else f"{directory}/{makefile}"
         )
         acc.file(FileOp.EXEC, joined)
-    for code in parsed.values("--eval"):
-        acc.mark("make.eval", code)
+    if name in MAKES:
+        for code in parsed.values("--eval", "-E"):
+            acc.mark("make.eval", code)
+            acc.code(makefile_code(code))
+        acc.stdin_is_code = any(makefile in STDIN_NAMES for makefile in makefiles)
     return acc.build()
 
 

@@ -1003,6 +1003,12 @@ CASES: list[Case] = [
     ("docker run --link db:db img cmd", {"sh": ["cmd"], "m": ["container.run=img"]}),
     ("make test", {"f": ["X:Makefile"]}),
     ("make -C sub -f build.mk all", {"f": ["X:sub/build.mk"]}),
+    # an inline makefile's recipes and $(shell ...) are shell code; a makefile on stdin too
+    ("make --eval='all:;@echo hi' all", {"sh": ["echo hi"], "m": ["make.eval"]}),
+    ("make -E 'V := $(shell date)'", {"sh": ["date"]}),
+    ("make -f - all", {"stdin": True}),
+    ("make -f build.mk", {"stdin": False}),
+    ("just -E .env.test build", {"sh": [], "nm": ["make.eval"]}),
     ("npm test", {"f": ["X:package.json"], "nm": ["pkg.install"]}),
     ("npm run build", {"f": ["X:package.json"]}),
     ("go run github.com/evil/x@latest", {"m": ["pkg.install=github.com/evil/x@latest"]}),

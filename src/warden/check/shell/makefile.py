@@ -1,0 +1,40 @@
+"""The shell code in a makefile's text, for makefiles the analysis knows the text of.
+
+``make --eval=TEXT`` (``-E TEXT``), ``make -f /dev/stdin`` with a known stdin and ``make -f
+<(...)`` or a makefile the command itself wrote run TEXT's recipes: each is a line of shell
+code (``all:; cat FILE`` or a tab-indented line), and ``$(shell CMD)`` runs CMD while the
+makefile is read. Not a makefile parser: the lines that would run, as shell code, with make's
+``$$`` (a literal ``$``) undone; make's own variables stay ``$(NAME)``, which the walker takes
+for a command substitution it cannot know. Conservative by design: a recipe of a target that
+is never built is walked too.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["MAKES", "makefile_code"]
+
+#: The programs that read makefiles (``just`` reads a justfile, another syntax).
+MAKES = frozenset({"make", "gmake"})
+
+#: ``$(shell CMD)`` / ``${shell CMD}``: to the last closing bracket of the line (a nested
+#: ``$(X)`` keeps its bracket; junk after it only makes the code stranger, never hidden).
+_SHELL_CALL = re.compile(r"\$[({]shell\s([^\n]*)[)}]")
+#: Recipe prefixes make strips before running a line: ``@`` (silent), ``-`` (ignore errors),
+#: ``+`` (run even under ``-n``).
+_PREFIXES = "@-+ \t"
+
+
+def makefile_code(text: str) -> str:
+    """The recipe lines and ``$(shell ...)`` commands of ``text``, one shell line each."""
+    out: list[str] = []
+    for line in text.replace("\\\n", " ").splitlines():
+        if line.startswith("\t"):
+            out.append(line.lstrip(_PREFIXES))
+        elif not line.lstrip().startswith("#"):
+            head, semi, recipe = line.partition(";")
+            if semi and ":" in head:  # `target: prerequisites; recipe`
+                out.append(recipe.lstrip(_PREFIXES))
+        out.extend(found.group(1) for found in _SHELL_CALL.finditer(line))
+    return "\n".join(out).replace("$$", "$")
