@@ -156,6 +156,25 @@ for _name in ("exec", "execSync"):
 for _name in ("spawn", "spawnSync", "execFile", "execFileSync", "fork"):
     _node_rules[_name] = Rule("spawn", requires=_CP)
     _node_rules[f"*.{_name}"] = Rule("spawn", requires=_CP)
+# Deno's and Bun's own file and process APIs (`deno eval`, `bun -e` run JavaScript through
+# this table too): `Deno.readTextFileSync(P)`, `Bun.file(P).text()`, `Bun.spawn([...])`.
+_DENO_FILE = {
+    "readTextFile": READ, "readFile": READ, "open": READ, "readDir": LIST, "readLink": READ,
+    "writeTextFile": WRITE, "writeFile": WRITE, "create": WRITE, "mkdir": WRITE,
+    "truncate": WRITE, "remove": DELETE, "chmod": CHMOD, "chown": CHMOD,
+}  # fmt: skip
+for _name, _op in _DENO_FILE.items():
+    _node_rules[f"Deno.{_name}"] = _f(_op)
+    _node_rules[f"Deno.{_name}Sync"] = _f(_op)
+for _name in ("copyFile", "copyFileSync"):
+    _node_rules[f"Deno.{_name}"] = Rule("copy", 0, 1)
+for _name in ("rename", "renameSync"):
+    _node_rules[f"Deno.{_name}"] = Rule("copy", 0, 1, op="move")
+_node_rules["Deno.Command"] = Rule("spawn")
+_node_rules["Bun.file"] = _f(READ)
+_node_rules["Bun.write"] = _f(WRITE)
+_node_rules["Bun.spawn"] = Rule("spawn")
+_node_rules["Bun.spawnSync"] = Rule("spawn")
 for _mod in ("http", "https", "http2"):
     _node_rules[f"{_mod}.get"] = Rule("net")
     _node_rules[f"{_mod}.request"] = Rule("net", op="auto")

@@ -284,6 +284,8 @@ class _Scanner(ScanBase):
             self.shell_text_of(first, name)
             return
         items: list[str | None] = [self.value(first)]
+        if rest is not None and rest[0].text == "{":  # `new Deno.Command(cmd, {args: [...]})`
+            rest = _member_list(rest, "args") or rest
         if rest is not None and is_list(rest):
             items.extend(self.value(x) for x in split(rest[1:-1]))
         if shell_opt:
@@ -576,3 +578,17 @@ class _Scanner(ScanBase):
             self.sink.marker("net.socket-to-shell", "")
         elif dynamic and self.mentions(_SOCKET_READS):
             self.sink.marker("net.socket-to-shell", "")  # commands read from the socket
+
+
+def _member_list(toks: list[Tok], key: str) -> list[Tok] | None:
+    """The ``[...]`` given to ``key`` in an object literal (``{args: ["-c", x]}``), or None."""
+    for k in range(len(toks) - 2):
+        if toks[k].text.strip("'\"") == key and toks[k + 1].text == ":" and toks[k + 2].text == "[":
+            depth = 0
+            for end in range(k + 2, len(toks)):
+                if toks[end].kind == "op" and toks[end].text in "[]":
+                    depth += 1 if toks[end].text == "[" else -1
+                    if depth == 0:
+                        return toks[k + 2 : end + 1]
+            return None
+    return None

@@ -491,3 +491,26 @@ def test_ruby_net_http_start_direction_follows_the_verb() -> None:
     )
     code = "Net::HTTP.start('rubygems.org', 443) { |h| puts h.get('/').body }"
     assert analyze_inline("ruby", code) == Effects(net=(NetRef(FETCH, "rubygems.org:443", 443),))
+
+
+def test_deno_and_bun_file_apis() -> None:
+    code = (
+        'Deno.readTextFileSync("a.txt"); await Deno.writeTextFile("b.txt", "x");'
+        'Deno.removeSync("c"); await Bun.file("d.json").json(); Bun.write("e.txt", "y")'
+    )
+    assert analyze_inline("node", code) == Effects(
+        files=(
+            FileRef(R, "a.txt"), FileRef(W, "b.txt"), FileRef(D, "c"), FileRef(R, "d.json"),
+            FileRef(W, "e.txt"),
+        )
+    )  # fmt: skip
+
+
+def test_deno_command_and_bun_spawn_run_their_argv() -> None:
+    code = (
+        'new Deno.Command("git", {args: ["status", "-s"], cwd: "."}).outputSync();'
+        'Bun.spawnSync(["ls", "-la"])'
+    )
+    assert analyze_inline("node", code) == Effects(
+        nested=(("git", "status", "-s"), ("ls", "-la"))
+    )
