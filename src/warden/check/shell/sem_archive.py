@@ -5,6 +5,9 @@ tar, zip/unzip, 7z, gzip and friends, openssl, gpg, sqlite3, psql, mysql, mongo(
 
 from __future__ import annotations
 
+import re
+import shlex
+
 from warden.check.facts import FileOp, NetDirection
 from warden.check.shell.effects import Effects
 from warden.check.shell.sem_core import (
@@ -414,6 +417,45 @@ _SQLITE = Grammar(
 )
 
 
+#: sqlite3's dot commands that take a file: ``.read F`` runs F as SQL (an error prints its
+#: lines), ``.import F T`` loads F into a table, ``.restore``/``.open`` read a database,
+#: ``.output``/``.once``/``.backup``/``.save`` write one, ``.load`` loads a library.
+_SQLITE_DOT_FILES = {
+    ".read": FileOp.READ, ".import": FileOp.READ, ".restore": FileOp.READ, ".open": FileOp.READ,
+    ".output": FileOp.WRITE, ".once": FileOp.WRITE, ".backup": FileOp.WRITE,
+    ".save": FileOp.WRITE, ".load": FileOp.EXEC,
+}  # fmt: skip
+#: SQL functions of the sqlite3 shell that touch a file named by a string literal:
+#: ``readfile('P')``, ``writefile('P', X)``, ``load_extension('P')``.
+_SQLITE_FILE_CALLS = re.compile(
+    r"\b(readfile|writefile|load_extension)\s*\(\s*'((?:[^']|'')*)'", re.IGNORECASE
+)
+_SQLITE_CALL_OPS = {
+    "readfile": FileOp.READ, "writefile": FileOp.WRITE, "load_extension": FileOp.EXEC,
+}  # fmt: skip
+
+
+def _sqlite_files(acc: Acc, text: str) -> None:
+    """The files a sqlite3 command line touches through dot commands and file functions
+    (``sqlite3 app.db ".read F"``, ``select readfile('F')``). A dot command's file given as
+    ``|CMD`` (``.once '|sh -c X'``, ``.read '|CMD'``) is a command it runs."""
+    for line in text.splitlines():
+        words = line.strip().split(None, 1)
+        op = _SQLITE_DOT_FILES.get(words[0]) if words else None
+        if op is not None and len(words) > 1:
+            try:
+                target = shlex.split(words[1])
+            except ValueError:
+                target = words[1].split()
+            target = [w for w in target if not w.startswith("-")]  # `.import --csv F T`
+            if target and target[0].startswith("|"):
+                acc.code(target[0][1:])
+            elif target:
+                acc.file(op, target[0])
+    for found in _SQLITE_FILE_CALLS.finditer(text):
+        acc.file(_SQLITE_CALL_OPS[found.group(1).lower()], found.group(2).replace("''", "'"))
+
+
 def _sqlite3(name: str, args: Argv) -> Effects:
     parsed = parse(args, _SQLITE)
     acc = Acc()
@@ -424,6 +466,7 @@ def _sqlite3(name: str, args: Argv) -> Effects:
         acc.write(operands[0])
     for text in parsed.values("-cmd") + operands[1:]:
         _sql(acc, text, (".shell", ".system"))
+        _sqlite_files(acc, text)
     return acc.build()
 
 

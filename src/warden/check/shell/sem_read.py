@@ -10,6 +10,7 @@ import re
 
 from warden.check.facts import FileOp, NetDirection
 from warden.check.shell.effects import Effects
+from warden.check.shell.inline_sink import is_secret_env
 from warden.check.shell.sem_core import Acc, Argv, Grammar, Handler, parse
 
 __all__ = ["HANDLERS"]
@@ -358,6 +359,22 @@ def _awk(name: str, args: Argv) -> Effects:
 _JQ = Grammar("-f -L --from-file --indent --tab --arg --argjson --slurpfile --rawfile")
 
 
+#: jq's environment: the builtin ``env`` and ``$ENV``, whole or one member (``$ENV.TOKEN``,
+#: ``env["TOKEN"]``). A ``.env`` field or ``$envx`` is not it.
+_JQ_ENV = re.compile(r"""(?<![\w$.])(?:\$ENV|env)(?![\w(])(?:\s*(?:\.|\[\s*")([A-Za-z_]\w*))?""")
+
+
+def _jq_env(acc: Acc, program: str) -> None:
+    """``jq -n env`` / ``'$ENV'`` prints the whole environment, as ``env`` does (``env.dump``);
+    ``$ENV.NAME`` reads one variable (``env.read`` for a secret-looking name, as inline
+    code's reads are reported)."""
+    for found in _JQ_ENV.finditer(program):
+        if found.group(1) is None:
+            acc.mark("env.dump", "jq")
+        elif is_secret_env(found.group(1)):
+            acc.mark("env.read", found.group(1))
+
+
 def _jq(name: str, args: Argv) -> Effects:
     acc = Acc()
     operands: list[str] = []
@@ -387,6 +404,7 @@ def _jq(name: str, args: Argv) -> Effects:
         else:
             operands.append(word)
     if operands and not from_file:
+        _jq_env(acc, operands[0])
         operands = operands[1:]
     acc.files_of(FileOp.READ, operands)
     return acc.build()

@@ -80,6 +80,10 @@ Markers
     editor.exec                  command                 vim -c '!..' / +'py ..', emacs --eval
     env.bash-env                 value                   BASH_ENV/ENV set (runs on shell start)
     env.clear                    ""                      env -i
+    env.dump                     program                 the whole environment printed (jq -n env;
+                                                         the walker: env, printenv, set)
+    env.read                     variable or ``*``       jq ``$ENV.NAME`` (secret-looking names),
+                                                         inline code's environment reads
     env.ld-preload               value                   LD_PRELOAD/LD_LIBRARY_PATH/LD_AUDIT/
                                                          DYLD_INSERT_LIBRARIES set
     env.prompt-command           value                   PROMPT_COMMAND set
