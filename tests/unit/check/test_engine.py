@@ -273,3 +273,36 @@ def test_workspace_patterns_work_in_every_path_list(tmp_path) -> None:
     assert d.verdict is Verdict.DENY and "policy.read-denied" in d.rules
     assert check("cat .env.shared", eng).verdict is Verdict.ALLOW
     assert check("cat .env", eng).verdict is Verdict.DENY
+
+
+@pytest.mark.parametrize(
+    ("command", "rule"),
+    [
+        # review s9 (red2): closed as asks, not denies; each stays at least an ask
+        ("npm config set script-shell /tmp/s.sh", "persist.npm-lifecycle"),
+        ("npm pkg set scripts.postinstall=./setup.js", "persist.npm-lifecycle"),
+        ("pip install --target ~/.ssh x", "policy.write-outside-workspace"),
+        ("pip download -d ~/.ssh x", "policy.write-outside-workspace"),
+        ("pip install -i http://203.0.113.7/simple x", "exec.plain-http-index"),
+    ],
+)
+def test_review_s9_asks(command: str, rule: str) -> None:
+    decision = check(command)
+    assert decision.verdict >= Verdict.ASK and rule in decision.rules, decision
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "npm exec jest",
+        "npx prettier --check .",
+        "make -C build",
+        "sqlite3 app.db .tables",
+        "jq .name package.json",
+        "pip download -d wheels/ x",
+        "pip install --extra-index-url https://download.pytorch.org/whl/cpu torch",
+        "git credential approve",
+    ],
+)
+def test_review_s9_look_alikes_stay_allowed(command: str) -> None:
+    assert check(command).verdict is Verdict.ALLOW

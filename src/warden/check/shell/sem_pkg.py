@@ -89,6 +89,13 @@ _PY_VALUES = Grammar(
     " --from --spec --with --src --upgrade-strategy --progress-bar --log --proxy --retries"
     " --timeout --trusted-host --cert --client-cert --report --group --extra --source"
 )
+#: pip's own value options besides the Python ones (`pdm add -d` is a flag: not shared).
+_PIP_VALUES = Grammar(" ".join((*_PY_VALUES.values, "-d", "--dest")))
+#: The directories pip writes a package into: ``download -d DIR``, ``install --target DIR``
+#: (``--prefix``, ``--root``, ``--src`` for editable checkouts). Reported as recursive
+#: writes, so a target such as ``~/.ssh`` or ``~/.config/warden`` meets the rules of
+#: what lies inside it, as ``cp -r x ~/.ssh`` does.
+_PIP_DIRS = ("-d", "--dest", "-t", "--target", "--prefix", "--root", "--src")
 _JS_VALUES = Grammar(
     "-C -p --registry --prefix --cache --userconfig --filter --tag --save-prefix --package"
     " --otp --scope --dir --cwd --workspace --globalconfig -c --call --script-shell"
@@ -120,6 +127,7 @@ _GRAMMARS = {
         ("pip", "pip3", "uv", "uvx", "poetry", "pipx", "pdm", "conda", "mamba"), _PY_VALUES
     ),
     **dict.fromkeys(("npm", "pnpm", "yarn", "bun", "npx", "bunx"), _JS_VALUES),
+    **dict.fromkeys(("pip", "pip3"), _PIP_VALUES),
 }
 _DIRECT_RUNNERS = frozenset({"npx", "bunx", "uvx"})
 # Tools whose `publish` uploads to the registry (`dotnet publish` only builds into a folder).
@@ -225,6 +233,9 @@ def _pkg(name: str, args: Argv) -> Effects:
         acc.mark("pkg.custom-index", index)
     if not indexes:
         acc.link(NetDirection.FETCH, _REGISTRY.get(name, name))
+    if grammar is _PIP_VALUES:
+        for directory in parsed.values(*_PIP_DIRS):
+            acc.file(FileOp.WRITE, directory, recursive=True)
     for requirement in parsed.values("-r", "--requirement", "-c", "--constraint"):
         acc.read(requirement)
         acc.mark("pkg.install", requirement)

