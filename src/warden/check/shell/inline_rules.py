@@ -171,6 +171,7 @@ for _name in ("copyFile", "copyFileSync"):
 for _name in ("rename", "renameSync"):
     _node_rules[f"Deno.{_name}"] = Rule("copy", 0, 1, op="move")
 _node_rules["Deno.Command"] = Rule("spawn")
+_node_rules["Deno.run"] = Rule("spawn", op="options-cmd")  # Deno 1: `Deno.run({cmd: [...]})`
 _node_rules["Bun.file"] = _f(READ)
 _node_rules["Bun.write"] = _f(WRITE)
 _node_rules["Bun.spawn"] = Rule("spawn")

@@ -73,6 +73,13 @@ class _Scanner(ScanBase):
             elif tok.kind == "code":
                 self.eval_code(tok.text, f"{self.lang.name} s///e", None)
                 i += 1
+            elif (
+                tok.text == "$" and self.lang.name == "node"
+                and i + 1 < n and toks[i + 1].kind == "str"
+            ):  # fmt: skip
+                # a tagged template: Bun's and zx's shell (`Bun.$\`cat F\``, `$\`ls\``)
+                self.shell_text(toks[i + 1].text, "node $`...`")
+                i += 2
             elif tok.kind == "id":
                 nxt = toks[i + 1].text if i + 1 < n else ""
                 if tok.text in words or (
@@ -275,6 +282,8 @@ class _Scanner(ScanBase):
         first = self.arg(args, rule.a)
         if first is None:
             return
+        if rule.op == "options-cmd" and first[0].text == "{":  # `Deno.run({cmd: [...]})`
+            first = _member_list(first, "cmd") or first
         if is_list(first):
             self.sink.argv([self.value(x) for x in split(first[1:-1])], name)
             return

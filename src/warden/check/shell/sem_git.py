@@ -480,4 +480,19 @@ def _git(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
-HANDLERS: dict[str, Handler] = {"git": _git}
+#: git's credential helpers are programs too (``/usr/lib/git-core/git-credential-store get``).
+_HELPER_PROGRAMS = (
+    "git-credential-store", "git-credential-cache", "git-credential-libsecret",
+    "git-credential-osxkeychain", "git-credential-manager", "git-credential-manager-core",
+    "git-credential-gnome-keyring", "git-credential-netrc", "git-credential-wincred",
+)  # fmt: skip
+
+
+def _helper_program(name: str, args: Argv) -> Effects:
+    """A credential helper run by its own name: as ``git credential-NAME``."""
+    acc = Acc()
+    _credential_helper(name.removeprefix("git-"), _Ctx(acc, None), args)
+    return acc.build()
+
+
+HANDLERS: dict[str, Handler] = {"git": _git, **dict.fromkeys(_HELPER_PROGRAMS, _helper_program)}

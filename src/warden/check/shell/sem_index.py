@@ -80,7 +80,9 @@ _NAMES = {
         "docker", "kubectl", "nerdctl", "oc", "podman",
     ),
     "sem_git": (
-        "git",
+        "git", "git-credential-cache", "git-credential-gnome-keyring", "git-credential-libsecret",
+        "git-credential-manager", "git-credential-manager-core", "git-credential-netrc",
+        "git-credential-osxkeychain", "git-credential-store", "git-credential-wincred",
     ),
     "sem_system": (
         "aa-complain", "aa-disable", "aa-teardown", "adduser", "auditctl", "cfdisk", "chfn",

@@ -514,3 +514,12 @@ def test_deno_command_and_bun_spawn_run_their_argv() -> None:
     assert analyze_inline("node", code) == Effects(
         nested=(("git", "status", "-s"), ("ls", "-la"))
     )
+
+
+def test_deno_run_and_bun_shell_template() -> None:
+    code = 'Deno.run({cmd: ["git", "status"]}); await Bun.$`ls -la`; await $`echo ${x}`'
+    assert analyze_inline("node", code) == Effects(
+        nested=(("git", "status"),),
+        shell_code=("ls -la", "echo ${WARDEN_UNRESOLVED}"),
+        markers=(("inline.dynamic-exec", "node $`...`"),),  # the unknown ${x}
+    )
