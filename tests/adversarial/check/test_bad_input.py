@@ -199,3 +199,10 @@ def test_positional_parameters_are_bounded() -> None:
     judge("set " + "-e " * 100_000 + "-- x")
     small = " ".join(["a"] * (MAX_POSITIONAL // 2 - 2))
     assert judge(f"set -- {small}; echo $1").verdict == Verdict.ALLOW
+
+
+def test_makefile_text_is_read_in_linear_time() -> None:
+    """A `$(shell` regular expression ran to the end of the line from every `$(shell` (session
+    9 review: 32,000 of them with no closing bracket took 90 s of CPU)."""
+    judge("make --eval='x: " + "$(shell " * 60_000 + "'")
+    judge("make --eval='x: " + "${shell " * 60_000 + ")'")
