@@ -341,7 +341,7 @@ def _apply_effects(
     if eff.detached and not any(m.startswith("detach.") for m, _ in eff.markers):
         sink.mark("detach.other", name, span)
     if len(argv) > 1 and (name in _SHELLS or name == "source" or name == "."
-                          or name.rstrip("0123456789.") in _INTERPRETERS):  # fmt: skip
+                          or _language(name)):  # fmt: skip
         _sourced(sink, frame, name, argv, stdin, span, privileged, via)
     if name in MAKES and (sink.fd_outs is not None or sink.written is not None):
         _makefiles(sink, frame, name, eff, span, privileged, via)
@@ -424,12 +424,14 @@ def _sourced(
         code = stdin
     elif sink.fd_outs is not None and script in sink.fd_outs:
         code = sink.fd_outs[script]
-    elif sink.written is not None and normalize(script, sink.paths) in sink.written:
-        code = sink.written[normalize(script, sink.paths)]
+    elif sink.written is not None and (
+        written := sink.written.get(normalize(script, sink.paths))
+    ) is not None:
+        code = written
     else:
         return
     if code.value is not None:
-        runner = name if name.rstrip("0123456789.") in _INTERPRETERS else "bash"
+        runner = name if _language(name) else "bash"
         _stdin_code(sink, frame, runner, code, span, privileged, via)
 
 
@@ -450,6 +452,11 @@ def _makefiles(
             continue
         if code.value is not None:
             _stdin_code(sink, frame, name, code, span, privileged, via)
+
+
+def _language(name: str) -> str:
+    """The inline-code language of the interpreter ``name`` (``python3.11``: python), or ``""``."""
+    return _INTERPRETERS.get(name.rstrip("0123456789."), "")
 
 
 def _remember_written(sink: _Sink, raw: str, out: _Out, *, append: bool) -> None:
@@ -478,7 +485,7 @@ def _run_written(
     runner = "bash"
     if first.startswith("#!"):
         word = first.split()[-1].rpartition("/")[2] if first.split() else ""
-        if word.rstrip("0123456789.") in _INTERPRETERS:
+        if _language(word):
             runner = word
     _stdin_code(sink, frame, runner, code, span, privileged, via)
 
@@ -655,7 +662,7 @@ def _stdin_code(
         src=b"", text="", depth=frame.depth, via=(*frame.via, *via, f"{name} <stdin>"),
         span=span, privileged=privileged, vars=frame.vars, remote=frame.remote,
     )  # fmt: skip
-    lang = "shell" if name in _SHELLS else _INTERPRETERS.get(name.rstrip("0123456789."), "")
+    lang = "shell" if name in _SHELLS else _language(name)
     if name in MAKES:  # `make -f -`: the makefile is on stdin
         walker._walk_code(sink, child, makefile_code(stdin.value), _NONE)
     elif lang == "shell":

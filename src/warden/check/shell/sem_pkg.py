@@ -124,7 +124,7 @@ _OTHER_VALUES = Grammar(
 )
 _GRAMMARS = {
     **dict.fromkeys(
-        ("pip", "pip3", "uv", "uvx", "poetry", "pipx", "pdm", "conda", "mamba"), _PY_VALUES
+        ("uv", "uvx", "poetry", "pipx", "pdm", "conda", "mamba"), _PY_VALUES
     ),
     **dict.fromkeys(("npm", "pnpm", "yarn", "bun", "npx", "bunx"), _JS_VALUES),
     **dict.fromkeys(("pip", "pip3"), _PIP_VALUES),
@@ -191,7 +191,6 @@ def _pkg(name: str, args: Argv) -> Effects:
         elif words[:1] and words[0] in _JS_EXEC_VERBS:
             acc.run(args[args.index("--") + 1 :] if "--" in args else words[1:])
         _js_settings(acc, words)
-    words = parsed.operands
     verbs = _INSTALL_VERBS.get(name, ())
     if name in _DIRECT_RUNNERS:
         packages, installing = words[:1], True
