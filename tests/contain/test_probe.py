@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import time
+import subprocess
+import sys
 
 import pytest
 
@@ -53,13 +54,22 @@ def test_own_cgroup_path() -> None:
 
 
 def test_probe_is_fast() -> None:
-    # min of three: the machine is shared, and the claim is about the probe's own cost
-    times = []
-    for _ in range(3):
-        start = time.perf_counter()
-        probe.probe()
-        times.append((time.perf_counter() - start) * 1000)
-    assert min(times) < 100, times
+    """Min of three, in a fresh interpreter (what `warden doctor` and `warden run` are): the
+    probe forks twice, and a fork copies the page tables of its parent, which for this test
+    process, grown by thousands of tests, cost 106-109 ms a probe once (6-8 ms standalone)."""
+    code = (
+        "import time\n"
+        "from warden.contain import probe\n"
+        "times = []\n"
+        "for _ in range(3):\n"
+        "    start = time.perf_counter()\n"
+        "    probe.probe()\n"
+        "    times.append((time.perf_counter() - start) * 1000)\n"
+        "print(min(times))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True)  # fmt: skip
+    assert float(run.stdout) < 100, run.stdout
 
 
 def test_landlock_and_seccomp_agree_with_independent_sources(features: KernelFeatures) -> None:
