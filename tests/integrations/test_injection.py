@@ -136,3 +136,18 @@ def test_the_kept_excerpt_is_redact_text_of_the_output(output: str) -> None:
     scan = scan_output({"stdout": output})
     text, _ = response_text({"stdout": output})
     assert scan.redacted == redact_text(text[:KEEP_CHARS])
+
+
+def test_response_text_reads_in_document_order_and_stops_past_the_limit() -> None:
+    """Strings in document order, one separator each counted; the piece that crosses the limit
+    is the last read; strings are read down to ``MAX_DEPTH`` containers deep, not below."""
+    from warden.integrations.hooks.outputscan import MAX_DEPTH
+
+    value = {"a": "xxxx", "b": ["yy", {"c": "zzz"}], "d": "w", "n": 3}
+    assert response_text(value, limit=100) == ("xxxx\nyy\nzzz\nw", 14)
+    assert response_text(value, limit=7) == ("xxxx\nyy", 8)  # "yy" crossed it: nothing after
+    deep: object = "deep"
+    for _ in range(MAX_DEPTH):
+        deep = [deep]
+    assert response_text(deep) == ("deep", 5)
+    assert response_text([deep]) == ("", 0)

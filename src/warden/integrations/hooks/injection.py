@@ -136,6 +136,7 @@ def scan_injection(text: str) -> InjectionScan:
     complete = len(text) <= SCAN_LIMIT
     head = text[:SCAN_LIMIT]
     hits: list[InjectionHit] = []
+    normal = head
     if not head.isascii():
         tag = _TAGS.search(head)
         if tag:
@@ -144,13 +145,14 @@ def scan_injection(text: str) -> InjectionScan:
 
         if find_invisible(head):
             hits.append(InjectionHit("invisible-characters", _WEAK, "invisible characters"))
-    normal = _normalise(head)
+        normal = _normalise(head)  # ASCII reads as it is
     token = _CHAT_TOKENS.search(normal) if ("<" in normal or "[" in normal) else None
     if token:
         hits.append(InjectionHit("chat-role-token", _STRONG, token[0]))
     body = normal.lower()
+    contains = body.__contains__
     for name, weight, anchors, pattern in _SIGNALS:
-        if not any(a in body for a in anchors):
+        if not any(map(contains, anchors)):  # a C loop: no generator frame per anchor
             continue
         found = pattern.search(body)
         if found:

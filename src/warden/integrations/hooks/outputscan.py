@@ -9,7 +9,7 @@ kinds and injection signals, never the secret values; the kept excerpt is redact
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from warden.integrations.hooks.injection import SCAN_LIMIT, InjectionScan, scan_injection
@@ -32,27 +32,34 @@ class OutputScan(NamedTuple):
     redacted: str
 
 
-def _strings(value: Any, depth: int = 0) -> Iterator[str]:
+def _gather(value: Any, depth: int, parts: list[str], total: int, limit: int) -> int:
+    """Append ``value``'s strings to ``parts`` in document order, nested containers followed
+    to :data:`MAX_DEPTH`; stop once ``total`` (characters so far, one more per piece) passes
+    ``limit``. Returns the new total. A plain recursion, not a generator: a nested result is
+    walked with one call per container rather than a generator frame per value per level."""
     if isinstance(value, str):
-        yield value
-    elif depth < MAX_DEPTH and isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item, depth + 1)
-    elif depth < MAX_DEPTH and isinstance(value, list):
-        for item in value:
-            yield from _strings(item, depth + 1)
+        parts.append(value)
+        return total + len(value) + 1
+    if depth >= MAX_DEPTH:
+        return total
+    if isinstance(value, dict):
+        items: Iterable[Any] = value.values()
+    elif isinstance(value, list):
+        items = value
+    else:
+        return total
+    for item in items:
+        total = _gather(item, depth + 1, parts, total, limit)
+        if total > limit:
+            break
+    return total
 
 
 def response_text(value: Any, limit: int = SCAN_LIMIT) -> tuple[str, int]:
     """The text of a tool response (its string values joined), cut at ``limit``; and the
     total number of characters seen (up to the cut, plus the piece that crossed it)."""
     parts: list[str] = []
-    total = 0
-    for piece in _strings(value):
-        parts.append(piece)
-        total += len(piece) + 1
-        if total > limit:
-            break
+    total = _gather(value, 0, parts, 0, limit)
     return "\n".join(parts)[:limit], total
 
 

@@ -188,9 +188,12 @@ def _has_pem_key(value: Any, depth: int = 0) -> bool:
     if depth > 32:
         return False
     if isinstance(value, dict):
-        return any(_has_pem_key(v, depth + 1) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_pem_key(v, depth + 1) for v in value)
+        value = value.values()
+    elif not isinstance(value, list):
+        return False
+    for item in value:  # noqa: SIM110 - a loop: any() over a generator costs a frame per item
+        if _has_pem_key(item, depth + 1):
+            return True
     return False
 
 
