@@ -280,19 +280,29 @@ def _fold_name(sink: _Sink, name: str, span: Span) -> str:
 def _call_function(
     sink: _Sink, frame: _Frame, name: str, argv: tuple[str, ...], stdin: _Out, span: Span
 ) -> _Out:
+    function = frame.functions[name]
+    body = function.body
     if name in frame.calling:
-        body_text = _node_text(frame, frame.functions[name])
+        body_text = function.src[body.start_byte : body.end_byte].decode("utf-8", "replace")
         forks = "&" in body_text or "|" in body_text
         kind = "resource.fork-bomb" if forks else "resource.recursion"
         sink.mark(kind, f"function {name} calls itself", span)
         return _NONE
     saved = frame.calling
     saved_vars = dict(frame.vars)
+    saved_src, saved_text = frame.src, frame.text
     frame.calling = (*saved, name)
     frame.vars["@"] = frame.vars["*"] = " ".join(argv[1:])
     for index, arg in enumerate(argv[1:10], start=1):
         frame.vars[str(index)] = arg
-    out = walker._walk(sink, frame, frame.functions[name], stdin)
+    # the body's words are read from the code that defined it (called from nested code, the
+    # frame's own text is that code: `f() { cat ~/.ssh/id_rsa; }; eval f` read garbage words
+    # from "f" and was allowed)
+    frame.src, frame.text = function.src, function.text
+    try:
+        out = walker._walk(sink, frame, body, stdin)
+    finally:
+        frame.src, frame.text = saved_src, saved_text
     frame.calling = saved
     frame.vars = saved_vars
     return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable
+from typing import NamedTuple
 
 import msgspec
 import tree_sitter
@@ -192,6 +193,16 @@ def shows_only(execs: list[Exec], net: list[NetAccess], files: tuple[FileAccess,
     return all(f.op is _LIST or f.op is FileOp.READ for f in files)
 
 
+class _Function(NamedTuple):
+    """A shell function: its body node and the code it was defined in, into which the node's
+    byte offsets point (a call from nested code, `f() { cat ~/.ssh/id_rsa; }; eval f`, walks
+    it in a frame whose own text is the nested code's)."""
+
+    body: tree_sitter.Node
+    src: bytes
+    text: str
+
+
 class _Frame(msgspec.Struct):
     """How the text being walked relates to the command the person sees."""
 
@@ -203,7 +214,7 @@ class _Frame(msgspec.Struct):
     privileged: bool = False
     background: bool = False
     vars: dict[str, str] = msgspec.field(default_factory=dict)
-    functions: dict[str, tree_sitter.Node] = msgspec.field(default_factory=dict)
+    functions: dict[str, _Function] = msgspec.field(default_factory=dict)
     calling: tuple[str, ...] = ()
     pipe_span: Span | None = None  # the pipeline being walked: evidence for data-flow findings
     remote: bool = False  # runs on another machine or in a container (ssh, docker run)

@@ -35,6 +35,7 @@ from warden.check.shell.state import (
     EffectsFn,
     InlineFn,
     _Frame,
+    _Function,
     _node_text,
     _Out,
     _parser,
@@ -395,7 +396,7 @@ def _walk_node(sink: _Sink, frame: _Frame, node: tree_sitter.Node, stdin: _Out) 
         name_node = node.child_by_field_name("name")
         body = node.child_by_field_name("body")
         if name_node is not None and body is not None:
-            frame.functions[_node_text(frame, name_node)] = body
+            frame.functions[_node_text(frame, name_node)] = _Function(body, frame.src, frame.text)
         return _NONE
     if kind == "ERROR":
         return _error_fallback(sink, frame, node, stdin)
