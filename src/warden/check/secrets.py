@@ -450,15 +450,41 @@ _gate_hit = _bytes_searcher(_GATE)
 _format_hit = _bytes_searcher(_FORMAT_TRIGGER)
 
 
+#: Texts up to this many characters are remembered by :func:`_scan` (one at a time).
+MEMO_CHARS = 1 << 16
+
+#: The last text past the gate that :func:`_scan` answered for, with its answer: ``(text,
+#: spans, exhausted)``. A decision scans its command for facts and then, when a rule matched,
+#: redacts the same text for the finding's evidence: that second scan repeated the first (on
+#: the bench corpus, 836 of 1,221 redactions; a decoded reverse shell's entropy tests ran
+#: twice). One entry, a pure function's answer for an equal text, replaced whole (a tuple read
+#: through one reference is consistent when threads race: the worst case is a miss). Texts
+#: the gate stops are not remembered: the gate is their whole scan.
+_last_scan: tuple[str, tuple[tuple[int, int, str], ...], bool] | None = None
+
+
 def _scan(text: str) -> tuple[list[tuple[int, int, str]], bool]:
     """Accepted (start, end, kind) spans of the first SCAN_LIMIT characters, and whether a work
-    cap (MAX_HITS, MAX_CANDIDATES) stopped the scan early ("exhausted")."""
+    cap (MAX_HITS, MAX_CANDIDATES) stopped the scan early ("exhausted"). A new list each call
+    (callers sort it)."""
+    global _last_scan
     text = text[:SCAN_LIMIT]
+    last = _last_scan
+    if last is not None and (last[0] is text or last[0] == text):
+        return list(last[1]), last[2]
     # Every pattern is ASCII, so a non-ASCII character can only ever be a separator; encoding it
     # as one "?" byte keeps offsets equal to str indexes and lets RE2 skip UTF-8 bookkeeping.
     data = text.encode("ascii", "replace")
     if not _gate_hit(data):
         return [], False
+    items, exhausted = _scan_gated(text, data)
+    if len(text) <= MEMO_CHARS:
+        _last_scan = (text, tuple(items), exhausted)
+    return items, exhausted
+
+
+def _scan_gated(text: str, data: bytes) -> tuple[list[tuple[int, int, str]], bool]:
+    """:func:`_scan` of a text that passed the gate (``data``: its ASCII bytes)."""
     found = _Spans()
     budget = MAX_CANDIDATES
 

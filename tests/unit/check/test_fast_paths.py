@@ -212,8 +212,44 @@ def test_narrow_basic_auth_gate_scans_as_the_wide_one(pieces: list[str]) -> None
     narrow = secrets.scan_secrets(text, "command")
     with pytest.MonkeyPatch.context() as m:
         m.setattr(secrets, "_gate_hit", lambda data: _WIDE_GATE.search(data) is not None)
+        m.setattr(secrets, "_last_scan", None)  # the remembered narrow answer would come back
         wide = secrets.scan_secrets(text, "command")
     assert narrow == wide
+
+
+def _secret_texts() -> list[str]:
+    root = Path(__file__).resolve().parents[2] / "corpus" / "secrets"
+    import json
+
+    texts = [json.loads(line)["text"] for line in
+             (root / "secrets.jsonl").read_text().splitlines() if line.strip()]  # fmt: skip
+    texts += [line.replace("\\n", "\n") for line in (root / "benign.txt").read_text().splitlines()
+              if line.strip() and not line.startswith("#")]  # fmt: skip
+    return texts
+
+
+def test_remembered_scan_answers_as_a_fresh_one() -> None:
+    """``secrets._scan`` remembers its last text: a redaction right after the scan of the same
+    text (what a decision with a finding does) gives what a fresh scan gives, a different text
+    is never answered from the memo, and the list handed out is the caller's own."""
+    texts = _secret_texts() + [str(p) for p in _payloads() if isinstance(p, str)][:400]
+    fresh = []
+    for text in texts:
+        secrets._last_scan = None
+        fresh.append((secrets.scan_secrets(text, "command"), secrets.redact_text(text)))
+    secrets._last_scan = None
+    for text, (scan, redacted) in zip(texts, fresh, strict=True):
+        assert secrets.scan_secrets(text, "command") == scan
+        assert secrets.redact_text(text) == redacted  # answered from the memo
+    hits = [t for t, (scan, _) in zip(texts, fresh, strict=True) if scan.hits]
+    assert len(hits) > 100
+    for text in hits:  # another text of the same length is scanned, not remembered
+        secrets.scan_secrets(text, "command")
+        other = "x" * len(text)
+        assert secrets.scan_secrets(other, "command").hits == ()
+        items, _ = secrets._scan(text)
+        items.clear()  # the caller's list: the memo keeps its own copy
+        assert secrets._scan(text)[0] != []
 
 
 def _payloads() -> list[object]:
