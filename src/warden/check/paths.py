@@ -217,7 +217,11 @@ def _make_link_free() -> Callable[[str], bool] | None:
     - it fails with ``ENOENT`` or ``ENOTDIR``: the walk met a missing component (or a file
       used as a directory) before any link. ``open`` following links stops at the same
       component, and :func:`_resolve_missing` walks the same components, finds no link
-      before the one that fails, and answers ``path``.
+      before the one that fails, and answers ``path``. The call also asks for a directory
+      (``O_DIRECTORY``): an existing file that is not one, the last component reached
+      without a link (a link there fails with ``ELOOP`` first: the kernel follows or refuses
+      a link before it checks the type), fails with ``ENOTDIR``, the same answer without a
+      descriptor to close (one system call instead of two; only directories still open).
 
     Anything else (``ELOOP``: a link on the way; ``EACCES``, ``ENAMETOOLONG``, a name the
     file system encoding cannot hold) says False and the descriptor route answers. Three
@@ -248,7 +252,8 @@ def _make_link_free() -> Callable[[str], bool] | None:
                             ctypes.c_size_t)  # fmt: skip
     except (ImportError, OSError, AttributeError):
         return None
-    how = (ctypes.c_uint64 * 3)(os.O_PATH | os.O_CLOEXEC, 0, _RESOLVE_NO_SYMLINKS)
+    how = (ctypes.c_uint64 * 3)(os.O_PATH | os.O_CLOEXEC | os.O_DIRECTORY, 0,
+                                _RESOLVE_NO_SYMLINKS)  # fmt: skip
     where, size = ctypes.addressof(how), ctypes.sizeof(how)
     get_errno, close = ctypes.get_errno, os.close
     missing = (errno.ENOENT, errno.ENOTDIR)

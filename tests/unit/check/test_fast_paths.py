@@ -47,11 +47,13 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "loop-b").symlink_to("loop-a")
     (root / "closed").mkdir()
     (root / "closed" / "inside").mkdir()
+    os.mkfifo(root / "dir" / "fifo")
+    (root / "to-fifo").symlink_to("dir/fifo")
     return root
 
 
 _NAMES = ["dir", "sub", "file", "link-dir", "up", "abs", "dangling", "dangling-abs", "loop-a",
-          "missing", "closed", "inside", "x"]  # fmt: skip
+          "missing", "closed", "inside", "x", "fifo", "to-fifo"]  # fmt: skip
 
 
 @settings(max_examples=400, deadline=None)
@@ -127,10 +129,10 @@ def test_one_call_check_answers_as_the_descriptor_route(
 def test_one_call_check_says_true_for_plain_paths_and_false_for_links(
     tree: Path, link_free: Callable[[str], bool]
 ) -> None:
-    for tail in ("dir/file", "dir/sub", "missing", "dir/missing/x", "dir/file/x"):
+    for tail in ("dir/file", "dir/sub", "missing", "dir/missing/x", "dir/file/x", "dir/fifo"):
         assert link_free(f"{tree}/{tail}"), tail
     for tail in ("link-dir", "link-dir/file", "link-dir/missing", "dir/up", "abs", "dangling",
-                 "dangling/more", "dangling-abs", "loop-a", "loop-a/x"):  # fmt: skip
+                 "dangling/more", "dangling-abs", "loop-a", "loop-a/x", "to-fifo"):  # fmt: skip
         assert not link_free(f"{tree}/{tail}"), tail
     for path in ("/proc/self/fd/0", "/dev/stdin", "/proc/1/root/etc", "/" + "a" * 300,
                  "/x" * 3000, "/a\udc80b".replace("\udc80", "\ud800")):  # fmt: skip
