@@ -154,3 +154,60 @@ def test_a_wrong_float_text_from_msgspec_is_caught(monkeypatch: pytest.MonkeyPat
     assert not canonical._plain(rec)
     assert canonical_json(rec) == rfc8785.dumps(rec)
     assert b"1795248600.1234560" not in canonical_json(rec)
+
+
+def _plain_or_error(check: Any, obj: Any) -> object:
+    try:
+        return bool(check(obj))
+    except Exception as exc:  # the same exception type either way (e.g. RecursionError)
+        return type(exc)
+
+
+try:
+    from warden.record import _native as _native_mod
+except ImportError:  # the extension was not built: canonical_json runs the Python walk
+    _native_mod = None  # type: ignore[assignment]
+needs_native = pytest.mark.skipif(_native_mod is None, reason="C extension not built")
+
+
+@needs_native
+@SETTINGS
+@given(objects | st.builds(lambda t, c: {"time": t, "a": {"c": [c, t, 1]}}, timestamps, strings))
+@example({"x": True, "y": None, "z": [False, 1.5, [2**53 - 1, -(2**53) + 1]]})
+@example({"x": 2**53})
+@example({"x": [{"y": 1e16}]})
+def test_native_walk_is_the_python_walk(obj: dict[Any, Any]) -> None:
+    """The C type walk (``_native.plain``) answers exactly as ``canonical._plain``."""
+    assert _native_mod is not None
+    want = _plain_or_error(canonical._plain, obj)
+    assert _plain_or_error(lambda o: _native_mod.plain(o, canonical._encode), obj) == want
+
+
+@needs_native
+@pytest.mark.parametrize(
+    "obj",
+    [
+        {"v": _Verdict.ALLOW}, {"v": (1, 2)}, {1: "int key"}, {"x": float("nan")},
+        {"x": float("inf")}, {"x": 2**53}, {"x": -(2**53)}, {"x": {"y": [1, {"z": 1e400}]}},
+        {"x": b"bytes"}, {"x": {1, 2}}, {"x": 5.0}, {"x": 1e-5}, {"x": [True, 3 + 0j]},
+        {"x": [_Verdict.ALLOW]}, {"x": {"y": {"z": [1, [2, [{"w": object()}]]]}}},
+    ],
+)  # fmt: skip
+def test_native_walk_refuses(obj: dict[Any, Any]) -> None:
+    assert _native_mod is not None
+    assert not _native_mod.plain(obj, canonical._encode)
+    assert not canonical._plain(obj)
+
+
+@needs_native
+def test_native_walk_deep_nesting_raises_like_python() -> None:
+    obj: dict[str, Any] = {}
+    cur = obj
+    for _ in range(5000):
+        cur["a"] = [{}]
+        cur = cur["a"][0]
+    assert _native_mod is not None
+    with pytest.raises(RecursionError):
+        _native_mod.plain(obj, canonical._encode)
+    with pytest.raises(FormatError):
+        canonical_json(obj)

@@ -37,7 +37,7 @@ So the fast tiers can only be slower than the reference, never different.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
@@ -48,6 +48,14 @@ from warden.errors import FormatError
 __all__ = ["canonical_json", "parse_json_object"]
 
 _encode = msgspec.json.Encoder(order="sorted").encode
+#: The optional C extension (``_native.c``): :func:`_plain` without the interpreter (the same
+#: checks, the float's text compared with ``_encode``'s; a property test compares the two).
+#: None when it was not built.
+_native_plain: Callable[[dict[Any, Any], Callable[[Any], bytes]], bool] | None
+try:
+    from warden.record._native import plain as _native_plain
+except ImportError:  # pragma: no cover - depends on the build
+    _native_plain = None
 #: Digits become ``0`` and every other byte a space, so a run of 16 digits (an integer outside
 #: the IEEE-754 exact range, RFC 8785 §3.2.2.3) is a plain substring search: ~10x cheaper than a
 #: regular expression on a typical record. Runs inside strings are false positives: they only
@@ -164,7 +172,7 @@ def canonical_json(value: Mapping[str, Any]) -> bytes:
     data: bytes | None = None
     if type(value) is dict:
         try:
-            if _plain(value):
+            if _plain(value) if _native_plain is None else _native_plain(value, _encode):
                 data = _encode(value)
                 if data.isascii():
                     return data

@@ -44,6 +44,15 @@ EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 _sha256 = hashlib.sha256
 
+#: The optional C extension (``_native.c``, built by setup.py): the same tree folding with the
+#: GIL released, for the audit writer's batches. None when it was not built: the Python below
+#: computes the same blobs (a property test compares the two).
+_native_fold: Callable[[int, list[bytes], list[bytes]], list[bytes]] | None
+try:
+    from warden.record._native import fold as _native_fold
+except ImportError:  # pragma: no cover - depends on the build
+    _native_fold = None
+
 
 @dataclass(frozen=True, slots=True)
 class NodeId:
@@ -328,8 +337,13 @@ class CompactRange:
         loop per level instead of one per leaf: the writer's tree work per entry fell by
         ~1/5 (docs/audit.md section 9). Each level costs ~1 us of fixed overhead, so a
         batch under :data:`LEVELWISE_MIN` leaves (a lone acknowledged append commits one)
-        is appended leaf by leaf instead.
+        is appended leaf by leaf instead. With the C extension built, the whole batch is
+        folded in C, leaf by leaf, with the GIL released from 32 leaves on (docs/audit.md §9).
         """
+        if _native_fold is not None:
+            blobs = _native_fold(self.size, self._stack, list(leaves))
+            self.size += len(leaves)
+            return blobs
         if len(leaves) < LEVELWISE_MIN:
             return [b"".join(self.append(h)) for h in leaves]
         stack = self._stack

@@ -114,6 +114,14 @@ PARK_SECONDS = 1.0
 MAX_CONFLICT_RETRIES = 8
 
 _sha256 = hashlib.sha256
+#: The optional C extension (``_native.c``): the batch's entry bytes and leaf hashes, hashed
+#: with the GIL released (the producer thread runs meanwhile). None when it was not built:
+#: :func:`_entries_and_leaves` computes the same in Python.
+_native_leaves: Callable[[int, list[bytes]], tuple[list[bytes], list[bytes]]] | None
+try:
+    from warden.record._native import leaves as _native_leaves
+except ImportError:  # pragma: no cover - depends on the build
+    _native_leaves = None
 _new_lock = threading.Lock
 _monotonic = time.monotonic
 
@@ -491,9 +499,8 @@ class Writer:
         for _ in range(MAX_CONFLICT_RETRIES):
             tree = self._tree.copy()
             start = tree.size
-            # entry.entry_bytes, inlined on the hot path
-            datas = [b'{"i":%d,' % i + tail for i, tail in enumerate(tails, start)]
-            blobs = tree.append_many([_sha256(b"\x00" + d).digest() for d in datas])
+            datas, leaves = _entries_and_leaves(start, tails)
+            blobs = tree.append_many(leaves)
             payloads = [(start + k, p) for k, p in batch.payloads]
             signed = Checkpoint(self._signer.name, tree.size, tree.root()).sign(self._signer)
             every = CHECKPOINT_EVERY
@@ -507,6 +514,15 @@ class Writer:
             batch.start = start
             return signed
         raise StoreError("audit store kept changing under the writer (too many writers?)")
+
+
+def _entries_and_leaves(start: int, tails: list[bytes]) -> tuple[list[bytes], list[bytes]]:
+    """The complete entry bytes of a batch starting at index ``start`` and their leaf hashes
+    (``entry.entry_bytes`` and ``merkle.leaf_hash``, inlined on the hot path)."""
+    if _native_leaves is not None:
+        return _native_leaves(start, tails)
+    datas = [b'{"i":%d,' % i + tail for i, tail in enumerate(tails, start)]
+    return datas, [_sha256(b"\x00" + d).digest() for d in datas]
 
 
 def _call_soon(loop: asyncio.AbstractEventLoop, fn: Callable[..., None], *args: Any) -> None:
