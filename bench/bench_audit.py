@@ -371,9 +371,9 @@ def main() -> int:
         rows.append((f"durable batched appends ({n_batch:,})", f"{rate:,.0f} /s", ">= 100,000 /s"))
         rows.append(("  CPU per batched append (all threads)", f"{cpu * 1e6:.2f} us", ""))
         rows.append(("  of which the producer thread", f"{producer * 1e6:.2f} us", ""))
-        rows.append(("  C extension warden.record._native", native_state(), "(setup.py builds it)"))
         enc = bench_encode(n_batch)
         rows.append(("  of which canonical encoding (producer)", f"{enc * 1e6:.2f} us", ""))
+        rows.append(("  C extension warden.record._native", native_state(), "(setup.py builds it)"))
         thr, med, p95, p99 = bench_acked(tmp, 1, secs)
         rows.append(("acked appends, 1 producer", f"{thr:,.0f} /s", ""))
         rows.append(
