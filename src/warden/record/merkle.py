@@ -338,7 +338,7 @@ class CompactRange:
         ~1/5 (docs/audit.md section 9). Each level costs ~1 us of fixed overhead, so a
         batch under :data:`LEVELWISE_MIN` leaves (a lone acknowledged append commits one)
         is appended leaf by leaf instead. With the C extension built, the whole batch is
-        folded in C, leaf by leaf, with the GIL released from 32 leaves on (docs/audit.md §9).
+        folded in C, leaf by leaf, with the GIL released from 32 leaves on (docs/audit.md §5).
         """
         if _native_fold is not None:
             blobs = _native_fold(self.size, self._stack, list(leaves))
