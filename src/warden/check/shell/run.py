@@ -25,6 +25,7 @@ from warden.check.shell import expand, loops, values, walker
 from warden.check.shell.effects import Effects, NetRef
 from warden.check.shell.makefile import MAKES, makefile_code
 from warden.check.shell.netloc import parse_target
+from warden.check.shell.sem_archive import SQL_STDIN_ARGV
 from warden.check.shell.sem_core import STDIN_NAMES
 from warden.check.shell.semantics import LISTS_NAMES, PASSES_LINES
 from warden.check.shell.state import (
@@ -353,13 +354,18 @@ def _apply_effects(
     if len(argv) > 1 and (name in _SHELLS or name == "source" or name == "."
                           or _language(name)):  # fmt: skip
         _sourced(sink, frame, name, argv, stdin, span, privileged, via)
-    if name in MAKES and (sink.fd_outs is not None or sink.written is not None):
+    if (name in MAKES or name in SQL_STDIN_ARGV) and (
+        sink.fd_outs is not None or sink.written is not None
+    ):
         _makefiles(sink, frame, name, eff, span, privileged, via)
     if eff.nested or eff.shell_code or eff.inline_code or eff.stdin_is_code:
         _run_inner(sink, frame, name, eff, stdin, span, privileged, background, via, roots)
     # what this program prints
     if stdin.value is None and name != "echo" and name != "printf":
         value, decoded = None, False  # values.output's answer without a known input
+        if name == "cat" and sink.written is not None and len(argv) == 2:
+            known = sink.written.get(normalize(argv[1], sink.paths))  # `cat c.sql | sqlite3`
+            value = known.value if known is not None else None
     else:
         value, decoded = values.output(name, argv[1:], stdin.value)
     if stdin.origins or eff.outputs_network or eff.outputs_decoded or decoded:
@@ -675,6 +681,9 @@ def _stdin_code(
     lang = "shell" if name in _SHELLS else _language(name)
     if name in MAKES:  # `make -f -`: the makefile is on stdin
         walker._walk_code(sink, child, makefile_code(stdin.value), _NONE)
+    elif name in SQL_STDIN_ARGV:  # `echo '.shell CMD' | sqlite3 x.db`: the statements given
+        _run(sink, child, (*SQL_STDIN_ARGV[name], stdin.value), _NONE, span, frozenset(),
+             privileged=privileged)  # fmt: skip
     elif lang == "shell":
         walker._walk_code(sink, child, stdin.value, _NONE)
     elif lang:

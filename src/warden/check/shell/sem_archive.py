@@ -456,14 +456,27 @@ def _sqlite_files(acc: Acc, text: str) -> None:
         acc.file(_SQLITE_CALL_OPS[found.group(1).lower()], found.group(2).replace("''", "'"))
 
 
+#: SQL clients that run the statements arriving on stdin when given none, and the argv that
+#: runs a text as their statement: ``echo '.shell CMD' | sqlite3 x.db`` does what
+#: ``sqlite3 x.db '.shell CMD'`` does (``run._stdin_code`` walks the stdin that way).
+SQL_STDIN_ARGV = {
+    "sqlite3": ("sqlite3", ":memory:"), "sqlite": ("sqlite3", ":memory:"),
+    "psql": ("psql", "-c"), "mysql": ("mysql", "-e"), "mariadb": ("mysql", "-e"),
+}  # fmt: skip
+
+
 def _sqlite3(name: str, args: Argv) -> Effects:
     parsed = parse(args, _SQLITE)
     acc = Acc()
-    acc.read(parsed.value("-init"))
+    init = parsed.value("-init")
+    if init:  # the init file's statements run (`run._makefiles` walks a known text)
+        acc.read(init)
+        acc.file(FileOp.EXEC, init)
     operands = parsed.operands
     if operands:
         acc.read(operands[0])
         acc.write(operands[0])
+    acc.stdin_is_code = len(operands) <= 1
     for text in parsed.values("-cmd") + operands[1:]:
         _sql(acc, text, (".shell", ".system"))
         _sqlite_files(acc, text)
@@ -479,9 +492,15 @@ _PSQL = Grammar(
 def _psql(name: str, args: Argv) -> Effects:
     parsed = parse(args, _PSQL)
     acc = Acc()
-    for text in parsed.values("-c", "--command"):
+    commands = parsed.values("-c", "--command")
+    for text in commands:
         _sql(acc, text, ("\\!",))
-    acc.read(*[f for f in parsed.values("-f", "--file") if f != "-"])
+    scripts = parsed.values("-f", "--file")
+    for script in scripts:
+        if script != "-":
+            acc.read(script)
+            acc.file(FileOp.EXEC, script)
+    acc.stdin_is_code = not commands and (not scripts or "-" in scripts)
     acc.write(*parsed.values("-o", "--output", "-L", "--log-file"))
     host = parsed.value("-h", "--host")
     uris = [w for w in parsed.operands if "://" in w]
@@ -501,8 +520,10 @@ _MYSQL = Grammar(
 def _mysql(name: str, args: Argv) -> Effects:
     parsed = parse(args, _MYSQL)
     acc = Acc()
-    for text in parsed.values("-e", "--execute", "--init-command"):
+    statements = parsed.values("-e", "--execute")
+    for text in statements + parsed.values("--init-command"):
         _sql(acc, text, ("\\!", "system "))
+    acc.stdin_is_code = name != "mysqldump" and not statements
     acc.read(*parsed.values("--defaults-file", "--defaults-extra-file"))
     acc.write(*parsed.values("--tee"))
     host = parsed.value("-h", "--host")

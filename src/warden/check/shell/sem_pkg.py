@@ -241,15 +241,18 @@ def _pkg(name: str, args: Argv) -> Effects:
     for git in parsed.values("--git"):
         acc.link(NetDirection.FETCH, git)
         acc.mark("pkg.install", git)
+        acc.mark("pkg.remote-source", git)
     for path in parsed.values("-e", "--editable", "--path"):
         if is_url(path):
             acc.link(NetDirection.FETCH, path.removeprefix("git+"))
+            acc.mark("pkg.remote-source", path)
         else:
             acc.read(path)
         acc.mark("pkg.install", path)
     for package in packages:
         if is_url(package) or package.startswith("git+"):
             acc.link(NetDirection.FETCH, package.removeprefix("git+"))
+            acc.mark("pkg.remote-source", package)
         elif package.startswith((".", "/", "~")) or package.endswith((".whl", ".tar.gz", ".tgz")):
             acc.read(package)
         acc.mark("pkg.install", package)

@@ -149,6 +149,9 @@ Markers
     obfuscation.encoded-command  base64 text             pwsh -EncodedCommand
     pkg.custom-index             URL                     install from a non-default index/registry
     pkg.install                  package spec or ""      package install (``""``: from manifest)
+    pkg.remote-source            URL                     a package fetched from a URL or a VCS
+                                                         repository (``git+https://...``,
+                                                         ``cargo install --git``)
     pkg.lifecycle-script         ``scripts.NAME``        npm pkg set scripts.postinstall=... (runs
                                                          on the next install)
     pkg.publish                  tool                    npm/cargo/... publish

@@ -23,7 +23,7 @@ from types import ModuleType
 import tree_sitter
 
 from warden.check.facts import Facts, FileOp, Origin, Span
-from warden.check.paths import PathContext
+from warden.check.paths import PathContext, normalize
 from warden.check.shell import expand, loops, run
 from warden.check.shell.effects import Effects
 from warden.check.shell.state import (
@@ -357,7 +357,7 @@ def _walk_code(sink: _Sink, parent: _Frame, code: str, stdin: _Out, *, via: str 
         if out is not None:
             return out
     root = _parser().parse(parser_safe(src)).root_node
-    if root.has_error:
+    if root.has_error and not _only_late_herestrings(root):
         sink.mark("analysis.parse-error", _error_snippet(root, src), _span(frame, root))
     return _walk(sink, frame, root, stdin)
 
@@ -376,6 +376,38 @@ def parser_safe(src: bytes) -> bytes:
     if src.isascii():
         return src
     return _SURROGATE.sub(b"\xef\xbf\xbd", _ASTRAL.sub(b"\xf0\x90\x80\x80", src))
+
+
+def _late_herestring(node: tree_sitter.Node) -> bool:
+    """``node`` is the ``<<`` that tree-sitter-bash 0.25 cannot place in ``cat > f <<< X``:
+    its grammar takes a here-string only before the statement's other redirections, so a later
+    ``<<<`` parses as an ERROR ``<<`` followed by a file redirection ``< X``. Bash reads the
+    same here-string wherever it stands; the walker reads that redirection as one."""
+    if node.type != "ERROR" or node.child_count != 1 or node.children[0].type != "<<":
+        return False
+    parent, after = node.parent, node.next_sibling
+    return (
+        parent is not None and parent.type == "redirected_statement" and after is not None
+        and after.type == "file_redirect" and after.start_byte == node.end_byte
+        and after.child_count == 2 and after.children[0].type == "<"
+    )  # fmt: skip
+
+
+def _only_late_herestrings(root: tree_sitter.Node) -> bool:
+    """Every syntax error in the tree is a late here-string (:func:`_late_herestring`)."""
+    stack = [root]
+    found = False
+    while stack:
+        node = stack.pop()
+        if node.is_missing:
+            return False
+        if node.type == "ERROR":
+            if not _late_herestring(node):
+                return False
+            found = True
+        elif node.has_error:
+            stack.extend(node.children)
+    return found
 
 
 def _error_snippet(root: tree_sitter.Node, src: bytes) -> str:
@@ -564,8 +596,18 @@ def _redirected(sink: _Sink, frame: _Frame, node: tree_sitter.Node, stdin: _Out)
     for child in node.children:
         if child.type in ("file_redirect", "heredoc_redirect", "herestring_redirect"):
             redirects.append(child)
+        elif child.type == "ERROR" and body is not None and _late_herestring(child):
+            redirects.append(child)  # the `<<` of `> f <<< X`: the next redirect is its text
         elif child.is_named and body is None:
             body = child
+    if body is not None and body.type == "list" and not _backgrounded_children(body):
+        # `echo X > c.sql && sqlite3 x.db < c.sql`: tree-sitter-bash hangs the last command's
+        # redirections on the whole list; bash gives them to that command alone, after the
+        # commands before it have run (and written what it reads)
+        named = [child for child in body.children if child.is_named]
+        for child in named[:-1]:
+            _walk(sink, frame, child, _NONE)
+        body = named[-1]
     new_stdin, stdout_taken, after = _apply_redirects(sink, frame, redirects, stdin)
     stdout_file = sink.stdout_file
     out = _NONE
@@ -591,8 +633,17 @@ def _apply_redirects(
     stdout_taken = False
     after: list[tree_sitter.Node] = []
     sink.stdout_file = None
+    late_herestring = False
     for red in redirects:
         span = _span(frame, red)
+        if red.type == "ERROR":  # a late `<<<` (:func:`_late_herestring`)
+            late_herestring = True
+            continue
+        if late_herestring:  # `< X` after that `<<`: X is the here-string
+            late_herestring = False
+            words, origins = expand._eval_arg(sink, frame, red.children[1])
+            new_stdin = _Out(frozenset({Origin.LITERAL}) | origins, " ".join(words) + "\n")
+            continue
         if red.type == "heredoc_redirect":
             body_text = ""
             for child in red.children:
@@ -643,6 +694,8 @@ def _apply_redirects(
         if op in ("<",):
             run._file(sink, frame, FileOp.READ, dest, "<", span)
             new_stdin = _Out(frozenset({Origin.FILE}))
+            if sink.written is not None:  # `echo CODE > c.sql; sqlite3 x.db < c.sql`
+                new_stdin = sink.written.get(normalize(dest, sink.paths), new_stdin)
         elif op in (">", ">|", "&>", ">&"):
             run._file(sink, frame, FileOp.WRITE, dest, ">", span)
             if fd in ("", "1", "&"):

@@ -270,3 +270,33 @@ def test_a_prefix_assignment_is_not_seen_by_the_commands_own_words() -> None:
     # bash expands `$F` before F=... takes effect: only the program's environment has it
     assert (R, "/home/dev/project/$F") in files("F=a.txt cat $F")
     assert (R, "/home/dev/project/a.txt") not in files("F=a.txt true; cat $F")
+
+
+def test_a_here_string_after_another_redirection_is_not_a_parse_error() -> None:
+    # tree-sitter-bash takes `<<<` only before a statement's other redirections
+    assert "analysis.parse-error" not in markers("cat > notes.txt <<< 'hello world'")
+    assert "analysis.parse-error" not in markers("tr a-z A-Z 2>/dev/null > up.txt <<< $x")
+    # ... and its text is the program's stdin, not a file it reads
+    shell = facts("bash > out.txt <<< 'rm -rf build'")
+    assert [e.name for e in shell.execs] == ["bash", "rm"]
+    assert (R, "/home/dev/project/'rm -rf build'") not in {(f.op, f.path) for f in shell.files}
+    # other errors in the same line still are
+    assert "analysis.parse-error" in markers("cat > f <<< x; if then")
+    assert "analysis.parse-error" in markers("cat > f << < x")
+
+
+def test_redirections_of_the_last_command_of_a_list_are_its_own() -> None:
+    # tree-sitter-bash hangs them on the whole `&&` list: the file is written first, then read
+    assert names("echo 'rm -rf build' > c.sh && sh < c.sh") == ["echo", "sh", "rm"]
+    assert names("echo 'select 1' > q.sql && sqlite3 x.db < q.sql")[-1] == "sqlite3"
+
+
+def test_sql_clients_run_the_statements_on_their_stdin() -> None:
+    assert "rm" in names("echo '.shell rm -rf build' | sqlite3 x.db")
+    assert (R, "/home/dev/project/schema.sql") in files("sqlite3 x.db <<< '.read schema.sql'")
+    assert "id" in names("echo '\\! id' | psql -U postgres")
+    assert "id" in names("echo 'system id' | mysql -u root")
+    assert "id" in names("echo '.system id' > i.sql; sqlite3 -init i.sql x.db .quit")
+    # a statement given as an operand: stdin is not read
+    assert "rm" not in names("echo '.shell rm -rf build' | sqlite3 x.db 'select 1'")
+    assert "rm" not in names("echo '\\! rm -rf build' | psql -c 'select 1'")
