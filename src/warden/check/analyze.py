@@ -9,6 +9,7 @@ for invisible or confusable characters.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from warden.check.facts import (
     NetDirection,
     Origin,
     SecretHit,
+    fold_hidden,
 )
 from warden.check.paths import PathContext, is_within, normalize, resolve
 from warden.check.shell.netloc import parse_target
@@ -136,6 +138,8 @@ def analyze(action: Action, paths: PathContext) -> Facts:
             if change.op is ChangeOp.DELETE:
                 files.append(_access(FileOp.DELETE, change.path, action.tool, paths))
             elif change.op is ChangeOp.MOVE and change.move_to:
+                # moving a file out of a directory reads it (its bytes land elsewhere)
+                files.append(_access(FileOp.READ, change.path, action.tool, paths))
                 files.append(_access(FileOp.DELETE, change.path, action.tool, paths))
                 files.append(_access(FileOp.WRITE, change.move_to, action.tool, paths))
             else:
@@ -156,6 +160,9 @@ def analyze(action: Action, paths: PathContext) -> Facts:
         texts.append(("query", action.query or ""))
     else:
         _generic(action, paths, files, net, texts)
+        code = _tool_code(action)
+        if code:  # a shell or code-running tool: its code is walked as a command line
+            return _with_text(_joined(action, code, files, net, paths), tuple(texts))
     base = Facts(files=tuple(files), net=tuple(net))
     return _with_text(base, tuple(texts))
 
@@ -170,7 +177,7 @@ def _access(
     return FileAccess(
         op=op, path=path, raw=raw, by=by, span=(0, len(raw)), in_workspace=in_ws,
         glob=any(c in raw for c in "*?[") if glob is None else glob, recursive=recursive,
-        real=real if real != path else None,
+        real=real if real != path else None, folded=fold_hidden(path),
     )  # fmt: skip
 
 
@@ -197,6 +204,8 @@ def _strings(value: Any, budget: list[int]) -> Iterator[tuple[str, str]]:
 
 _PATH_KEYS = ("path", "file", "filename", "file_path", "dir", "directory", "source", "destination")
 _URL_KEYS = ("url", "uri", "endpoint", "href", "link")
+#: The argument of a move or rename tool that names the file moved away.
+_MOVED_KEYS = ("source", "src", "from", "old_path", "source_path")
 
 
 def _generic(
@@ -217,11 +226,118 @@ def _generic(
         elif len(value) < 4096 and (
             any(part in lowered for part in _PATH_KEYS) or value.startswith(("/", "~/"))
         ) and "\n" not in value:
-            op = FileOp.WRITE if any(w in action.tool.lower() for w in ("write", "edit", "move",
-                                                                       "create")) else FileOp.READ
+            tool = action.tool.lower()
+            if lowered in _MOVED_KEYS and ("move" in tool or "rename" in tool):
+                # the file moved away: read (its bytes land elsewhere) and deleted
+                files.append(_access(FileOp.READ, value, action.tool, paths))
+                files.append(_access(FileOp.DELETE, value, action.tool, paths))
+                continue
+            op = FileOp.WRITE if any(w in tool for w in ("write", "edit", "move",
+                                                         "create")) else FileOp.READ
             files.append(_access(op, value, action.tool, paths))  # fmt: skip
     if budget[0] <= 0:
         texts.append(("__incomplete__", "tool input too large"))
+
+
+#: Top-level arguments of an MCP or custom tool that hold a command line (or an argv array), as
+#: the MCP proxy's mapping reads them (``integrations.mcp.mapping``).
+_COMMAND_KEYS = ("command", "cmd", "commandline", "command_line", "shell_command", "bash_command",
+                 "script")  # fmt: skip
+#: Top-level arguments that hold code, when the tool's name says it runs code ...
+_CODE_KEYS = ("code", "source_code", "script", "python", "javascript", "js", "expression",
+              "program", "snippet", "cell")  # fmt: skip
+#: ... and those that hold SQL, when it names a database.
+_SQL_KEYS = ("sql", "query", "statement")
+#: Words of a tool's name (server and tool) that say it runs the code it is given ...
+_CODE_TOOL_WORDS = frozenset({"python", "py", "ipython", "eval", "exec", "execute", "run",
+                              "javascript", "js", "node", "deno", "repl", "notebook", "jupyter",
+                              "interpreter", "ruby", "perl", "php", "lua", "sql"})  # fmt: skip
+#: ... or that it talks to a database (``query {"query": ...}`` of a ``postgres`` server).
+_SQL_TOOL_WORDS = frozenset({"sql", "sqlite", "postgres", "postgresql", "pg", "mysql", "db",
+                             "database", "duckdb", "mariadb"})  # fmt: skip
+#: Language words (a ``language`` argument, a word of the tool's name) -> the command that runs
+#: that code; ``""`` for shell code, walked as itself. SQL is read as sqlite3's, whose functions
+#: name files (``readfile``); the statements (``DROP``...) are read alike in every dialect.
+_LANGUAGE_RUNNERS = {
+    "python": "python3 -c", "py": "python3 -c", "python3": "python3 -c", "ipython": "python3 -c",
+    "jupyter": "python3 -c", "notebook": "python3 -c",
+    "javascript": "node -e", "js": "node -e", "node": "node -e", "nodejs": "node -e",
+    "typescript": "node -e", "ts": "node -e", "deno": "node -e",
+    "ruby": "ruby -e", "rb": "ruby -e", "perl": "perl -e", "php": "php -r", "lua": "lua -e",
+    "sql": "sqlite3 :memory:", "sqlite": "sqlite3 :memory:", "postgres": "sqlite3 :memory:",
+    "postgresql": "sqlite3 :memory:", "pg": "sqlite3 :memory:", "mysql": "sqlite3 :memory:",
+    "duckdb": "sqlite3 :memory:", "mariadb": "sqlite3 :memory:",
+    "bash": "", "sh": "", "shell": "", "zsh": "",
+}  # fmt: skip
+
+
+def _tool_code(action: Action) -> list[str]:
+    """Command lines that do what an MCP or custom tool's code arguments ask: a command
+    (``{"command": "cat F"}``) as itself; code given to a code-running tool (``run_python
+    {"code": ...}``, ``execute_sql {"sql": ...}``, a ``postgres`` server's ``query {"query":
+    ...}``) as its interpreter run on it (``python3 -c CODE``). The language is the
+    ``language`` argument's, else a word of the tool's name, else the key's (``sql``); code
+    in no named language is read as Python. Top-level arguments only."""
+    args = action.input
+    if not isinstance(args, dict) or not args:
+        return []
+    words = set(re.split(r"[^a-z0-9]+", (action.tool or "").lower()))  # server and tool
+    code_tool = not words.isdisjoint(_CODE_TOOL_WORDS)
+    sql_tool = not words.isdisjoint(_SQL_TOOL_WORDS)
+    language = ""
+    if code_tool or sql_tool:
+        named = args.get("language") or args.get("lang") or args.get("kernel")
+        language = named.lower().strip() if isinstance(named, str) else ""
+        if language not in _LANGUAGE_RUNNERS:
+            language = next((w for w in _LANGUAGE_RUNNERS if w in words), "")
+    out: list[str] = []
+    seen: set[str] = set()
+    keys = [(k, "") for k in _COMMAND_KEYS]
+    if code_tool:
+        keys += [(k, language or "python") for k in _CODE_KEYS]
+    if code_tool or sql_tool:
+        keys += [(k, language or "sql") for k in _SQL_KEYS]
+    for key, lang in keys:
+        value = args.get(key)
+        if key in seen or value is None:
+            continue
+        if key == "script" and lang == "" and code_tool and _LANGUAGE_RUNNERS.get(language, "x"):
+            continue  # `run_python {"script": CODE}`: code in the tool's language, read below
+        seen.add(key)
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            import shlex
+
+            value = shlex.join(value)
+        if not isinstance(value, str) or not value.strip():
+            continue
+        runner = _LANGUAGE_RUNNERS.get(lang, "")
+        if runner:
+            import shlex
+
+            out.append(f"{runner} {shlex.quote(value)}")
+        else:
+            out.append(value)
+    return out
+
+
+def _joined(
+    action: Action, code: list[str], files: list[FileAccess], net: list[NetAccess],
+    paths: PathContext,
+) -> Facts:  # fmt: skip
+    """The facts of a tool's arguments and of the command lines its code amounts to."""
+    analyze_command: Callable[[str, PathContext], Facts] = (
+        _walker or _load_walker()
+    ).analyze_command
+    parts = [analyze_command(line, paths) for line in code]
+    return Facts(
+        execs=tuple(e for p in parts for e in p.execs),
+        files=(*files, *(f for p in parts for f in p.files)),
+        net=(*net, *(n for p in parts for n in p.net)),
+        env_read=tuple(e for p in parts for e in p.env_read),
+        env_set=tuple(e for p in parts for e in p.env_set),
+        markers=tuple(m for p in parts for m in p.markers),
+        secrets=tuple(s for p in parts for s in p.secrets),
+    )
 
 
 def _with_text(facts: Facts, texts: tuple[tuple[str, str], ...]) -> Facts:

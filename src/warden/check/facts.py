@@ -29,6 +29,7 @@ __all__ = [
     "Origin",
     "SecretHit",
     "Span",
+    "fold_hidden",
 ]
 
 Span = tuple[int, int]
@@ -104,16 +105,43 @@ class FileAccess(msgspec.Struct, frozen=True, kw_only=True):
     glob: bool = False
     recursive: bool = False
     real: str | None = None  # the symlink-resolved path, when it differs from ``path``
+    folded: str | None = None  # ``path`` case-folded from its first dot name on (fold_hidden)
 
     def forms(self) -> tuple[str, ...]:
-        """Every spelling a path rule must consider: the lexical path and the resolved one."""
-        return (self.path,) if self.real is None else (self.path, self.real)
+        """Every spelling a path rule must consider: the lexical path, the resolved one, and the
+        case-folded one (:func:`fold_hidden`)."""
+        if self.folded is None:
+            return (self.path,) if self.real is None else (self.path, self.real)
+        return (self.path, self.folded) if self.real is None else (
+            self.path, self.real, self.folded)  # fmt: skip
 
     def shown(self) -> FileAccess:
         """This glob listing as a listing of the directory its wildcards start in (as
         ``ls ~/.ssh`` is), for a listing whose names are only shown: ``ls ~/*`` may name
         ``~/_netrc`` but reads nothing from it."""
-        return msgspec.structs.replace(self, path=listed_dir(self.path), glob=False, real=None)
+        path = listed_dir(self.path)
+        return msgspec.structs.replace(self, path=path, glob=False, real=None,
+                                       folded=fold_hidden(path))  # fmt: skip
+
+
+def fold_hidden(path: str) -> str | None:
+    """``path`` with everything from its first dot name on in lower case, when that differs:
+    ``/home/u/.SSH/ID_RSA`` -> ``/home/u/.ssh/id_rsa``, ``/w/.CLAUDE/settings.json`` ->
+    ``/w/.claude/settings.json``; ``None`` for a path without a dot name or already so.
+
+    macOS's and Windows' default file systems ignore case: there ``~/.SSH/id_rsa`` *is* the
+    key and ``.Claude/settings.json`` the agent's settings. warden judges a path in both
+    spellings, on every system (on a case-sensitive one, an agent that spells a protected
+    name in another case is taken at its word). Only the part from the first dot name on is
+    folded: the protected names (``.ssh``, ``.aws``, ``.claude``, ``.git/hooks``, ``.env``...)
+    are dot names, the home and workspace above them keep their spelling, and a path without
+    one (``README.md``, ``src/Main.java``) costs nothing more."""
+    at = path.find("/.")
+    if at < 0:
+        return None
+    tail = path[at:]
+    low = tail.lower()
+    return None if low == tail else path[:at] + low
 
 
 class NetAccess(msgspec.Struct, frozen=True, kw_only=True):

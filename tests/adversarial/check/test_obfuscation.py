@@ -1,13 +1,14 @@
 """Disguised attacks: every line of tests/assets/bypasses/*.txt must be stopped."""
 
 import functools
+import json
 from pathlib import Path
 
 import pytest
 
 from warden.action import Action, ActionKind
 from warden.check.engine import CheckContext, Engine
-from warden.check.rules.lint import EXAMPLE_CONTEXT
+from warden.check.rules.lint import EXAMPLE_CONTEXT, example_action
 from warden.decision import Verdict
 
 from ..conftest import example_engine
@@ -40,3 +41,20 @@ def test_disguised_attack_is_stopped(asset: str, command: str) -> None:
         action = Action(kind=ActionKind.SHELL, command=command, cwd=context.cwd)
         decision = engine.check(action, context)
         assert decision.verdict >= Verdict.DENY, (command, context.home, decision.rules)
+
+
+def _tool_calls() -> list[dict[str, object]]:
+    out = []
+    for path in sorted(ASSETS.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            payload = json.loads(line) if line.strip() else {}
+            if payload and "_comment" not in payload:
+                out.append(payload)
+    return out
+
+
+@pytest.mark.parametrize("payload", _tool_calls(), ids=lambda v: json.dumps(v)[:60])
+def test_disguised_tool_call_is_stopped(payload: dict[str, object]) -> None:
+    """Every line of tests/assets/bypasses/*.jsonl (a hook payload) must be denied."""
+    decision = example_engine().check(example_action(payload), EXAMPLE_CONTEXT)
+    assert decision.verdict >= Verdict.DENY, (payload, decision.rules, decision.error)

@@ -281,8 +281,9 @@ def test_workspace_patterns_work_in_every_path_list(tmp_path) -> None:
         # review s9 (red2): closed as asks, not denies; each stays at least an ask
         ("npm config set script-shell /tmp/s.sh", "persist.npm-lifecycle"),
         ("npm pkg set scripts.postinstall=./setup.js", "persist.npm-lifecycle"),
-        ("pip install --target ~/.ssh x", "policy.write-outside-workspace"),
-        ("pip download -d ~/.ssh x", "policy.write-outside-workspace"),
+        # (into ~/.ssh these are denied since review s10: review_s10.txt)
+        ("pip install --target /opt/tools x", "policy.write-outside-workspace"),
+        ("pip download -d ~/wheels x", "policy.write-outside-workspace"),
         ("pip install -i http://203.0.113.7/simple x", "exec.plain-http-index"),
     ],
 )
@@ -306,3 +307,59 @@ def test_review_s9_asks(command: str, rule: str) -> None:
 )
 def test_review_s9_look_alikes_stay_allowed(command: str) -> None:
     assert check(command).verdict is Verdict.ALLOW
+
+
+def test_a_file_moved_away_is_read_as_well_as_deleted() -> None:
+    # the MCP proxy maps move_file to an edit that moves the file: its bytes land elsewhere
+    from warden.action import ChangeOp, FileChange
+
+    key = f"{EXAMPLE_HOME}/.ssh/id_rsa"
+    change = FileChange(path=key, op=ChangeOp.MOVE, move_to="/home/dev/project/k")
+    action = Action(kind=ActionKind.FILE_EDIT, tool="mcp__fs__move_file", path=key,
+                    changes=(change,), cwd=EXAMPLE_CONTEXT.cwd)  # fmt: skip
+    decision = example_engine().check(action, EXAMPLE_CONTEXT)
+    assert decision.verdict >= Verdict.DENY and "cred.ssh-key" in decision.rules, decision
+    inside = FileChange(path="/home/dev/project/a.txt", op=ChangeOp.MOVE,
+                        move_to="/home/dev/project/b.txt")  # fmt: skip
+    benign = Action(kind=ActionKind.FILE_EDIT, tool="mcp__fs__move_file",
+                    path=inside.path, changes=(inside,), cwd=EXAMPLE_CONTEXT.cwd)  # fmt: skip
+    assert example_engine().check(benign, EXAMPLE_CONTEXT).verdict is Verdict.ALLOW
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "walked"),
+    [
+        ("mcp__sh__run_command", {"command": "make test"}, ["make test"]),
+        ("mcp__sh__exec", {"cmd": ["ls", "-la"]}, ["ls -la"]),
+        ("mcp__py__run_python", {"code": "print(1)"}, ["python3 -c 'print(1)'"]),
+        ("mcp__py__run_python", {"script": "print(1)"}, ["python3 -c 'print(1)'"]),
+        ("mcp__x__execute_code", {"language": "bash", "code": "ls"}, ["ls"]),
+        ("mcp__x__execute_code", {"language": "javascript", "code": "1"}, ["node -e 1"]),
+        ("mcp__pg__query", {"sql": "select 1"}, ["sqlite3 :memory: 'select 1'"]),
+        ("mcp__db__read_query", {"query": "select 1"}, ["sqlite3 :memory: 'select 1'"]),
+        # a search's query is not SQL, nor is a code host's code a program to run
+        ("mcp__web__search", {"query": "drop table users"}, []),
+        ("mcp__github__search_code", {"query": "DROP TABLE", "code": "x"}, []),
+        ("mcp__docs__query_docs", {"query": "how to drop a table"}, []),
+    ],
+)
+def test_the_code_of_a_tool_is_walked_as_a_command_line(
+    tool: str, args: dict[str, object], walked: list[str]
+) -> None:
+    from warden.check.analyze import _tool_code
+
+    action = Action(kind=ActionKind.MCP, tool=tool, input=args, cwd=EXAMPLE_CONTEXT.cwd)
+    assert _tool_code(action) == walked
+
+
+def test_a_protected_name_in_another_case_is_the_same_name() -> None:
+    # macOS and Windows ignore case: `~/.AWS/credentials` is the credentials file there
+    from warden.check.facts import fold_hidden
+
+    assert fold_hidden("/home/Dev/.AWS/Credentials") == "/home/Dev/.aws/credentials"
+    assert fold_hidden("/home/dev/.aws/credentials") is None
+    assert fold_hidden("/home/dev/project/README.md") is None
+    assert check("cat ~/.AWS/credentials").verdict >= Verdict.DENY
+    assert check("echo '{}' > .CLAUDE/settings.json").verdict >= Verdict.DENY
+    assert check("cat ~/.ssh/ID_RSA.PUB").verdict is Verdict.ALLOW
+    assert check("cat src/Main.java .github/workflows/CI.yml").verdict is Verdict.ALLOW

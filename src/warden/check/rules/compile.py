@@ -128,6 +128,8 @@ class PathIndex:
         self._longest_start = 0
         self._glob_cache: dict[str, frozenset[int]] = {}
         self._inside_cache: dict[str, frozenset[int]] = {}
+        self._named: list[tuple[tuple[tuple[str, ...], list[re.Pattern[str]]], int]] | None = None
+        self._named_cache: dict[str, frozenset[int]] = {}
 
     def add(self, glob: str) -> int:
         """The id of an (expanded) path glob; before :meth:`compile` only."""
@@ -205,6 +207,26 @@ class PathIndex:
         while at < len(starts) and starts[at].startswith(lit):
             found.extend(by_start[starts[at]])
             at += 1
+        return found
+
+    def named_screen(self, directory: str) -> frozenset[int]:
+        """The ids of the ``**/A/B`` patterns that ``directory`` (no trailing ``/``), written
+        whole, meets by its own name (:func:`_named_parents`). Remembered per string, bounded."""
+        found = self._named_cache.get(directory)
+        if found is None:
+            table = self._named
+            if table is None:
+                table = self._named = [
+                    (_named_parents([glob]), ident) for glob, ident in self._ids.items()
+                ]
+            found = frozenset(
+                ident for (suffixes, globbed), ident in table
+                if (suffixes and directory.endswith(suffixes))
+                or any(rx.match(directory) for rx in globbed)
+            )  # fmt: skip
+            if len(self._named_cache) >= self.SCREEN_CACHE:
+                self._named_cache.clear()
+            self._named_cache[directory] = found
         return found
 
     def glob_screen(self, access: str) -> frozenset[int]:
@@ -325,6 +347,32 @@ def _path_pred(values: Sequence[str], env: CompileEnv, *, literal_globs: bool = 
     index = env.paths
     ids = frozenset(index.add(p) for p in patterns)
     inside = _Inside(patterns)
+    # the parents of the `**/A/B` patterns, for a directory written whole: literal ones as
+    # suffixes (one C call), others as regexes; made on first use (a tuple: one assignment)
+    named: tuple[tuple[str, ...], list[re.Pattern[str]]] | None = None
+    whole_cache: dict[str, bool] = {}  # a pure function of the string: remembered, bounded
+
+    def written_whole(directory: str) -> bool:
+        """Whether a directory written whole (any name may land in it) holds an entry that a
+        pattern names: an anchored pattern for an entry of it (through the index's screen, no
+        regex per condition), or a ``**/A/B`` pattern when the directory is an ``A``."""
+        nonlocal named
+        known = whole_cache.get(directory)
+        if known is not None:
+            return known
+        if named is None:
+            named = _named_parents(patterns)
+        suffixes, globbed = named
+        known = directory.endswith(suffixes) or any(rx.match(directory) for rx in globbed)
+        if not known and not index.ready:
+            known = names_inside(directory + "/", True)
+        elif not known:
+            entry = directory + "/*"
+            screen = ids.intersection(index.inside_screen(directory + "/"))
+            known = any(globs_intersect(by_id[i], entry, shell=False) for i in screen)
+        if len(whole_cache) < _INSIDE_CACHE:
+            whole_cache[directory] = known
+        return known
     # (literal prefix, pattern) pairs, made whole on the first glob access (then assigned in
     # one step, so another thread sees all of them or none)
     starts: tuple[tuple[str, str], ...] | None = None
@@ -379,7 +427,14 @@ def _path_pred(values: Sequence[str], env: CompileEnv, *, literal_globs: bool = 
             for f in forms:
                 if rx.match(f):
                     return True
-        if not literal_globs and _whole_dir(item):
+        if literal_globs:
+            return False
+        if item.op == "write":
+            if item.recursive:  # `pip install --target ~/.claude`: any name in .claude
+                for f in forms:
+                    if written_whole(f.rstrip("/")):
+                        return True
+        elif _whole_dir(item):
             for f in forms:
                 if names_inside(f.rstrip("/") + "/"):
                     return True
@@ -387,14 +442,15 @@ def _path_pred(values: Sequence[str], env: CompileEnv, *, literal_globs: bool = 
 
     inside_cache: dict[str, bool] = {}
 
-    def names_inside(directory: str) -> bool:
-        """Whether some pattern names something inside ``directory`` (a pure function of the
-        string, so remembered; bounded)."""
-        known = inside_cache.get(directory)
+    def names_inside(directory: str, child: bool = False) -> bool:
+        """Whether some pattern names something inside ``directory`` (``child``: an entry of
+        it); a pure function of the string, so remembered; bounded."""
+        key = directory + "*" if child else directory
+        known = inside_cache.get(key)
         if known is None:
-            known = inside.names(directory)
+            known = inside.names(directory, child=child)
             if len(inside_cache) < _INSIDE_CACHE:
-                inside_cache[directory] = known
+                inside_cache[key] = known
         return known
 
     return pred
@@ -424,7 +480,7 @@ class _Inside:
         self._anchored = anchored  # last: a thread that sees it sees the rest
         return anchored, starts, rx
 
-    def names(self, inside: str) -> bool:
+    def names(self, inside: str, *, child: bool = False) -> bool:
         anchored = self._anchored
         if anchored is None:
             anchored, starts, rx = self._prepare()
@@ -436,19 +492,46 @@ class _Inside:
                 return False
         return any(
             (prefix.startswith(inside) or inside.startswith(prefix))
-            and globs_intersect(p, inside + "**", shell=False)
+            and globs_intersect(p, inside + ("*" if child else "**"), shell=False)
             for prefix, p in anchored
         )
+
+
+def _named_parents(patterns: Sequence[str]) -> tuple[tuple[str, ...], list[re.Pattern[str]]]:
+    """The directories that hold what a ``**/A/B`` pattern names as an entry of their own:
+    those named ``A`` (``**/A/B/**`` names ``**/A/B`` too), as ``/A`` suffixes when ``A`` is
+    literal, else as regexes. A directory written whole (``cp -r x/. D``, ``tar x -C D``)
+    meets the pattern when it is one of them (``**/.ssh/authorized_keys`` for
+    ``/srv/u/.ssh``), not for what any directory could hold (``cp -r src/. build`` writes no
+    ``.ssh/authorized_keys``)."""
+    suffixes: list[str] = []
+    globbed: list[re.Pattern[str]] = []
+    for pattern in patterns:
+        named = pattern.removesuffix("/**")
+        if not named.startswith("**/") or "/" not in named[3:]:
+            continue
+        parent = named.rpartition("/")[0]
+        if parent.endswith("**"):
+            continue
+        if _GLOB_CHAR(parent[3:]) is None:
+            suffixes.append(parent[2:])  # "/A" or "/A/B"
+        else:
+            globbed.append(re.compile(glob_regex(parent), re.DOTALL))
+    return tuple(suffixes), globbed
 
 
 def _whole_dir(item: Any) -> bool:
     """Whether a file access takes a directory whole (recursive, or written with a trailing
     slash; the root only as ``//``, what :func:`~warden.check.shell.state.inside` makes of
     names found anywhere): then it also meets the patterns that name something inside it."""
-    return item.op in _WHOLE_DIR_OPS and (
-        item.recursive
-        or (item.raw.endswith("/") and (bool(item.raw.strip("/")) or item.raw == "//"))
-    )
+    op = item.op
+    if op in _WHOLE_DIR_OPS:
+        return item.recursive or (
+            item.raw.endswith("/") and (bool(item.raw.strip("/")) or item.raw == "//")
+        )
+    # a recursive write (an archive extracted, `pip install --target`, `cp -r SRC/. DIR`) may
+    # put any name in the directory: it meets the rules for the files inside it too
+    return op == "write" and bool(item.recursive)
 
 
 def _literal_prefix(glob: str) -> str:
@@ -760,9 +843,10 @@ class PathReach:
     A path condition (:func:`_path_pred`) meets an access through the index ids of the
     access's forms, except in two cases, which the index screens per string: a glob access
     (``item.glob``) meets only patterns some real path could match together with it, all
-    among :meth:`PathIndex.glob_screen`, and a directory taken whole (:data:`_WHOLE_DIR_OPS`,
-    recursive or written with a trailing slash) may also meet the patterns that name something
-    inside it, all among :meth:`PathIndex.inside_screen`. ``path_as_written`` conditions take
+    among :meth:`PathIndex.glob_screen`, and a directory taken whole (:func:`_whole_dir`: read
+    or deleted recursively or with a trailing slash, or written recursively) may also meet the
+    patterns that name something inside it, all among :meth:`PathIndex.inside_screen` (and,
+    for a write, :meth:`PathIndex.named_screen`). ``path_as_written`` conditions take
     neither detour. So: ``literal`` holds the ids of every access's forms (what
     ``path_as_written`` can meet), ``plain`` every id a ``path`` condition may meet. A
     selection is skipped only when one of its requirements is disjoint from these sets, which
@@ -788,6 +872,9 @@ class PathReach:
             elif _whole_dir(item):
                 for f in forms:
                     extra.update(index.inside_screen(f.rstrip("/") + "/"))
+                if item.op == "write":  # a `**/.ssh/...` pattern by the directory's own name
+                    for f in forms:
+                        extra.update(index.named_screen(f.rstrip("/")))
         self.literal: frozenset[int] = frozenset(ids)
         self.plain: frozenset[int] = self.literal.union(extra) if extra else self.literal
 

@@ -22,6 +22,9 @@ class FileRef(msgspec.Struct, frozen=True):
     op: FileOp
     raw: str
     recursive: bool = False
+    #: For a copy into ``raw`` that may be a directory (``cp -r SRC DEST``): the name the copy
+    #: takes inside it, when it is one (``run._apply_effects`` looks on disk).
+    into: str = ""
 
 
 class NetRef(msgspec.Struct, frozen=True):

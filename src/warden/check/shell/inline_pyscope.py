@@ -245,6 +245,8 @@ class Scope:
             return self._value_subscript(node, depth)
         if isinstance(node, ast.Call):
             return self._value_call(node, depth)
+        if isinstance(node, ast.Attribute) and node.attr in ("sep", "altsep"):
+            return "/" if self.qual(node, depth + 1) in _SEPARATORS else None
         return None
 
     def _part(self, node: ast.expr, depth: int) -> str:
@@ -316,12 +318,11 @@ class Scope:
                     parts = [self._part(a, depth) for a in args]
                     parts += [self._part(k.value, depth) for k in node.keywords]
                     return _format_braces(fmt, parts)
-            if attr == "join" and isinstance(func.value, ast.Constant) and len(args) == 1:
+            if attr == "join" and len(args) == 1 and isinstance(args[0], ast.List | ast.Tuple):
+                # "/".join([...]), chr(47).join([...]), os.sep.join([...]), SEP.join([...])
                 sep = self.value(func.value, depth + 1)
-                seq = args[0]
-                if sep is not None and isinstance(seq, ast.List | ast.Tuple):
-                    return sep.join(self._part(e, depth) for e in seq.elts)
-                return None
+                if sep is not None and UNKNOWN not in sep:
+                    return sep.join(self._part(e, depth) for e in args[0].elts)
         name = self.callee(node)
         if name is None:
             return None
@@ -391,6 +392,10 @@ def _kw(node: ast.Call, name: str) -> ast.expr | None:
 def _env_value(name: str | None) -> str:
     """``$HOME`` stays symbolic for the path normaliser; other variables are unknown."""
     return "$HOME" if name == "HOME" else UNKNOWN
+
+
+#: The path separator as a module attribute (``os.sep.join(["", "etc", "shadow"])``).
+_SEPARATORS = frozenset({"os.sep", "os.path.sep", "posixpath.sep", "os.altsep"})
 
 
 def _join(parts: list[str]) -> str:

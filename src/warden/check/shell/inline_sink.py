@@ -122,8 +122,9 @@ class Sink:
             self.marker("inline.dynamic-path", f"{op.value} {callee}")
             return
         if UNKNOWN in value:
+            # as the shell's `cat ~/.ssh/$X`: outside the workspace, a wildcard (run._file)
             self.marker("inline.dynamic-path", f"{op.value} {callee}")
-            value = _collapse(value, UNKNOWN_PATH_PART)
+            value = _collapse(value, UNKNOWN_SHELL_PART)
         self.file(op, value, recursive=recursive)
 
     def url(

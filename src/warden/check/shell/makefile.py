@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["MAKES", "makefile_code"]
+__all__ = ["MAKES", "SHELL_ASSIGNMENT", "makefile_code"]
 
 #: The programs that read makefiles (``just`` reads a justfile, another syntax).
 MAKES = frozenset({"make", "gmake"})
@@ -29,12 +29,26 @@ _SHELL_START = re.compile(r"\$[({]shell\s")
 _PREFIXES = "@-+ \t"
 
 
+#: ``.RECIPEPREFIX = X``: from there on, recipe lines start with X instead of a tab (GNU make
+#: 3.82+); an empty value restores the tab.
+_RECIPEPREFIX = re.compile(r"\s*(?:override\s+)?\.RECIPEPREFIX\s*[:?+!]?=\s*(.*)")
+#: ``SHELL = PROGRAM`` (a makefile's own, or ``make SHELL=...``): every recipe runs as
+#: ``PROGRAM -c RECIPE``, so PROGRAM runs, with the words the value holds.
+SHELL_ASSIGNMENT = re.compile(r"\s*(?:override\s+|export\s+)*SHELL\s*[:?+!]?=\s*(.*)")
+
+
 def makefile_code(text: str) -> str:
-    """The recipe lines and ``$(shell ...)`` commands of ``text``, one shell line each."""
+    """The recipe lines, ``$(shell ...)`` commands and ``SHELL`` programs of ``text``, one
+    shell line each."""
     out: list[str] = []
+    prefix = "\t"
     for line in text.replace("\\\n", " ").splitlines():
-        if line.startswith("\t"):
-            out.append(line.lstrip(_PREFIXES))
+        if line.startswith(prefix):
+            out.append(line[1:].lstrip(_PREFIXES))
+        elif (found := _RECIPEPREFIX.match(line)) is not None:
+            prefix = found.group(1)[:1] or "\t"
+        elif (found := SHELL_ASSIGNMENT.match(line)) is not None:
+            out.append(found.group(1))
         elif not line.lstrip().startswith("#"):
             head, semi, recipe = line.partition(";")
             if semi and ":" in head:  # `target: prerequisites; recipe`

@@ -19,10 +19,19 @@ from collections.abc import Sequence
 
 import tree_sitter
 
-from warden.check.facts import Exec, FileAccess, FileOp, NetAccess, NetDirection, Origin, Span
+from warden.check.facts import (
+    Exec,
+    FileAccess,
+    FileOp,
+    NetAccess,
+    NetDirection,
+    Origin,
+    Span,
+    fold_hidden,
+)
 from warden.check.paths import PathContext, is_within, normalize, resolve
 from warden.check.shell import expand, loops, values, walker
-from warden.check.shell.effects import Effects, NetRef
+from warden.check.shell.effects import Effects, FileRef, NetRef
 from warden.check.shell.makefile import MAKES, makefile_code
 from warden.check.shell.netloc import parse_target
 from warden.check.shell.sem_archive import SQL_STDIN_ARGV
@@ -325,6 +334,9 @@ def _apply_effects(
     roots: tuple[str, ...] = ()  # directories listed (for `find DIR | xargs ...`)
     for ref in eff.files:
         op = ref.op
+        if ref.into:  # `cp -r SRC DEST`: DEST/SRC when DEST is a directory (Acc.copy_into)
+            _file(sink, frame, op, _copy_target(sink, ref), name, span, recursive=True)
+            continue
         _file(sink, frame, op, ref.raw, name, span, recursive=ref.recursive)
         if op is _READ:
             reads = True
@@ -468,6 +480,16 @@ def _makefiles(
             continue
         if code.value is not None:
             _stdin_code(sink, frame, name, code, span, privileged, via)
+
+
+def _copy_target(sink: _Sink, ref: FileRef) -> str:
+    """Where ``cp -r SRC DEST`` writes: ``DEST/SRC`` when DEST is a directory on disk (then
+    only that name is written in it), else DEST itself, taken whole."""
+    from pathlib import Path
+
+    if Path(resolve(normalize(ref.raw, sink.paths))).is_dir():
+        return ref.raw.rstrip("/") + "/" + ref.into
+    return ref.raw
 
 
 def _language(name: str) -> str:
@@ -805,7 +827,8 @@ def _file_access(
     in_ws = is_within(path, ctx.workspace) and (real == path or is_within(real, ctx.workspace))
     sink.files.append(
         FileAccess(op=op, path=path, raw=raw, by=by, span=span, in_workspace=in_ws, glob=glob,
-                   recursive=recursive, real=real if real != path else None)
+                   recursive=recursive, real=real if real != path else None,
+                   folded=fold_hidden(path))
     )  # fmt: skip
 
 

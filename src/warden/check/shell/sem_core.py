@@ -285,6 +285,15 @@ def split_host_port(text: str) -> tuple[str, int | None]:
 STDIN_NAMES = frozenset({"-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"})
 
 
+def _copied_name(source: str) -> str:
+    """The name a recursive copy of ``source`` takes in a target directory, or ``""`` when the
+    source stands for many names (``.``, ``src/.``, ``src/*``, ``~``, ``$X``)."""
+    name = source.rstrip("/").rpartition("/")[2]
+    if name in ("", ".", "..", "~") or any(c in name for c in "*?[{$`"):
+        return ""
+    return name
+
+
 class Acc(msgspec.Struct):
     """A mutable accumulator for one handler's findings; :meth:`build` freezes it.
 
@@ -310,16 +319,33 @@ class Acc(msgspec.Struct):
     detached: bool = False
     remote: bool = False
 
-    def file(self, op: FileOp, raw: str | None, *, recursive: bool = False) -> None:
+    def file(self, op: FileOp, raw: str | None, *, recursive: bool = False, into: str = "") -> None:
         if not raw:
             return
-        self.files.append(FileRef(op, raw, recursive))
+        self.files.append(FileRef(op, raw, recursive, into))
         if (
             (op is _WRITE or op is _APPEND)
             and raw.startswith("/dev/")
             and raw.startswith(_BLOCK_DEVICE_PREFIXES)
         ):
             self.markers.append(("fs.device-write", raw))
+
+    def copy_into(self, dest: str, sources: Sequence[str], *, is_dir: bool | None) -> None:
+        """The recursive write of copying ``sources`` into ``dest``. A copy lands in
+        ``dest/NAME`` when ``dest`` is a directory (``is_dir``: known from the command line,
+        ``None``: looked up on disk), so only NAME is written there; a source that stands for
+        a directory's contents (``src/.``, ``src/*``; rsync's ``src/``) writes any name in
+        ``dest``, which is then taken whole, as is ``dest`` that is not a directory."""
+        for source in sources:
+            name = _copied_name(source)
+            if not name:
+                self.file(_WRITE, dest, recursive=True)
+            elif is_dir:
+                self.file(_WRITE, dest.rstrip("/") + "/" + name, recursive=True)
+            elif is_dir is None:
+                self.file(_WRITE, dest, recursive=True, into=name)
+            else:
+                self.file(_WRITE, dest, recursive=True)
 
     def files_of(self, op: FileOp, raws: Iterable[str], *, recursive: bool = False) -> None:
         for raw in raws:

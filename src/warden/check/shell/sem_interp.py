@@ -14,7 +14,7 @@ import binascii
 
 from warden.check.facts import FileOp, NetDirection
 from warden.check.shell.effects import Effects
-from warden.check.shell.makefile import MAKES, makefile_code
+from warden.check.shell.makefile import MAKES, SHELL_ASSIGNMENT, makefile_code
 from warden.check.shell.sem_core import (
     ANY_ADDRESS,
     STDIN_NAMES,
@@ -468,9 +468,14 @@ def _make(name: str, args: Argv) -> Effects:
         )
         acc.file(FileOp.EXEC, joined)
     if name in MAKES:
-        for code in parsed.values("--eval", "-E"):
+        evals = parsed.values("--eval", "-E")
+        for code in evals:
             acc.mark("make.eval", code)
-            acc.code(makefile_code(code))
+        if evals:  # read in order, as one text (`--eval '.RECIPEPREFIX=>' --eval ...`)
+            acc.code(makefile_code("\n".join(evals)))
+        for operand in parsed.operands:  # `make SHELL=PROGRAM`: every recipe runs by PROGRAM
+            if "=" in operand and (found := SHELL_ASSIGNMENT.fullmatch(operand)) is not None:
+                acc.code(found.group(1))
         acc.stdin_is_code = any(makefile in STDIN_NAMES for makefile in makefiles)
     return acc.build()
 

@@ -115,7 +115,7 @@ def _ssh(name: str, args: Argv) -> Effects:
 _SCP = Grammar("-c -F -i -J -l -o -P -S -X")
 
 
-def _transfer(acc: Acc, operands: list[str], port: int | None) -> None:
+def _transfer(acc: Acc, operands: list[str], port: int | None, *, rsync: bool = False) -> None:
     if len(operands) < 2:
         for word in operands:
             if is_remote(word):
@@ -131,8 +131,13 @@ def _transfer(acc: Acc, operands: list[str], port: int | None) -> None:
             acc.file(FileOp.READ, source, recursive=True)
     if dest_remote:
         acc.link(NetDirection.UPLOAD, dest, port)
-    else:
-        acc.file(FileOp.WRITE, dest, recursive=True)
+    elif rsync:  # rsync copies SRC into DEST/SRC, and the contents of `SRC/` into DEST
+        local = [s if not s.endswith("/") else "." for s in sources if not is_remote(s)]
+        acc.copy_into(dest, local or ["."], is_dir=True)
+    else:  # scp -r SRC DEST: DEST/SRC when DEST is a directory
+        local = [s for s in sources if not is_remote(s)]
+        is_dir = True if len(sources) > 1 or dest.endswith("/") else None
+        acc.copy_into(dest, local or ["."], is_dir=is_dir)
 
 
 def _scp(name: str, args: Argv) -> Effects:
@@ -170,7 +175,7 @@ def _rsync(name: str, args: Argv) -> Effects:
     )
     acc.write(*parsed.values("--log-file", "--write-batch", "--only-write-batch"))
     operands = parsed.operands
-    _transfer(acc, operands, port_of(parsed.value("--port")))
+    _transfer(acc, operands, port_of(parsed.value("--port")), rsync=True)
     deleting = any(opt.startswith("--delete") for opt, _ in parsed.opts)
     if deleting and len(operands) >= 2 and not is_remote(operands[-1]):
         acc.file(FileOp.DELETE, operands[-1], recursive=True)

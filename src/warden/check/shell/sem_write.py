@@ -31,7 +31,16 @@ def _copy_like(args: Argv, grammar: Grammar, *, move: bool) -> tuple[Acc, list[s
         acc.file(FileOp.READ, raw, recursive=recursive)
         if move:
             acc.file(FileOp.DELETE, raw, recursive=True)
-    acc.file(FileOp.WRITE, target, recursive=recursive and bool(sources))
+    if recursive and sources and target:
+        # `cp -r SRC DIR/` writes DIR/SRC; `cp -r SRC/. DIR` anything in DIR (Acc.copy_into)
+        is_dir: bool | None = None
+        if parsed.has("-T", "--no-target-directory"):
+            is_dir = False
+        elif parsed.value("-t", "--target-directory") or len(sources) > 1 or target.endswith("/"):
+            is_dir = True
+        acc.copy_into(target, sources, is_dir=is_dir)
+    else:
+        acc.file(FileOp.WRITE, target)
     return acc, sources, target
 
 

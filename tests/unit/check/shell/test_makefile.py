@@ -18,6 +18,12 @@ from warden.check.shell.makefile import makefile_code
         ("# a: ;b\nCFLAGS = -O2", ""),
         ("all: \\\n dep; echo joined", "echo joined"),
         ("", ""),
+        # .RECIPEPREFIX changes what starts a recipe; an empty value restores the tab
+        (".RECIPEPREFIX = >\nall:\n> echo a\n\techo no", "echo a"),
+        (".RECIPEPREFIX := >\n.RECIPEPREFIX =\nall:\n\techo b\n> no", "echo b"),
+        # SHELL runs every recipe
+        ("SHELL := /bin/bash -eo pipefail\nall:\n\ttrue", "/bin/bash -eo pipefail\ntrue"),
+        ("override SHELL = ./sh\nMYSHELL = x", "./sh"),
     ],
 )
 def test_recipes_and_shell_calls_are_code(text: str, code: str) -> None:

@@ -229,7 +229,7 @@ CASES: list[Case] = [
     ("cp --target-directory=dir a", {"f": ["R:a", "W:dir"]}),
     ("cp -a ~/.ssh /tmp/x", {"f": ["R*:~/.ssh"]}),
     ("mv a b", {"f": ["R:a", "D*:a", "W:b"]}),
-    ("mv -f x y z/", {"f": ["D*:x", "D*:y", "W:z/"]}),
+    ("mv -f x y z/", {"f": ["D*:x", "D*:y", "W*:z/x", "W*:z/y"]}),  # into the directory z/
     (
         "install -m 4755 sh /usr/local/bin/sh",
         {"f": ["W:/usr/local/bin/sh", "R:sh"], "m": ["privilege.setuid=/usr/local/bin/sh"]},

@@ -300,3 +300,22 @@ def test_sql_clients_run_the_statements_on_their_stdin() -> None:
     # a statement given as an operand: stdin is not read
     assert "rm" not in names("echo '.shell rm -rf build' | sqlite3 x.db 'select 1'")
     assert "rm" not in names("echo '\\! rm -rf build' | psql -c 'select 1'")
+
+
+def test_a_copy_into_a_directory_writes_one_name_there() -> None:
+    def writes(command: str) -> set[tuple[str, bool]]:
+        return {(f.path, f.recursive) for f in facts(command).files if f.op is FileOp.WRITE}
+
+    home = "/home/dev"
+    # `cp -r SRC DIR/` (a directory: the slash, -t, several sources) writes DIR/SRC
+    assert writes("cp -r mytool ~/.local/share/") == {(f"{home}/.local/share/mytool", True)}
+    assert writes("cp -r a b -t /tmp/x") == {("/tmp/x/a", True), ("/tmp/x/b", True)}
+    assert writes("rsync -a payload ~/.ssh") == {(f"{home}/.ssh/payload", True)}
+    # a directory's contents may hold any name: the directory is written whole
+    assert writes("cp -r payload/. ~/.ssh/") == {(f"{home}/.ssh", True)}
+    assert writes("cp -r payload/* ~/.ssh/") == {(f"{home}/.ssh", True)}
+    assert writes("rsync -a payload/ ~/.ssh/") == {(f"{home}/.ssh", True)}
+    # DEST without a slash: DEST/SRC when DEST is a directory on disk, else DEST itself
+    assert writes("cp -r payload /tmp") == {("/tmp/payload", True)}
+    assert writes("cp -r payload /tmp/no-such-dir-s10") == {("/tmp/no-such-dir-s10", True)}
+    assert writes("cp -rT payload /tmp") == {("/tmp", True)}
