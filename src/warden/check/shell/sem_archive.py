@@ -400,6 +400,44 @@ def _gpg(name: str, args: Argv) -> Effects:
 # --- database clients -------------------------------------------------------------------------
 
 
+#: SQL that makes the database server run a program or touch a file by name (PostgreSQL's
+#: ``COPY ... FROM/TO PROGRAM 'CMD'``, ``COPY t FROM 'F'``, ``pg_read_file('F')``,
+#: ``lo_import('F')``; MySQL's ``LOAD_FILE('F')``, ``LOAD DATA INFILE 'F'``, ``INTO OUTFILE``).
+#: A development database runs on the same machine, so these are the command's own effects.
+#: Each quoted string is found once, left to right, and only the 64 characters before it are
+#: read by the pattern (linear in the text, whatever it holds).
+_SQL_STRING = re.compile(r"'((?:[^']|''){0,4096})'")
+_SQL_BEFORE = re.compile(
+    r"(?:\b(?:pg_read_file|pg_read_binary_file|pg_stat_file|lo_import|load_file)\s*\(\s*"
+    r"|\b(lo_export)\s*\([^,()']{0,40},\s*|\b(FROM|TO)\s+(PROGRAM\s+)?|\bINFILE\s+"
+    r"|\b(OUTFILE|DUMPFILE)\s+)\Z",
+    re.IGNORECASE,
+)
+
+
+def _sql_server_effects(acc: Acc, text: str) -> None:
+    lowered = text.lower()
+    for found in _SQL_STRING.finditer(text):
+        window = text[max(0, found.start() - 64) : found.start()]
+        tail = window.rstrip()[-8:].lower()  # a cheap screen before the regex
+        if not tail.endswith(("(", ",", "from", "to", "program", "infile", "outfile", "dumpfile")):
+            continue
+        before = _SQL_BEFORE.search(window)
+        if before is None:
+            continue
+        value = found.group(1).replace("''", "'")
+        export, direction, program, outfile = before.groups()
+        if program:  # COPY ... FROM/TO PROGRAM 'CMD'
+            acc.code(value)
+            acc.mark("db.shell-escape", window[before.start() :] + found.group(0))
+        elif direction and lowered.find("copy", max(0, found.start() - 1024), found.start()) < 0:
+            continue  # `SET search_path TO 'x'`: not a file
+        elif export or outfile or (direction and direction.lower() == "to"):
+            acc.file(FileOp.WRITE, value)
+        else:
+            acc.file(FileOp.READ, value)
+
+
 def _sql(acc: Acc, text: str, shell_escapes: tuple[str, ...]) -> None:
     acc.mark("sql", text)
     for line in text.replace(";", "\n").splitlines():
@@ -408,6 +446,8 @@ def _sql(acc: Acc, text: str, shell_escapes: tuple[str, ...]) -> None:
             if stripped.startswith(escape):
                 acc.code(stripped[len(escape) :].strip())
                 acc.mark("db.shell-escape", stripped)
+    if "'" in text:
+        _sql_server_effects(acc, text)
 
 
 _SQLITE = Grammar(

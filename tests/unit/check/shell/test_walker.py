@@ -319,3 +319,15 @@ def test_a_copy_into_a_directory_writes_one_name_there() -> None:
     assert writes("cp -r payload /tmp") == {("/tmp/payload", True)}
     assert writes("cp -r payload /tmp/no-such-dir-s10") == {("/tmp/no-such-dir-s10", True)}
     assert writes("cp -rT payload /tmp") == {("/tmp", True)}
+
+
+def test_sql_that_makes_the_server_run_or_touch_files() -> None:
+    assert "id" in names("psql -c \"COPY t FROM PROGRAM 'id'\"")
+    assert (R, "/home/dev/project/seed.csv") in files("psql -c \"COPY t FROM 'seed.csv' CSV\"")
+    assert (FileOp.WRITE, "/tmp/o.csv") in files("psql -c \"COPY (select 1) TO '/tmp/o.csv'\"")
+    assert (R, "/etc/hosts") in files("mysql -e \"select load_file('/etc/hosts')\"")
+    assert (FileOp.WRITE, "/tmp/o") in files("mysql -e \"select 1 into outfile '/tmp/o'\"")
+    # a string after TO that is not COPY's is not a file
+    assert not any(
+        f.path.endswith("public") for f in facts("psql -c \"SET search_path TO 'public'\"").files
+    )
