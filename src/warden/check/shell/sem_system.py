@@ -46,7 +46,11 @@ def _pkill(name: str, args: Argv) -> Effects:
     words = [w for w in args if not (w.startswith("-") and w[1:].isdigit())]
     parsed = parse(words, _KILLALL if name == "killall" else _PKILL)
     acc = Acc()
-    targets = parsed.operands + parsed.values("-u", "--user", "-U", "--uid", "--euid")
+    # `-P PID` / `--parent PID` signals PID's children: `pkill -P $PPID` stops the agent's
+    # siblings under the process that started it (oversight.kill-parent reads the detail)
+    targets = parsed.operands + parsed.values(
+        "-u", "--user", "-U", "--uid", "--euid", "-P", "--parent"
+    )
     acc.mark("process.kill", " ".join(targets))
     return acc.build()
 
