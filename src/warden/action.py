@@ -20,6 +20,7 @@ from warden.errors import InputError
 
 __all__ = [
     "ACTION_SCHEMA_VERSION",
+    "COMMAND_KEYS",
     "MAX_ACTION_BYTES",
     "Action",
     "ActionKind",
@@ -33,6 +34,11 @@ ACTION_SCHEMA_VERSION = 1
 #: Largest serialised action accepted (bytes). A 10 MB command is legal input and must get a
 #: decision; past this bound the input is refused as invalid rather than parsed at length.
 MAX_ACTION_BYTES = 64 * 1024 * 1024
+
+#: Argument keys under which MCP and custom tools take a command line (a string or an argv
+#: array): the MCP proxy's mapping and the check of a generic tool call both read these.
+COMMAND_KEYS = ("command", "cmd", "commandline", "command_line", "shell_command", "bash_command",
+                "script")  # fmt: skip
 
 
 class ActionKind(StrEnum):

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from warden.action import Action, ActionKind, ChangeOp
+from warden.action import COMMAND_KEYS, Action, ActionKind, ChangeOp
 from warden.check.facts import (
     Facts,
     FileAccess,
@@ -239,10 +239,6 @@ def _generic(
         texts.append(("__incomplete__", "tool input too large"))
 
 
-#: Top-level arguments of an MCP or custom tool that hold a command line (or an argv array), as
-#: the MCP proxy's mapping reads them (``integrations.mcp.mapping``).
-_COMMAND_KEYS = ("command", "cmd", "commandline", "command_line", "shell_command", "bash_command",
-                 "script")  # fmt: skip
 #: Top-level arguments that hold code, when the tool's name says it runs code ...
 _CODE_KEYS = ("code", "source_code", "script", "python", "javascript", "js", "expression",
               "program", "snippet", "cell")  # fmt: skip
@@ -281,6 +277,7 @@ def _tool_code(action: Action) -> list[str]:
     args = action.input
     if not isinstance(args, dict) or not args:
         return []
+    import shlex  # loaded on first use: most actions are not generic tool calls
     words = set(re.split(r"[^a-z0-9]+", (action.tool or "").lower()))  # server and tool
     code_tool = not words.isdisjoint(_CODE_TOOL_WORDS)
     sql_tool = not words.isdisjoint(_SQL_TOOL_WORDS)
@@ -292,7 +289,7 @@ def _tool_code(action: Action) -> list[str]:
             language = next((w for w in _LANGUAGE_RUNNERS if w in words), "")
     out: list[str] = []
     seen: set[str] = set()
-    keys = [(k, "") for k in _COMMAND_KEYS]
+    keys = [(k, "") for k in COMMAND_KEYS]  # top-level arguments holding a command line
     if code_tool:
         keys += [(k, language or "python") for k in _CODE_KEYS]
     if code_tool or sql_tool:
@@ -305,15 +302,11 @@ def _tool_code(action: Action) -> list[str]:
             continue  # `run_python {"script": CODE}`: code in the tool's language, read below
         seen.add(key)
         if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-            import shlex
-
             value = shlex.join(value)
         if not isinstance(value, str) or not value.strip():
             continue
         runner = _LANGUAGE_RUNNERS.get(lang, "")
         if runner:
-            import shlex
-
             out.append(f"{runner} {shlex.quote(value)}")
         else:
             out.append(value)

@@ -375,8 +375,8 @@ def _apply_effects(
     # what this program prints
     if stdin.value is None and name != "echo" and name != "printf":
         value, decoded = None, False  # values.output's answer without a known input
-        if name == "cat" and sink.written is not None and len(argv) == 2:
-            known = sink.written.get(normalize(argv[1], sink.paths))  # `cat c.sql | sqlite3`
+        if name == "cat" and len(argv) == 2:  # `cat c.sql | sqlite3`: a file it wrote
+            known = known_text(sink, argv[1])
             value = known.value if known is not None else None
     else:
         value, decoded = values.output(name, argv[1:], stdin.value)
@@ -448,17 +448,8 @@ def _sourced(
     CODE)``, ``. /dev/stdin <<< CODE``, ``echo CODE > s.sh; sh s.sh``, walked as the code it
     is (by the interpreter named, for ``python3 s.py``)."""
     script = next((a for a in argv[1:] if not a.startswith("-")), "")
-    if script in STDIN_NAMES:
-        code = stdin
-    elif sink.fd_outs is not None and script in sink.fd_outs:
-        code = sink.fd_outs[script]
-    elif sink.written is not None and (
-        written := sink.written.get(normalize(script, sink.paths))
-    ) is not None:
-        code = written
-    else:
-        return
-    if code.value is not None:
+    code = stdin if script in STDIN_NAMES else known_text(sink, script)
+    if code is not None and code.value is not None:
         runner = name if _language(name) else "bash"
         _stdin_code(sink, frame, runner, code, span, privileged, via)
 
@@ -472,14 +463,20 @@ def _makefiles(
     for ref in eff.files:
         if ref.op is not FileOp.EXEC:
             continue
-        if sink.fd_outs is not None and ref.raw in sink.fd_outs:
-            code = sink.fd_outs[ref.raw]
-        elif sink.written is not None and normalize(ref.raw, sink.paths) in sink.written:
-            code = sink.written[normalize(ref.raw, sink.paths)]
-        else:
-            continue
-        if code.value is not None:
+        code = known_text(sink, ref.raw)
+        if code is not None and code.value is not None:
             _stdin_code(sink, frame, name, code, span, privileged, via)
+
+
+def known_text(sink: _Sink, raw: str) -> _Out | None:
+    """What the command already put in the file ``raw`` names, when the analysis knows it: a
+    process substitution's output (``<(echo CODE)``) or a file it wrote (``echo CODE > s.sh``,
+    :func:`_remember_written`); else None."""
+    if sink.fd_outs is not None and raw in sink.fd_outs:
+        return sink.fd_outs[raw]
+    if sink.written is not None:
+        return sink.written.get(normalize(raw, sink.paths))
+    return None
 
 
 def _copy_target(sink: _Sink, ref: FileRef) -> str:

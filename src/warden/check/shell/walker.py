@@ -23,7 +23,7 @@ from types import ModuleType
 import tree_sitter
 
 from warden.check.facts import Facts, FileOp, Origin, Span
-from warden.check.paths import PathContext, normalize
+from warden.check.paths import PathContext
 from warden.check.shell import expand, loops, run
 from warden.check.shell.effects import Effects
 from warden.check.shell.state import (
@@ -694,8 +694,9 @@ def _apply_redirects(
         if op in ("<",):
             run._file(sink, frame, FileOp.READ, dest, "<", span)
             new_stdin = _Out(frozenset({Origin.FILE}))
-            if sink.written is not None:  # `echo CODE > c.sql; sqlite3 x.db < c.sql`
-                new_stdin = sink.written.get(normalize(dest, sink.paths), new_stdin)
+            known = run.known_text(sink, dest)  # `echo CODE > c.sql; sqlite3 x.db < c.sql`
+            if known is not None:
+                new_stdin = known
         elif op in (">", ">|", "&>", ">&"):
             run._file(sink, frame, FileOp.WRITE, dest, ">", span)
             if fd in ("", "1", "&"):

@@ -26,7 +26,7 @@ import shlex
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from warden.action import Action, ActionKind, ChangeOp, FileChange
+from warden.action import COMMAND_KEYS, Action, ActionKind, ChangeOp, FileChange
 from warden.errors import InputError
 from warden.normalize import _fields as f
 
@@ -45,8 +45,7 @@ MAX_GENERIC_STRINGS = 256
 MAX_URI_CHARS = 8192
 
 #: Argument keys whose string value is a command line (or an argv array).
-_COMMAND_KEYS = frozenset({"command", "cmd", "commandline", "command_line", "script",
-                           "shell_command", "bash_command"})  # fmt: skip
+_COMMAND_KEYS = frozenset(COMMAND_KEYS)
 #: Argument keys whose string value names a file or directory.
 _PATH_KEYS = frozenset({"path", "paths", "file", "files", "filename", "file_path", "filepath",
                         "dir", "directory", "source", "destination", "target", "src", "dst",
