@@ -206,3 +206,32 @@ def test_makefile_text_is_read_in_linear_time() -> None:
     9 review: 32,000 of them with no closing bracket took 90 s of CPU)."""
     judge("make --eval='x: " + "$(shell " * 60_000 + "'")
     judge("make --eval='x: " + "${shell " * 60_000 + ")'")
+
+
+def test_sql_texts_are_read_in_linear_time() -> None:
+    """Session 10's SQL readers (server-side file and program effects, sqlite3's file
+    functions and dot commands) on hostile statements: many quoted strings, unclosed quotes,
+    thousands of COPY keywords. Bounded, and the attack after the padding is still seen."""
+    judge('psql -c "' + "COPY t FROM 'x' " * 30_000 + '"')
+    judge('psql -c "' + "copy " * 1_000 + "'a'," * 60_000 + '"')
+    judge("sqlite3 x.db \"select " + "readfile('" * 40_000 + '"')
+    judge("sqlite3 x.db \"select " + "readfile(''" * 40_000 + '"')
+    key = "readfile('/home/dev/.ssh/id_rsa')"
+    d = judge("sqlite3 x.db \"select 1" + ", 'a'" * 20_000 + f", {key}\"")
+    assert d.verdict >= Verdict.DENY, d.rules
+
+
+def test_late_here_strings_in_bulk_are_bounded() -> None:
+    judge("cat > f <<< x; " * 5_000)
+    judge("echo hi " + "> f <<< x " * 5_000)
+
+
+def test_huge_code_argument_of_a_code_tool_gets_a_safe_answer() -> None:
+    """A code-running MCP tool's argument is walked as `python3 -c CODE` (analyze._tool_code):
+    200,000 quote pairs end in a bounded, refusing answer."""
+    action = Action(kind=ActionKind.CUSTOM, tool="mcp__db__execute_sql",
+                    input={"sql": "select readfile('" + "a'" * 200_000 + "')"})  # fmt: skip
+    start = time.thread_time()
+    d = ENGINE.check(action, CheckContext(home=EXAMPLE_HOME))
+    assert time.thread_time() - start < BOUND_S
+    assert d.error is None and d.verdict >= Verdict.DENY, d.rules

@@ -369,7 +369,7 @@ def _apply_effects(
     if (name in MAKES or name in SQL_STDIN_ARGV) and (
         sink.fd_outs is not None or sink.written is not None
     ):
-        _makefiles(sink, frame, name, eff, span, privileged, via)
+        _known_scripts(sink, frame, name, eff, span, privileged, via)
     if eff.nested or eff.shell_code or eff.inline_code or eff.stdin_is_code:
         _run_inner(sink, frame, name, eff, stdin, span, privileged, background, via, roots)
     # what this program prints
@@ -454,12 +454,14 @@ def _sourced(
         _stdin_code(sink, frame, runner, code, span, privileged, via)
 
 
-def _makefiles(
+def _known_scripts(
     sink: _Sink, frame: _Frame, name: str, eff: Effects, span: Span, privileged: bool,
     via: tuple[str, ...],
 ) -> None:  # fmt: skip
-    """``make -f <(echo TEXT)`` or ``echo TEXT > m.mk; make -f m.mk``: a makefile whose text
-    the analysis knows runs its recipes (walked by :func:`_stdin_code`, as make's stdin)."""
+    """Files ``name`` runs (op EXEC) whose text the analysis knows (:func:`known_text`),
+    walked by :func:`_stdin_code` as ``name``'s stdin: a makefile (``make -f <(echo TEXT)``,
+    ``echo TEXT > m.mk; make -f m.mk``) runs its recipes, a SQL client's script (``sqlite3
+    -init F``, ``psql -f F``) its statements."""
     for ref in eff.files:
         if ref.op is not FileOp.EXEC:
             continue

@@ -509,7 +509,7 @@ def _sqlite3(name: str, args: Argv) -> Effects:
     parsed = parse(args, _SQLITE)
     acc = Acc()
     init = parsed.value("-init")
-    if init:  # the init file's statements run (`run._makefiles` walks a known text)
+    if init:  # the init file's statements run (`run._known_scripts` walks a known text)
         acc.read(init)
         acc.file(FileOp.EXEC, init)
     operands = parsed.operands
