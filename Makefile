@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck unit bench bench-quick clean
 
-$(STAMP): pyproject.toml setup.py src/warden/record/_native.c
+$(STAMP): pyproject.toml setup.py src/warden/record/_native.c src/warden/contain/_launch.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,otel,frameworks]'
@@ -22,13 +22,16 @@ demo: $(STAMP)
 test: lint typecheck unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff check src tests bench examples setup.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q
+	@# warden run's fallback stage (where the native launcher was not built): the sandbox tests again
+	WARDEN_LAUNCHER=python $(BIN)/python -m pytest -q tests/contain/test_run.py \
+		tests/contain/test_own_uid.py tests/contain/test_startup.py
 
 ## benchmarks (numbers in the README come from these)
 bench: $(STAMP)

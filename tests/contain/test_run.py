@@ -455,6 +455,22 @@ def test_every_exec_is_recorded_with_its_argv(box) -> None:
     assert all(rec["session"] == execs[0]["session"] for rec in execs)
 
 
+def test_names_that_are_not_utf8_are_run_and_recorded(box) -> None:
+    """A file name may hold any bytes: the run and its records must not fail on them (the
+    records show them as \\xNN escapes)."""
+    ws, home = box
+    odd = os.fsdecode(b"tool-\xff\xfe")
+    (ws / odd).write_text("#!/bin/sh\necho ran\n")
+    (ws / odd).chmod(0o755)
+    r = run(f"./{odd}", odd, ws=ws, home=home)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "ran\n", r.stdout
+    execs = [rec for rec in _audit(home) if rec["type"] == "exec"]
+    assert any("tool-\\xff\\xfe" in " ".join(rec["argv"]) for rec in execs), execs
+    started = [rec for rec in _audit(home) if rec.get("event") == "start"]
+    assert started[-1]["argv"] == ["./tool-\\xff\\xfe", "tool-\\xff\\xfe"]
+
+
 def test_a_kill_verdict_on_an_exec_kills_the_whole_tree(box) -> None:
     ws, home = box
     script = (

@@ -32,9 +32,29 @@ def run(args: argparse.Namespace) -> int:
     from warden.contain.probe import features_text, probe
 
     features = probe()
+    launcher = _launcher()
     if args.json:
-        print(json.dumps(dataclasses.asdict(features), indent=2, default=str))
+        print(json.dumps({**dataclasses.asdict(features), "launcher": launcher}, indent=2,
+                         default=str))  # fmt: skip
     else:
         print(features_text(features))
+        print(f"warden run starts the sandbox with: {launcher}")
     ok = (features.userns_nested and features.landlock_abi >= 1 and features.seccomp_filter)
     return 0 if ok else 1
+
+
+def _launcher() -> str:
+    """Which of ``warden run``'s two stages this installation uses, and why."""
+    import os
+
+    from warden.contain import launch
+
+    try:
+        path = launch.executable()
+    except launch.LauncherMissing as exc:
+        return f"nothing: {exc}"
+    if path is not None:
+        return f"the native launcher ({path})"
+    why = (f"{launch.ENV}=python" if os.environ.get(launch.ENV) == "python"
+           else "the native launcher was not built: no C compiler at install time")  # fmt: skip
+    return f"the Python stage ({why}; start-up is slower)"

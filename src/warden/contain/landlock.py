@@ -47,7 +47,9 @@ __all__ = [
     "LandlockReport",
     "LandlockSpec",
     "Ruleset",
+    "RulesetPlan",
     "abi_version",
+    "plan",
     "prepare",
     "restrict_self",
 ]
@@ -308,6 +310,50 @@ def _add_path(ruleset_fd: int, path: str, rights: int, file_rights: int) -> bool
     return True
 
 
+@dataclass(frozen=True)
+class RulesetPlan:
+    """The ruleset :func:`prepare` builds for a spec on a given ABI, before any path is opened:
+    the handled rights, the attribute size that ABI knows, and the rules in order (``paths``:
+    ``(path, rights)``, where a path that is not a directory keeps only ``file_rights`` of
+    them; ``ports``: ``(right, port)``). The native launcher (``launch.py``) builds the same
+    ruleset from it."""
+
+    handled_fs: int
+    handled_net: int
+    scoped: int
+    attr_size: int
+    file_rights: int
+    paths: tuple[tuple[str, int], ...]
+    ports: tuple[tuple[int, int], ...]
+
+
+def plan(spec: LandlockSpec, abi: int) -> RulesetPlan:
+    """What :func:`prepare` asks of a kernel with Landlock ``abi`` (>= 1) for ``spec``."""
+    level = min(abi, KNOWN_ABI)
+    fs_all = handled_fs(level)
+    net_all = 0
+    if level >= 4:
+        net_all = (NET_CONNECT_TCP if spec.connect_tcp is not None else 0) | (
+            NET_BIND_TCP if spec.bind_tcp is not None else 0
+        )
+    scoped = 0
+    if level >= 6:
+        scoped = (SCOPE_SIGNAL if spec.scope_signals else 0) | (
+            SCOPE_ABSTRACT_UNIX_SOCKET if spec.scope_abstract_unix else 0
+        )
+    file_rights = (_FS_FILE_ONLY_ABI9 if level >= 9 else _FS_FILE_ONLY) & fs_all
+    paths = [(path, rights & fs_all) for paths, rights in ((spec.read, READ_RIGHTS),
+             (spec.write, fs_all)) for path in paths]  # fmt: skip
+    ports = [
+        (right, port)
+        for ports_, right in ((spec.connect_tcp, NET_CONNECT_TCP), (spec.bind_tcp, NET_BIND_TCP))
+        if ports_ is not None and net_all & right
+        for port in sorted(set(ports_))
+    ]
+    return RulesetPlan(fs_all, net_all, scoped, _attr_size(level), file_rights, tuple(paths),
+                       tuple(ports))  # fmt: skip
+
+
 def prepare(spec: LandlockSpec, *, require_abi: int = 1) -> Ruleset:
     """Build the ruleset for ``spec`` in the calling (parent) process; enforce it in the child.
 
@@ -324,23 +370,12 @@ def prepare(spec: LandlockSpec, *, require_abi: int = 1) -> Ruleset:
     enforced, missing = _features(abi, spec)
     if abi == 0:
         return _NoLandlock(LandlockReport(0, (), missing, ()))
-    level = min(abi, KNOWN_ABI)
-    fs_all = handled_fs(level)
-    net_all = 0
-    if level >= 4:
-        net_all = (NET_CONNECT_TCP if spec.connect_tcp is not None else 0) | (
-            NET_BIND_TCP if spec.bind_tcp is not None else 0
-        )
-    scoped = 0
-    if level >= 6:
-        scoped = (SCOPE_SIGNAL if spec.scope_signals else 0) | (
-            SCOPE_ABSTRACT_UNIX_SOCKET if spec.scope_abstract_unix else 0
-        )
-    attr = _RulesetAttr(fs_all, net_all, scoped)
+    rules = plan(spec, abi)
+    attr = _RulesetAttr(rules.handled_fs, rules.handled_net, rules.scoped)
     fd = _libc.syscall(
         ctypes.c_long(_SYS_LANDLOCK_CREATE_RULESET),
         ctypes.byref(attr),
-        ctypes.c_size_t(_attr_size(level)),
+        ctypes.c_size_t(rules.attr_size),
         ctypes.c_uint32(0),
     )
     if fd < 0:
@@ -348,17 +383,10 @@ def prepare(spec: LandlockSpec, *, require_abi: int = 1) -> Ruleset:
         raise ContainmentError(f"landlock: cannot create ruleset: {_errno_text(err)}")
     ruleset = Ruleset(int(fd), LandlockReport(abi, enforced, missing, ()))
     try:
-        file_rights = (_FS_FILE_ONLY_ABI9 if level >= 9 else _FS_FILE_ONLY) & fs_all
-        skipped: list[str] = []
-        for paths, rights in ((spec.read, READ_RIGHTS), (spec.write, fs_all)):
-            for path in paths:
-                if not _add_path(ruleset.fd, path, rights & fs_all, file_rights):
-                    skipped.append(path)
-        for ports, right in ((spec.connect_tcp, NET_CONNECT_TCP), (spec.bind_tcp, NET_BIND_TCP)):
-            if ports is None or not net_all & right:
-                continue
-            for port in sorted(set(ports)):
-                _add_rule(ruleset.fd, _RULE_NET_PORT, _NetPortAttr(right, port), f"TCP {port}")
+        skipped = [path for path, rights in rules.paths
+                   if not _add_path(ruleset.fd, path, rights, rules.file_rights)]  # fmt: skip
+        for right, port in rules.ports:
+            _add_rule(ruleset.fd, _RULE_NET_PORT, _NetPortAttr(right, port), f"TCP {port}")
     except BaseException:
         ruleset.close()
         raise

@@ -73,6 +73,7 @@ __all__ = [
     "stamp",
     "timeline_begin",
     "timeline_end",
+    "timeline_fd",
     "write_id_maps",
 ]
 
@@ -112,6 +113,11 @@ def timeline_end() -> None:
     if _timeline_fd >= 0:
         fd, _timeline_fd = _timeline_fd, -1
         os.close(fd)
+
+
+def timeline_fd() -> int:
+    """The open timeline file (handed to the native launcher), or -1."""
+    return _timeline_fd
 
 
 def stamp(step: str) -> None:
@@ -333,6 +339,12 @@ def pinned_ancestors(spec: SandboxSpec) -> list[str]:
     (EBUSY); its contents stay writable. (The cost: a ``rename`` from outside into such a
     directory fails with EXDEV, which git and editors handle by copying.)
     """
+    return [d for d in ancestor_candidates(spec) if os.path.isdir(d) and not os.path.islink(d)]
+
+
+def ancestor_candidates(spec: SandboxSpec) -> list[str]:
+    """:func:`pinned_ancestors` before the check that each is a directory (made where the
+    mounts are, in the sandbox's view: the native launcher gets this list)."""
     roots = [w.rstrip("/") for w in spec.write]
     out: list[str] = []
     for path in spec.protect:
@@ -344,7 +356,7 @@ def pinned_ancestors(spec: SandboxSpec) -> list[str]:
         while parent != root and parent.startswith(root + "/"):
             chain.append(parent)
             parent = os.path.dirname(parent)
-        out += [d for d in reversed(chain) if os.path.isdir(d) and not os.path.islink(d)]
+        out += reversed(chain)
     return list(dict.fromkeys(out))
 
 
@@ -414,7 +426,8 @@ def _program_main(
     from warden.contain import landlock, seccomp
 
     stamp("program: forked")
-    for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGCHLD, signal.SIGPIPE):
+    # what Python ignores at start-up (SIGPIPE, SIGXFSZ) is not ignored by the program
+    for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGCHLD, signal.SIGPIPE, signal.SIGXFSZ):
         signal.signal(sig, signal.SIG_DFL)
     signal.set_wakeup_fd(-1)
     step = "program"

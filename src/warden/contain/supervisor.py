@@ -64,6 +64,7 @@ from warden.contain.stage import (
     stamp,
     timeline_begin,
     timeline_end,
+    timeline_fd,
     write_id_maps,
 )
 from warden.errors import PolicyError, WardenError
@@ -116,9 +117,22 @@ def _proxy_env(port: int) -> dict[str, str]:
 
 
 def _redacted_argv(argv: tuple[str, ...]) -> list[str]:
+    return [_redacted(a) for a in argv]
+
+
+def _redacted(text: str) -> str:
+    """``text`` for an audit record, secrets redacted (and :func:`_printable`)."""
     from warden.check.secrets import redact_text
 
-    return [redact_text(a) for a in argv]
+    return redact_text(_printable(text))
+
+
+def _printable(text: str) -> str:
+    """``text`` with the bytes that are not UTF-8 (a file name can hold any; Python carries
+    them as surrogates, which no record can encode) shown as ``\\xNN`` escapes."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 class _Recorder:
@@ -265,17 +279,16 @@ class _ExecMonitor:
         secret scanners, whose first import cost the first exec about 25M instructions)."""
         if self.recorder.log is None:
             return
-        from warden.check.secrets import redact_text
-
         record = {
             "type": "exec", "v": 1, "pid": event.pid, "ppid": event.ppid,
-            "path": redact_text(event.path), "argv": [redact_text(a) for a in event.argv],
-            "cwd": event.cwd, "truncated": event.truncated, "syscall": event.syscall,
+            "path": _redacted(event.path), "argv": _redacted_argv(event.argv),
+            "cwd": event.cwd and _printable(event.cwd), "truncated": event.truncated,
+            "syscall": event.syscall,
         }  # fmt: skip
         if event.error:
             record["error"] = event.error
         if event.dirfd_path:
-            record["dirfd"] = event.dirfd_path
+            record["dirfd"] = _printable(event.dirfd_path)
         if verdict is not None:
             record["verdict"], record["rules"], record["reason"] = verdict
         self.recorder.queue(record)
@@ -320,17 +333,22 @@ def run_contained(
     timeline_begin()
     stamp("supervisor: run_contained")
     # imported before the fork, so the child does not spend its start-up importing them
-    from warden.contain import identity, landlock, seccomp
+    from warden.contain import identity, landlock, launch, seccomp
     from warden.contain.egress import EgressPolicy
     from warden.contain.proxy import EgressProxy
     from warden.contain.stage import seccomp_profile
 
-    if landlock.abi_version() < 1:
+    landlock_abi = landlock.abi_version()
+    if landlock_abi < 1:
         raise SandboxError(
             "this kernel has no Landlock (needs Linux 5.13+ with CONFIG_SECURITY_LANDLOCK "
             "and lsm=landlock); see `warden doctor`"
         )
     seccomp_program = seccomp.build_filter(seccomp_profile(spec))
+    try:
+        launcher = launch.executable()  # None: the Python stage (stage.py), forked
+    except launch.LauncherMissing as exc:
+        raise SandboxError(str(exc)) from exc
     ns.last_capability()  # read once here, inherited by the forks
     try:
         egress = EgressPolicy.from_patterns(spec.egress, net_deny)
@@ -396,19 +414,25 @@ def run_contained(
             cgroup.remove()
         raise SandboxError(f"could not map the program's own uid: {exc}") from exc
     stamp("supervisor: fork stage")
-    # No garbage collection in the stage, init and the program (they inherit it disabled): a
-    # collection there walks every object inherited from this process, and each page it
-    # touches is copied (copy-on-write); they allocate little and init's loop makes no cycles
-    gc_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        stage_pid = os.fork()
-    except BaseException:
-        if gc_enabled:
-            gc.enable()
-        raise
-    if stage_pid and gc_enabled:
-        gc.enable()
+    if launcher is not None:
+        try:
+            plan = launch.encode_plan(
+                spec, trees=[t.path for t in ident.trees] if ident.own else [],
+                seccomp_program=seccomp_program, landlock_abi=landlock_abi,
+                last_capability=ns.last_capability(), timeline=timeline_fd() >= 0,
+            )  # fmt: skip
+            stage_pid = launch.spawn(launcher, plan, sock=child_sock.fileno(), lifeline=alive_r,
+                                     timeline=timeline_fd())  # fmt: skip
+        except (OSError, ValueError) as exc:
+            if cgroup is not None:
+                cgroup.remove()
+            for fd in (alive_r, alive_w, *mapping.values()):
+                os.close(fd)
+            parent_sock.close()
+            child_sock.close()
+            raise SandboxError(f"could not start the sandbox: {exc}") from exc
+    else:
+        stage_pid = _fork_stage()
     if stage_pid == 0:  # pragma: no cover - runs in the child, observed through the tests
         try:
             parent_sock.close()
@@ -445,9 +469,11 @@ def run_contained(
                 trees = identity.build_trees(ident, stage_pid, mapping)
             except OSError as exc:
                 raise SandboxError(f"could not give the program its own uid: {exc}") from exc
+            mapped: dict[str, Any] = {"mapped": True, "own": True}
+            if launcher is None:  # the launcher has the trees' paths in its plan
+                mapped["trees"] = [t.path for t in ident.trees]
             try:
-                send_message(parent_sock, {"mapped": True, "own": True,
-                                           "trees": [t.path for t in ident.trees]}, trees)
+                send_message(parent_sock, mapped, trees)
             finally:
                 for fd in trees:
                     os.close(fd)
@@ -487,7 +513,8 @@ def run_contained(
                 if audit is not None:  # (redacting the argv imports the secret scanners)
                     recorder.durable({
                         "type": "run", "v": 1, "event": "start",
-                        "argv": _redacted_argv(spec.argv), "workspace": spec.workspace,
+                        "argv": _redacted_argv(spec.argv),
+                        "workspace": _printable(spec.workspace),
                         "policy": spec.policy_digest, "weaker": weaker,
                         "egress": list(spec.egress), "uid": ident.to_record(),
                     })  # fmt: skip
@@ -578,6 +605,24 @@ def run_contained(
     if result.setup_error and result.exit_code in (EXIT_SETUP,):
         raise SandboxError(result.setup_error)
     return result
+
+
+def _fork_stage() -> int:
+    """``os.fork()`` for the Python stage. No garbage collection in the stage, init and the
+    program (they inherit it disabled): a collection there walks every object inherited from
+    this process, and each page it touches is copied (copy-on-write); they allocate little
+    and init's loop makes no cycles."""
+    gc_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        pid = os.fork()
+    except BaseException:
+        if gc_enabled:
+            gc.enable()
+        raise
+    if pid and gc_enabled:
+        gc.enable()
+    return pid
 
 
 def _start_thread(target: Callable[[], object], name: str) -> threading.Thread:

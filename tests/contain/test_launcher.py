@@ -1,0 +1,223 @@
+"""The native launcher (``warden-launch``, ``_launch.c``) builds the same sandbox as the Python
+stage it replaces, refuses a plan it cannot read, and is what runs where it was built.
+
+The rest of tests/contain runs with whichever launcher is in use (the native one where it was
+built); ``make test`` runs the attack tests of test_run.py a second time with
+``WARDEN_LAUNCHER=python``, so both stay covered.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import resource
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.contain.sandbox import needs_sandbox, run
+
+from warden.contain import launch, stage
+from warden.contain.spec import SandboxSpec
+
+NATIVE = launch.executable() if os.environ.get(launch.ENV) != "python" else None
+
+
+def test_the_launcher_was_built_where_a_compiler_is() -> None:
+    """A broken build must not pass silently as 'the Python stage is fine too'."""
+    if shutil.which("cc") is None and shutil.which("gcc") is None:
+        pytest.skip("no C compiler here: warden runs its Python stage")
+    path = Path(launch.__file__).with_name(launch.EXECUTABLE)
+    assert os.access(path, os.X_OK), f"{path} was not built (pip install -e . rebuilds it)"
+
+
+def test_asking_for_the_launcher_where_it_is_missing_is_a_clear_error(monkeypatch) -> None:
+    monkeypatch.setattr(launch, "EXECUTABLE", "no-such-launcher")
+    monkeypatch.setenv(launch.ENV, "native")
+    with pytest.raises(launch.LauncherMissing, match="was not built"):
+        launch.executable()
+    monkeypatch.setenv(launch.ENV, "")
+    assert launch.executable() is None
+    monkeypatch.setenv(launch.ENV, "python")
+    assert launch.executable() is None
+
+
+# ---- the same sandbox ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def box(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    """Every kind of mount the stage makes: a workspace under /tmp (bound back under the
+    private /tmp), hidden directories and files in HOME, protected paths that exist (git
+    hooks, whose parent is pinned) and that do not (.claude: created for the run)."""
+    base = Path(tempfile.mkdtemp(prefix="warden-test-", dir="/var/tmp"))
+    home, ws = base / "home", tmp_path / "ws"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_ed25519").write_text("key\n")
+    (home / ".netrc").write_text("machine x password y\n")
+    (home / ".cache" / "warden").mkdir(parents=True)  # else the first run creates it
+    (ws / ".git" / "hooks").mkdir(parents=True)
+    (ws / ".vscode").mkdir()
+    (ws / ".vscode" / "settings.json").write_text("{}\n")
+    yield ws, home
+    shutil.rmtree(base, ignore_errors=True)
+
+
+#: what the program sees of its sandbox, printed from inside
+SURVEY = r"""
+set -u
+echo "== mounts"; cut -d' ' -f4- /proc/self/mountinfo
+echo "== status"; grep -E '^(Cap|NoNewPrivs|Seccomp|Uid|Gid|Groups)' /proc/self/status
+echo "== init"; grep -E '^(Cap|Uid|Gid)' /proc/1/status
+echo "== signals"; grep -E '^(SigIgn|SigBlk)' /proc/self/status
+echo "== dirs"; ls -la --time-style=+ /dev /tmp /run /dev/shm "$HOME" "$HOME/.ssh" .git .claude
+echo "== fds"; ls /proc/self/fd
+echo "== limits"; ulimit -c; ulimit -t
+echo "== names"; hostname; pwd; id
+echo "== env"; env | grep -v -E '^(WARDEN_SESSION|WARDEN_LAUNCHER|_)=' | sort
+echo "== net"; cat /proc/net/dev | cut -d: -f1; cat /proc/net/tcp | wc -l
+"""
+
+
+def _normalise(text: str, ws: Path) -> str:
+    # device numbers of anonymous file systems (proc, tmpfs, devpts) and the program's own
+    # uid (when warden is root: a fresh one for each run, identity.py) differ from run to run
+    text = re.sub(r"\b0:\d+\b", "0:N", text)
+    text = re.sub(r"\b(uid|gid)=\d+", r"\1=N", text)
+    return text.replace(str(ws), "WS")
+
+
+@needs_sandbox
+@pytest.mark.skipif(NATIVE is None, reason="the native launcher is not built (or not asked for)")
+def test_both_launchers_build_the_same_sandbox(box, request) -> None:
+    ws, home = box
+    seen = {}
+    soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    if soft == 0 and hard != 0:  # so that the program's core limit of 0 is the sandbox's doing
+        resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
+        request.addfinalizer(lambda: resource.setrlimit(resource.RLIMIT_CORE, (soft, hard)))
+    for which in ("python", "native"):
+        r = run("/bin/sh", "-c", SURVEY, ws=ws, home=home, env={launch.ENV: which})
+        assert r.returncode == 0, (which, r.stderr)
+        seen[which] = _normalise(r.stdout, ws)
+    assert "== mounts" in seen["native"] and "tmpfs" in seen["native"]
+    assert "/.git/hooks" in seen["native"] and "/.claude" in seen["native"]
+    assert "== limits\n0\n" in seen["native"]
+    assert seen["native"] == seen["python"]
+
+
+@needs_sandbox
+@pytest.mark.skipif(NATIVE is None, reason="the native launcher is not built (or not asked for)")
+@pytest.mark.parametrize("which", ["python", "native"])
+def test_a_program_that_cannot_be_executed_is_127_with_the_reason(box, which) -> None:
+    ws, home = box
+    (ws / "not-executable").write_text("#!/bin/sh\n")
+    for argv, reason in ((("no-such-program-xyz",), "No such file"),
+                         (("./not-executable",), "Permission denied")):  # fmt: skip
+        r = run(*argv, ws=ws, home=home, env={launch.ENV: which})
+        assert r.returncode == 127, (which, argv, r.stderr)
+        assert reason in r.stderr, (which, r.stderr)
+
+
+# ---- a plan it cannot read ---------------------------------------------------------------------
+
+
+def _spec(ws: str) -> SandboxSpec:
+    return SandboxSpec(
+        session="run-test", argv=("/bin/true",), workspace=ws, cwd=ws, env={"PATH": "/bin"},
+        read=("/usr",), write=(ws,), hide=(), protect=(), create_protected=(), create_hidden=(),
+        egress=(), unix_sockets=False, memory=None, pids=None, cpu_seconds=None,
+        policy_digest="x",
+    )  # fmt: skip
+
+
+def _plan(ws: str) -> bytes:
+    return launch.encode_plan(_spec(ws), trees=[], seccomp_program=b"\x06" + b"\0" * 7,
+                              landlock_abi=1, last_capability=40, timeline=False)  # fmt: skip
+
+
+def _launch(plan: bytes) -> tuple[list[dict[str, object]], int]:
+    """Start the launcher with ``plan``; the messages it sent and its exit status."""
+    assert NATIVE is not None
+    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    alive_r, alive_w = os.pipe()
+    try:
+        pid = launch.spawn(NATIVE, plan, sock=theirs.fileno(), lifeline=alive_r)
+        theirs.close()
+        mine.settimeout(10)
+        messages = []
+        while True:
+            msg, fds = stage.recv_message(mine)
+            for fd in fds:
+                os.close(fd)
+            if msg is None:
+                break
+            messages.append(msg)
+            if "userns" in msg:  # got past the plan: stop it here
+                mine.close()
+                break
+        _, status = os.waitpid(pid, 0)
+        return messages, os.waitstatus_to_exitcode(status)
+    finally:
+        mine.close()
+        os.close(alive_r)
+        os.close(alive_w)
+
+
+@pytest.mark.skipif(NATIVE is None, reason="the native launcher is not built (or not asked for)")
+def test_a_valid_plan_gets_past_the_reading(tmp_path) -> None:
+    messages, _code = _launch(_plan(str(tmp_path)))
+    assert messages and messages[0] == {"userns": True}, messages
+
+
+def _corruptions(plan: bytes) -> Iterator[tuple[str, bytes]]:
+    yield "empty", b""
+    yield "other magic", plan.replace(launch.PLAN_MAGIC.encode(), b"warden-plan/0", 1)
+    yield "trailing byte", plan + b"x"
+    for cut in range(1, len(plan), max(1, len(plan) // 60)):
+        yield f"cut at {cut}", plan[:cut]
+    yield "length past the end", b"13:warden-plan/1,999999999:" + b"x" * 10
+    yield "ten-digit length", b"13:warden-plan/1,1000000000:x,"
+    yield "NUL in a path", plan.replace(b"/usr", b"/u\0r", 1)
+    yield "negative number", plan.replace(b"2:40,", b"3:-40,", 1)
+    yield "comma missing", plan.replace(b"/usr,", b"/usr;", 1)
+
+
+@pytest.mark.skipif(NATIVE is None, reason="the native launcher is not built (or not asked for)")
+def test_a_plan_it_cannot_read_is_refused_with_a_reason(tmp_path) -> None:
+    plan = _plan(str(tmp_path))
+    assert b"2:40," in plan and b"/usr," in plan  # the corruptions below find their targets
+    for name, bad in _corruptions(plan):
+        messages, code = _launch(bad)
+        assert code == stage.EXIT_SETUP, (name, code, messages)
+        assert len(messages) == 1 and "malformed plan" in str(messages[0].get("error")), (
+            name, messages)  # fmt: skip
+        assert messages[0].get("step") == "plan"
+
+
+@needs_sandbox
+@pytest.mark.skipif(NATIVE is None, reason="the native launcher is not built (or not asked for)")
+def test_an_error_text_with_quotes_and_odd_bytes_arrives_whole(box) -> None:
+    """The launcher's error messages are JSON the supervisor can read, whatever a name holds."""
+    ws, home = box
+    odd = 'no-such-"quote\\back\x01é'
+    r = run(odd, ws=ws, home=home, env={launch.ENV: "native"})
+    assert r.returncode == 127, r.stderr
+    assert 'no-such-"quote\\back' in r.stderr, r.stderr
+
+
+def test_encode_plan_refuses_what_no_exec_could_carry(tmp_path) -> None:
+    import dataclasses
+
+    spec = _spec(str(tmp_path))
+    with pytest.raises(ValueError, match="NUL"):
+        launch.encode_plan(dataclasses.replace(spec, argv=("a\0b",)), trees=[],
+                           seccomp_program=b"", landlock_abi=1, last_capability=40,
+                           timeline=False)  # fmt: skip
+    with pytest.raises(ValueError, match="environment variable name"):
+        launch.encode_plan(dataclasses.replace(spec, env={"A=B": "c"}), trees=[],
+                           seccomp_program=b"", landlock_abi=1, last_capability=40,
+                           timeline=False)  # fmt: skip
