@@ -37,6 +37,7 @@ __all__ = [
     "CgroupError",
     "cgroup2_root",
     "own_cgroup",
+    "start_grace_period",
 ]
 
 #: How long ``kill`` waits for the kernel to empty the cgroup before reporting survivors.
@@ -71,6 +72,20 @@ def cgroup2_root() -> str | None:
         if preferred in points:
             return preferred
     return points[0] if points else None
+
+
+def start_grace_period() -> None:
+    """Move this process into the v2 cgroup it is already in: nothing changes, but the kernel
+    takes the lock that every move takes (``cgroup_threadgroup_rwsem``), which, unless the
+    hierarchy is mounted with ``favordynmods``, first waits for an RCU grace period (5.9 ms
+    median here, runs 0.25 s apart); moves that follow within about one grace period are
+    cheap (0.12 ms after this, measured 2026-11-22). The supervisor calls it first thing, from
+    a thread, so that the wait is over by the time the sandbox's processes exist. Best effort:
+    a host where this process may not write its own ``cgroup.procs`` just waits later."""
+    root = cgroup2_root()
+    if root is not None:
+        with contextlib.suppress(OSError):
+            _write(f"{root}{own_cgroup().rstrip('/')}/cgroup.procs", str(os.getpid()))
 
 
 def _v1_root(controller: str) -> str | None:

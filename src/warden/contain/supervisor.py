@@ -71,7 +71,9 @@ from warden.errors import PolicyError, WardenError
 
 if TYPE_CHECKING:
     from warden.check.engine import Engine
+    from warden.contain.egress import EgressPolicy
     from warden.contain.execwatch import ExecEvent
+    from warden.contain.identity import Identity
     from warden.contain.proxy import ProxyEvent
     from warden.contain.tripwires import Snapshot
     from warden.record import AuditLog
@@ -332,41 +334,32 @@ def run_contained(
     """
     timeline_begin()
     stamp("supervisor: run_contained")
+    mover = _Mover()  # started once the cgroup exists
+    try:
+        return _run_contained(spec, audit=audit, net_deny=net_deny, allow_weaker=allow_weaker,
+                              on_ready=on_ready, engine=engine, mover=mover)  # fmt: skip
+    finally:
+        with contextlib.suppress(CgroupError):
+            mover.finish()
+
+
+def _run_contained(
+    spec: SandboxSpec,
+    *,
+    audit: AuditLog | None,
+    net_deny: tuple[str, ...],
+    allow_weaker: bool,
+    on_ready: Callable[[int], None] | None,
+    engine: Callable[[], Engine] | None,
+    mover: _Mover,
+) -> RunResult:
     # imported before the fork, so the child does not spend its start-up importing them
-    from warden.contain import identity, landlock, launch, seccomp
-    from warden.contain.egress import EgressPolicy
+    from warden.contain import identity, launch
     from warden.contain.proxy import EgressProxy
-    from warden.contain.stage import seccomp_profile
 
-    landlock_abi = landlock.abi_version()
-    if landlock_abi < 1:
-        raise SandboxError(
-            "this kernel has no Landlock (needs Linux 5.13+ with CONFIG_SECURITY_LANDLOCK "
-            "and lsm=landlock); see `warden doctor`"
-        )
-    seccomp_program = seccomp.build_filter(seccomp_profile(spec))
-    try:
-        launcher = launch.executable()  # None: the Python stage (stage.py), forked
-    except launch.LauncherMissing as exc:
-        raise SandboxError(str(exc)) from exc
-    ns.last_capability()  # read once here, inherited by the forks
-    try:
-        egress = EgressPolicy.from_patterns(spec.egress, net_deny)
-    except PolicyError as exc:
-        raise SandboxError(
-            f"the egress proxy cannot enforce the policy's host lists: {exc}"
-        ) from exc
-
-    stamp("supervisor: landlock abi, seccomp filter, egress policy")
-    weaker: list[str] = []
-    try:
-        ident = identity.plan(spec)
-    except OSError as exc:  # a granted path vanished, /proc unreadable: do not guess
-        raise SandboxError(f"could not decide the program's uid: {exc}") from exc
-    if not ident.own and os.geteuid() == 0:
-        # root could have given the program a uid of its own: it keeps root's (as before)
-        weaker.append(f"the program keeps the caller's uid {ident.uid} ({ident.why_not})")
-    stamp("supervisor: identity planned")
+    # the cgroup first: its grace period (the mover) can then start at once; the kernel's
+    # cgroup mutex, which creating one takes, is held by a move while it waits
+    cgroup_weaker: list[str] = []
     try:
         cgroup: Cgroup | None = Cgroup.create(spec.session)
     except CgroupError as exc:
@@ -378,7 +371,7 @@ def run_contained(
                 "process with the run)"
             ) from exc
         cgroup = None
-        weaker.append(f"no cgroup ({exc}): freeze and limits unavailable")
+        cgroup_weaker.append(f"no cgroup ({exc}): freeze and limits unavailable")
     if cgroup is not None:
         missing = cgroup.limit(pids=spec.pids, memory=spec.memory)
         if missing and not allow_weaker:
@@ -387,8 +380,19 @@ def run_contained(
                 f"the policy sets limits this host cannot enforce: {missing} "
                 "(no such cgroup controller); pass --allow-weaker to run anyway"
             )
-        weaker += [f"limit not enforced: {m}" for m in missing]
+        cgroup_weaker += [f"limit not enforced: {m}" for m in missing]
+        mover.start()
     stamp("supervisor: cgroup created, limits set")
+    try:
+        landlock_abi, seccomp_program, launcher, egress, ident, weaker = _plan_run(
+            spec, net_deny)
+    except BaseException:
+        if cgroup is not None:
+            with contextlib.suppress(CgroupError):
+                mover.finish()
+            cgroup.remove()
+        raise
+    weaker += cgroup_weaker
 
     spec_env = dict(spec.env)
     spec_env.update(_proxy_env(PROXY_PORT))
@@ -405,7 +409,6 @@ def run_contained(
     parent_sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)  # senders' pids
     alive_r, alive_w = os.pipe()
     ns.set_child_subreaper()
-    mover = _Mover()
     started = time.monotonic()
     try:
         mapping = identity.mapping_namespaces(ident) if ident.own else {}
@@ -446,6 +449,7 @@ def run_contained(
     child_sock.close()
     os.close(alive_r)
     git_before: Snapshot | None = None
+    placeholders: _Task | None = None
     init_pid = 0
     proxy_sock: socket.socket | None = None
     result = RunResult(spec.session, EXIT_SETUP, 0.0, weaker=weaker)
@@ -541,6 +545,11 @@ def run_contained(
             on_ready(init_pid)
         status = wait_exit(init_pid, wake)
         stamp("supervisor: init reaped")
+        if spec.create_protected:
+            # init's exit ended its pid namespace, so nothing is left that the placeholders
+            # protect against; removing them waits on the file system's journal (a few ms
+            # each while a commit is under way), so it overlaps the rest of the clean-up
+            placeholders = _Task(_cleanup_created, spec)
         code = os.waitstatus_to_exitcode(status)
         result.exit_code = 128 - code if code < 0 else code
         monitor.close()  # the tree is gone: no exec is left to record
@@ -580,7 +589,10 @@ def run_contained(
             proxy_sock.close()
         stamp("clean-up: proxy closed")
         parent_sock.close()
-        _cleanup_created(spec)
+        if placeholders is None:
+            _cleanup_created(spec)
+        else:
+            placeholders.result()
         stamp("clean-up: created directories removed")
         from warden.contain import sessions
 
@@ -605,6 +617,47 @@ def run_contained(
     if result.setup_error and result.exit_code in (EXIT_SETUP,):
         raise SandboxError(result.setup_error)
     return result
+
+
+def _plan_run(
+    spec: SandboxSpec, net_deny: tuple[str, ...]
+) -> tuple[int, bytes, str | None, EgressPolicy, Identity, list[str]]:
+    """What the run needs before its stage starts (each failure a :class:`SandboxError`):
+    the Landlock ABI, the seccomp program, the launcher (None: the Python stage), the egress
+    policy, the program's identity, and what is weaker than asked so far."""
+    from warden.contain import identity, landlock, launch, seccomp
+    from warden.contain.egress import EgressPolicy
+    from warden.contain.stage import seccomp_profile
+
+    landlock_abi = landlock.abi_version()
+    if landlock_abi < 1:
+        raise SandboxError(
+            "this kernel has no Landlock (needs Linux 5.13+ with CONFIG_SECURITY_LANDLOCK "
+            "and lsm=landlock); see `warden doctor`"
+        )
+    seccomp_program = seccomp.build_filter(seccomp_profile(spec))
+    try:
+        launcher = launch.executable()  # None: the Python stage (stage.py), forked
+    except launch.LauncherMissing as exc:
+        raise SandboxError(str(exc)) from exc
+    ns.last_capability()  # read once here, inherited by the forks
+    try:
+        egress = EgressPolicy.from_patterns(spec.egress, net_deny)
+    except PolicyError as exc:
+        raise SandboxError(
+            f"the egress proxy cannot enforce the policy's host lists: {exc}"
+        ) from exc
+    stamp("supervisor: landlock abi, seccomp filter, egress policy")
+    weaker: list[str] = []
+    try:
+        ident = identity.plan(spec)
+    except OSError as exc:  # a granted path vanished, /proc unreadable: do not guess
+        raise SandboxError(f"could not decide the program's uid: {exc}") from exc
+    if not ident.own and os.geteuid() == 0:
+        # root could have given the program a uid of its own: it keeps root's (as before)
+        weaker.append(f"the program keeps the caller's uid {ident.uid} ({ident.why_not})")
+    stamp("supervisor: identity planned")
+    return landlock_abi, seccomp_program, launcher, egress, ident, weaker
 
 
 def _fork_stage() -> int:
@@ -714,29 +767,45 @@ class _Mover:
     its pid is known: the stage at once, then init, then the program (which waits for "go"
     until both are in).
 
-    Moving the stage is not needed for containment (init is the ancestor of the whole
-    program tree): it starts the grace period that a first move waits for (``Cgroup.add``:
-    4 to 13 ms here) while the sandbox is still being set up, so the later moves are cheap,
-    and any wait they still have overlaps the set-up too. The stage may have exited by then
-    (its pid is not reaped before :meth:`finish`, so it cannot be reused); init and the
+    The first move of a run waits for an RCU grace period (``Cgroup.add``: 4 to 13 ms here).
+    The thread starts first thing in ``run_contained`` with a move that changes nothing
+    (``cgroup.start_grace_period``), so that wait runs while the supervisor plans the run and
+    starts the stage; moving the stage (which may have exited by then: its pid is not reaped
+    before :meth:`finish`, so it cannot be reused) is not needed for containment either (init
+    is the ancestor of the whole program tree) and keeps the later moves cheap. Init and the
     program must be there.
     """
 
     def __init__(self) -> None:
         self.error: CgroupError | None = None
         self._done = False
+        self._cgroup: Cgroup | None = None
         self._pids: queue.SimpleQueue[int | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
 
+    def start(self) -> None:
+        """The thread, which starts the grace period and then waits for :meth:`begin`."""
+        self._thread = _start_thread(self._run, "warden-cgroup")
+
     def begin(self, cgroup: Cgroup, stage_pid: int) -> None:
-        self._thread = _start_thread(lambda: self._run(cgroup, stage_pid), "warden-cgroup")
+        self._cgroup = cgroup  # (read by the thread after it takes the pid from the queue)
+        self._pids.put(stage_pid)
 
     def add(self, pid: int) -> None:
         self._pids.put(pid)
 
-    def _run(self, cgroup: Cgroup, stage_pid: int) -> None:
+    def _run(self) -> None:
+        from warden.contain.cgroup import start_grace_period
+
         try:
-            with contextlib.suppress(CgroupError):  # the stage: only to start the wait early
+            start_grace_period()
+            stamp("mover: grace period over")
+            stage_pid = self._pids.get()
+            if stage_pid is None or self._cgroup is None:  # no cgroup for this run
+                self._done = True
+                return
+            cgroup = self._cgroup
+            with contextlib.suppress(CgroupError):  # the stage: only to keep later moves cheap
                 cgroup.add(stage_pid)
             stamp("mover: stage moved")
             n = 0
@@ -759,7 +828,9 @@ class _Mover:
         and so does a mover that did not get to the end of its list)."""
         if self._thread is not None:
             self._pids.put(None)
+            self._pids.put(None)  # (a second: the thread may still wait for the stage's pid)
             self._thread.join()
+            self._thread = None
             if self.error is None and not self._done:
                 self.error = CgroupError("the cgroup mover ended before moving every process")
         if self.error is not None:
