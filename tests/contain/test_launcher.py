@@ -179,8 +179,9 @@ def _corruptions(plan: bytes) -> Iterator[tuple[str, bytes]]:
     yield "trailing byte", plan + b"x"
     for cut in range(1, len(plan), max(1, len(plan) // 60)):
         yield f"cut at {cut}", plan[:cut]
-    yield "length past the end", b"13:warden-plan/1,999999999:" + b"x" * 10
-    yield "ten-digit length", b"13:warden-plan/1,1000000000:x,"
+    magic = b"%d:%b," % (len(launch.PLAN_MAGIC), launch.PLAN_MAGIC.encode())
+    yield "length past the end", magic + b"999999999:" + b"x" * 10
+    yield "ten-digit length", magic + b"1000000000:x,"
     yield "NUL in a path", plan.replace(b"/usr", b"/u\0r", 1)
     yield "negative number", plan.replace(b"2:40,", b"3:-40,", 1)
     yield "comma missing", plan.replace(b"/usr,", b"/usr;", 1)
@@ -221,3 +222,87 @@ def test_encode_plan_refuses_what_no_exec_could_carry(tmp_path) -> None:
         launch.encode_plan(dataclasses.replace(spec, env={"A=B": "c"}), trees=[],
                            seccomp_program=b"", landlock_abi=1, last_capability=40,
                            timeline=False)  # fmt: skip
+
+
+# ---- forked straight into the cgroup ------------------------------------------------------------
+
+
+def _run_in_process(ws: Path, monkeypatch, capfd, *, spawn_cgroup_dir: str | None = None):
+    """``run_contained`` of a program that prints its own and init's cgroup, with no limits
+    (so that no cgroup v1 hierarchy is involved); the program's output and the timeline."""
+    import dataclasses
+
+    from warden.check.policy.load import default_layers, load_policy
+    from warden.contain.spec import build_spec
+    from warden.contain.supervisor import run_contained
+
+    if spawn_cgroup_dir is not None:  # hand the launcher a directory that is no cgroup
+        real_spawn = launch.spawn
+
+        def spawn(*args, cgroup: int = -1, **kwargs):
+            fd = os.open(spawn_cgroup_dir, os.O_PATH | os.O_DIRECTORY)
+            try:
+                return real_spawn(*args, cgroup=fd if cgroup >= 0 else -1, **kwargs)
+            finally:
+                os.close(fd)
+
+        monkeypatch.setattr(launch, "spawn", spawn)
+    timeline = ws.parent / "timeline"
+    monkeypatch.setenv("WARDEN_TIMELINE", str(timeline))
+    policy = load_policy(default_layers(str(ws)))
+    spec = build_spec(policy, ["/bin/sh", "-c", "cat /proc/self/cgroup /proc/1/cgroup"],
+                      workspace=str(ws))  # fmt: skip
+    spec = dataclasses.replace(spec, pids=None, memory=None)
+    capfd.readouterr()
+    result = run_contained(spec, audit=None)
+    out = capfd.readouterr().out
+    assert result.exit_code == 0, result
+    steps = [line.rsplit(" ", 1)[0] for line in timeline.read_text().splitlines()]
+    return out, steps
+
+
+def _cgroup_ok(out: str) -> None:
+    lines = out.split()
+    assert "0::/" in lines and len(lines) % 2 == 0, out
+    assert all(line.endswith(":/") for line in lines), out
+
+
+@needs_sandbox
+@pytest.mark.skipif(NATIVE is None, reason="the native launcher is not built (or not asked for)")
+def test_without_v1_limits_init_is_forked_into_the_cgroup_and_nothing_is_moved(
+    tmp_path, monkeypatch, capfd
+) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    out, steps = _run_in_process(ws, monkeypatch, capfd)
+    _cgroup_ok(out)
+    assert "supervisor: init was forked into the cgroup" in steps
+    assert not [step for step in steps if step.startswith("mover:")], steps
+
+
+@needs_sandbox
+@pytest.mark.skipif(NATIVE is None, reason="the native launcher is not built (or not asked for)")
+def test_where_the_kernel_refuses_the_fork_into_the_cgroup_init_is_moved(
+    tmp_path, monkeypatch, capfd
+) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    out, steps = _run_in_process(ws, monkeypatch, capfd, spawn_cgroup_dir=str(tmp_path))
+    _cgroup_ok(out)
+    assert "supervisor: init was forked into the cgroup" not in steps
+    assert "mover: move 1 done" in steps and "mover: move 2 done" in steps, steps
+
+
+@needs_sandbox
+@pytest.mark.skipif(NATIVE is None, reason="the native launcher is not built (or not asked for)")
+def test_a_program_not_found_in_the_cgroup_does_not_go(tmp_path, monkeypatch, capfd) -> None:
+    """Born in the cgroup is checked before "go", not taken on the launcher's word."""
+    from warden.contain.cgroup import Cgroup
+    from warden.contain.supervisor import SandboxError
+
+    monkeypatch.setattr(Cgroup, "pids", lambda self: [])
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    with pytest.raises(SandboxError, match="not in the session's cgroup"):
+        _run_in_process(ws, monkeypatch, capfd)
+    assert capfd.readouterr().out == ""  # the program never ran

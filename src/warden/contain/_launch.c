@@ -23,7 +23,9 @@
  * Descriptors at start (posix_spawn file actions): 0-2 the terminal's, 3 the set-up socket
  * (SOCK_SEQPACKET; the supervisor has SO_PASSCRED, so the kernel names each sender), 4 the
  * lifeline (read end; EOF when the supervisor is gone), 5 the plan (a memfd), 6 the timeline
- * file when WARDEN_TIMELINE is set.
+ * file when WARDEN_TIMELINE is set, 7 the session's cgroup v2 directory when the plan says so:
+ * init is then forked straight into it (clone3 CLONE_INTO_CGROUP), and with it the program,
+ * so the supervisor has nothing to move (a move waits for an RCU grace period, 6-18 ms here).
  *
  * The plan is a sequence of netstrings ("<length>:<bytes>,"), read in the fixed order of
  * plan_read(); launch.py writes them in the same order and both start with PLAN_MAGIC, which
@@ -58,9 +60,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PLAN_MAGIC "warden-plan/1"
+#define PLAN_MAGIC "warden-plan/2"
 
-enum { FD_SOCK = 3, FD_ALIVE = 4, FD_PLAN = 5, FD_TIMELINE = 6 };
+enum { FD_SOCK = 3, FD_ALIVE = 4, FD_PLAN = 5, FD_TIMELINE = 6, FD_CGROUP = 7 };
 enum { EXIT_SETUP = 125, EXIT_EXEC = 127 };
 #define MAX_MESSAGE 65536
 #define MAX_FDS 32  /* stage.py _MAX_FDS: the idmapped trees of a run */
@@ -74,6 +76,7 @@ enum { EXIT_SETUP = 125, EXIT_EXEC = 127 };
 #ifndef MOVE_MOUNT_F_EMPTY_PATH
 #define MOVE_MOUNT_F_EMPTY_PATH 0x4
 #endif
+#define CLONE_INTO_CGROUP_ 0x200000000ULL
 #define LANDLOCK_RULE_PATH_BENEATH 1
 #define LANDLOCK_RULE_NET_PORT 2
 #define SECCOMP_SET_MODE_FILTER_ 1
@@ -98,6 +101,10 @@ struct __attribute__((packed)) landlock_path_beneath_attr_ {
 struct landlock_net_port_attr_ {
     uint64_t allowed_access, port;
 };
+struct clone_args_ { /* clone3(2), CLONE_ARGS_SIZE_VER2 */
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+        set_tid_size, cgroup;
+};
 struct sock_fprog_ {
     unsigned short len;
     void *filter;
@@ -121,6 +128,7 @@ static struct plan {
     unsigned long ns_flags;
     long last_cap;
     long proxy_port;
+    int into_cgroup;
     char *hostname;
     struct list trees, create_protected, granted, devices, hide, pinned, protect;
     uint64_t ll_fs, ll_net, ll_scoped, ll_file_rights;
@@ -137,6 +145,7 @@ static struct plan {
 } plan;
 
 static char *plan_cur, *plan_end;
+static int own_uid; /* the "mapped" message said so: init takes uid/gid 0 of the namespace */
 static const char *step = "plan";
 
 static void fail(const char *what, int err, int code) __attribute__((noreturn));
@@ -220,6 +229,7 @@ static void plan_read(void) {
     plan.last_cap = plan_long();
     plan.hostname = plan_str();
     plan.proxy_port = plan_long();
+    plan.into_cgroup = (int)plan_long();
     plan_list(&plan.trees);
     plan_list(&plan.create_protected);
     plan_list(&plan.granted);
@@ -714,6 +724,16 @@ static void do_mounts(int *tree_fds) {
 static void init_main(int *tree_fds) __attribute__((noreturn));
 static void init_main(int *tree_fds) {
     stamp("init: forked");
+    if (plan.into_cgroup) close(FD_CGROUP);
+    if (own_uid) {
+        /* from host root to the program's own uid (0 here); no host group is kept. Here, not
+         * in the stage (as stage.py does): the stage forked this process into the cgroup as
+         * host root, whom the cgroup's files belong to */
+        step = "own uid";
+        CHECK(setgroups(0, NULL), "setgroups");
+        CHECK(setresgid(0, 0, 0), "setresgid");
+        CHECK(setresuid(0, 0, 0), "setresuid");
+    }
     step = "fork";
     signal(SIGINT, SIG_IGN); /* the terminal's ^C is the program's */
     signal(SIGQUIT, SIG_IGN);
@@ -799,11 +819,12 @@ int main(void) {
     sigprocmask(SIG_SETMASK, &none, NULL);
     /* posix_spawn's dup2 cleared close-on-exec: the program inherits none of these; and
      * nothing else the supervisor's caller left open reaches init or the program */
-    for (int fd = FD_SOCK; fd <= FD_TIMELINE; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
-    if (syscall(SYS_close_range, FD_TIMELINE + 1, ~0U, 0) != 0)
-        for (int fd = FD_TIMELINE + 1; fd < 65536; fd++) close(fd);
+    for (int fd = FD_SOCK; fd <= FD_CGROUP; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
+    if (syscall(SYS_close_range, FD_CGROUP + 1, ~0U, 0) != 0)
+        for (int fd = FD_CGROUP + 1; fd < 65536; fd++) close(fd);
     plan_read();
     if (!plan.timeline) close(FD_TIMELINE);
+    if (!plan.into_cgroup) close(FD_CGROUP);
     stamp("stage: forked");
     step = "namespaces";
     CHECK(unshare(CLONE_NEWUSER), "unshare");
@@ -813,27 +834,44 @@ int main(void) {
     int tree_fds[MAX_FDS], nfds;
     int which = recv_exact(mapped, 2, tree_fds, MAX_FDS, &nfds);
     stamp("stage: mapped received");
-    int own = which == 0;
-    if ((size_t)nfds != (own ? plan.trees.n : 0) || (!own && plan.trees.n)) _exit(EXIT_SETUP);
-    if (own) {
-        step = "own uid";
-        /* from host root to the program's own uid (0 here); no host group is kept */
-        CHECK(setgroups(0, NULL), "setgroups");
-        CHECK(setresgid(0, 0, 0), "setresgid");
-        CHECK(setresuid(0, 0, 0), "setresuid");
-        step = "namespaces";
-    }
-    CHECK(unshare((int)plan.ns_flags), "unshare");
+    own_uid = which == 0;
+    if ((size_t)nfds != (own_uid ? plan.trees.n : 0) || (!own_uid && plan.trees.n))
+        _exit(EXIT_SETUP);
+    /* the new pid namespace comes with init's clone3 below where it can: a clone3 that fails
+     * after the kernel allocated pid 1 (a refused cgroup) leaves a namespace made by unshare
+     * unable to hold any process (the next fork: ENOMEM), one made by clone3 goes with it */
+    unsigned long pidns = plan.into_cgroup ? plan.ns_flags & CLONE_NEWPID : 0;
+    CHECK(unshare((int)(plan.ns_flags & ~pidns)), "unshare");
     stamp("stage: unshare(net, mnt, pid, ipc, uts)");
     /* init is forked at once and mounts while this process sets up the network */
     step = "fork init";
-    pid_t pid = fork();
+    pid_t pid = -1;
+    int in_cgroup = 0;
+    if (plan.into_cgroup) {
+        /* straight into the session's cgroup; where the kernel refuses (older than 5.7, or
+         * this identity may not write there), a plain fork, and the supervisor moves init */
+        struct clone_args_ args;
+        memset(&args, 0, sizeof args);
+        args.flags = CLONE_INTO_CGROUP_ | pidns;
+        args.exit_signal = SIGCHLD;
+        args.cgroup = FD_CGROUP;
+        pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
+        in_cgroup = pid >= 0;
+    }
+    if (pid < 0) {
+        if (pidns) CHECK(unshare(CLONE_NEWPID), "unshare");
+        pid = fork();
+    }
     CHECK(pid, "fork");
     if (pid == 0) init_main(tree_fds);
     stamp("stage: fork init returned");
+    if (plan.into_cgroup) close(FD_CGROUP);
     for (int i = 0; i < nfds; i++) close(tree_fds[i]);
     char msg[64];
-    snprintf(msg, sizeof msg, "{\"init\": %d}", (int)pid);
+    if (in_cgroup)
+        snprintf(msg, sizeof msg, "{\"init\": %d, \"in_cgroup\": true}", (int)pid);
+    else
+        snprintf(msg, sizeof msg, "{\"init\": %d}", (int)pid);
     if (send_msg(msg, -1) < 0) fail("send", errno, EXIT_SETUP);
     step = "network";
     loopback_up();

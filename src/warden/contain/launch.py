@@ -33,13 +33,14 @@ EXECUTABLE = "warden-launch"
 #: ``native``: the launcher, and an error where it is not built.
 ENV = "WARDEN_LAUNCHER"
 #: First field of every plan; ``_launch.c`` refuses any other.
-PLAN_MAGIC = "warden-plan/1"
+PLAN_MAGIC = "warden-plan/2"
 #: The namespaces the stage enters after its user namespace has its id maps.
 NAMESPACES = (
     ns.CLONE_NEWNET | ns.CLONE_NEWNS | ns.CLONE_NEWPID | ns.CLONE_NEWIPC | ns.CLONE_NEWUTS
 )
-#: The launcher's descriptors: set-up socket, lifeline, plan, timeline (``_launch.c``).
-_FIRST_FD = 3
+#: The launcher's descriptors (``_launch.c``): set-up socket, lifeline, plan, timeline, the
+#: session's cgroup directory.
+_SOCK_FD, _LIFELINE_FD, _PLAN_FD, _TIMELINE_FD, _CGROUP_FD = 3, 4, 5, 6, 7
 #: Sources are moved at or above this before the spawn's dup2s, which then cannot collide.
 _HIGH_FD = 10
 
@@ -107,9 +108,11 @@ def encode_plan(
     landlock_abi: int,
     last_capability: int,
     timeline: bool,
+    into_cgroup: bool = False,
 ) -> bytes:
     """The launcher's plan for ``spec``. ``trees``: where the idmapped trees the supervisor
     sends with "mapped" are attached, in order (empty unless the program gets its own uid).
+    ``into_cgroup``: init is forked straight into the cgroup given to :func:`spawn`.
     Raises ValueError for what no exec could carry (a NUL byte, an ``=`` in a variable's name).
     """
     from warden.contain import stage
@@ -122,6 +125,7 @@ def encode_plan(
         _number(last_capability),
         _string("warden-sandbox", "hostname"),
         _number(stage.PROXY_PORT),
+        _number(int(into_cgroup)),
         _strings(trees, "an idmapped tree's path"),
         _strings(spec.create_protected, "a protected path"),
         _strings([*spec.write, *spec.read], "a granted path"),
@@ -146,21 +150,26 @@ def encode_plan(
     ))  # fmt: skip
 
 
-def spawn(path: str, plan: bytes, *, sock: int, lifeline: int, timeline: int = -1) -> int:
+def spawn(
+    path: str, plan: bytes, *, sock: int, lifeline: int, timeline: int = -1, cgroup: int = -1
+) -> int:
     """Start the launcher at ``path`` with ``plan``; its pid (the stage's, a child of this
     process). ``sock``: the stage's end of the set-up socket; ``lifeline``: the read end of
-    the pipe whose write end this process holds; ``timeline``: the timeline file or -1."""
+    the pipe whose write end this process holds; ``timeline``: the timeline file or -1;
+    ``cgroup``: the session's cgroup directory (for a plan made ``into_cgroup``) or -1."""
     memfd = os.memfd_create("warden-plan", os.MFD_CLOEXEC)
-    high: list[int] = []
+    high: list[tuple[int, int]] = []
     try:
         view = memoryview(plan)
         while view:
             view = view[os.write(memfd, view) :]
-        for fd in (sock, lifeline, memfd, timeline):
+        wanted = ((sock, _SOCK_FD), (lifeline, _LIFELINE_FD), (memfd, _PLAN_FD),
+                  (timeline, _TIMELINE_FD), (cgroup, _CGROUP_FD))  # fmt: skip
+        for fd, target in wanted:
             if fd >= 0:
-                high.append(fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, _HIGH_FD))
-        actions = [(os.POSIX_SPAWN_DUP2, fd, _FIRST_FD + i) for i, fd in enumerate(high)]
+                high.append((fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, _HIGH_FD), target))
+        actions = [(os.POSIX_SPAWN_DUP2, fd, target) for fd, target in high]
         return os.posix_spawn(path, [path], {}, file_actions=actions, setsigmask=())
     finally:
-        for fd in (memfd, *high):
+        for fd in (memfd, *(fd for fd, _target in high)):
             os.close(fd)

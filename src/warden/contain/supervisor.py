@@ -357,6 +357,10 @@ def _run_contained(
     from warden.contain import identity, launch
     from warden.contain.proxy import EgressProxy
 
+    try:
+        launcher = launch.executable()  # None: the Python stage (stage.py), forked
+    except launch.LauncherMissing as exc:
+        raise SandboxError(str(exc)) from exc
     # the cgroup first: its grace period (the mover) can then start at once; the kernel's
     # cgroup mutex, which creating one takes, is held by a move while it waits
     cgroup_weaker: list[str] = []
@@ -381,11 +385,15 @@ def _run_contained(
                 "(no such cgroup controller); pass --allow-weaker to run anyway"
             )
         cgroup_weaker += [f"limit not enforced: {m}" for m in missing]
+    # the launcher forks init straight into the cgroup (with the program, nothing to move),
+    # unless limits live in cgroup v1 hierarchies, which only a move can join
+    into = launcher is not None and cgroup is not None and not cgroup.v1
+    moving = cgroup is not None and not into
+    if moving:
         mover.start()
     stamp("supervisor: cgroup created, limits set")
     try:
-        landlock_abi, seccomp_program, launcher, egress, ident, weaker = _plan_run(
-            spec, net_deny)
+        landlock_abi, seccomp_program, egress, ident, weaker = _plan_run(spec, net_deny)
     except BaseException:
         if cgroup is not None:
             with contextlib.suppress(CgroupError):
@@ -418,14 +426,19 @@ def _run_contained(
         raise SandboxError(f"could not map the program's own uid: {exc}") from exc
     stamp("supervisor: fork stage")
     if launcher is not None:
+        cgroup_dir = -1
         try:
             plan = launch.encode_plan(
                 spec, trees=[t.path for t in ident.trees] if ident.own else [],
                 seccomp_program=seccomp_program, landlock_abi=landlock_abi,
                 last_capability=ns.last_capability(), timeline=timeline_fd() >= 0,
+                into_cgroup=into,
             )  # fmt: skip
+            if into:
+                assert cgroup is not None
+                cgroup_dir = os.open(cgroup.path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
             stage_pid = launch.spawn(launcher, plan, sock=child_sock.fileno(), lifeline=alive_r,
-                                     timeline=timeline_fd())  # fmt: skip
+                                     timeline=timeline_fd(), cgroup=cgroup_dir)  # fmt: skip
         except (OSError, ValueError) as exc:
             if cgroup is not None:
                 cgroup.remove()
@@ -434,6 +447,9 @@ def _run_contained(
             parent_sock.close()
             child_sock.close()
             raise SandboxError(f"could not start the sandbox: {exc}") from exc
+        finally:
+            if cgroup_dir >= 0:
+                os.close(cgroup_dir)
     else:
         stage_pid = _fork_stage()
     if stage_pid == 0:  # pragma: no cover - runs in the child, observed through the tests
@@ -459,8 +475,9 @@ def _run_contained(
     try:
         if old_handlers:  # the main thread: its long wait below must wake for SIGTERM/SIGHUP
             wake, unwake = wake_on_signals()
-        if cgroup is not None:
-            mover.begin(cgroup, stage_pid)  # the slow first move starts now (_Mover)
+        if moving:
+            assert cgroup is not None
+            mover.begin(cgroup, stage_pid)
         # reads every repository's git config (tripwires.py): off the start-up path, done before
         # the program runs
         git_snapshot = _Task(snapshot_git_configs, spec.workspace)
@@ -503,13 +520,23 @@ def _run_contained(
                 if not sender or sender in (stage_pid, init_pid):
                     raise SandboxError("the sandbox's program message came from elsewhere")
                 program_pid = sender
-                if cgroup is not None:
+                if moving:
                     mover.add(program_pid)
             elif "ready" in msg:
                 ready = True
             else:
                 init_pid = int(msg["init"])
-                if cgroup is not None:
+                if into and msg.get("in_cgroup"):
+                    stamp("supervisor: init was forked into the cgroup")
+                elif into:
+                    # the kernel refused the fork into the cgroup: moves, as without launcher
+                    assert cgroup is not None
+                    into, moving = False, True
+                    mover.start()
+                    mover.begin(cgroup, stage_pid)
+                    if program_pid:
+                        mover.add(program_pid)
+                if moving:
                     mover.add(init_pid)
                 # the run exists from here on: registered, and its start recorded durably
                 # (before the program can run), while the cgroup moves complete
@@ -526,6 +553,10 @@ def _run_contained(
         if program_pid == init_pid:
             raise SandboxError("the sandbox's program message came from elsewhere")
         mover.finish()  # init and the program are in the cgroup: the program may run
+        if into:  # born there: checked, not trusted
+            assert cgroup is not None
+            if not {init_pid, program_pid} <= set(cgroup.pids()):
+                raise SandboxError("init and the program are not in the session's cgroup")
         stamp("supervisor: moves finished")
         os.waitpid(stage_pid, 0)  # only now: its pid must not be reused while the mover runs
         git_before = git_snapshot.result()
@@ -621,11 +652,11 @@ def _run_contained(
 
 def _plan_run(
     spec: SandboxSpec, net_deny: tuple[str, ...]
-) -> tuple[int, bytes, str | None, EgressPolicy, Identity, list[str]]:
+) -> tuple[int, bytes, EgressPolicy, Identity, list[str]]:
     """What the run needs before its stage starts (each failure a :class:`SandboxError`):
-    the Landlock ABI, the seccomp program, the launcher (None: the Python stage), the egress
-    policy, the program's identity, and what is weaker than asked so far."""
-    from warden.contain import identity, landlock, launch, seccomp
+    the Landlock ABI, the seccomp program, the egress policy, the program's identity, and
+    what is weaker than asked so far."""
+    from warden.contain import identity, landlock, seccomp
     from warden.contain.egress import EgressPolicy
     from warden.contain.stage import seccomp_profile
 
@@ -636,10 +667,6 @@ def _plan_run(
             "and lsm=landlock); see `warden doctor`"
         )
     seccomp_program = seccomp.build_filter(seccomp_profile(spec))
-    try:
-        launcher = launch.executable()  # None: the Python stage (stage.py), forked
-    except launch.LauncherMissing as exc:
-        raise SandboxError(str(exc)) from exc
     ns.last_capability()  # read once here, inherited by the forks
     try:
         egress = EgressPolicy.from_patterns(spec.egress, net_deny)
@@ -657,7 +684,7 @@ def _plan_run(
         # root could have given the program a uid of its own: it keeps root's (as before)
         weaker.append(f"the program keeps the caller's uid {ident.uid} ({ident.why_not})")
     stamp("supervisor: identity planned")
-    return landlock_abi, seccomp_program, launcher, egress, ident, weaker
+    return landlock_abi, seccomp_program, egress, ident, weaker
 
 
 def _fork_stage() -> int:
