@@ -151,7 +151,10 @@ static const char *step = "plan";
 static void fail(const char *what, int err, int code) __attribute__((noreturn));
 
 static void plan_bad(void) __attribute__((noreturn));
-static void plan_bad(void) { fail("malformed plan (warden and warden-launch from different builds?)", 0, EXIT_SETUP); }
+static void plan_bad(void) {
+    fail("malformed plan: is warden-launch from another version of warden? (reinstall warden "
+         "to rebuild it, or set WARDEN_LAUNCHER=python)", 0, EXIT_SETUP);
+}
 
 /* The next netstring; NUL-terminated in place (its ',' becomes the NUL). */
 static char *plan_field(size_t *len_out) {
