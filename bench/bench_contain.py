@@ -78,15 +78,18 @@ def bench_startup(ws: Path, runs: int) -> None:
           f"(added {statistics.median(command) - base:6.2f} ms; Python start-up included)")
 
 
-def bench_timeline(ws: Path, runs: int) -> None:
+def bench_timeline(ws: Path, runs: int, gap: float = 0.0) -> None:
     """Where start-up goes: every process of a run stamps its steps (``WARDEN_TIMELINE``,
-    ``stage.stamp``); the median time of each step since ``run_contained`` was called."""
+    ``stage.stamp``); the median time of each step since ``run_contained`` was called.
+    ``gap``: seconds between runs (back to back, the kernel skips the cgroup move's grace
+    period; a real run seldom follows another within one)."""
     policy = load_policy(default_layers(str(ws)))
     steps: dict[str, list[float]] = {}
     with tempfile.NamedTemporaryFile(prefix="warden-timeline-", dir="/var/tmp") as fh:
         os.environ["WARDEN_TIMELINE"] = fh.name
         try:
             for _ in range(runs):
+                time.sleep(gap)
                 spec = build_spec(policy, ["/bin/true"], workspace=str(ws))
                 os.truncate(fh.name, 0)
                 assert run_contained(spec, audit=None, net_deny=policy.net_deny).exit_code == 0
@@ -96,7 +99,8 @@ def bench_timeline(ws: Path, runs: int) -> None:
                     steps.setdefault(step, []).append((int(ns) - start) / 1e6)
         finally:
             del os.environ["WARDEN_TIMELINE"]
-    print(f"start-up timeline ({runs} runs of true; ms since run_contained, median [p10 p90])")
+    print(f"start-up timeline ({runs} runs of true, {gap:g} s apart; ms since run_contained, "
+          "median [p10 p90])")
     for step, values in sorted(steps.items(), key=lambda kv: statistics.median(kv[1])):
         spread = f"[{_pct(values, 0.1):6.2f} {_pct(values, 0.9):6.2f}]"
         some = f"  (in {len(values)} runs)" if len(values) != runs else ""
@@ -158,12 +162,14 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer runs, a smaller tree")
     parser.add_argument("--timeline", action="store_true",
                         help="only the start-up timeline (where each step of a run ends)")
+    parser.add_argument("--gap", type=float, default=0.0, metavar="SECONDS",
+                        help="with --timeline: pause between runs (default 0: back to back)")
     args = parser.parse_args()
     print(f"load: {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory(prefix="warden-bench-", dir="/var/tmp") as tmp:
         ws = Path(tmp)
         if args.timeline:
-            bench_timeline(ws, 5 if args.quick else 30)
+            bench_timeline(ws, 5 if args.quick else 30, args.gap)
             return 0
         bench_startup(ws, 5 if args.quick else 30)
         for kind in ("exec", "fork"):
