@@ -36,6 +36,7 @@ __all__ = [
     "MS_REMOUNT",
     "attach_tree",
     "bind_readonly",
+    "default_internal_signals",
     "drop_bounding_set",
     "drop_capabilities",
     "idmapped_tree",
@@ -101,6 +102,10 @@ _MOVE_MOUNT_F_EMPTY_PATH = 0x4
 _MOUNT_ATTR_RDONLY = 0x1
 _MOUNT_ATTR_IDMAP = 0x100000
 
+# rt_sigaction(2): arch/x86/entry/syscalls/syscall_64.tbl, include/uapi/asm-generic/unistd.h
+_NR_RT_SIGACTION = {"x86_64": 13, "aarch64": 134}
+_SIGRTMIN_KERNEL = 32
+
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
 _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
@@ -145,6 +150,30 @@ def bind_readonly(path: str, source: str | None = None) -> None:
         if f_flag & bit:
             keep |= flag
     mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | keep)
+
+
+class _KernelSigaction(ctypes.Structure):
+    _fields_ = (("handler", ctypes.c_void_p), ("flags", ctypes.c_ulong),
+                ("restorer", ctypes.c_void_p), ("mask", ctypes.c_uint64))  # fmt: skip
+
+
+def default_internal_signals() -> None:
+    """Give the C library's internal real-time signals (32 and 33 with glibc) their default
+    action again. glibc's ``posix_spawn`` leaves them ignored in the child, an exec keeps
+    that, and neither glibc's ``signal()`` nor Python's can change them: a process started
+    by one (``make`` does) would pass them on, ignored, to the contained program. Called by
+    the program just before its exec; never fails."""
+    import signal
+
+    from warden.contain.seccomp import native_arch
+
+    nr = _NR_RT_SIGACTION.get(native_arch())
+    if nr is None:
+        return
+    default = _KernelSigaction(None, 0, None, 0)
+    for sig in range(_SIGRTMIN_KERNEL, signal.SIGRTMIN):
+        _libc.syscall(ctypes.c_long(nr), ctypes.c_int(sig), ctypes.byref(default), None,
+                      ctypes.c_size_t(8))  # fmt: skip
 
 
 class _MountAttr(ctypes.Structure):

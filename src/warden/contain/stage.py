@@ -426,9 +426,11 @@ def _program_main(
     from warden.contain import landlock, seccomp
 
     stamp("program: forked")
-    # what Python ignores at start-up (SIGPIPE, SIGXFSZ) is not ignored by the program
+    # what Python ignores at start-up (SIGPIPE, SIGXFSZ) is not ignored by the program, nor
+    # are the C library's signals, which a posix_spawn that started warden may have left so
     for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGCHLD, signal.SIGPIPE, signal.SIGXFSZ):
         signal.signal(sig, signal.SIG_DFL)
+    ns.default_internal_signals()
     signal.set_wakeup_fd(-1)
     step = "program"
     try:

@@ -807,15 +807,21 @@ class _Mover:
         self.error: CgroupError | None = None
         self._done = False
         self._cgroup: Cgroup | None = None
+        self._warm = True
         self._pids: queue.SimpleQueue[int | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        """The thread, which starts the grace period and then waits for :meth:`begin`."""
+    def start(self, *, warm: bool = True) -> None:
+        """The thread, which starts the grace period (``warm``) and then waits for
+        :meth:`begin`."""
+        self._warm = warm
         self._thread = _start_thread(self._run, "warden-cgroup")
 
     def begin(self, cgroup: Cgroup, stage_pid: int) -> None:
+        """Move the stage, then each pid :meth:`add` gives (started here if not before)."""
         self._cgroup = cgroup  # (read by the thread after it takes the pid from the queue)
+        if self._thread is None:
+            self.start(warm=False)
         self._pids.put(stage_pid)
 
     def add(self, pid: int) -> None:
@@ -825,8 +831,9 @@ class _Mover:
         from warden.contain.cgroup import start_grace_period
 
         try:
-            start_grace_period()
-            stamp("mover: grace period over")
+            if self._warm:
+                start_grace_period()
+                stamp("mover: grace period over")
             stage_pid = self._pids.get()
             if stage_pid is None or self._cgroup is None:  # no cgroup for this run
                 self._done = True
