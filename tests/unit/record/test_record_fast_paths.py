@@ -23,6 +23,7 @@ import rfc8785
 
 from warden.record import AuditLog, canonical_json, rehash_chunk
 from warden.record import rehash as rehash_mod
+from warden.record.entry import Payload
 from warden.record.merkle import CompactRange, leaf_hash, mth
 from warden.record.rehash import rehash
 from warden.record.rehash_chunk import (
@@ -31,6 +32,7 @@ from warden.record.rehash_chunk import (
     decode_result,
     encode_result,
 )
+from warden.record.store.base import StoreConflict
 from warden.record.store.sqlite import INSERT_ROWS, SQLiteStore
 
 
@@ -227,6 +229,78 @@ def test_multi_row_insert(tmp_path: Path, sizes: list[int]) -> None:
         assert [r[0] for r in rows] == list(range(start))
         assert all(r[1] == b'{"i":%d,"x":1}' % r[0] for r in rows)
         assert store.bounds() == (0, start - 1)
+    finally:
+        store.close()
+
+
+def _batch(start: int, n: int) -> tuple[list[bytes], list[bytes]]:
+    datas = [b'{"i":%d,"x":1}' % i for i in range(start, start + n)]
+    return datas, [bytes(32)] * n  # node blobs: the store does not read them
+
+
+def _rows(db: Path) -> tuple[list[object], ...]:
+    conn = sqlite3.connect(db)
+    try:
+        return tuple(conn.execute(q).fetchall() for q in (
+            "SELECT * FROM entries ORDER BY idx", "SELECT * FROM payloads ORDER BY idx",
+            "SELECT * FROM checkpoints ORDER BY size"))  # fmt: skip
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("drop", [None, 5])
+@pytest.mark.parametrize(("start", "n"), [(3, 1), (4, 2), (0, 1), (0, 6), (6, 1), (7, 3)])
+def test_a_batch_not_at_the_store_end_is_refused_whole(
+    tmp_path: Path, start: int, n: int, drop: int | None
+) -> None:
+    """The store's conflict check (no SELECT before the inserts: the primary key and the
+    checkpoint's condition): a batch that does not start at the store's size writes nothing
+    and names the size, whether it overlaps stored entries or leaves a gap after them."""
+    db = tmp_path / "s.db"
+    store = SQLiteStore(db)
+    try:
+        store.append(0, *_batch(0, 5), [(2, Payload(b"s", b"b"))], "cp 5\n")
+        before = _rows(db)
+        datas, blobs = _batch(start, n)
+        with pytest.raises(StoreConflict) as info:
+            store.append(start, datas, blobs, [(start, Payload(b"t", b"c"))], "cp x\n", drop=drop)
+        assert (info.value.expected, info.value.actual) == (start, 5)
+        assert _rows(db) == before
+        store.append(5, *_batch(5, 1), [], "cp 6\n", drop=drop)  # the right start still goes in
+        assert [r[0] for r in _rows(db)[2]] == ([6] if drop == 5 else [5, 6])
+    finally:
+        store.close()
+
+
+def test_a_batch_is_refused_when_an_entry_lies_beyond_it(tmp_path: Path) -> None:
+    """A store whose highest entry is past the batch (a hole below it) has that many more
+    entries than the batch's start says, as ``SELECT max(idx)`` counted them: refused."""
+    db = tmp_path / "s.db"
+    store = SQLiteStore(db)
+    try:
+        store.append(0, *_batch(0, 5), [], "cp 5\n")
+        with sqlite3.connect(db) as conn:
+            conn.execute("INSERT INTO entries VALUES (9, x'00', x'00')")
+        conn.close()
+        for drop in (None, 5):
+            with pytest.raises(StoreConflict) as info:
+                store.append(5, *_batch(5, 1), [], "cp 6\n", drop=drop)
+            assert info.value.actual == 10
+        assert [r[0] for r in _rows(db)[0]] == [0, 1, 2, 3, 4, 9]
+    finally:
+        store.close()
+
+
+def test_thinning_keeps_a_cosigned_checkpoint(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    store = SQLiteStore(db)
+    try:
+        store.append(0, *_batch(0, 1), [], "cp 1\n")
+        store.append(1, *_batch(1, 1), [], "cp 2\n", drop=1)  # replaces 1
+        store.add_cosignatures("cp 2\n", 2, "w", ["- w sig\n"])
+        store.append(2, *_batch(2, 1), [], "cp 3\n", drop=2)  # 2 is cosigned: stays
+        store.append(3, *_batch(3, 2), [], "cp 5\n", drop=3)  # replaces 3
+        assert store.checkpoints() == [(2, "cp 2\n"), (5, "cp 5\n")]
     finally:
         store.close()
 

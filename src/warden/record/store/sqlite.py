@@ -216,6 +216,60 @@ def _insert_rows(
         k += rows
 
 
+_PAYLOAD_SQL = "INSERT INTO payloads VALUES (?,?,?)"
+#: A batch's checkpoint (:meth:`SQLiteStore.append`), inserted once the batch's entries are,
+#: and only if the highest stored index is now the batch's last (``?3``: nothing was stored
+#: beyond it) and the entry before the batch exists (``?4``; ``-1`` for a batch at 0). With the
+#: primary key refusing an entry at ``start`` (the insert before), that holds exactly when the
+#: store had ``start`` entries (highest index ``start - 1``): the check a ``SELECT max(idx)``
+#: made before the inserts, in the statement that writes the checkpoint instead of one of its
+#: own (a statement costs ~7 us of Python and SQLite here, ~14 us in a process that slept since
+#: the last). SQLite reads both from the ends of the ``entries`` b-tree.
+_CHECKPOINT_SQL = (
+    "INSERT INTO checkpoints SELECT ?1, ?2 WHERE (SELECT max(idx) FROM entries) = ?3"
+    " AND (?4 < 0 OR EXISTS (SELECT 1 FROM entries WHERE idx = ?4))"
+)
+#: Thinning: the batch's checkpoint takes the place of the one at size ``?5`` (``drop``), which
+#: it supersedes, unless a witness cosigned that one; one statement for the ``DELETE`` of the
+#: old row and the ``INSERT`` of the new (changes no row when the old one must stay, or does not
+#: exist, or the batch is not where it belongs: then :data:`_CHECKPOINT_SQL` decides).
+_REPLACE_CHECKPOINT_SQL = (
+    "UPDATE checkpoints SET size = ?1, note = ?2 WHERE size = ?5 AND ?5 < ?1 AND NOT EXISTS"
+    " (SELECT 1 FROM cosignatures WHERE cosignatures.size = ?5)"
+    " AND (SELECT max(idx) FROM entries) = ?3"
+    " AND (?4 < 0 OR EXISTS (SELECT 1 FROM entries WHERE idx = ?4))"
+)
+
+
+def _write_batch(
+    conn: sqlite3.Connection,
+    start: int,
+    datas: Sequence[bytes],
+    blobs: Sequence[bytes],
+    payloads: Sequence[tuple[int, Payload]],
+    where: tuple[int, str, int, int],
+    drop: int | None,
+) -> bool:
+    """(In a write transaction.) Write one batch: its entries, payloads and checkpoint (taking
+    the place of the one at ``drop``, see :data:`_REPLACE_CHECKPOINT_SQL`). False when the
+    store did not have ``start`` entries: an entry at ``start`` refused by the primary key, or
+    the checkpoint's condition (:data:`_CHECKPOINT_SQL`) false; the transaction is then to be rolled
+    back. Four statements for a batch of one with a payload, where a ``SELECT max(idx)`` before
+    and a thinning ``DELETE`` after made six."""
+    try:
+        _insert_rows(conn, start, datas, blobs)
+    except sqlite3.IntegrityError:
+        return False
+    if len(payloads) == 1:  # execute: executemany costs more for one row
+        ((i, p),) = payloads
+        conn.execute(_PAYLOAD_SQL, (i, _BLOB(p.salt), _BLOB(p.body)))
+    elif payloads:
+        conn.executemany(_PAYLOAD_SQL, [(i, _BLOB(p.salt), _BLOB(p.body)) for i, p in payloads])
+    if drop is not None and conn.execute(_REPLACE_CHECKPOINT_SQL, (*where, drop)).rowcount == 1:
+        return True
+    return bool(conn.execute(_CHECKPOINT_SQL, where).rowcount == 1)
+
+
 #: Node locations per :meth:`SQLiteStore.node_hashes` statement (two bound parameters each).
 _NODE_LOCATIONS = 400
 
@@ -298,36 +352,27 @@ class SQLiteStore(AuditStore):
     ) -> None:
         if len(datas) != len(blobs):
             raise StoreError("audit store append: one node blob per entry is required")
+        where = (start + len(datas), checkpoint, start + len(datas) - 1, start - 1)
         with self._wlock:
             conn = self._w
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    row = conn.execute("SELECT max(idx) FROM entries").fetchone()
-                    actual = 0 if row[0] is None else row[0] + 1
-                    if actual != start:
-                        raise StoreConflict(start, actual)
-                    _insert_rows(conn, start, datas, blobs)
-                    if payloads:
-                        conn.executemany(
-                            "INSERT INTO payloads VALUES (?,?,?)",
-                            [(i, _BLOB(p.salt), _BLOB(p.body)) for i, p in payloads],
-                        )
-                    size = start + len(datas)
-                    conn.execute("INSERT INTO checkpoints VALUES (?,?)", (size, checkpoint))
-                    if drop is not None:
-                        conn.execute(
-                            "DELETE FROM checkpoints WHERE size = ? AND size < ? AND NOT EXISTS"
-                            " (SELECT 1 FROM cosignatures WHERE cosignatures.size = ?)",
-                            (drop, size, drop),
-                        )
-                    conn.execute("COMMIT")
+                    placed = _write_batch(conn, start, datas, blobs, payloads, where, drop)
+                    conn.execute("COMMIT" if placed else "ROLLBACK")
                 except BaseException:
                     # a signal can land after COMMIT returned (the caller's thread may be the
                     # main thread: see warden.record.writer): then there is nothing to undo
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
                     raise
+                if not placed:
+                    (high,) = conn.execute("SELECT max(idx) FROM entries").fetchone()
+                    actual = 0 if high is None else high + 1
+                    if actual != start:
+                        raise StoreConflict(start, actual)
+                    # the entries refused for another reason (a NOT NULL column)
+                    raise StoreError(f"audit store write failed: batch at {start} refused")
             except sqlite3.Error as exc:
                 raise StoreError(f"audit store write failed: {exc}") from exc
 
