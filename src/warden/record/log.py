@@ -175,13 +175,17 @@ class AuditLog(LogReader):
         0700) only for a new, empty log: a missing key for an existing log is an error.
         ``resident``: the caller is a long-lived process committing decisions one at a time
         (the hook server, the MCP proxy, an SDK guard that opts in), whose commits rewrite a
-        WAL made at its full size up front instead of growing it (:class:`SQLiteStore`).
+        WAL made at its full size up front instead of growing it (:class:`SQLiteStore`), and
+        whose checkpoints are signed through libsodium when the system has it
+        (:meth:`NoteSigner.native`: the same signatures, cheaper).
         """
         path = path or default_db_path()
         store = SQLiteStore(path, unsafe_synchronous_normal=unsafe_synchronous_normal,
                             resident=resident)  # fmt: skip
         try:
             signer = cls._signer(store, path, key)
+            if resident:  # a signature per commit, on somebody's path: libsodium's if there
+                signer = signer.native()
             return cls(store, signer, witnesses=witnesses)
         except BaseException:
             store.close()

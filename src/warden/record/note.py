@@ -19,6 +19,7 @@ import binascii
 import hashlib
 import re
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidSignature
@@ -194,9 +195,26 @@ class NoteSigner:
     #: The 4-byte key ID, derived once: the writer signs a checkpoint per commit, and deriving
     #: the public key and hashing it again each time cost ~11 µs of a ~57 µs signature.
     _kid: bytes = field(init=False, repr=False, compare=False)
+    #: Ed25519 over a message: the key's own (``cryptography``), or libsodium's (:meth:`native`).
+    _raw: Callable[[bytes], bytes] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_kid", self.verifier.key_id.to_bytes(4, "big"))
+        object.__setattr__(self, "_raw", self._key.sign)
+
+    def native(self) -> NoteSigner:
+        """This key, signing through libsodium when the system has it
+        (:mod:`warden.record.sodium`): the same signatures (Ed25519 is deterministic; checked
+        once against ``cryptography``'s), ~45 % fewer instructions, the GIL released meanwhile.
+        For long-lived processes (loading it costs ~10 ms); ``self`` when it is not there."""
+        from warden.record.sodium import ed25519_signer
+
+        fast = ed25519_signer(self.seed, self._key.sign)
+        if fast is None:
+            return self
+        signer = NoteSigner(self.name, self.sig_type, self.seed, self._key)
+        object.__setattr__(signer, "_raw", fast)
+        return signer
 
     @classmethod
     def generate(cls, name: str, sig_type: int = SIG_ED25519) -> NoteSigner:
@@ -256,9 +274,9 @@ class NoteSigner:
             if timestamp is None or not 0 <= timestamp < 1 << 63:
                 raise KeyError_("a cosignature needs a POSIX timestamp below 2**63")
             msg = _COSIG_HEADER + b"time %d\n" % timestamp + text
-            raw = kid + struct.pack(">Q", timestamp) + self._key.sign(msg)
+            raw = kid + struct.pack(">Q", timestamp) + self._raw(msg)
         else:
-            raw = kid + self._key.sign(text)
+            raw = kid + self._raw(text)
         return NoteSignature(self.name, int.from_bytes(kid, "big"), raw)
 
 

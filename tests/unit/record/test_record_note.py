@@ -190,3 +190,40 @@ def test_checkpoint_origin_must_match_key() -> None:
         cp.verify(log.verifier)
     with pytest.raises(VerificationError):
         Checkpoint("example.com/log", 1, b"\x01" * 32).sign(other).verify(log.verifier)
+
+
+def _libsodium() -> bool:
+    from warden.record import sodium
+
+    return sodium._library() is not None
+
+
+@pytest.mark.skipif(not _libsodium(), reason="libsodium is not installed")
+@pytest.mark.parametrize("sig_type", [0x01, SIG_COSIGNATURE])
+def test_native_signer_gives_the_reference_signatures(sig_type: int) -> None:
+    """libsodium's Ed25519 (a resident log's checkpoints) must give exactly cryptography's
+    signatures: Ed25519 is deterministic, and a log must not depend on which one signed."""
+    import os
+
+    for i in range(40):
+        signer = NoteSigner.from_seed(f"example.com/log{i}", os.urandom(32), sig_type)
+        fast = signer.native()
+        assert fast._raw is not signer._raw  # libsodium in use, not the reference again
+        assert fast == signer and fast.verifier == signer.verifier and fast.skey == signer.skey
+        for msg in (b"", b"\x00", os.urandom(i * 97), b"example.com/log\n%d\nroot\n" % i):
+            if sig_type == SIG_COSIGNATURE:
+                assert fast.sign(msg, timestamp=i) == signer.sign(msg, timestamp=i)
+            else:
+                assert fast.sign(msg) == signer.sign(msg)
+                assert signer.verifier.check(msg, fast.sign(msg)) is None
+
+
+def test_native_signer_is_not_used_when_it_differs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A libsodium whose signature of the test message is not the reference's (or none at
+    all) leaves the reference in place."""
+    from warden.record import sodium
+
+    signer = NoteSigner.generate("example.com/log")
+    assert sodium.ed25519_signer(signer.seed, lambda m: bytes(64)) is None
+    monkeypatch.setattr(sodium, "_library", lambda: None)
+    assert signer.native() is signer
