@@ -9,10 +9,13 @@ for invisible or confusable characters.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Iterator
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import msgspec
 
 from warden.action import COMMAND_KEYS, Action, ActionKind, ChangeOp
 from warden.check.facts import (
@@ -24,6 +27,7 @@ from warden.check.facts import (
     NetDirection,
     Origin,
     SecretHit,
+    Span,
     fold_hidden,
 )
 from warden.check.paths import PathContext, is_within, normalize, resolve
@@ -159,10 +163,14 @@ def analyze(action: Action, paths: PathContext) -> Facts:
     elif kind is ActionKind.WEB_SEARCH:
         texts.append(("query", action.query or ""))
     else:
-        _generic(action, paths, files, net, texts)
+        spans = _InputSpans()
+        _generic(action, paths, files, net, texts, spans)
         code = _tool_code(action)
         if code:  # a shell or code-running tool: its code is walked as a command line
-            return _with_text(_joined(action, code, files, net, paths), tuple(texts))
+            found = _joined(action, code, files, net, paths, spans)
+            return _with_text(found, tuple(texts), spans, action)
+        return _with_text(Facts(files=tuple(files), net=tuple(net)), tuple(texts), spans,
+                          action)  # fmt: skip
     base = Facts(files=tuple(files), net=tuple(net))
     return _with_text(base, tuple(texts))
 
@@ -210,11 +218,17 @@ _MOVED_KEYS = ("source", "src", "from", "old_path", "source_path")
 
 def _generic(
     action: Action, paths: PathContext, files: list[FileAccess], net: list[NetAccess],
-    texts: list[tuple[str, str]],
+    texts: list[tuple[str, str]], spans: _InputSpans,
 ) -> None:  # fmt: skip
-    """MCP and custom tools: arguments that look like paths or URLs become facts."""
+    """MCP and custom tools: arguments that look like paths or URLs become facts, their spans
+    that of the argument in the tool input."""
     budget = [MAX_ARG_STRINGS]
+    n_files, n_net, last = len(files), len(net), ""
     for key, value in _strings(action.input, budget):
+        if len(files) > n_files or len(net) > n_net:  # the previous argument's facts
+            _place(action, last, files, n_files, net, n_net, spans)
+            n_files, n_net = len(files), len(net)
+        last = value
         lowered = key.lower()
         texts.append(("input", value))
         if "://" in value[:16] and (lowered in _URL_KEYS or value.startswith(("http", "ftp"))):
@@ -235,8 +249,25 @@ def _generic(
             op = FileOp.WRITE if any(w in tool for w in ("write", "edit", "move",
                                                          "create")) else FileOp.READ
             files.append(_access(op, value, action.tool, paths))  # fmt: skip
+    _place(action, last, files, n_files, net, n_net, spans)
     if budget[0] <= 0:
         texts.append(("__incomplete__", "tool input too large"))
+
+
+def _place(
+    action: Action, value: str, files: list[FileAccess], n_files: int, net: list[NetAccess],
+    n_net: int, spans: _InputSpans,
+) -> None:  # fmt: skip
+    """Give the facts of the argument ``value`` (``files[n_files:]``, ``net[n_net:]``) the span
+    of that argument in the tool input."""
+    if len(files) == n_files and len(net) == n_net:
+        return
+    span = spans.span(action, value, 0, len(value))
+    replace = msgspec.structs.replace
+    for k in range(n_files, len(files)):
+        files[k] = replace(files[k], span=span)
+    for k in range(n_net, len(net)):
+        net[k] = replace(net[k], span=span)
 
 
 #: Top-level arguments that hold code, when the tool's name says it runs code ...
@@ -267,7 +298,17 @@ _LANGUAGE_RUNNERS = {
 }  # fmt: skip
 
 
-def _tool_code(action: Action) -> list[str]:
+class ToolLine(NamedTuple):
+    """A command line that a tool's argument amounts to (:func:`_tool_code`): ``value`` is the
+    argument as the agent sent it, ``at`` where it stands in ``line`` character for character
+    (``-1`` when quoting or joining changed it: then a fact found in it points at all of it)."""
+
+    line: str
+    value: str | list[str]
+    at: int
+
+
+def _tool_code(action: Action) -> list[ToolLine]:
     """Command lines that do what an MCP or custom tool's code arguments ask: a command
     (``{"command": "cat F"}``) as itself; code given to a code-running tool (``run_python
     {"code": ...}``, ``execute_sql {"sql": ...}``, a ``postgres`` server's ``query {"query":
@@ -287,7 +328,7 @@ def _tool_code(action: Action) -> list[str]:
         language = named.lower().strip() if isinstance(named, str) else ""
         if language not in _LANGUAGE_RUNNERS:
             language = next((w for w in _LANGUAGE_RUNNERS if w in words), "")
-    out: list[str] = []
+    out: list[ToolLine] = []
     seen: set[str] = set()
     keys = [(k, "") for k in COMMAND_KEYS]  # top-level arguments holding a command line
     if code_tool:
@@ -301,27 +342,106 @@ def _tool_code(action: Action) -> list[str]:
         if key == "script" and lang == "" and code_tool and _LANGUAGE_RUNNERS.get(language, "x"):
             continue  # `run_python {"script": CODE}`: code in the tool's language, read below
         seen.add(key)
+        sent = value
         if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
             value = shlex.join(value)
         if not isinstance(value, str) or not value.strip():
             continue
         runner = _LANGUAGE_RUNNERS.get(lang, "")
         if runner:
-            out.append(f"{runner} {shlex.quote(value)}")
+            quoted = shlex.quote(value)
+            at = len(runner) + 1 + (quoted != value)  # after the opening quote, if any
+            if quoted not in (value, f"'{value}'"):
+                at = -1  # a quote in the code was spelled '"'"'
+            out.append(ToolLine(f"{runner} {quoted}", sent, at))
         else:
-            out.append(value)
+            out.append(ToolLine(value, sent, 0 if sent is value else -1))
     return out
 
 
+class _InputSpans:
+    """Where a tool argument's text stands in the action's primary text (the tool input as JSON,
+    :func:`primary_text`), so that evidence quotes what the agent sent: a span in the argument
+    (or in the command line made of it, :class:`ToolLine`) becomes one in that JSON. The JSON
+    is made on first use; each argument is found once, its escapes (quotes, backslashes,
+    control and non-ASCII characters, longer in JSON) counted once: linear in the input."""
+
+    __slots__ = ("_found", "_text")
+
+    def __init__(self) -> None:
+        self._text: str | None = None
+        # by the argument's identity (the same object for all of its facts), kept with it
+        self._found: dict[int, tuple[object, tuple[int, list[int], list[int]] | None]] = {}
+
+    def _locate(self, action: Action, value: str | list[str]) -> tuple[int, list[int],
+                                                                         list[int]] | None:
+        known = self._found.get(id(value))
+        if known is not None and known[0] is value:
+            return known[1]
+        import json
+
+        encoded = json.dumps(value)
+        if self._text is None:
+            self._text = primary_text(action)
+        at = self._text.find(encoded)
+        found: tuple[int, list[int], list[int]] | None = None
+        if at >= 0 and isinstance(value, str):
+            # the characters JSON spells longer: where they are, and the extra length so far
+            where: list[int] = []
+            extra: list[int] = []
+            total = 0
+            for m in _JSON_ESCAPED.finditer(value):
+                total += len(json.dumps(m.group())) - 3
+                where.append(m.start())
+                extra.append(total)
+            found = (at + 1, where, extra)  # after the opening quote
+        elif at >= 0:
+            found = (at, [], [len(encoded)])  # a list: the whole of it
+        self._found[id(value)] = (value, found)
+        return found
+
+    def span(self, action: Action, value: str | list[str], start: int, end: int) -> Span:
+        """The span of ``value[start:end]`` in the primary text; ``(0, 0)`` when not found."""
+        found = self._locate(action, value)
+        if found is None:
+            return (0, 0)
+        at, where, extra = found
+        if not isinstance(value, str):
+            return (at, at + extra[0])
+
+        def place(offset: int) -> int:
+            k = bisect.bisect_left(where, offset)  # escapes before offset
+            return at + offset + (extra[k - 1] if k else 0)
+
+        return (place(start), place(end))
+
+    def of_line(self, action: Action, tool_line: ToolLine, span: Span) -> Span:
+        """A span in ``tool_line.line`` as one in the argument it was made of."""
+        value = tool_line.value
+        if not isinstance(value, str) or tool_line.at < 0 or span == (0, 0):
+            return self.span(action, value, 0, len(value) if isinstance(value, str) else 0)
+        n = len(value)
+        start = min(max(span[0] - tool_line.at, 0), n)
+        end = min(max(span[1] - tool_line.at, start), n)
+        if end == start:  # the span lies outside the code (the runner's words): all of it
+            start, end = 0, n
+        return self.span(action, value, start, end)
+
+
+#: Characters ``json.dumps`` (ASCII output) writes as more than one character.
+_JSON_ESCAPED = re.compile(r'[^\x20-\x7e]|["\\]')
+
+
 def _joined(
-    action: Action, code: list[str], files: list[FileAccess], net: list[NetAccess],
-    paths: PathContext,
+    action: Action, code: list[ToolLine], files: list[FileAccess], net: list[NetAccess],
+    paths: PathContext, spans: _InputSpans,
 ) -> Facts:  # fmt: skip
-    """The facts of a tool's arguments and of the command lines its code amounts to."""
+    """The facts of a tool's arguments and of the command lines its code amounts to, their
+    spans moved from the command line onto the argument in the tool input (:class:`_InputSpans`)."""
     analyze_command: Callable[[str, PathContext], Facts] = (
         _walker or _load_walker()
     ).analyze_command
-    parts = [analyze_command(line, paths) for line in code]
+    parts = [_moved(analyze_command(t.line, paths), action, t, spans) for t in code]
     return Facts(
         execs=tuple(e for p in parts for e in p.execs),
         files=(*files, *(f for p in parts for f in p.files)),
@@ -333,7 +453,30 @@ def _joined(
     )
 
 
-def _with_text(facts: Facts, texts: tuple[tuple[str, str], ...]) -> Facts:
+def _moved(facts: Facts, action: Action, tool_line: ToolLine, spans: _InputSpans) -> Facts:
+    """``facts`` of ``tool_line.line`` with their spans in the tool input instead."""
+    replace = msgspec.structs.replace
+    memo: dict[Span, Span] = {}
+
+    def move(span: Span) -> Span:
+        moved = memo.get(span)
+        if moved is None:
+            moved = memo[span] = spans.of_line(action, tool_line, span)
+        return moved
+
+    return Facts(
+        execs=tuple(replace(e, span=move(e.span)) for e in facts.execs),
+        files=tuple(replace(f, span=move(f.span)) for f in facts.files),
+        net=tuple(replace(n, span=move(n.span)) for n in facts.net),
+        env_read=facts.env_read,
+        env_set=facts.env_set,
+        markers=tuple(replace(m, span=move(m.span), field="input") for m in facts.markers),
+        secrets=tuple(replace(h, span=move(h.span), field="input") for h in facts.secrets),
+    )
+
+
+def _with_text(facts: Facts, texts: tuple[tuple[str, str], ...],
+               spans: _InputSpans | None = None, action: Action | None = None) -> Facts:
     scan_secrets: Callable[[str, str], SecretScan] = (_secrets or _load_scanner()).scan_secrets
     # copied only when something is added (most texts hold no secret: ``facts`` comes back)
     secrets: list[SecretHit] | None = None
@@ -348,7 +491,12 @@ def _with_text(facts: Facts, texts: tuple[tuple[str, str], ...]) -> Facts:
         scan = scan_secrets(text, field)
         if scan.hits:
             secrets = list(facts.secrets) if secrets is None else secrets
-            secrets.extend(scan.hits)
+            if spans is not None and action is not None and field == "input":
+                # a tool argument's secret: its span in the tool input, as evidence quotes it
+                secrets.extend(msgspec.structs.replace(h, span=spans.span(action, text, *h.span))
+                               for h in scan.hits)  # fmt: skip
+            else:
+                secrets.extend(scan.hits)
         if not scan.complete:
             markers = list(facts.markers) if markers is None else markers
             markers.append(Marker(name="analysis.incomplete", detail=f"{field} too large to scan "

@@ -235,3 +235,16 @@ def test_huge_code_argument_of_a_code_tool_gets_a_safe_answer() -> None:
     d = ENGINE.check(action, CheckContext(home=EXAMPLE_HOME))
     assert time.thread_time() - start < BOUND_S
     assert d.error is None and d.verdict >= Verdict.DENY, d.rules
+
+
+@pytest.mark.parametrize("padding", ['"', "é", "\\", "\x01"])
+def test_evidence_spans_of_a_tool_argument_full_of_escapes(padding: str) -> None:
+    """Evidence spans of a tool's code are moved into the tool input as JSON (analyze.
+    _InputSpans), where these characters are spelled longer: 100,000 of them before 2,000
+    commands, each with a finding, are counted once."""
+    code = "echo '" + padding * 100_000 + "'; " + "cat ~/.ssh/id_rsa; " * 2_000
+    action = Action(kind=ActionKind.CUSTOM, tool="mcp__sh__run_command", input={"command": code})
+    start = time.thread_time()
+    d = ENGINE.check(action, CheckContext(home=EXAMPLE_HOME))
+    assert time.thread_time() - start < BOUND_S
+    assert d.verdict >= Verdict.DENY, d.rules

@@ -349,7 +349,45 @@ def test_the_code_of_a_tool_is_walked_as_a_command_line(
     from warden.check.analyze import _tool_code
 
     action = Action(kind=ActionKind.MCP, tool=tool, input=args, cwd=EXAMPLE_CONTEXT.cwd)
-    assert _tool_code(action) == walked
+    assert [t.line for t in _tool_code(action)] == walked
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "quoted"),
+    [
+        # the command's own words, found past characters JSON spells longer (é, ", \)
+        ("mcp__sh__run_command", {"command": "echo \"é\" '\\\\' && cat ~/.ssh/id_rsa"},
+         "cat ~/.ssh/id_rsa"),
+        ("mcp__x__execute_code", {"language": "bash", "code": "ls; cat ~/.aws/credentials"},
+         "cat ~/.aws/credentials"),
+        # code run as `python3 -c CODE`: the code as the agent sent it, not the command line
+        ("mcp__py__run_python",
+         {"note": "ü", "code": "print(open('/home/dev/.ssh/id_rsa').read())"},
+         "print(open('/home/dev/.ssh/id_rsa').read())"),
+        ("mcp__db__execute_sql", {"sql": "select readfile('/home/dev/.ssh/id_rsa')"},
+         "select readfile('/home/dev/.ssh/id_rsa')"),
+        # a path argument of a filesystem tool
+        ("mcp__fs__read_file", {"mode": "text", "path": "/home/dev/.ssh/id_rsa"},
+         "/home/dev/.ssh/id_rsa"),
+    ],
+)
+def test_the_evidence_of_a_tool_call_quotes_its_argument(
+    tool: str, args: dict[str, object], quoted: str
+) -> None:
+    import json
+
+    from warden.check.analyze import primary_text
+
+    action = Action(kind=ActionKind.MCP, tool=tool, input=args, cwd=EXAMPLE_CONTEXT.cwd)
+    decision = example_engine().check(action, EXAMPLE_CONTEXT)
+    assert decision.verdict >= Verdict.DENY
+    text = primary_text(action)
+    evidence = [e for f in decision.findings for e in f.evidence]
+    assert evidence
+    for e in evidence:
+        assert e.field == "input" and e.start is not None and e.end is not None
+        # the span is one of the JSON text evidence refers to, and decodes to what was sent
+        assert json.loads('"' + text[e.start : e.end] + '"') == quoted
 
 
 def test_a_protected_name_in_another_case_is_the_same_name() -> None:
