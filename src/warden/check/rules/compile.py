@@ -599,6 +599,9 @@ def _file_preds(c: Any, env: CompileEnv) -> list[Pred]:
             preds.append(_bool(attr, getattr(c, attr)))
     if c.by is not None:
         preds.append(_field("by", _name_set(_as_list(c.by))))
+    if c.not_by is not None:
+        others = _name_set(_as_list(c.not_by))
+        preds.append(lambda item: not others(item.by))
     return preds
 
 

@@ -60,6 +60,7 @@ class FileCond(_Strict, frozen=True):
     glob: bool | None = None
     recursive: bool | None = None
     by: StrList | None = None
+    not_by: StrList | None = None  # programs whose access does not count (`git` for .git/config)
 
 
 class NetCond(_Strict, frozen=True):

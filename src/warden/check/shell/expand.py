@@ -352,7 +352,7 @@ def _assignment(sink: _Sink, frame: _Frame, node: tree_sitter.Node) -> tuple[str
             value = value[:MAX_VALUE_CHARS]
     if index is not None:
         value = _set_element(frame.vars.get(name, ""), index, value)
-    if name in CODE_VARIABLES and value.strip():
+    if is_code_variable(name) and value.strip():
         walk_variable_code(sink, frame, _span(frame, node), name, value)
     return name, value
 
@@ -368,10 +368,24 @@ CODE_VARIABLES = frozenset({
 })  # fmt: skip
 
 
+def is_code_variable(name: str) -> bool:
+    """A :data:`CODE_VARIABLES` name, or ``GIT_CONFIG_VALUE_<n>``: the value of a config
+    setting given in the environment (``GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=core.pager
+    GIT_CONFIG_VALUE_0=CODE git log`` is ``git -c core.pager=CODE log``), walked whatever its
+    key (a value that is no command names a program that does nothing here)."""
+    return name in CODE_VARIABLES or name.startswith("GIT_CONFIG_VALUE_")
+
+
 def walk_variable_code(sink: _Sink, frame: _Frame, span: Span, name: str, value: str) -> None:
-    """Walk a :data:`CODE_VARIABLES` value as the shell code it becomes (``LESSOPEN='|cmd
-    %s'`` without its pipe and placeholder), where it is assigned (also by ``env NAME=V``)."""
-    code = value.lstrip("|").replace("%s", "x") if name.startswith("LESS") else value
+    """Walk a :func:`is_code_variable` value as the shell code it becomes (``LESSOPEN='|cmd
+    %s'`` without its pipe and placeholder; an alias's ``!CODE`` without its ``!``), where it
+    is assigned (also by ``env NAME=V``)."""
+    if name.startswith("LESS"):
+        code = value.lstrip("|").replace("%s", "x")
+    elif name.startswith("GIT_CONFIG_VALUE_"):
+        code = value.removeprefix("!")
+    else:
+        code = value
     child = _Frame(src=b"", text="", depth=frame.depth, via=(*frame.via, name),
                    span=span, privileged=frame.privileged, vars=frame.vars,
                    functions=frame.functions, remote=frame.remote)  # fmt: skip

@@ -370,8 +370,10 @@ def _apply_effects(
         sink.fd_outs is not None or sink.written is not None
     ):
         _known_scripts(sink, frame, name, eff, span, privileged, via)
+    inner: frozenset[Origin] = frozenset()
     if eff.nested or eff.shell_code or eff.inline_code or eff.stdin_is_code:
-        _run_inner(sink, frame, name, eff, stdin, span, privileged, background, via, roots)
+        inner = _run_inner(sink, frame, name, eff, stdin, span, privileged, background, via,
+                           roots)  # fmt: skip
     # what this program prints
     if stdin.value is None and name != "echo" and name != "printf":
         value, decoded = None, False  # values.output's answer without a known input
@@ -380,8 +382,8 @@ def _apply_effects(
             value = known.value if known is not None else None
     else:
         value, decoded = values.output(name, argv[1:], stdin.value)
-    if stdin.origins or eff.outputs_network or eff.outputs_decoded or decoded:
-        origins: set[Origin] = set(stdin.origins)
+    if stdin.origins or eff.outputs_network or eff.outputs_decoded or decoded or inner:
+        origins: set[Origin] = set(stdin.origins) | inner
         if eff.outputs_network:
             origins.add(_NETWORK)
         if eff.outputs_decoded or decoded:
@@ -401,35 +403,46 @@ def _apply_effects(
 def _run_inner(
     sink: _Sink, frame: _Frame, name: str, eff: Effects, stdin: _Out, span: Span,
     privileged: bool, background: bool, via: tuple[str, ...], roots: tuple[str, ...],
-) -> None:  # fmt: skip
-    """What a program runs in turn: argv vectors, shell code, inline code, code on stdin."""
+) -> frozenset[Origin]:  # fmt: skip
+    """What a program runs in turn: argv vectors, shell code, inline code, code on stdin.
+    Returns where what the argv vectors and shell code print comes from (the network, a file,
+    decoded text): a wrapper prints what it runs prints (``nice curl URL | sh``)."""
     here = (*via, name)
     saved = frame.vars
     if eff.env_set:  # `env F=~/.ssh/id_rsa sh -c 'cat "$F"'`: what it runs has F
         frame.vars = {**saved, **dict(eff.env_set)}
         for var, value in eff.env_set:  # `env GIT_SSH_COMMAND=CODE git fetch` runs CODE
-            if var in expand.CODE_VARIABLES and value.strip():
+            if expand.is_code_variable(var) and value.strip():
                 expand.walk_variable_code(sink, frame, span, var, value)
     try:
-        _run_nested(sink, frame, name, eff, stdin, span, privileged, background, here, roots)
+        inner = _run_nested(sink, frame, name, eff, stdin, span, privileged, background, here,
+                            roots)  # fmt: skip
     finally:
         frame.vars = saved
     for lang, code in eff.inline_code:
         _inline(sink, frame, lang, code, name, span, privileged, via)
     if eff.stdin_is_code:
         _stdin_code(sink, frame, name, stdin, span, privileged, via)
+    return inner
+
+
+#: The origins of a nested command's output that its wrapper's output carries on.
+_CARRIED = frozenset({_NETWORK, _DECODED, _FILE})
 
 
 def _run_nested(
     sink: _Sink, frame: _Frame, name: str, eff: Effects, stdin: _Out, span: Span,
     privileged: bool, background: bool, here: tuple[str, ...], roots: tuple[str, ...],
-) -> None:  # fmt: skip
-    """The argv vectors and shell code a program runs (with its environment's variables)."""
+) -> frozenset[Origin]:  # fmt: skip
+    """The argv vectors and shell code a program runs (with its environment's variables), and
+    the :data:`_CARRIED` origins of what they print."""
+    carried: frozenset[Origin] = frozenset()
     for nested in eff.nested:
         if nested:
             for inner in _bind_names(nested, name, eff, roots, stdin, sink, span):
-                _run(sink, frame, inner, stdin, span, frozenset(), via=here,
-                     privileged=privileged, background=background or eff.detached)  # fmt: skip
+                out = _run(sink, frame, inner, stdin, span, frozenset(), via=here,
+                           privileged=privileged, background=background or eff.detached)
+                carried |= out.origins & _CARRIED
     for index, code in enumerate(eff.shell_code):
         variables = frame.vars
         if index == 0 and eff.shell_args:
@@ -437,7 +450,9 @@ def _run_nested(
         child = _Frame(src=b"", text="", depth=frame.depth, via=frame.via + here, span=span,
                        privileged=privileged, background=background or eff.detached,
                        vars=variables, functions=frame.functions, remote=frame.remote)  # fmt: skip
-        walker._walk_code(sink, child, code, stdin, via="remote" if eff.remote else "")
+        out = walker._walk_code(sink, child, code, stdin, via="remote" if eff.remote else "")
+        carried |= out.origins & _CARRIED
+    return carried
 
 
 def _sourced(
@@ -483,10 +498,14 @@ def known_text(sink: _Sink, raw: str) -> _Out | None:
 
 def _copy_target(sink: _Sink, ref: FileRef) -> str:
     """Where ``cp -r SRC DEST`` writes: ``DEST/SRC`` when DEST is a directory on disk (then
-    only that name is written in it), else DEST itself, taken whole."""
+    only that name is written in it), else DEST itself, taken whole (``cp`` makes a missing
+    DEST, even ``DEST/``, a copy of SRC). When DEST's parent is not on disk either, the disk
+    here is not the one the command would see (the copy would fail on it): ``DEST/`` is then
+    taken at its word, a directory."""
     from pathlib import Path
 
-    if Path(resolve(normalize(ref.raw, sink.paths))).is_dir():
+    dest = Path(resolve(normalize(ref.raw, sink.paths)))
+    if dest.is_dir() or (ref.raw.endswith("/") and not dest.parent.is_dir()):
         return ref.raw.rstrip("/") + "/" + ref.into
     return ref.raw
 

@@ -73,6 +73,9 @@ def _tar(name: str, args: Argv) -> Effects:
             acc.read(archive)
         if extracting and not parsed.has("-O", "--to-stdout"):
             acc.file(FileOp.WRITE, directory or ".", recursive=True)
+            if parsed.has("-P", "--absolute-names"):
+                # members keep a leading / and `..`: they may land anywhere
+                acc.file(FileOp.WRITE, "/", recursive=True)
     lists = parsed.values("-T", "--files-from")
     acc.read(*(f for f in lists if f not in STDIN_NAMES), *parsed.values("-X", "--exclude-from"))
     acc.names_on_stdin = creating and not STDIN_NAMES.isdisjoint(lists)
@@ -170,6 +173,8 @@ def _unzip(name: str, args: Argv) -> Effects:
         acc.read(parsed.operands[0])
     if not parsed.has("-l", "-p", "-t", "-v", "-Z", "-c"):
         acc.file(FileOp.WRITE, parsed.value("-d") or ".", recursive=True)
+        if parsed.has("-:"):  # members keep `..` (and a leading /): they may land anywhere
+            acc.file(FileOp.WRITE, "/", recursive=True)
     return acc.build()
 
 

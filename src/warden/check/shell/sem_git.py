@@ -65,13 +65,25 @@ _EXEC_KEYS = frozenset(
 
 
 class _Ctx:
-    """What the global options established: the working directory and ``-c`` overrides."""
+    """What the global options established: the working directory and ``-c`` overrides (the
+    template directory of ``-c init.templateDir=DIR``)."""
 
-    __slots__ = ("acc", "cwd")
+    __slots__ = ("acc", "cwd", "template")
 
-    def __init__(self, acc: Acc, cwd: str | None) -> None:
+    def __init__(self, acc: Acc, cwd: str | None, template: str | None = None) -> None:
         self.acc = acc
         self.cwd = cwd
+        self.template = template
+
+    def from_template(self, template: str | None, repo: str) -> None:
+        """``clone``/``init`` with a template directory: its files, hooks among them, are
+        copied into the new repository's ``.git`` (and ``clone`` runs ``post-checkout`` at
+        once): a write of ``REPO/.git/hooks``, taken whole."""
+        template = template or self.template
+        if template:
+            self.acc.read(template)
+            self.acc.file(FileOp.WRITE, self.path(repo.rstrip("/") + "/.git/hooks"),
+                          recursive=True)  # fmt: skip
 
     def path(self, raw: str) -> str:
         if self.cwd is None or raw.startswith(("/", "~", "$")):
@@ -123,18 +135,68 @@ def _clone(ctx: _Ctx, args: Argv) -> None:
     for command in parsed.values("-u", "--upload-pack"):
         acc.code(command)
         acc.mark("git.config-exec", "--upload-pack")
-    acc.read(parsed.value("--template"))
     if not parsed.operands:
+        ctx.from_template(parsed.value("--template"), ".")
         return
     url = parsed.operands[0]
-    if url.startswith("ext::"):
-        acc.mark("git.ext-transport", url)
-        acc.code(url[5:])
-    else:
+    if not url.startswith("ext::"):  # (an ext:: URL: _ext_transport)
         acc.link(NetDirection.FETCH, url)
     leaf = url.rstrip("/").rpartition("/")[2].rpartition(":")[2].removesuffix(".git") or "repo"
     dest = parsed.operands[1] if len(parsed.operands) > 1 else leaf
     acc.file(FileOp.WRITE, ctx.path(dest), recursive=True)
+    ctx.from_template(parsed.value("--template"), dest)
+
+
+_INIT_OPTS = Grammar("-b -c --initial-branch --template --separate-git-dir --object-format"
+                     " --ref-format --shared")  # fmt: skip
+
+
+def _init(ctx: _Ctx, args: Argv) -> None:
+    parsed = parse(args, _INIT_OPTS)
+    ctx.from_template(parsed.value("--template"), parsed.operands[0] if parsed.operands else ".")
+
+
+def _ext_transport(acc: Acc, words: Argv) -> None:
+    """An ``ext::CMD`` URL, wherever a remote is named (clone, fetch, ls-remote, push,
+    ``submodule add``, ``remote add``): git runs CMD to talk to the "remote" (``%`` escapes a
+    space, ``%%`` is a percent sign)."""
+    for word in words:
+        url = word.partition("=")[2] if word.startswith("--") else word
+        if url.startswith("ext::"):
+            acc.mark("git.ext-transport", url)
+            acc.run(_ext_argv(url[5:]))
+
+
+def _ext_argv(text: str) -> list[str]:
+    """The command of an ``ext::`` URL: words split at spaces, ``% `` a space within a word,
+    ``%%`` a percent sign (git-remote-ext(1)); linear."""
+    words: list[str] = []
+    word: list[str] = []
+    k, n = 0, len(text)
+    while k < n:
+        c = text[k]
+        if c == "%" and k + 1 < n and text[k + 1] in " %":
+            word.append(text[k + 1])
+            k += 2
+            continue
+        if c == " ":
+            if word:
+                words.append("".join(word))
+            word = []
+        else:
+            word.append(c)
+        k += 1
+    if word:
+        words.append("".join(word))
+    return words
+
+
+def _foreach(ctx: _Ctx, args: Argv) -> None:
+    """``git submodule foreach [--recursive] CMD...``: CMD runs in each submodule, through the
+    shell (its words joined, as git does)."""
+    words = [w for w in args if w not in ("--recursive", "-q", "--quiet")]
+    if words:
+        ctx.acc.code(" ".join(words))
 
 
 _FETCH_OPTS = Grammar(
@@ -336,6 +398,9 @@ def _apply(ctx: _Ctx, args: Argv) -> None:
 
 
 def _submodule(ctx: _Ctx, args: Argv) -> None:
+    if "foreach" in args:
+        _foreach(ctx, args[args.index("foreach") + 1 :])
+        return
     words = [w for w in args if not w.startswith("-")]
     if words[:1] == ["add"] and len(words) > 1:
         ctx.acc.link(NetDirection.FETCH, words[1])
@@ -376,7 +441,51 @@ def _diff(ctx: _Ctx, args: Argv) -> None:
     if "--no-index" in args:
         words = [w for w in args if not w.startswith("-")]
         ctx.acc.files_of(FileOp.READ, [ctx.path(w) for w in words])
-    ctx.acc.write(*(w.partition("=")[2] for w in args if w.startswith("--output=")))
+    _output(ctx, args)
+
+
+def _output(ctx: _Ctx, args: Argv) -> None:
+    """``--output FILE`` of the commands that show commits and diffs (log, show, diff...)
+    writes FILE; ``format-patch -o DIR`` writes patch files in DIR."""
+    for k, word in enumerate(args):
+        if word.startswith("--output="):
+            ctx.acc.write(ctx.path(word.partition("=")[2]))
+        elif word == "--output" and k + 1 < len(args):
+            ctx.acc.write(ctx.path(args[k + 1]))
+
+
+def _format_patch(ctx: _Ctx, args: Argv) -> None:
+    _output(ctx, args)
+    for k, word in enumerate(args):
+        if word.startswith("--output-directory="):
+            ctx.acc.file(FileOp.WRITE, ctx.path(word.partition("=")[2]), recursive=True)
+        elif word in ("-o", "--output-directory") and k + 1 < len(args):
+            ctx.acc.file(FileOp.WRITE, ctx.path(args[k + 1]), recursive=True)
+
+
+def _bisect(ctx: _Ctx, args: Argv) -> None:
+    """``git bisect run CMD ARGS...`` runs CMD at each step."""
+    if args[:1] == ("run",) and len(args) > 1:
+        ctx.acc.run(args[1:])
+
+
+_DIFFTOOL_OPTS = Grammar("-x -t --extcmd --tool")
+
+
+def _difftool(ctx: _Ctx, args: Argv) -> None:
+    """``git difftool -x CMD`` / ``--extcmd=CMD`` runs CMD (through the shell) on each pair."""
+    for command in parse(args, _DIFFTOOL_OPTS).values("-x", "--extcmd"):
+        ctx.acc.code(command)
+        ctx.acc.mark("git.config-exec", "--extcmd")
+
+
+def _grep(ctx: _Ctx, args: Argv) -> None:
+    """``git grep -O[CMD]`` / ``--open-files-in-pager[=CMD]`` opens the matches with CMD."""
+    for word in args:
+        if word.startswith("--open-files-in-pager="):
+            ctx.acc.code(word.partition("=")[2])
+        elif word.startswith("-O") and len(word) > 2 and not word.startswith("--"):
+            ctx.acc.code(word[2:])
 
 
 _SEND_EMAIL_OPTS = Grammar("--to --cc --bcc --from --smtp-server --smtp-server-port")
@@ -444,6 +553,18 @@ _SUBCOMMANDS: dict[str, Callable[[_Ctx, Argv], None]] = {
     "archive": _archive,
     "hash-object": _hash_object,
     "diff": _diff,
+    "log": _output,
+    "show": _output,
+    "whatchanged": _output,
+    "range-diff": _output,
+    "diff-tree": _output,
+    "diff-index": _output,
+    "diff-files": _output,
+    "format-patch": _format_patch,
+    "bisect": _bisect,
+    "difftool": _difftool,
+    "grep": _grep,
+    "init": _init,
     "send-email": _send_email,
     "daemon": _daemon,
     "credential": _credential,
@@ -453,6 +574,7 @@ _SUBCOMMANDS: dict[str, Callable[[_Ctx, Argv], None]] = {
 def _git(name: str, args: Argv) -> Effects:
     acc = Acc()
     cwd: str | None = None
+    template: str | None = None
     i, n = 0, len(args)
     while i < n and args[i].startswith("-"):
         word = args[i]
@@ -467,6 +589,8 @@ def _git(name: str, args: Argv) -> Effects:
         elif key == "-c":
             config_key, _, config_value = value.partition("=")
             _config_pair(acc, config_key, config_value)
+            if config_key.lower() == "init.templatedir":
+                template = config_value
         elif key in ("--git-dir", "--work-tree") and cwd is None:
             cwd = value if key == "--work-tree" else cwd
     if i >= n:
@@ -474,10 +598,17 @@ def _git(name: str, args: Argv) -> Effects:
     sub, rest = args[i], args[i + 1 :]
     handler = _SUBCOMMANDS.get(sub)
     if handler is not None:
-        handler(_Ctx(acc, cwd), rest)
+        handler(_Ctx(acc, cwd, template), rest)
     elif sub.startswith("credential-"):
         _credential_helper(sub, _Ctx(acc, cwd), rest)
+    if sub in _REMOTE_SUBCOMMANDS:
+        _ext_transport(acc, rest)
     return acc.build()
+
+
+#: Subcommands that take a remote's URL (an ``ext::`` one runs a command).
+_REMOTE_SUBCOMMANDS = frozenset({"clone", "fetch", "pull", "push", "ls-remote", "submodule",
+                                 "remote", "archive"})  # fmt: skip
 
 
 #: git's credential helpers are programs too (``/usr/lib/git-core/git-credential-store get``).

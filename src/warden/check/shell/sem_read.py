@@ -475,8 +475,13 @@ _VIM_LANGUAGES = {
 }
 
 
+#: In Ex mode (``ex``, ``vim -e``/``-es``) ``-s`` is silent mode, not ``-s SCRIPTIN``.
+_VIM_EX = Grammar("-c -S -u -U -i -w -W -t -T -q --cmd")
+
+
 def _vim(name: str, args: Argv) -> Effects:
-    parsed = parse(args, _VIM)
+    ex_mode = name in ("ex", "exim") or any(a in ("-e", "-E", "-es", "-Es") for a in args)
+    parsed = parse(args, _VIM_EX if ex_mode else _VIM)
     acc = Acc()
     commands = parsed.values("-c", "--cmd")
     files: list[str] = []
@@ -487,6 +492,8 @@ def _vim(name: str, args: Argv) -> Effects:
             files.append(raw)
     for command in commands:
         text = command.lstrip(": ")
+        if not text.startswith(("py", "lua", "perl", "ruby")):
+            text = _ex_commands(acc, text, command)
         if text.startswith("!"):
             acc.code(text[1:])
             acc.mark("editor.exec", command)
@@ -502,6 +509,51 @@ def _vim(name: str, args: Argv) -> Effects:
         acc.read(raw)
         acc.write(raw)
     return acc.build()
+
+
+#: An Ex command's line range (``%``, ``1,$``, ``'a,'b``, ``.,+3``) before its name.
+_EX_RANGE = re.compile(r"[\s:]*(?:%|[0-9.$,;+\-]|'[a-z<>])*\s*")
+#: Ex commands that name a file they read, or write (``w >> F`` appends).
+_EX_READS = frozenset({"r", "re", "rea", "read", "e", "ed", "edi", "edit", "e!", "sp", "split",
+                       "vs", "vsp", "vsplit", "new", "vne", "vnew", "tabe", "tabedit", "tabnew",
+                       "vie", "view", "sv", "sview", "bad", "badd", "so", "sou", "source",
+                       "argadd", "arga", "fin", "find"})  # fmt: skip
+_EX_WRITES = frozenset({"w", "wr", "wri", "writ", "write", "w!", "write!", "wq", "wq!", "x",
+                        "xi", "xit", "exi", "exit", "x!", "sav", "saveas", "sav!", "saveas!",
+                        "up", "update", "wa", "wall"})  # fmt: skip
+
+
+def _ex_commands(acc: Acc, text: str, command: str) -> str:
+    """The file reads and writes of Ex commands (``-c 'r F'``, ``+'w F'``, several joined by
+    ``|``; ``redir > F``); returns what is left to read as a shell escape: the first command
+    that runs the shell (``!cmd``, ``%!cmd``, ``r !cmd``, ``w !cmd``), without its range or
+    verb, whose ``|`` belong to the shell. Linear: one pass over the commands."""
+    rest = text
+    while rest:
+        m = _EX_RANGE.match(rest)
+        body = rest[m.end() :] if m else rest
+        if body.startswith("!"):
+            return body  # `%!cmd`: a filter through the shell
+        verb, _, arg = body.partition(" ")
+        arg = arg.lstrip()
+        if arg.startswith("!") and verb.rstrip("!") in ("r", "re", "rea", "read", "w", "write"):
+            return arg  # `r !cmd`, `w !cmd`: the shell
+        head, bar, rest = arg.partition("|")
+        target = head.strip()
+        if verb in ("redir", "redi", "redir!", "redi!") and target.startswith(">"):
+            append = target.startswith(">>")
+            acc.file(FileOp.APPEND if append else FileOp.WRITE, target.lstrip(">! ").strip())
+        elif verb in _EX_READS and target:
+            acc.read(target)
+        elif verb in _EX_WRITES and target:
+            if target.startswith(">>"):
+                acc.file(FileOp.APPEND, target[2:].strip())
+            else:
+                acc.write(target)
+        if not bar:
+            break
+        rest = rest.lstrip()
+    return text
 
 
 _EMACS = Grammar("-l -f -L --load --funcall --directory --eval --insert --chdir --user")

@@ -134,9 +134,11 @@ def _transfer(acc: Acc, operands: list[str], port: int | None, *, rsync: bool = 
     elif rsync:  # rsync copies SRC into DEST/SRC, and the contents of `SRC/` into DEST
         local = [s if not s.endswith("/") else "." for s in sources if not is_remote(s)]
         acc.copy_into(dest, local or ["."], is_dir=True)
-    else:  # scp -r SRC DEST: DEST/SRC when DEST is a directory
+        if len(sources) == 1 and not sources[0].endswith("/") and not dest.endswith("/"):
+            acc.write(dest)  # ... but one file copied to a DEST that is no directory is DEST
+    else:  # scp -r SRC DEST: DEST/SRC when DEST is a directory (`DEST/` too: see _copy_like)
         local = [s for s in sources if not is_remote(s)]
-        is_dir = True if len(sources) > 1 or dest.endswith("/") else None
+        is_dir = True if len(sources) > 1 else None
         acc.copy_into(dest, local or ["."], is_dir=is_dir)
 
 

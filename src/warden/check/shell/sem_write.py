@@ -32,11 +32,13 @@ def _copy_like(args: Argv, grammar: Grammar, *, move: bool) -> tuple[Acc, list[s
         if move:
             acc.file(FileOp.DELETE, raw, recursive=True)
     if recursive and sources and target:
-        # `cp -r SRC DIR/` writes DIR/SRC; `cp -r SRC/. DIR` anything in DIR (Acc.copy_into)
+        # `cp -r SRC DIR` writes DIR/SRC; `cp -r SRC/. DIR` anything in DIR (Acc.copy_into).
+        # A trailing slash does not say that DIR exists: `cp -r SRC DIR/` makes DIR a copy of
+        # SRC when it does not (GNU cp), so one source is looked up on disk as without it
         is_dir: bool | None = None
         if parsed.has("-T", "--no-target-directory"):
             is_dir = False
-        elif parsed.value("-t", "--target-directory") or len(sources) > 1 or target.endswith("/"):
+        elif parsed.value("-t", "--target-directory") or len(sources) > 1:
             is_dir = True
         acc.copy_into(target, sources, is_dir=is_dir)
     else:

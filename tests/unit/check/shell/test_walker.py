@@ -302,15 +302,17 @@ def test_sql_clients_run_the_statements_on_their_stdin() -> None:
     assert "rm" not in names("echo '\\! rm -rf build' | psql -c 'select 1'")
 
 
-def test_a_copy_into_a_directory_writes_one_name_there() -> None:
+def test_a_copy_into_a_directory_writes_one_name_there(tmp_path) -> None:
     def writes(command: str) -> set[tuple[str, bool]]:
         return {(f.path, f.recursive) for f in facts(command).files if f.op is FileOp.WRITE}
 
     home = "/home/dev"
-    # `cp -r SRC DIR/` (a directory: the slash, -t, several sources) writes DIR/SRC
-    assert writes("cp -r mytool ~/.local/share/") == {(f"{home}/.local/share/mytool", True)}
+    # `cp -r SRC DIR` (a directory: -t, several sources) writes DIR/SRC
     assert writes("cp -r a b -t /tmp/x") == {("/tmp/x/a", True), ("/tmp/x/b", True)}
-    assert writes("rsync -a payload ~/.ssh") == {(f"{home}/.ssh/payload", True)}
+    assert writes("cp -r a b /tmp/x/") == {("/tmp/x/a", True), ("/tmp/x/b", True)}
+    # (and one file copied to a DEST that is no directory is DEST: written too)
+    assert writes("rsync -a payload ~/.ssh") == {(f"{home}/.ssh/payload", True),
+                                                 (f"{home}/.ssh", False)}
     # a directory's contents may hold any name: the directory is written whole
     assert writes("cp -r payload/. ~/.ssh/") == {(f"{home}/.ssh", True)}
     assert writes("cp -r payload/* ~/.ssh/") == {(f"{home}/.ssh", True)}
@@ -319,6 +321,15 @@ def test_a_copy_into_a_directory_writes_one_name_there() -> None:
     assert writes("cp -r payload /tmp") == {("/tmp/payload", True)}
     assert writes("cp -r payload /tmp/no-such-dir-s10") == {("/tmp/no-such-dir-s10", True)}
     assert writes("cp -rT payload /tmp") == {("/tmp", True)}
+    # a trailing slash says nothing more: GNU cp makes a missing `DIR/` a copy of SRC
+    assert writes("cp -r payload /tmp/") == {("/tmp/payload", True)}
+    assert writes("cp -r payload /tmp/no-such-dir-s11/") == {("/tmp/no-such-dir-s11", True)}
+    assert writes("scp -r payload /tmp/no-such-dir-s11/") == {("/tmp/no-such-dir-s11", True)}
+    (tmp_path / "ssh").mkdir()
+    assert writes(f"cp -r payload {tmp_path}/ssh/") == {(f"{tmp_path}/ssh/payload", True)}
+    assert writes(f"cp -r payload {tmp_path}/.ssh/") == {(f"{tmp_path}/.ssh", True)}
+    # ... unless its parent is not on disk either (this disk is not the command's: /home/dev)
+    assert writes("cp -r mytool ~/.local/share/") == {(f"{home}/.local/share/mytool", True)}
 
 
 def test_sql_that_makes_the_server_run_or_touch_files() -> None:
