@@ -253,6 +253,15 @@ def test_long_ext_url_of_git() -> None:
     assert judge(f"git submodule foreach {words}'cat ~/.ssh/id_rsa'").verdict >= Verdict.DENY
 
 
+def test_many_exec_flags_of_go_and_filters_of_split() -> None:
+    """go's -exec / -toolexec values (sem_pkg._go_exec) and split's --filter values are read
+    in one pass over the words: 20,000 of each, a key read in the last still found."""
+    flags = "-exec=true " * 20_000
+    assert judge(f"go run {flags}-exec='cat ~/.ssh/id_rsa' .").verdict >= Verdict.DENY
+    filters = "--filter=true " * 20_000
+    assert judge(f"split {filters}--filter='cat ~/.ssh/id_rsa' x").verdict >= Verdict.DENY
+
+
 def test_wrappers_nested_deep_carry_the_network() -> None:
     """Each wrapper's output carries what its command prints (run._run_nested): 200 wrappers
     around a fetcher piped into a shell (more are cut: analysis.incomplete)."""

@@ -354,6 +354,8 @@ def _assignment(sink: _Sink, frame: _Frame, node: tree_sitter.Node) -> tuple[str
         value = _set_element(frame.vars.get(name, ""), index, value)
     if is_code_variable(name) and value.strip():
         walk_variable_code(sink, frame, _span(frame, node), name, value)
+    elif name in STARTUP_VARIABLES and value:
+        walk_startup_file(sink, frame, _span(frame, node), value)
     return name, value
 
 
@@ -374,6 +376,21 @@ def is_code_variable(name: str) -> bool:
     GIT_CONFIG_VALUE_0=CODE git log`` is ``git -c core.pager=CODE log``), walked whatever its
     key (a value that is no command names a program that does nothing here)."""
     return name in CODE_VARIABLES or name.startswith("GIT_CONFIG_VALUE_")
+
+
+#: Variables naming a file that a shell sources when it starts (bash non-interactive:
+#: ``BASH_ENV``; sh interactive: ``ENV``).
+STARTUP_VARIABLES = frozenset({"BASH_ENV", "ENV"})
+
+
+def walk_startup_file(sink: _Sink, frame: _Frame, span: Span, value: str) -> None:
+    """``BASH_ENV=<(echo CODE) bash -c X``: the file's text, when the command made it, is
+    walked as the shell code it is (a file on disk stays unread, as ``source FILE`` does)."""
+    from warden.check.shell.run import known_text
+
+    known = known_text(sink, value)
+    if known is not None and known.value is not None:
+        walk_variable_code(sink, frame, span, "BASH_ENV", known.value)
 
 
 def walk_variable_code(sink: _Sink, frame: _Frame, span: Span, name: str, value: str) -> None:

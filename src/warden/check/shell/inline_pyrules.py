@@ -76,6 +76,14 @@ def _h_os_open(a: Analyzer, name: str, node: ast.Call) -> None:
         a.sink.path(FileOp.READ, value, name)
 
 
+def _h_database(a: Analyzer, name: str, node: ast.Call) -> None:
+    """A database file opened by path (``sqlite3.connect(F)``, ``dbm.open(F)``): read, and
+    written through the handle (``.execute('DELETE ...')``)."""
+    path = a.val(a.arg(node, 0, "database" if name.startswith("sqlite3") else "file"))
+    a.sink.path(FileOp.READ, path, name)
+    a.sink.path(FileOp.WRITE, path, name)
+
+
 def _file_op(op: FileOp, index: int = 0, kw: str = "path", recursive: bool = False) -> _Handler:
     def handler(a: Analyzer, name: str, node: ast.Call) -> None:
         a.sink.path(op, a.val(a.arg(node, index, kw)), name, recursive=recursive)
@@ -432,6 +440,8 @@ def _table() -> dict[str, _Handler]:
     for n in ("open", "io.open", "codecs.open", "builtins.open", "gzip.open", "bz2.open"):
         t[n] = _h_open
     t["os.open"] = _h_os_open
+    for n in ("sqlite3.connect", "dbm.open", "shelve.open", "dbm.gnu.open", "dbm.ndbm.open"):
+        t[n] = _h_database  # read and written: `DELETE FROM` goes through the handle
     for n in ("os.remove", "os.unlink", "os.rmdir", "os.removedirs"):
         t[n] = _file_op(FileOp.DELETE)
     t["shutil.rmtree"] = _file_op(FileOp.DELETE, recursive=True)

@@ -414,6 +414,8 @@ def _run_inner(
         for var, value in eff.env_set:  # `env GIT_SSH_COMMAND=CODE git fetch` runs CODE
             if expand.is_code_variable(var) and value.strip():
                 expand.walk_variable_code(sink, frame, span, var, value)
+            elif var in expand.STARTUP_VARIABLES and value:
+                expand.walk_startup_file(sink, frame, span, value)
     try:
         inner = _run_nested(sink, frame, name, eff, stdin, span, privileged, background, here,
                             roots)  # fmt: skip

@@ -40,8 +40,8 @@ _NAMES = {
         "objdump", "od", "paste", "pico", "plocate", "readelf", "readlink", "realpath", "rev",
         "rg", "sed", "sha1sum", "sha224sum", "sha256sum", "sha384sum", "sha512sum", "shasum",
         "slocate", "sort", "split", "stat", "strings", "subl", "sum", "tac", "tail", "tree",
-        "uniq", "vdir", "vi", "view", "vim", "wc", "xxd", "xzcat", "yq", "zcat", "zgrep", "zless",
-        "zstdcat",
+        "uniq", "uudecode", "vdir", "vi", "view", "vim", "wc", "xxd", "xzcat", "yq", "zcat",
+        "zgrep", "zless", "zstdcat",
     ),
     "sem_write": (
         "chattr", "chgrp", "chmod", "chown", "cp", "dd", "find", "gfind", "install", "ln", "mkdir",

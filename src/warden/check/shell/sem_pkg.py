@@ -174,6 +174,21 @@ def _js_settings(acc: Acc, words: list[str]) -> None:
                 acc.mark("pkg.script-shell", value)
 
 
+def _go_exec(acc: Acc, args: Argv) -> None:
+    """``go run``/``go test`` ``-exec CMD`` run the program built through CMD, and
+    ``-toolexec CMD`` runs every compiler tool through it: CMD is split into words with
+    quotes as go does, a command line walked as shell code."""
+    for k, word in enumerate(args):
+        flag, eq, value = word.lstrip("-").partition("=")
+        if flag not in ("exec", "toolexec") or not word.startswith("-"):
+            continue
+        if not eq:
+            value = args[k + 1] if k + 1 < len(args) else ""
+        if value:
+            acc.code(value)
+            acc.mark("pkg.exec-wrapper", f"-{flag}")
+
+
 def _pkg(name: str, args: Argv) -> Effects:
     grammar = _GRAMMARS.get(name, _OTHER_VALUES)
     if grammar is _JS_VALUES and name in _DIRECT_RUNNERS:
@@ -191,6 +206,8 @@ def _pkg(name: str, args: Argv) -> Effects:
         elif words[:1] and words[0] in _JS_EXEC_VERBS:
             acc.run(args[args.index("--") + 1 :] if "--" in args else words[1:])
         _js_settings(acc, words)
+    if name == "go":
+        _go_exec(acc, args)
     verbs = _INSTALL_VERBS.get(name, ())
     if name in _DIRECT_RUNNERS:
         packages, installing = words[:1], True

@@ -26,9 +26,11 @@ class ReadSpec:
       A recursive search with no operand searches ``.``.
     - ``ops``: what is done to each operand file (editors read and write).
     - ``decode_opts``: options that make stdout decoded data (``base64 -d``).
+    - ``code_opts``: options whose value runs as shell code (``split --filter=CMD``).
     """
 
     __slots__ = (
+        "code_opts",
         "decode_opts",
         "file_opts",
         "grammar",
@@ -50,6 +52,7 @@ class ReadSpec:
         recursive: bool = False,
         ops: tuple[FileOp, ...] = (FileOp.READ,),
         decode_opts: tuple[str, ...] = (),
+        code_opts: tuple[str, ...] = (),
         long_dash: bool = False,
     ) -> None:
         self.grammar = Grammar(values, long_dash=long_dash)
@@ -60,6 +63,7 @@ class ReadSpec:
         self.recursive = recursive
         self.ops = ops
         self.decode_opts = decode_opts
+        self.code_opts = code_opts
 
 
 def reader(spec: ReadSpec) -> Handler:
@@ -81,6 +85,8 @@ def reader(spec: ReadSpec) -> Handler:
             file_op = spec.file_opts.get(opt)
             if file_op is not None and val is not None:
                 acc.file(file_op, val)
+            elif val is not None and opt in spec.code_opts:
+                acc.code(val)
         if spec.decode_opts and parsed.has(*spec.decode_opts):
             acc.outputs_decoded = True
         return acc.build()
@@ -210,7 +216,7 @@ _SPECS: dict[str, ReadSpec] = {
     "objdump": ReadSpec("-j -b -m -M --section --target --architecture"),
     "nm": ReadSpec("-t --radix --format"),
     "iconv": ReadSpec("-f -t -o --from-code --to-code --output", file_opts={"-o": FileOp.WRITE}),
-    "split": ReadSpec("-a -b -C -l -n -t --additional-suffix --filter"),
+    "split": ReadSpec("-a -b -C -l -n -t --additional-suffix --filter", code_opts=("--filter",)),
     "ls": ReadSpec(
         "-I -T -w --ignore --tabsize --width --hide --format --sort --time --time-style"
         " --block-size --quoting-style --indicator-style",
@@ -556,6 +562,23 @@ def _ex_commands(acc: Acc, text: str, command: str) -> str:
     return text
 
 
+_UUDECODE = Grammar("-o --output-file")
+
+
+def _uudecode(name: str, args: Argv) -> Effects:
+    """``uudecode [-o FILE] [IN]``: ``-o /dev/stdout`` (or ``-``) prints the decoded data,
+    another FILE is written (without ``-o``, the name the input's header gives: unknown)."""
+    parsed = parse(args, _UUDECODE)
+    acc = Acc()
+    acc.files_of(FileOp.READ, parsed.operands)
+    out = parsed.value("-o", "--output-file")
+    if out in ("/dev/stdout", "-"):
+        acc.outputs_decoded = True
+    elif out:
+        acc.write(out)
+    return acc.build()
+
+
 _EMACS = Grammar("-l -f -L --load --funcall --directory --eval --insert --chdir --user")
 
 
@@ -634,6 +657,7 @@ HANDLERS.update(
         "xxd": _xxd,
         "uniq": _uniq,
         "vim": _vim,
+        "uudecode": _uudecode,
         "vi": _vim,
         "nvim": _vim,
         "gvim": _vim,

@@ -148,6 +148,7 @@ Markers
     net.upload-stdin             ""                      uploads stdin (curl -d @-, -T -, gist -)
     obfuscation.encoded-command  base64 text             pwsh -EncodedCommand
     pkg.custom-index             URL                     install from a non-default index/registry
+    pkg.exec-wrapper             ``-exec``/``-toolexec`` go run/test -exec CMD, go build -toolexec
     pkg.install                  package spec or ""      package install (``""``: from manifest)
     pkg.remote-source            URL                     a package fetched from a URL or a VCS
                                                          repository (``git+https://...``,
