@@ -832,6 +832,7 @@ class _Mover:
 
         try:
             if self._warm:
+                stamp("mover: started")
                 start_grace_period()
                 stamp("mover: grace period over")
             stage_pid = self._pids.get()
