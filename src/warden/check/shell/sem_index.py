@@ -97,11 +97,13 @@ _NAMES = {
         "wipefs",
     ),
     "sem_wrap": (
-        "alias", "builtin", "busybox", "caffeinate", "chroot", "chrt", "command", "doas", "env",
-        "eval", "exec", "firejail", "flock", "gdb", "gtimeout", "ionice", "ltrace", "nice",
-        "nsenter", "parallel", "pkexec", "proxychains", "proxychains4", "script", "stdbuf",
-        "strace", "su", "sudo", "sudoedit", "taskset", "time", "timeout", "torsocks", "toybox",
-        "unbuffer", "unshare", "watch", "xargs",
+        "alias", "builtin", "busybox", "caffeinate", "cgexec", "chronic", "chroot", "chrt",
+        "command", "doas", "eatmydata", "env", "eval", "exec", "fakeroot", "faketime", "firejail",
+        "flock", "gdb", "gtimeout", "ifne", "ionice", "linux32", "linux64", "ltrace", "nice",
+        "nocache", "nsenter", "numactl", "parallel", "pkexec", "prlimit", "proxychains",
+        "proxychains4", "script", "setarch", "setpriv", "stdbuf", "strace", "su", "sudo",
+        "sudoedit", "taskset", "time", "timeout", "torsocks", "toybox", "unbuffer", "unshare",
+        "watch", "xargs",
     ),
     "sem_detach": (
         "at", "atq", "atrm", "batch", "daemonize", "disown", "nohup", "screen", "setsid",

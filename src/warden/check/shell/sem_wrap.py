@@ -543,6 +543,18 @@ def _alias(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
+def _setarch(name: str, args: Argv) -> Effects:
+    """``setarch ARCH [OPTIONS] [PROGRAM [ARGS]]``: its options (all flags) come after the
+    architecture."""
+    words = list(args)[1:]
+    while words and words[0].startswith("-"):
+        if words.pop(0) == "--":
+            break
+    acc = Acc()
+    acc.run(words)
+    return acc.build()
+
+
 HANDLERS: dict[str, Handler] = {
     "alias": _alias,
     "sudo": _sudo,
@@ -591,4 +603,26 @@ HANDLERS: dict[str, Handler] = {
     "proxychains": wrapper("-f -q"),
     "proxychains4": wrapper("-f -q"),
     "torsocks": wrapper("-u -p -a -P"),
+    # programs that change how their command runs, not what it does (moreutils, util-linux,
+    # libfaketime, numactl, libcgroup, fakeroot, eatmydata, nocache)
+    "chronic": wrapper(""),
+    "ifne": wrapper(""),
+    "eatmydata": wrapper(""),
+    "nocache": wrapper(""),
+    "setarch": _setarch,
+    "linux32": wrapper(""),
+    "linux64": wrapper(""),
+    "faketime": wrapper("--date-prog", skip=1),
+    "prlimit": wrapper("-p --pid -o --output", extra=lambda acc, p: not p.has("-p", "--pid")),
+    "numactl": wrapper(
+        "-C -N -m -i -p -P -w --cpunodebind --physcpubind --membind --interleave --preferred"
+        " --preferred-many --weighted-interleave"
+    ),
+    "cgexec": wrapper("-g"),
+    "fakeroot": wrapper("-l --lib --faked -i -s -b --fd-base"),
+    "setpriv": wrapper(
+        "--reuid --regid --ruid --rgid --euid --egid --groups --inh-caps --ambient-caps"
+        " --bounding-set --securebits --pdeathsig --selinux-label --apparmor-profile"
+        " --landlock-access --landlock-rule"
+    ),
 }
