@@ -137,6 +137,7 @@ class _Sink(msgspec.Struct):
     stdout_file: tuple[str, bool] | None = None  # the last `> FILE` (path, append) redirected
     nodes: int = 0
     nesting: int = 0
+    shlexed: int = 0  # characters of error regions split by shlex (see walker._error_fallback)
 
     def fd_path(self, out: _Out) -> str:
         """The path a process substitution ``<(...)`` is given (``/dev/fd/63``, then 62, ...),

@@ -741,6 +741,26 @@ def _substitution(sink: _Sink, frame: _Frame, node: tree_sitter.Node) -> _Out:
     return out
 
 
+#: Characters of error regions an analysis splits with :mod:`shlex` (all regions together,
+#: nested code included). shlex grows a token one character at a time by string concatenation,
+#: so a long token costs time quadratic in its length: `echo '` and 540 KB of lines took 5 s of
+#: CPU after the parser gave up on the unclosed quote. Past this budget a region is split on
+#: blanks (:func:`_rough_split`, linear, what an unclosed quote already got) and the analysis is
+#: marked incomplete.
+MAX_SHLEX_CHARS = 65_536
+
+
+#: A literal word holding none of these is its own value, never a glob (no brace expansion,
+#: no glob character, nothing to split in a literal).
+_INERT = frozenset("{*?[")
+
+
+def _rough_split(raw: str) -> list[str]:
+    """``raw`` split on blanks with its quote characters dropped: the words of a region shlex
+    cannot split (an unclosed quote) or is not given (see :data:`MAX_SHLEX_CHARS`)."""
+    return raw.replace("'", " ").replace('"', " ").split()
+
+
 def _error_fallback(sink: _Sink, frame: _Frame, node: tree_sitter.Node, stdin: _Out) -> _Out:
     """tree-sitter gave up on this region: split it into words like a shell would and run them."""
     for child in node.named_children:
@@ -751,20 +771,28 @@ def _error_fallback(sink: _Sink, frame: _Frame, node: tree_sitter.Node, stdin: _
         return _NONE
     for m in _DEV_NET.finditer(raw):
         run._dev_net(sink, frame, m.group(0), _span(frame, node))
-    try:
-        lexer = shlex.shlex(raw, posix=True, punctuation_chars=";&|()<>")
-        lexer.whitespace_split = True
-        tokens = list(lexer)
-    except ValueError:
-        tokens = raw.replace("'", " ").replace('"', " ").split()
     span = _span(frame, node)
+    sink.shlexed += len(raw)
+    if sink.shlexed > MAX_SHLEX_CHARS:
+        sink.mark("analysis.incomplete", "too much text the parser could not read", span)
+        tokens = _rough_split(raw)
+    else:
+        try:
+            lexer = shlex.shlex(raw, posix=True, punctuation_chars=";&|()<>")
+            lexer.whitespace_split = True
+            tokens = list(lexer)
+        except ValueError:
+            tokens = _rough_split(raw)
     command: list[str] = []
     for tok in [*tokens, ";"]:
-        if tok and set(tok) <= set(";&|()<>"):
+        if tok and not tok.strip(";&|()<>"):  # (a set per token cost a third of a long region)
             if command:
                 info = WordInfo()
                 argv: list[str] = []
                 for word in command:
+                    if _INERT.isdisjoint(word):  # what finish_word answers for such a word
+                        argv.append(word)
+                        continue
                     for value, glob in finish_word(Text(word, LIT * len(word)), info):
                         argv.append(value)
                         if glob:
