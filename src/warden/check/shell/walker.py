@@ -93,7 +93,8 @@ def _run_plain_list(sink: _Sink, text: str, frame: _Frame | None = None) -> _Out
             if words is None:
                 return None
             lead = len(chunk) - len(chunk.lstrip())
-            segments.append((pos + lead, pos + len(chunk.rstrip()), op, words, words))
+            end = pos + len(chunk.rstrip())
+            segments.append((pos + lead, end, op, words, words, _NO_REDIRECTS))
         elif m is not None or op != ";":
             return None
         if m is not None:
@@ -102,9 +103,14 @@ def _run_plain_list(sink: _Sink, text: str, frame: _Frame | None = None) -> _Out
     return _run_segments(sink, top, text, segments)
 
 
-#: One command of a plain list: its span, the operator before it, its argv, and the words of
-#: it that bash would glob-expand if they hold glob characters (not the quoted ones).
-_Segment = tuple[int, int, str, list[str], list[str]]
+#: A file redirection of the fast path: operator, file descriptor (``""`` when none is
+#: written), destination word and the redirection's span.
+_Redirect = tuple[str, str, str, Span]
+#: One command of a plain list: its span (its words, without its redirections), the operator
+#: before it, its argv, the words of it that bash would glob-expand if they hold glob
+#: characters (not the quoted ones), and its redirections in order.
+_Segment = tuple[int, int, str, list[str], list[str], Sequence[_Redirect]]
+_NO_REDIRECTS: tuple[_Redirect, ...] = ()
 
 
 def _run_segments(sink: _Sink, frame: _Frame, text: str, segments: list[_Segment]) -> _Out:
@@ -115,13 +121,28 @@ def _run_segments(sink: _Sink, frame: _Frame, text: str, segments: list[_Segment
     fixed = frame.span
     out = _NONE
     globs = _may_glob(text)
-    for i, (start, end, before, argv, plain) in enumerate(segments):
+    for i, (start, end, before, argv, plain, redirects) in enumerate(segments):
         if before != "|":  # a new pipeline starts here: find where it ends
             last = i
             while last + 1 < len(segments) and segments[last + 1][2] == "|":
                 last += 1
             frame.pipe_span = (fixed or (start, segments[last][1])) if last > i else None
             out = _NONE
+        if redirects:  # as _redirected: the files first, then the command's words and run
+            sink.stdout_file = None
+            taken = False
+            for op, fd, dest, span in redirects:
+                out, took = _file_redirect(sink, frame, op, fd, dest, fixed or span, out)
+                taken = taken or took
+            stdout_file = sink.stdout_file
+            if globs:
+                _note_globs(sink, plain)
+            out = _run_words(sink, frame, tuple(argv), out, fixed or (start, end))
+            if taken:
+                if stdout_file is not None and out.value is not None:  # `echo CODE > s.sh`
+                    run._remember_written(sink, stdout_file[0], out, append=stdout_file[1])
+                out = _NONE
+            continue
         if globs:
             _note_globs(sink, plain)
         out = _run_words(sink, frame, tuple(argv), out, fixed or (start, end))
@@ -140,22 +161,42 @@ def _run_segments(sink: _Sink, frame: _Frame, text: str, segments: list[_Segment
 _QUOTED_WORDS = (
     r"(?:[ \t]++(?:'[^'\n]*+'|\"[^\"$`\\!\n]*+\"|[~*?A-Za-z0-9_./:=@%+,-]++)(?=[ \t|&;]|$))*+"
 )
-_QUOTED_LIST = re.compile(
-    r"[ \t]*+[~*?A-Za-z0-9_./:@%+,-][~*?A-Za-z0-9_./:=@%+,-]*+" + _QUOTED_WORDS + r"[ \t]*+"
-    r"(?:(?:\|\||&&|\||;)[ \t]*+[~*?A-Za-z0-9_./:@%+,-][~*?A-Za-z0-9_./:=@%+,-]*+"
-    + _QUOTED_WORDS + r"[ \t]*+)*+;?[ \t]*+"
+#: File redirections after a command's words (``> out.txt``, ``2>/dev/null``, ``2>&1``,
+#: ``>> log``, ``&> f``, ``< in.txt``), each after a blank, to a plain word without ``~`` or
+#: glob characters (the parser path expands those). Left to the parser: a redirection before a
+#: word (tree-sitter-bash reads `a >f x` as two destinations), ``0<`` (it reads the `0` as an
+#: argument), ``<>`` (not in its grammar), here-documents and here-strings, and a redirection
+#: on a command after ``|`` (it hangs that on the pipeline before it: see
+#: :func:`_run_quoted_list`). One mis-parse the fast path follows bash on: tree-sitter-bash
+#: drops a lone ``-`` word before a redirection with a descriptor (`tar czf - 2>/dev/null` is
+#: `tar czf` to it, without an error); bash, and the fast path, pass the ``-``.
+_REDIRECTS = (
+    r"(?:[ \t]++(?:[12]?>&[0-9]|(?:[12]?>>?+|&>>?+|>\||<)[ \t]*+[A-Za-z0-9_./:=@%+,-]++)"
+    r"(?=[ \t|&;]|$))*+"
 )
-_QUOTED_TOKEN = re.compile(r"'[^']*'|\"[^\"]*\"|\|\||&&|[|;]|[^ \t'\"|&;]+")
+_QUOTED_LIST = re.compile(
+    r"[ \t]*+[~*?A-Za-z0-9_./:@%+,-][~*?A-Za-z0-9_./:=@%+,-]*+" + _QUOTED_WORDS + _REDIRECTS
+    + r"[ \t]*+(?:(?:\|\||&&|\||;)[ \t]*+[~*?A-Za-z0-9_./:@%+,-][~*?A-Za-z0-9_./:=@%+,-]*+"
+    + _QUOTED_WORDS + _REDIRECTS + r"[ \t]*+)*+;?[ \t]*+"
+)
+_QUOTED_TOKEN = re.compile(
+    r"'[^']*'|\"[^\"]*\"|\|\||&&|[|;]"
+    r"|(?<![^ \t])([12]?)(>&|>>|>\||>|&>>|&>|<)[ \t]*([^ \t'\"|&;<>]+)|[^ \t'\"|&;]+"
+)
 
 
 def _run_quoted_list(sink: _Sink, text: str, frame: _Frame | None = None) -> _Out | None:
     """Run a :data:`_QUOTED_LIST` line (in ``frame``, else a top-level frame for ``text``);
     its output, or None (nothing recorded) when a program name is not plain
     (:func:`_simple_words`). Tokens are read left to right: an operator ends a command, a
-    quoted string is one word without its quotes, any other token is a plain word."""
+    quoted string is one word without its quotes, a redirection (:data:`_REDIRECTS`, which
+    come after all of a command's words) is kept for its command, any other token is a plain
+    word. A redirection on a command after ``|`` is left to the parser (None): tree-sitter-bash
+    hangs it on the whole pipeline before it (`a | b 2>&1 | c` redirects `a | b`)."""
     segments: list[_Segment] = []
     words: list[str] = []
     globs: list[str] = []
+    redirects: list[_Redirect] = []
     start = end = -1
     op = ""
     for m in [*_QUOTED_TOKEN.finditer(text), None]:
@@ -164,10 +205,15 @@ def _run_quoted_list(sink: _Sink, text: str, frame: _Frame | None = None) -> _Ou
             if words:
                 if _simple_words(words[0]) is None:
                     return None
-                segments.append((start, end, op, words, globs))
+                segments.append((start, end, op, words, globs, redirects or _NO_REDIRECTS))
             elif m is not None or op != ";":
                 return None
-            op, words, globs = tok, [], []
+            op, words, globs, redirects = tok, [], [], []
+            continue
+        if m.group(2) is not None:  # a redirection: `[fd]op dest`
+            if op == "|":
+                return None
+            redirects.append((m.group(2), m.group(1), m.group(3), (m.start(), m.end())))
             continue
         if not words:
             start = m.start()
@@ -186,6 +232,9 @@ def _run_quoted_list(sink: _Sink, text: str, frame: _Frame | None = None) -> _Ou
 
 
 _LIST_OPERATORS = frozenset({"||", "&&", "|", ";"})
+#: Whether a line may be a :data:`_QUOTED_LIST` that :data:`_PLAIN_LIST` is not: it holds a
+#: quote or a redirection character (one C scan for the four).
+_QUOTED_OR_REDIRECTED = re.compile(r"['\"<>]").search
 _QUOTES = frozenset("'\"")
 
 
@@ -297,7 +346,7 @@ def analyze_command(
         return sink.facts()
     if _PLAIN_LIST.fullmatch(text) and _run_plain_list(sink, text) is not None:
         return sink.facts()
-    if ("'" in text or '"' in text) and _QUOTED_LIST.fullmatch(text) and _run_quoted_list(
+    if _QUOTED_OR_REDIRECTED(text) and _QUOTED_LIST.fullmatch(text) and _run_quoted_list(
         sink, text
     ) is not None:
         return sink.facts()
@@ -327,7 +376,7 @@ def _nested_plain(sink: _Sink, frame: _Frame, code: str, stdin: _Out) -> _Out | 
         out = _run_plain_list(sink, code, frame)
         if out is not None:
             return out
-    if ("'" in code or '"' in code) and _QUOTED_LIST.fullmatch(code):
+    if _QUOTED_OR_REDIRECTED(code) and _QUOTED_LIST.fullmatch(code):
         return _run_quoted_list(sink, code, frame)
     return None
 
@@ -680,37 +729,45 @@ def _apply_redirects(
             continue
         words, _ = expand._eval_arg(sink, frame, target)
         dest = words[0] if words else _node_text(frame, target)
-        if op in (">&", "<&", ">&-", "<&-") and (dest.isdigit() or dest == "-"):
-            continue  # fd duplication
-        if dest.startswith(("/dev/tcp/", "/dev/udp/")):
-            run._dev_net(sink, frame, dest, span)
-            if op.startswith("<"):
-                new_stdin = _Out(frozenset({Origin.NETWORK}))
-            continue
-        if dest in ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/stdin", "/dev/tty"):
-            if op in (">", ">>", "&>", "&>>", ">|", ">&") and fd in ("", "1"):
-                stdout_taken = True
-            continue
-        if op in ("<",):
-            run._file(sink, frame, FileOp.READ, dest, "<", span)
-            new_stdin = _Out(frozenset({Origin.FILE}))
-            known = run.known_text(sink, dest)  # `echo CODE > c.sql; sqlite3 x.db < c.sql`
-            if known is not None:
-                new_stdin = known
-        elif op in (">", ">|", "&>", ">&"):
-            run._file(sink, frame, FileOp.WRITE, dest, ">", span)
-            if fd in ("", "1", "&"):
-                stdout_taken = True
-                sink.stdout_file = (dest, False)
-        elif op in (">>", "&>>"):
-            run._file(sink, frame, FileOp.APPEND, dest, ">>", span)
-            if fd in ("", "1"):
-                stdout_taken = True
-                sink.stdout_file = (dest, True)
-        elif op == "<>":
-            run._file(sink, frame, FileOp.READ, dest, "<>", span)
-            run._file(sink, frame, FileOp.WRITE, dest, "<>", span)
+        new_stdin, taken = _file_redirect(sink, frame, op, fd, dest, span, new_stdin)
+        stdout_taken = stdout_taken or taken
     return new_stdin, stdout_taken, after
+
+
+def _file_redirect(
+    sink: _Sink, frame: _Frame, op: str, fd: str, dest: str, span: Span, stdin: _Out
+) -> tuple[_Out, bool]:
+    """One file redirection ``[fd]op dest`` (``dest`` evaluated): record what it opens; the
+    command's stdin after it, and whether it sends stdout elsewhere (then
+    ``sink.stdout_file`` names the file when there is one). The tree walk
+    (:func:`_apply_redirects`) and the fast path (:func:`_run_segments`) both call it."""
+    if op in (">&", "<&", ">&-", "<&-") and (dest.isdigit() or dest == "-"):
+        return stdin, False  # fd duplication
+    if dest.startswith(("/dev/tcp/", "/dev/udp/")):
+        run._dev_net(sink, frame, dest, span)
+        if op.startswith("<"):
+            return _Out(frozenset({Origin.NETWORK})), False
+        return stdin, False
+    if dest in ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/stdin", "/dev/tty"):
+        return stdin, op in (">", ">>", "&>", "&>>", ">|", ">&") and fd in ("", "1")
+    if op in ("<",):
+        run._file(sink, frame, FileOp.READ, dest, "<", span)
+        known = run.known_text(sink, dest)  # `echo CODE > c.sql; sqlite3 x.db < c.sql`
+        return (known if known is not None else _Out(frozenset({Origin.FILE}))), False
+    if op in (">", ">|", "&>", ">&"):
+        run._file(sink, frame, FileOp.WRITE, dest, ">", span)
+        if fd in ("", "1", "&"):
+            sink.stdout_file = (dest, False)
+            return stdin, True
+    elif op in (">>", "&>>"):
+        run._file(sink, frame, FileOp.APPEND, dest, ">>", span)
+        if fd in ("", "1"):
+            sink.stdout_file = (dest, True)
+            return stdin, True
+    elif op == "<>":
+        run._file(sink, frame, FileOp.READ, dest, "<>", span)
+        run._file(sink, frame, FileOp.WRITE, dest, "<>", span)
+    return stdin, False
 
 
 def _heredoc_text(sink: _Sink, frame: _Frame, node: tree_sitter.Node) -> str:
