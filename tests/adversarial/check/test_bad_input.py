@@ -132,6 +132,15 @@ def test_fast_path_patterns_fail_in_linear_time() -> None:
         judge("a '" + "b" + blank * 200_000 + "' $")
     judge("a " + "'b' " * 50_000 + "$")
     judge("a " + '"b" ' * 50_000 + "|$")
+    # the redirections the fast path takes (session 11)
+    from warden.check.shell.walker import _QUOTED_LIST
+
+    for line in ("a" + " " * 200_000 + ">$", "a " + "> f " * 50_000 + "$",
+                 "a" + " 2>&1" * 50_000 + " $", "a >" + " " * 200_000 + "$"):
+        start = time.thread_time()
+        assert _QUOTED_LIST.fullmatch(line) is None
+        assert time.thread_time() - start < 2.0  # a hang guard: 1-10 ms when written
+        judge(line)
 
 
 def test_huge_non_shell_inputs() -> None:
