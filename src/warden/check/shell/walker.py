@@ -179,9 +179,13 @@ _QUOTED_LIST = re.compile(
     + r"[ \t]*+(?:(?:\|\||&&|\||;)[ \t]*+[~*?A-Za-z0-9_./:@%+,-][~*?A-Za-z0-9_./:=@%+,-]*+"
     + _QUOTED_WORDS + _REDIRECTS + r"[ \t]*+)*+;?[ \t]*+"
 )
+#: A token of a :data:`_QUOTED_LIST` line: a quoted string, an operator, a plain word (tried
+#: before a redirection, which most lines do not hold; a word the next character would make a
+#: descriptor, `2` of `2>&1`, is not one), a redirection (groups: descriptor, operator,
+#: destination).
 _QUOTED_TOKEN = re.compile(
-    r"'[^']*'|\"[^\"]*\"|\|\||&&|[|;]"
-    r"|(?<![^ \t])([12]?)(>&|>>|>\||>|&>>|&>|<)[ \t]*([^ \t'\"|&;<>]+)|[^ \t'\"|&;]+"
+    r"'[^']*'|\"[^\"]*\"|\|\||&&|[|;]|[^ \t'\"|&;<>]++(?![<>])"
+    r"|(?<![^ \t])([12]?)(>&|>>|>\||>|&>>|&>|<)[ \t]*([^ \t'\"|&;<>]+)"
 )
 
 
@@ -232,9 +236,16 @@ def _run_quoted_list(sink: _Sink, text: str, frame: _Frame | None = None) -> _Ou
 
 
 _LIST_OPERATORS = frozenset({"||", "&&", "|", ";"})
-#: Whether a line may be a :data:`_QUOTED_LIST` that :data:`_PLAIN_LIST` is not: it holds a
-#: quote or a redirection character (one C scan for the four).
-_QUOTED_OR_REDIRECTED = re.compile(r"['\"<>]").search
+
+
+def _quoted_or_redirected(text: str) -> bool:
+    """Whether a line may be a :data:`_QUOTED_LIST` that :data:`_PLAIN_LIST` is not: it holds a
+    quote or a redirection character. Four substring scans (``memchr``): a character-class
+    regex search tries a match at every position, which cost 0.7k instructions a decision on
+    the bench corpus (callgrind), more than the redirections saved."""
+    return "'" in text or '"' in text or ">" in text or "<" in text
+
+
 _QUOTES = frozenset("'\"")
 
 
@@ -346,7 +357,7 @@ def analyze_command(
         return sink.facts()
     if _PLAIN_LIST.fullmatch(text) and _run_plain_list(sink, text) is not None:
         return sink.facts()
-    if _QUOTED_OR_REDIRECTED(text) and _QUOTED_LIST.fullmatch(text) and _run_quoted_list(
+    if _quoted_or_redirected(text) and _QUOTED_LIST.fullmatch(text) and _run_quoted_list(
         sink, text
     ) is not None:
         return sink.facts()
@@ -376,7 +387,7 @@ def _nested_plain(sink: _Sink, frame: _Frame, code: str, stdin: _Out) -> _Out | 
         out = _run_plain_list(sink, code, frame)
         if out is not None:
             return out
-    if _QUOTED_OR_REDIRECTED(code) and _QUOTED_LIST.fullmatch(code):
+    if _quoted_or_redirected(code) and _QUOTED_LIST.fullmatch(code):
         return _run_quoted_list(sink, code, frame)
     return None
 
