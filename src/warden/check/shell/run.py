@@ -134,7 +134,7 @@ def _command(
     if assigns:
         frame.vars = saved
     if stdout_taken:
-        if stdout_file is not None and out.value is not None:  # `echo CODE > s.sh`
+        if stdout_file is not None and remembers(out):  # `echo CODE > s.sh`, `curl > s.sh`
             _remember_written(sink, stdout_file[0], out, append=stdout_file[1])
         out = _NONE
     for tail in after:
@@ -355,6 +355,12 @@ def _apply_effects(
             _remember_written(sink, ref.raw, stdin, append=ref.op is FileOp.APPEND)
     for net in eff.net:
         _net(sink, net, name, span, stdin)
+    if any(net.direction is NetDirection.FETCH for net in eff.net):
+        # `curl -o i.sh URL`: the file holds what came from the network (a later `sh i.sh`
+        # runs remote code, as `curl URL | sh` does)
+        for ref in eff.files:
+            if ref.op is FileOp.WRITE:
+                _remember_written(sink, ref.raw, _FETCHED, append=False)
     for mname, detail in eff.markers:
         sink.mark(mname, detail, span)
         if mname == "fs.link" and " -> " in detail:
@@ -379,7 +385,9 @@ def _apply_effects(
         value, decoded = None, False  # values.output's answer without a known input
         if name == "cat" and len(argv) == 2:  # `cat c.sql | sqlite3`: a file it wrote
             known = known_text(sink, argv[1])
-            value = known.value if known is not None else None
+            if known is not None:  # (its text, and where that came from: `curl > f; cat f`)
+                value = known.value
+                inner |= known.origins & _CARRIED
     else:
         value, decoded = values.output(name, argv[1:], stdin.value)
     if stdin.origins or eff.outputs_network or eff.outputs_decoded or decoded or inner:
@@ -466,7 +474,7 @@ def _sourced(
     is (by the interpreter named, for ``python3 s.py``)."""
     script = next((a for a in argv[1:] if not a.startswith("-")), "")
     code = stdin if script in STDIN_NAMES else known_text(sink, script)
-    if code is not None and code.value is not None:
+    if code is not None and remembers(code):  # (fetched, text unknown: remote code marked)
         runner = name if _language(name) else "bash"
         _stdin_code(sink, frame, runner, code, span, privileged, via)
 
@@ -483,7 +491,7 @@ def _known_scripts(
         if ref.op is not FileOp.EXEC:
             continue
         code = known_text(sink, ref.raw)
-        if code is not None and code.value is not None:
+        if code is not None and remembers(code):  # (fetched, text unknown: marked)
             _stdin_code(sink, frame, name, code, span, privileged, via)
 
 
@@ -517,9 +525,20 @@ def _language(name: str) -> str:
     return _INTERPRETERS.get(name.rstrip("0123456789."), "")
 
 
+#: What a file a program downloaded holds: text from the network, unknown here.
+_FETCHED = _Out(frozenset({_NETWORK}))
+
+
+def remembers(out: _Out) -> bool:
+    """Whether a file written with ``out`` is worth remembering (:func:`_remember_written`):
+    its text is known, or it came from the network (running it runs remote code)."""
+    return out.value is not None or _NETWORK in out.origins
+
+
 def _remember_written(sink: _Sink, raw: str, out: _Out, *, append: bool) -> None:
     """A file the command wrote with a text the analysis knows (``echo CODE > s.sh``, ``tee
-    s.sh <<< CODE``), for a later run of it as a script (:func:`_sourced`, :func:`_run`)."""
+    s.sh <<< CODE``) or that came from the network (``curl URL > s.sh``), for a later run of
+    it as a script (:func:`_sourced`, :func:`_run`, :func:`_known_scripts`)."""
     path = normalize(raw, sink.paths)
     if sink.written is None:
         sink.written = {}

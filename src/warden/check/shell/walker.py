@@ -139,7 +139,7 @@ def _run_segments(sink: _Sink, frame: _Frame, text: str, segments: list[_Segment
                 _note_globs(sink, plain)
             out = _run_words(sink, frame, tuple(argv), out, fixed or (start, end))
             if taken:
-                if stdout_file is not None and out.value is not None:  # `echo CODE > s.sh`
+                if stdout_file is not None and run.remembers(out):  # `echo CODE > f`, `curl > f`
                     run._remember_written(sink, stdout_file[0], out, append=stdout_file[1])
                 out = _NONE
             continue
@@ -677,7 +677,7 @@ def _redirected(sink: _Sink, frame: _Frame, node: tree_sitter.Node, stdin: _Out)
         else:
             out = _walk(sink, frame, body, new_stdin)
     if stdout_taken:
-        if stdout_file is not None and out.value is not None:  # `echo CODE > s.sh`
+        if stdout_file is not None and run.remembers(out):  # `echo CODE > s.sh`, `curl > s.sh`
             run._remember_written(sink, stdout_file[0], out, append=stdout_file[1])
         out = _NONE
     for tail in after:  # `cat <<EOF | sh`: tree-sitter nests the rest of the pipeline here
