@@ -24,6 +24,9 @@ from warden.contain import launch, stage
 from warden.contain.spec import SandboxSpec
 
 NATIVE = launch.executable() if os.environ.get(launch.ENV) != "python" else None
+needs_launcher = pytest.mark.skipif(
+    NATIVE is None, reason="the native launcher is not built (or not asked for)"
+)
 
 
 def test_the_launcher_was_built_where_a_compiler_is() -> None:
@@ -91,7 +94,7 @@ def _normalise(text: str, ws: Path) -> str:
 
 
 @needs_sandbox
-@pytest.mark.skipif(NATIVE is None, reason="the native launcher is not built (or not asked for)")
+@needs_launcher
 def test_both_launchers_build_the_same_sandbox(box, request) -> None:
     ws, home = box
     seen = {}
@@ -110,7 +113,7 @@ def test_both_launchers_build_the_same_sandbox(box, request) -> None:
 
 
 @needs_sandbox
-@pytest.mark.skipif(NATIVE is None, reason="the native launcher is not built (or not asked for)")
+@needs_launcher
 @pytest.mark.parametrize("which", ["python", "native"])
 def test_a_program_that_cannot_be_executed_is_127_with_the_reason(box, which) -> None:
     ws, home = box
@@ -167,7 +170,7 @@ def _launch(plan: bytes) -> tuple[list[dict[str, object]], int]:
         os.close(alive_w)
 
 
-@pytest.mark.skipif(NATIVE is None, reason="the native launcher is not built (or not asked for)")
+@needs_launcher
 def test_a_valid_plan_gets_past_the_reading(tmp_path) -> None:
     messages, _code = _launch(_plan(str(tmp_path)))
     assert messages and messages[0] == {"userns": True}, messages
@@ -187,7 +190,7 @@ def _corruptions(plan: bytes) -> Iterator[tuple[str, bytes]]:
     yield "comma missing", plan.replace(b"/usr,", b"/usr;", 1)
 
 
-@pytest.mark.skipif(NATIVE is None, reason="the native launcher is not built (or not asked for)")
+@needs_launcher
 def test_a_plan_it_cannot_read_is_refused_with_a_reason(tmp_path) -> None:
     plan = _plan(str(tmp_path))
     assert b"2:40," in plan and b"/usr," in plan  # the corruptions below find their targets
@@ -200,7 +203,7 @@ def test_a_plan_it_cannot_read_is_refused_with_a_reason(tmp_path) -> None:
 
 
 @needs_sandbox
-@pytest.mark.skipif(NATIVE is None, reason="the native launcher is not built (or not asked for)")
+@needs_launcher
 def test_an_error_text_with_quotes_and_odd_bytes_arrives_whole(box) -> None:
     """The launcher's error messages are JSON the supervisor can read, whatever a name holds."""
     ws, home = box
@@ -268,7 +271,7 @@ def _cgroup_ok(out: str) -> None:
 
 
 @needs_sandbox
-@pytest.mark.skipif(NATIVE is None, reason="the native launcher is not built (or not asked for)")
+@needs_launcher
 def test_without_v1_limits_init_is_forked_into_the_cgroup_and_nothing_is_moved(
     tmp_path, monkeypatch, capfd
 ) -> None:
@@ -281,7 +284,7 @@ def test_without_v1_limits_init_is_forked_into_the_cgroup_and_nothing_is_moved(
 
 
 @needs_sandbox
-@pytest.mark.skipif(NATIVE is None, reason="the native launcher is not built (or not asked for)")
+@needs_launcher
 def test_where_the_kernel_refuses_the_fork_into_the_cgroup_init_is_moved(
     tmp_path, monkeypatch, capfd
 ) -> None:
@@ -294,7 +297,7 @@ def test_where_the_kernel_refuses_the_fork_into_the_cgroup_init_is_moved(
 
 
 @needs_sandbox
-@pytest.mark.skipif(NATIVE is None, reason="the native launcher is not built (or not asked for)")
+@needs_launcher
 def test_a_program_not_found_in_the_cgroup_does_not_go(tmp_path, monkeypatch, capfd) -> None:
     """Born in the cgroup is checked before "go", not taken on the launcher's word."""
     from warden.contain.cgroup import Cgroup
@@ -306,3 +309,54 @@ def test_a_program_not_found_in_the_cgroup_does_not_go(tmp_path, monkeypatch, ca
     with pytest.raises(SandboxError, match="not in the session's cgroup"):
         _run_in_process(ws, monkeypatch, capfd)
     assert capfd.readouterr().out == ""  # the program never ran
+
+
+@needs_launcher
+@pytest.mark.parametrize(
+    ("answer", "with_fd"),
+    [
+        (b'{"mapped": true, "own": true, "trees": []}', False),  # extra key: not the exact text
+        (b'{"mapped":true}', False),  # other spelling of the same JSON
+        (b'{"mapped": true} ', False),
+        (b'{"go": true, "cgroup": true}', False),  # a later step's message, out of turn
+        (b'{"mapped": true}', True),  # a descriptor nobody asked for
+        (b'{"mapped": true, "own": true}', True),  # a tree the plan does not name
+        (b"x" * 70_000, False),  # longer than any message (truncated)
+    ],
+    ids=lambda v: repr(v)[:40],
+)
+def test_a_set_up_message_other_than_the_expected_one_ends_the_stage(
+    tmp_path, answer: bytes, with_fd: bool
+) -> None:
+    """The launcher takes only the exact "mapped" texts the supervisor sends, with exactly
+    the descriptors its plan names: anything else ends the stage (125) before any namespace
+    but its user namespace exists, and it sends nothing more."""
+    assert NATIVE is not None
+    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    alive_r, alive_w = os.pipe()
+    mine.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+    try:
+        pid = launch.spawn(NATIVE, _plan(str(tmp_path)), sock=theirs.fileno(), lifeline=alive_r)
+        theirs.close()
+        mine.settimeout(10)
+        msg, _fds = stage.recv_message(mine)
+        assert msg == {"userns": True}
+        if with_fd:
+            socket.send_fds(mine, [answer], [alive_w])
+        else:
+            mine.send(answer)
+        after = []
+        while True:
+            msg, fds = stage.recv_message(mine)
+            for fd in fds:
+                os.close(fd)
+            if msg is None:
+                break
+            after.append(msg)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == stage.EXIT_SETUP
+        assert after == []
+    finally:
+        mine.close()
+        os.close(alive_r)
+        os.close(alive_w)

@@ -42,6 +42,11 @@ exit status: CMD's own; 125 when the sandbox could not be set up (CMD did not ru
 127 when CMD could not be executed inside it; 137 when warden killed the tree (a KILL
 verdict on an exec, `warden kill`).
 Every run (start, end, each exec, each egress request) is recorded in the audit log.
+
+environment: WARDEN_LAUNCHER=python sets the sandbox up with warden's Python stage instead of
+its native launcher (warden-launch, built at install time; `warden doctor` says which one
+runs), =native refuses to run without the launcher; WARDEN_TIMELINE=FILE appends each set-up
+step's time to FILE (bench/bench_contain.py --timeline).
 """
 
 

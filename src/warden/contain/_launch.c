@@ -77,6 +77,13 @@ enum { EXIT_SETUP = 125, EXIT_EXEC = 127 };
 #define MOVE_MOUNT_F_EMPTY_PATH 0x4
 #endif
 #define CLONE_INTO_CGROUP_ 0x200000000ULL
+/* unified numbers (the same on every architecture), for C libraries whose headers predate them */
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
 #define LANDLOCK_RULE_PATH_BENEATH 1
 #define LANDLOCK_RULE_NET_PORT 2
 #define SECCOMP_SET_MODE_FILTER_ 1
