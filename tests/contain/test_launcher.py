@@ -137,18 +137,21 @@ def _spec(ws: str) -> SandboxSpec:
     )  # fmt: skip
 
 
-def _plan(ws: str) -> bytes:
+def _plan(ws: str, *, nproc: int = 0) -> bytes:
     return launch.encode_plan(_spec(ws), trees=[], seccomp_program=b"\x06" + b"\0" * 7,
-                              landlock_abi=1, last_capability=40, timeline=False)  # fmt: skip
+                              landlock_abi=1, last_capability=40, timeline=False,
+                              nproc=nproc)  # fmt: skip
 
 
 def _launch(plan: bytes) -> tuple[list[dict[str, object]], int]:
-    """Start the launcher with ``plan``; the messages it sent and its exit status."""
+    """Start the launcher with ``plan``, answer its "userns" as the supervisor does for the
+    caller's uid; the messages it sent and its exit status."""
     assert NATIVE is not None
     mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     alive_r, alive_w = os.pipe()
     try:
-        pid = launch.spawn(NATIVE, plan, sock=theirs.fileno(), lifeline=alive_r)
+        spawned = launch.spawn(NATIVE, sock=theirs.fileno(), lifeline=alive_r)
+        spawned.give_plan(plan)
         theirs.close()
         mine.settimeout(10)
         messages = []
@@ -159,10 +162,12 @@ def _launch(plan: bytes) -> tuple[list[dict[str, object]], int]:
             if msg is None:
                 break
             messages.append(msg)
-            if "userns" in msg:  # got past the plan: stop it here
+            if "userns" in msg:  # the plan is read once "mapped" is in
+                mine.send(b'{"mapped": true}')
+            if "init" in msg:  # got past the plan: stop it here
                 mine.close()
                 break
-        _, status = os.waitpid(pid, 0)
+        _, status = os.waitpid(spawned.pid, 0)
         return messages, os.waitstatus_to_exitcode(status)
     finally:
         mine.close()
@@ -173,7 +178,7 @@ def _launch(plan: bytes) -> tuple[list[dict[str, object]], int]:
 @needs_launcher
 def test_a_valid_plan_gets_past_the_reading(tmp_path) -> None:
     messages, _code = _launch(_plan(str(tmp_path)))
-    assert messages and messages[0] == {"userns": True}, messages
+    assert messages[:1] == [{"userns": True}] and "init" in messages[-1], messages
 
 
 def _corruptions(plan: bytes) -> Iterator[tuple[str, bytes]]:
@@ -197,9 +202,10 @@ def test_a_plan_it_cannot_read_is_refused_with_a_reason(tmp_path) -> None:
     for name, bad in _corruptions(plan):
         messages, code = _launch(bad)
         assert code == stage.EXIT_SETUP, (name, code, messages)
-        assert len(messages) == 1 and "malformed plan" in str(messages[0].get("error")), (
+        assert messages[0] == {"userns": True}, (name, messages)
+        assert len(messages) == 2 and "malformed plan" in str(messages[1].get("error")), (
             name, messages)  # fmt: skip
-        assert messages[0].get("step") == "plan"
+        assert messages[1].get("step") == "plan"
 
 
 @needs_sandbox
@@ -313,20 +319,23 @@ def test_a_program_not_found_in_the_cgroup_does_not_go(tmp_path, monkeypatch, ca
 
 @needs_launcher
 @pytest.mark.parametrize(
-    ("answer", "with_fd"),
+    ("answer", "with_fd", "nproc"),
     [
-        (b'{"mapped": true, "own": true, "trees": []}', False),  # extra key: not the exact text
-        (b'{"mapped":true}', False),  # other spelling of the same JSON
-        (b'{"mapped": true} ', False),
-        (b'{"go": true, "cgroup": true}', False),  # a later step's message, out of turn
-        (b'{"mapped": true}', True),  # a descriptor nobody asked for
-        (b'{"mapped": true, "own": true}', True),  # a tree the plan does not name
-        (b"x" * 70_000, False),  # longer than any message (truncated)
+        (b'{"mapped": true, "own": true, "trees": []}', False, 0),  # extra key: not the exact text
+        (b'{"mapped":true}', False, 0),  # other spelling of the same JSON
+        (b'{"mapped": true} ', False, 0),
+        (b'{"go": true, "cgroup": true}', False, 0),  # a later step's message, out of turn
+        (b'{"mapped": true}', True, 0),  # a descriptor nobody asked for
+        (b'{"mapped": true, "own": true}', True, 0),  # a tree the plan does not name
+        (b"x" * 70_000, False, 0),  # longer than any message (truncated)
+        # a task limit (RLIMIT_NPROC) for a program keeping host root's uid, which the
+        # kernel exempts: the limit would not hold
+        (b'{"mapped": true}', False, 64),
     ],
     ids=lambda v: repr(v)[:40],
 )
 def test_a_set_up_message_other_than_the_expected_one_ends_the_stage(
-    tmp_path, answer: bytes, with_fd: bool
+    tmp_path, answer: bytes, with_fd: bool, nproc: int
 ) -> None:
     """The launcher takes only the exact "mapped" texts the supervisor sends, with exactly
     the descriptors its plan names: anything else ends the stage (125) before any namespace
@@ -336,11 +345,15 @@ def test_a_set_up_message_other_than_the_expected_one_ends_the_stage(
     alive_r, alive_w = os.pipe()
     mine.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
     try:
-        pid = launch.spawn(NATIVE, _plan(str(tmp_path)), sock=theirs.fileno(), lifeline=alive_r)
+        spawned = launch.spawn(NATIVE, sock=theirs.fileno(), lifeline=alive_r)
+        spawned.give_plan(_plan(str(tmp_path), nproc=nproc))
+        pid = spawned.pid
         theirs.close()
         mine.settimeout(10)
         msg, _fds = stage.recv_message(mine)
         assert msg == {"userns": True}
+        if nproc:  # as the supervisor does: only the uid is wrong
+            resource.prlimit(pid, resource.RLIMIT_NPROC, (nproc, nproc))
         if with_fd:
             socket.send_fds(mine, [answer], [alive_w])
         else:
@@ -360,3 +373,48 @@ def test_a_set_up_message_other_than_the_expected_one_ends_the_stage(
         mine.close()
         os.close(alive_r)
         os.close(alive_w)
+
+
+@needs_sandbox
+@needs_launcher
+def test_a_run_that_fails_while_the_launcher_waits_for_its_plan_leaves_nothing(
+    tmp_path, monkeypatch
+) -> None:
+    """The launcher is started before the run is planned: when the planning fails, the stage
+    waiting for its plan is ended and reaped, and the session's cgroup is gone."""
+    import dataclasses
+
+    from warden.check.policy.load import default_layers, load_policy
+    from warden.contain import landlock
+    from warden.contain.cgroup import Cgroup
+    from warden.contain.spec import build_spec
+    from warden.contain.supervisor import SandboxError, run_contained
+
+    created: list[Cgroup] = []
+    real_create = Cgroup.create.__func__  # type: ignore[attr-defined]
+
+    def create(cls, session: str) -> Cgroup:
+        created.append(real_create(cls, session))
+        return created[-1]
+
+    monkeypatch.setattr(Cgroup, "create", classmethod(create))
+    spawned: list[int] = []
+    real_spawn = launch.spawn
+
+    def spawn(*args, **kwargs):
+        started = real_spawn(*args, **kwargs)
+        spawned.append(started.pid)
+        return started
+
+    monkeypatch.setattr(launch, "spawn", spawn)
+    monkeypatch.setattr(landlock, "abi_version", lambda: 0)  # planning fails: "no Landlock"
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    spec = build_spec(load_policy(default_layers(str(ws))), ["/bin/true"], workspace=str(ws))
+    with pytest.raises(SandboxError, match="Landlock"):
+        run_contained(dataclasses.replace(spec, pids=None), audit=None)
+    assert len(spawned) == 1 and len(created) == 1
+    with pytest.raises(ChildProcessError):
+        os.waitpid(spawned[0], os.WNOHANG)  # reaped already
+    assert not os.path.exists(f"/proc/{spawned[0]}")
+    assert not os.path.exists(created[0].path)

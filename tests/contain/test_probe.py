@@ -139,3 +139,18 @@ def test_missing_features_are_shown_as_missing(features: KernelFeatures) -> None
     assert not rows["cgroup v2"].present and rows["cgroup v2"].detail.startswith("not mounted")
     assert not rows["cgroup v2 controllers"].present
     assert rows["cgroup v2 controllers"].detail == "memory"
+
+
+def test_the_pids_limit_row_names_the_mechanism_the_supervisor_picks(
+    features: KernelFeatures,
+) -> None:
+    def row(**changes: object) -> str:
+        shown = {r.name: r for r in dataclasses.replace(features, **changes).features()}
+        return shown["pids limit"].detail if shown["pids limit"].present else "NO"
+
+    assert row(cgroup2_controllers=("pids",), is_root=False) == "cgroup v2 pids controller"
+    own = row(cgroup2_controllers=(), is_root=True, idmapped_mounts=True)
+    assert own.startswith("RLIMIT_NPROC")
+    v1 = row(cgroup2_controllers=(), is_root=True, idmapped_mounts=False, cgroup1_pids=True)
+    assert v1.startswith("cgroup v1 pids")
+    assert row(cgroup2_controllers=(), is_root=False, cgroup1_pids=True) == "NO"

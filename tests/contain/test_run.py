@@ -6,6 +6,8 @@ and real loopback sinks outside, and the tests assert the target was untouched.
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import json
 import os
 import shutil
@@ -253,6 +255,85 @@ def test_fork_bomb_hits_the_pids_limit_and_the_run_ends(box, tmp_path) -> None:
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert r.returncode == 137, r.stderr  # killed by the timeout, the host unharmed
+
+
+#: first tries to lift RLIMIT_NPROC, then forks children that wait, then threads, until the
+#: kernel refuses (each task counts); says how many it got, the refusal's errno and the limit
+#: it sees as RLIMIT_NPROC
+_TASKS = """
+import os, resource, signal, threading, time
+try:
+    resource.setrlimit(resource.RLIMIT_NPROC, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+except (ValueError, OSError):
+    pass
+kids, threads, err = [], [], 0
+while len(kids) < 500:
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        err = exc.errno
+        break
+    if pid == 0:
+        time.sleep(30)
+        os._exit(0)
+    kids.append(pid)
+for pid in kids[-5:]:  # room for threads: five processes fewer
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+stop = threading.Event()
+while len(threads) < 500:
+    try:
+        t = threading.Thread(target=stop.wait)
+        t.start()
+    except RuntimeError:
+        break
+    threads.append(t)
+stop.set()
+print(len(kids) - 5, len(threads), err, resource.getrlimit(resource.RLIMIT_NPROC)[0])
+"""
+
+
+@pytest.mark.parametrize("own_uid", [True, False], ids=["own-uid", "caller-uid"])
+def test_the_pids_limit_counts_every_task_of_the_tree(box, monkeypatch, capfd, own_uid) -> None:
+    """The policy's ``pids`` holds for processes and threads alike, whichever way this host
+    enforces it: the v2 controller, RLIMIT_NPROC under the program's own uid (no cgroup v1
+    group to move into), or a v1 ``pids`` group (the caller's uid)."""
+    from tests.contain.sandbox import PYTHON_READ
+
+    from warden.check.policy.load import default_layers, load_policy
+    from warden.contain import identity
+    from warden.contain.cgroup import Cgroup
+    from warden.contain.spec import build_spec
+    from warden.contain.supervisor import run_contained
+
+    if own_uid and (os.geteuid() != 0 or identity.kernel_version() < identity.MIN_KERNEL):
+        pytest.skip("a uid of its own needs root and idmapped tmpfs (6.3+)")
+    if not own_uid:
+        real = identity.plan
+        monkeypatch.setattr(identity, "plan", lambda spec: identity._keep(real(spec), "test"))
+    offers: list[bool] = []
+    real_offers = Cgroup.offers
+    monkeypatch.setattr(Cgroup, "offers", lambda self, c: offers.append(real_offers(self, c))
+                        or offers[-1])  # fmt: skip
+    ws, home = box
+    limit = 40
+    policy = load_policy(default_layers(str(ws)))
+    spec = build_spec(policy, [sys.executable, "-c", _TASKS], workspace=str(ws),
+                      extra_read=PYTHON_READ, home=str(home))  # fmt: skip
+    spec = dataclasses.replace(spec, pids=limit)
+    capfd.readouterr()
+    result = run_contained(spec, audit=None, allow_weaker=False)
+    out = capfd.readouterr().out
+    assert result.exit_code == 0, (result, out)
+    kids, threads, err, nproc = (int(v) for v in out.split())
+    assert err == errno.EAGAIN, out
+    # init, the program and what it made (the stage has gone), never more than the limit
+    tasks = 2 + kids + threads
+    assert limit - 4 <= tasks <= limit, out
+    if offers == [False] and own_uid:
+        assert nproc == limit  # by RLIMIT_NPROC: no v1 group, nothing to move
+    elif offers:
+        assert nproc != limit  # by a cgroup
 
 
 # ---- network ----------------------------------------------------------------------------------

@@ -23,9 +23,14 @@
  * Descriptors at start (posix_spawn file actions): 0-2 the terminal's, 3 the set-up socket
  * (SOCK_SEQPACKET; the supervisor has SO_PASSCRED, so the kernel names each sender), 4 the
  * lifeline (read end; EOF when the supervisor is gone), 5 the plan (a memfd), 6 the timeline
- * file when WARDEN_TIMELINE is set, 7 the session's cgroup v2 directory when the plan says so:
- * init is then forked straight into it (clone3 CLONE_INTO_CGROUP), and with it the program,
+ * file when WARDEN_TIMELINE is set, 7 the session's cgroup v2 directory: when the plan says
+ * so, init is forked straight into it (clone3 CLONE_INTO_CGROUP), and with it the program,
  * so the supervisor has nothing to move (a move waits for an RCU grace period, 6-18 ms here).
+ *
+ * The supervisor starts the launcher before it has planned the run, and writes the plan into
+ * the memfd while the launcher starts and makes its user namespace: the plan is read only
+ * once "mapped" has come (by then it is complete), so the two overlap. Nothing before that
+ * reads the plan; the timeline is written when descriptor 6 is open.
  *
  * The plan is a sequence of netstrings ("<length>:<bytes>,"), read in the fixed order of
  * plan_read(); launch.py writes them in the same order and both start with PLAN_MAGIC, which
@@ -60,7 +65,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PLAN_MAGIC "warden-plan/2"
+#define PLAN_MAGIC "warden-plan/3"
 
 enum { FD_SOCK = 3, FD_ALIVE = 4, FD_PLAN = 5, FD_TIMELINE = 6, FD_CGROUP = 7 };
 enum { EXIT_SETUP = 125, EXIT_EXEC = 127 };
@@ -143,6 +148,7 @@ static struct plan {
     struct list ll_paths; /* pairs: rights (decimal), path */
     struct list ll_ports; /* pairs: right, port */
     long cpu_seconds;
+    long nproc; /* RLIMIT_NPROC for the tree (own uid only), 0: none */
     char *cwd;
     char *seccomp;
     size_t seccomp_len;
@@ -255,6 +261,7 @@ static void plan_read(void) {
     plan_list(&plan.ll_paths);
     plan_list(&plan.ll_ports);
     plan.cpu_seconds = plan_long();
+    plan.nproc = plan_long();
     plan.cwd = plan_str();
     plan.seccomp = plan_field(&plan.seccomp_len);
     plan.notify_exec = (int)plan_long();
@@ -262,7 +269,7 @@ static void plan_read(void) {
     plan_list(&plan.env);
     if (plan_cur != plan_end || plan.argv.n == 0 || plan.ll_paths.n % 2 || plan.ll_ports.n % 2
         || plan.proxy_port < 1 || plan.proxy_port > 65535 || plan.trees.n > MAX_FDS
-        || plan.last_cap > 63 || plan.devices.n > 16 || plan.seccomp_len % 8
+        || plan.last_cap > 63 || plan.nproc < 0 || plan.devices.n > 16 || plan.seccomp_len % 8
         || plan.seccomp_len < 8 || plan.seccomp_len / 8 > 4096
         || (plan.ll_attr_size != 8 && plan.ll_attr_size != 16 && plan.ll_attr_size != 24))
         plan_bad();
@@ -272,8 +279,11 @@ static void plan_read(void) {
 
 /* ---- the timeline and messages -------------------------------------------------------------- */
 
+static int timeline_on; /* descriptor 6 is open (and the plan, once read, wants it) */
+static int cgroup_open; /* descriptor 7 is open */
+
 static void stamp(const char *what) {
-    if (!plan.timeline) return;
+    if (!timeline_on) return;
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     char line[160];
@@ -832,9 +842,10 @@ int main(void) {
     for (int fd = FD_SOCK; fd <= FD_CGROUP; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
     if (syscall(SYS_close_range, FD_CGROUP + 1, ~0U, 0) != 0)
         for (int fd = FD_CGROUP + 1; fd < 65536; fd++) close(fd);
-    plan_read();
-    if (!plan.timeline) close(FD_TIMELINE);
-    if (!plan.into_cgroup) close(FD_CGROUP);
+    /* what was not given is closed (launch.spawn): a descriptor received later may take its
+     * number, so 6 and 7 are closed below only if they were open here */
+    timeline_on = fcntl(FD_TIMELINE, F_GETFD) >= 0;
+    cgroup_open = fcntl(FD_CGROUP, F_GETFD) >= 0;
     stamp("stage: forked");
     step = "namespaces";
     CHECK(unshare(CLONE_NEWUSER), "unshare");
@@ -844,9 +855,30 @@ int main(void) {
     int tree_fds[MAX_FDS], nfds;
     int which = recv_exact(mapped, 2, tree_fds, MAX_FDS, &nfds);
     stamp("stage: mapped received");
+    step = "plan";
+    plan_read();
+    if (plan.into_cgroup && !cgroup_open) plan_bad();
+    if (timeline_on && !plan.timeline) {
+        close(FD_TIMELINE);
+        timeline_on = 0;
+    }
+    if (cgroup_open && !plan.into_cgroup) close(FD_CGROUP);
     own_uid = which == 0;
-    if ((size_t)nfds != (own_uid ? plan.trees.n : 0) || (!own_uid && plan.trees.n))
+    /* RLIMIT_NPROC binds no process of host root's (the kernel exempts it): a limit under the
+     * caller's uid would not hold, so a plan with one and no uid of its own does not run */
+    if ((size_t)nfds != (own_uid ? plan.trees.n : 0) || (!own_uid && (plan.trees.n || plan.nproc)))
         _exit(EXIT_SETUP);
+    step = "limits";
+    if (plan.nproc) {
+        /* the supervisor set it (prlimit, as host root: any value) when the user namespace was
+         * made; inherited by init and the program, whose tasks it counts per user namespace
+         * and uid, where only the program's own uid is mapped. Checked, not trusted. */
+        struct rlimit have;
+        CHECK(getrlimit(RLIMIT_NPROC, &have), "getrlimit(RLIMIT_NPROC)");
+        if (have.rlim_cur != (rlim_t)plan.nproc || have.rlim_max != (rlim_t)plan.nproc)
+            fail("RLIMIT_NPROC is not the plan's", 0, EXIT_SETUP);
+    }
+    step = "namespaces";
     /* the new pid namespace comes with init's clone3 below where it can: a clone3 that fails
      * after the kernel allocated pid 1 (a refused cgroup) leaves a namespace made by unshare
      * unable to hold any process (the next fork: ENOMEM), one made by clone3 goes with it */

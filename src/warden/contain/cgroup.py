@@ -38,6 +38,7 @@ __all__ = [
     "cgroup2_root",
     "own_cgroup",
     "start_grace_period",
+    "v1_root",
 ]
 
 #: How long ``kill`` waits for the kernel to empty the cgroup before reporting survivors.
@@ -88,7 +89,8 @@ def start_grace_period() -> None:
             _write(f"{root}{own_cgroup().rstrip('/')}/cgroup.procs", str(os.getpid()))
 
 
-def _v1_root(controller: str) -> str | None:
+def v1_root(controller: str) -> str | None:
+    """Where a cgroup v1 hierarchy with ``controller`` is mounted (hybrid hosts), or None."""
     for point, opts in _mounts("cgroup"):
         if controller in opts.split(","):
             return point
@@ -196,6 +198,14 @@ class Cgroup:
             raise CgroupError(f"{path} is not a cgroup (or it is gone)")
         return cls(path)
 
+    def offers(self, controller: str) -> bool:
+        """Whether the v2 ``controller`` can limit this cgroup (its parent offers it): when not,
+        :meth:`limit` falls back to a v1 hierarchy, which only a move can join."""
+        with contextlib.suppress(OSError):
+            parent = os.path.dirname(self.path)
+            return controller in _read(os.path.join(parent, "cgroup.controllers")).split()
+        return False
+
     def limit(self, *, pids: int | None = None, memory: int | None = None) -> list[str]:
         """Apply limits; return what could not be enforced (missing controllers), for the report."""
         missing: list[str] = []
@@ -217,7 +227,7 @@ class Cgroup:
         return missing
 
     def _limit_v1(self, controller: str, value: int) -> bool:
-        root = _v1_root(controller)
+        root = v1_root(controller)
         if root is None:
             return False
         knob = "pids.max" if controller == "pids" else "memory.limit_in_bytes"

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from warden.contain import landlock, ns
 from warden.contain.spec import SandboxSpec
 
-__all__ = ["ENV", "EXECUTABLE", "PLAN_MAGIC", "encode_plan", "executable", "spawn"]
+__all__ = ["ENV", "EXECUTABLE", "PLAN_MAGIC", "Spawned", "encode_plan", "executable", "spawn"]
 
 #: The launcher's file name, beside this module (built by setup.py's ``build_ext``).
 EXECUTABLE = "warden-launch"
@@ -33,7 +33,7 @@ EXECUTABLE = "warden-launch"
 #: ``native``: the launcher, and an error where it is not built.
 ENV = "WARDEN_LAUNCHER"
 #: First field of every plan; ``_launch.c`` refuses any other.
-PLAN_MAGIC = "warden-plan/2"
+PLAN_MAGIC = "warden-plan/3"
 #: The namespaces the stage enters after its user namespace has its id maps.
 NAMESPACES = (
     ns.CLONE_NEWNET | ns.CLONE_NEWNS | ns.CLONE_NEWPID | ns.CLONE_NEWIPC | ns.CLONE_NEWUTS
@@ -109,10 +109,13 @@ def encode_plan(
     last_capability: int,
     timeline: bool,
     into_cgroup: bool = False,
+    nproc: int = 0,
 ) -> bytes:
     """The launcher's plan for ``spec``. ``trees``: where the idmapped trees the supervisor
     sends with "mapped" are attached, in order (empty unless the program gets its own uid).
     ``into_cgroup``: init is forked straight into the cgroup given to :func:`spawn`.
+    ``nproc``: the tree's task limit as ``RLIMIT_NPROC`` (0: none), only for a program with a uid
+    of its own (the stage refuses it otherwise).
     Raises ValueError for what no exec could carry (a NUL byte, an ``=`` in a variable's name).
     """
     from warden.contain import stage
@@ -142,6 +145,7 @@ def encode_plan(
                  "a Landlock path"),
         _strings([str(v) for right, port in rules.ports for v in (right, port)], "a port"),
         _number(spec.cpu_seconds or 0),
+        _number(nproc),
         _string(spec.cwd, "the working directory"),
         _field(seccomp_program),
         _number(int(spec.record_exec)),
@@ -150,26 +154,57 @@ def encode_plan(
     ))  # fmt: skip
 
 
+class Spawned:
+    """A started launcher (the stage), waiting for its plan: :meth:`give_plan` writes it, which
+    must happen before the stage is sent "mapped" (it reads the plan only then)."""
+
+    def __init__(self, pid: int, plan_fd: int) -> None:
+        self.pid = pid
+        self._plan_fd = plan_fd
+
+    def give_plan(self, plan: bytes) -> None:
+        """Write ``plan`` (once) where the launcher reads it."""
+        if self._plan_fd < 0:
+            raise ValueError("the launcher was given its plan already")
+        fd, self._plan_fd = self._plan_fd, -1
+        try:
+            view, at = memoryview(plan), 0
+            while at < len(view):
+                at += os.pwrite(fd, view[at:], at)
+        finally:
+            os.close(fd)
+
+    def close(self) -> None:
+        """Let go of the plan's descriptor without a plan (the run failed before it had one)."""
+        if self._plan_fd >= 0:
+            fd, self._plan_fd = self._plan_fd, -1
+            os.close(fd)
+
+
 def spawn(
-    path: str, plan: bytes, *, sock: int, lifeline: int, timeline: int = -1, cgroup: int = -1
-) -> int:
-    """Start the launcher at ``path`` with ``plan``; its pid (the stage's, a child of this
-    process). ``sock``: the stage's end of the set-up socket; ``lifeline``: the read end of
+    path: str, *, sock: int, lifeline: int, timeline: int = -1, cgroup: int = -1
+) -> Spawned:
+    """Start the launcher at ``path``; the stage's pid (a child of this process) and where its
+    plan goes. ``sock``: the stage's end of the set-up socket; ``lifeline``: the read end of
     the pipe whose write end this process holds; ``timeline``: the timeline file or -1;
-    ``cgroup``: the session's cgroup directory (for a plan made ``into_cgroup``) or -1."""
+    ``cgroup``: the session's cgroup directory (used when the plan is made ``into_cgroup``)
+    or -1. The launcher's descriptors that are not given are closed in it, whatever this
+    process has open there."""
     memfd = os.memfd_create("warden-plan", os.MFD_CLOEXEC)
     high: list[tuple[int, int]] = []
     try:
-        view = memoryview(plan)
-        while view:
-            view = view[os.write(memfd, view) :]
         wanted = ((sock, _SOCK_FD), (lifeline, _LIFELINE_FD), (memfd, _PLAN_FD),
                   (timeline, _TIMELINE_FD), (cgroup, _CGROUP_FD))  # fmt: skip
         for fd, target in wanted:
             if fd >= 0:
                 high.append((fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, _HIGH_FD), target))
-        actions = [(os.POSIX_SPAWN_DUP2, fd, target) for fd, target in high]
-        return os.posix_spawn(path, [path], {}, file_actions=actions, setsigmask=())
+        actions: list[tuple[int, ...]] = [(os.POSIX_SPAWN_DUP2, fd, target) for fd, target in high]
+        actions += [(os.POSIX_SPAWN_CLOSE, target) for fd, target in wanted if fd < 0]
+        pid = os.posix_spawn(path, [path], {}, file_actions=actions, setsigmask=())
+    except BaseException:
+        os.close(memfd)
+        raise
     finally:
-        for fd in (memfd, *(fd for fd, _target in high)):
+        for fd, _target in high:
             os.close(fd)
+    return Spawned(pid, memfd)

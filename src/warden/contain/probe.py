@@ -20,7 +20,7 @@ import platform
 import time
 from dataclasses import dataclass
 
-from warden.contain import landlock
+from warden.contain import cgroup, landlock
 from warden.contain.seccomp import RET_ERRNO, RET_USER_NOTIF, SYSCALLS, native_arch
 
 __all__ = ["Feature", "KernelFeatures", "features_text", "probe"]
@@ -74,6 +74,8 @@ class KernelFeatures:
     elapsed_ms: float
     #: mount_setattr(MOUNT_ATTR_IDMAP) is there, with tmpfs support (6.3+)
     idmapped_mounts: bool = False
+    #: a cgroup v1 hierarchy with the pids controller is mounted (hybrid hosts)
+    cgroup1_pids: bool = False
 
     def features(self) -> tuple[Feature, ...]:
         """The rows of the doctor table, in the order a reader needs them."""
@@ -114,8 +116,19 @@ class KernelFeatures:
             Feature("cgroup v2 controllers", all(c in ctl for c in want),
                     ", ".join(c for c in want if c in ctl) or "none of memory, pids, cpu",
                     "memory, pids (fork bombs) and CPU limits from the policy"),
+            Feature("pids limit", self._pids_limit() is not None, self._pids_limit() or "none",
+                    "how the policy's pids limit (fork bombs) is enforced"),
         )  # fmt: skip
 
+    def _pids_limit(self) -> str | None:
+        """The mechanism the supervisor picks for ``[contain] pids`` (``_run_contained``)."""
+        if "pids" in self.cgroup2_controllers:
+            return "cgroup v2 pids controller"
+        if self.is_root and self.idmapped_mounts:
+            return "RLIMIT_NPROC under the agent's own uid (no cgroup move)"
+        if self.is_root and self.cgroup1_pids:
+            return "cgroup v1 pids (a move per run: an RCU grace period)"
+        return None
 
     def _own_uid_detail(self) -> str:
         if not self.is_root:
@@ -274,5 +287,6 @@ def probe() -> KernelFeatures:
         cgroup_freeze=freeze,
         cgroup2_controllers=controllers,
         idmapped_mounts=_idmapped_mounts(),
+        cgroup1_pids=cgroup.v1_root("pids") is not None,
         elapsed_ms=(time.monotonic_ns() - start) / 1e6,
     )

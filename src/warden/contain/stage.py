@@ -207,9 +207,11 @@ def write_id_maps(pid: int, uid: int, gid: int, *, own: tuple[int, int] | None =
 
 
 def stage_main(
-    spec: SandboxSpec, sock: socket.socket, alive_r: int, seccomp_program: bytes
+    spec: SandboxSpec, sock: socket.socket, alive_r: int, seccomp_program: bytes, nproc: int = 0
 ) -> NoReturn:
-    """Run in the forked child; never returns. ``seccomp_program`` was built by the parent."""
+    """Run in the forked child; never returns. ``seccomp_program`` was built by the parent;
+    ``nproc``: the tree's task limit as ``RLIMIT_NPROC`` (0: none; only with a uid of its own),
+    which the supervisor sets on this process when it has made its user namespace."""
     step = "namespaces"
     try:
         stamp("stage: forked")
@@ -222,6 +224,11 @@ def stage_main(
         if not msg or not msg.get("mapped") or len(fds) != len(msg.get("trees", ())):
             os._exit(EXIT_SETUP)
         trees = list(zip(msg.get("trees", ()), fds, strict=True))
+        if nproc and not msg.get("own"):
+            os._exit(EXIT_SETUP)  # the kernel exempts host root: the limit would not hold
+        if nproc and resource.getrlimit(resource.RLIMIT_NPROC) != (nproc, nproc):
+            step = "limits"
+            raise RuntimeError("RLIMIT_NPROC is not the plan's")
         if msg.get("own"):
             step = "own uid"
             # from host root to the program's own uid (0 here); no host group is kept

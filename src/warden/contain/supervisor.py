@@ -42,6 +42,7 @@ import contextlib
 import gc
 import os
 import queue
+import resource
 import signal
 import socket
 import threading
@@ -74,6 +75,7 @@ if TYPE_CHECKING:
     from warden.contain.egress import EgressPolicy
     from warden.contain.execwatch import ExecEvent
     from warden.contain.identity import Identity
+    from warden.contain.launch import Spawned
     from warden.contain.proxy import ProxyEvent
     from warden.contain.tripwires import Snapshot
     from warden.record import AuditLog
@@ -376,81 +378,90 @@ def _run_contained(
             ) from exc
         cgroup = None
         cgroup_weaker.append(f"no cgroup ({exc}): freeze and limits unavailable")
-    if cgroup is not None:
-        missing = cgroup.limit(pids=spec.pids, memory=spec.memory)
-        if missing and not allow_weaker:
-            cgroup.remove()
-            raise SandboxError(
-                f"the policy sets limits this host cannot enforce: {missing} "
-                "(no such cgroup controller); pass --allow-weaker to run anyway"
-            )
-        cgroup_weaker += [f"limit not enforced: {m}" for m in missing]
-    # the launcher forks init straight into the cgroup (with the program, nothing to move),
-    # unless limits live in cgroup v1 hierarchies, which only a move can join
-    into = launcher is not None and cgroup is not None and not cgroup.v1
-    moving = cgroup is not None and not into
-    if moving:
-        mover.start()
-    stamp("supervisor: cgroup created, limits set")
+    # the native launcher starts now: its exec and its user namespace overlap the planning
+    # below; it reads its plan only once it is sent "mapped" (launch.Spawned)
+    parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    parent_sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)  # senders' pids
+    alive_r, alive_w = os.pipe()
+    ns.set_child_subreaper()
+    spawned: Spawned | None = None
+    stage_cpus: frozenset[int] | None = None
+    mapping: dict[tuple[int, int], int] = {}
     try:
-        landlock_abi, seccomp_program, egress, ident, weaker = _plan_run(spec, net_deny)
+        if launcher is not None:
+            stamp("supervisor: spawn launcher")
+            spawned = _spawn_launcher(launcher, child_sock, alive_r, cgroup)
+            stage_cpus = ns.elsewhere(spawned.pid)  # given back once it has its namespace
+        # the pids limit: the v2 controller where the host offers it; else, for a program with
+        # a uid of its own, RLIMIT_NPROC (counted per user namespace and uid: exactly the
+        # tree's tasks), which needs no cgroup v1 group and so no move (docs/containment.md)
+        ident: Identity | None = None
+        nproc = 0
+        if cgroup is not None and spec.pids is not None and not cgroup.offers("pids"):
+            ident = _plan_identity(spec)
+            nproc = spec.pids if ident.own else 0
+        if cgroup is not None:
+            missing = cgroup.limit(pids=None if nproc else spec.pids, memory=spec.memory)
+            if missing and not allow_weaker:
+                raise SandboxError(
+                    f"the policy sets limits this host cannot enforce: {missing} "
+                    "(no such cgroup controller); pass --allow-weaker to run anyway"
+                )
+            cgroup_weaker += [f"limit not enforced: {m}" for m in missing]
+        # the launcher forks init straight into the cgroup (with the program, nothing to
+        # move), unless limits live in cgroup v1 hierarchies, which only a move can join
+        into = launcher is not None and cgroup is not None and not cgroup.v1
+        moving = cgroup is not None and not into
+        if moving:
+            mover.start()
+        stamp("supervisor: cgroup created, limits set")
+        landlock_abi, seccomp_program, egress, ident, weaker = _plan_run(spec, net_deny, ident)
+        weaker += cgroup_weaker
+
+        spec_env = dict(spec.env)
+        spec_env.update(_proxy_env(PROXY_PORT))
+        spec_env["WARDEN_SESSION"] = spec.session
+        spec = _with_env(spec, spec_env)
+        for path in spec.create_hidden:
+            os.makedirs(path, mode=0o700, exist_ok=True)
+        recorder = _Recorder(audit, spec.session)
+        proxy = EgressProxy(egress, on_event=recorder.egress)
+        try:
+            mapping = identity.mapping_namespaces(ident) if ident.own else {}
+        except OSError as exc:
+            raise SandboxError(f"could not map the program's own uid: {exc}") from exc
+        if spawned is not None:
+            try:
+                spawned.give_plan(launch.encode_plan(
+                    spec, trees=[t.path for t in ident.trees] if ident.own else [],
+                    seccomp_program=seccomp_program, landlock_abi=landlock_abi,
+                    last_capability=ns.last_capability(), timeline=timeline_fd() >= 0,
+                    into_cgroup=into, nproc=nproc,
+                ))  # fmt: skip
+            except (OSError, ValueError) as exc:
+                raise SandboxError(f"could not start the sandbox: {exc}") from exc
+            stamp("supervisor: plan given")
     except BaseException:
+        if spawned is not None:
+            spawned.close()
+            _abandon(spawned.pid)
+        for fd in (alive_r, alive_w, *mapping.values()):
+            os.close(fd)
+        parent_sock.close()
+        child_sock.close()
         if cgroup is not None:
             with contextlib.suppress(CgroupError):
                 mover.finish()
             cgroup.remove()
         raise
-    weaker += cgroup_weaker
-
-    spec_env = dict(spec.env)
-    spec_env.update(_proxy_env(PROXY_PORT))
-    spec_env["WARDEN_SESSION"] = spec.session
-    spec = _with_env(spec, spec_env)
 
     from warden.contain.tripwires import git_config_changes, snapshot_git_configs
 
-    for path in spec.create_hidden:
-        os.makedirs(path, mode=0o700, exist_ok=True)
-    recorder = _Recorder(audit, spec.session)
-    proxy = EgressProxy(egress, on_event=recorder.egress)
-    parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    parent_sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)  # senders' pids
-    alive_r, alive_w = os.pipe()
-    ns.set_child_subreaper()
     started = time.monotonic()
-    try:
-        mapping = identity.mapping_namespaces(ident) if ident.own else {}
-    except OSError as exc:
-        if cgroup is not None:
-            cgroup.remove()
-        raise SandboxError(f"could not map the program's own uid: {exc}") from exc
-    stamp("supervisor: fork stage")
-    if launcher is not None:
-        cgroup_dir = -1
-        try:
-            plan = launch.encode_plan(
-                spec, trees=[t.path for t in ident.trees] if ident.own else [],
-                seccomp_program=seccomp_program, landlock_abi=landlock_abi,
-                last_capability=ns.last_capability(), timeline=timeline_fd() >= 0,
-                into_cgroup=into,
-            )  # fmt: skip
-            if into:
-                assert cgroup is not None
-                cgroup_dir = os.open(cgroup.path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-            stage_pid = launch.spawn(launcher, plan, sock=child_sock.fileno(), lifeline=alive_r,
-                                     timeline=timeline_fd(), cgroup=cgroup_dir)  # fmt: skip
-        except (OSError, ValueError) as exc:
-            if cgroup is not None:
-                cgroup.remove()
-            for fd in (alive_r, alive_w, *mapping.values()):
-                os.close(fd)
-            parent_sock.close()
-            child_sock.close()
-            raise SandboxError(f"could not start the sandbox: {exc}") from exc
-        finally:
-            if cgroup_dir >= 0:
-                os.close(cgroup_dir)
+    if spawned is not None:
+        stage_pid = spawned.pid
     else:
+        stamp("supervisor: fork stage")
         stage_pid = _fork_stage()
     if stage_pid == 0:  # pragma: no cover - runs in the child, observed through the tests
         try:
@@ -458,10 +469,11 @@ def _run_contained(
             os.close(alive_w)
             for fd in mapping.values():
                 os.close(fd)
-            stage_main(spec, child_sock, alive_r, seccomp_program)
+            stage_main(spec, child_sock, alive_r, seccomp_program, nproc)
         finally:
             os._exit(EXIT_SETUP)
-    stamp("supervisor: fork stage returned")
+    if spawned is None:
+        stamp("supervisor: fork stage returned")
     child_sock.close()
     os.close(alive_r)
     git_before: Snapshot | None = None
@@ -484,6 +496,11 @@ def _run_contained(
         parent_sock.settimeout(SETUP_TIMEOUT_S)
         _expect(parent_sock, "userns")
         stamp("supervisor: got 'userns'")
+        ns.restore_cpus(stage_cpus, stage_pid)  # before it forks init
+        if nproc:
+            # as host root: any value, soft and hard, which nothing inside may raise; the
+            # stage checks it before it goes on
+            resource.prlimit(stage_pid, resource.RLIMIT_NPROC, (nproc, nproc))
         if ident.own:
             write_id_maps(stage_pid, os.getuid(), os.getgid(), own=(ident.uid, ident.gid))
             try:
@@ -651,12 +668,12 @@ def _run_contained(
 
 
 def _plan_run(
-    spec: SandboxSpec, net_deny: tuple[str, ...]
+    spec: SandboxSpec, net_deny: tuple[str, ...], ident: Identity | None = None
 ) -> tuple[int, bytes, EgressPolicy, Identity, list[str]]:
     """What the run needs before its stage starts (each failure a :class:`SandboxError`):
-    the Landlock ABI, the seccomp program, the egress policy, the program's identity, and
-    what is weaker than asked so far."""
-    from warden.contain import identity, landlock, seccomp
+    the Landlock ABI, the seccomp program, the egress policy, the program's identity (unless
+    planned already: ``ident``), and what is weaker than asked so far."""
+    from warden.contain import landlock, seccomp
     from warden.contain.egress import EgressPolicy
     from warden.contain.stage import seccomp_profile
 
@@ -676,15 +693,51 @@ def _plan_run(
         ) from exc
     stamp("supervisor: landlock abi, seccomp filter, egress policy")
     weaker: list[str] = []
+    if ident is None:
+        ident = _plan_identity(spec)
+    if not ident.own and os.geteuid() == 0:
+        # root could have given the program a uid of its own: it keeps root's (as before)
+        weaker.append(f"the program keeps the caller's uid {ident.uid} ({ident.why_not})")
+    return landlock_abi, seccomp_program, egress, ident, weaker
+
+
+def _plan_identity(spec: SandboxSpec) -> Identity:
+    """The program's identity (``identity.plan``); a failure is a :class:`SandboxError`."""
+    from warden.contain import identity
+
     try:
         ident = identity.plan(spec)
     except OSError as exc:  # a granted path vanished, /proc unreadable: do not guess
         raise SandboxError(f"could not decide the program's uid: {exc}") from exc
-    if not ident.own and os.geteuid() == 0:
-        # root could have given the program a uid of its own: it keeps root's (as before)
-        weaker.append(f"the program keeps the caller's uid {ident.uid} ({ident.why_not})")
     stamp("supervisor: identity planned")
-    return landlock_abi, seccomp_program, egress, ident, weaker
+    return ident
+
+
+def _spawn_launcher(
+    launcher: str, child_sock: socket.socket, alive_r: int, cgroup: Cgroup | None
+) -> Spawned:
+    """Start the native launcher (it waits for its plan); a failure is a SandboxError."""
+    from warden.contain import launch
+
+    cgroup_dir = -1
+    try:
+        if cgroup is not None:
+            cgroup_dir = os.open(cgroup.path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        return launch.spawn(launcher, sock=child_sock.fileno(), lifeline=alive_r,
+                            timeline=timeline_fd(), cgroup=cgroup_dir)  # fmt: skip
+    except OSError as exc:
+        raise SandboxError(f"could not start the sandbox: {exc}") from exc
+    finally:
+        if cgroup_dir >= 0:
+            os.close(cgroup_dir)
+
+
+def _abandon(stage_pid: int) -> None:
+    """End a stage whose run failed before it was given its plan, and reap it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(stage_pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(stage_pid, 0)
 
 
 def _fork_stage() -> int:
