@@ -122,5 +122,20 @@ def test_supervisor_sigkill_leaves_nothing_running(session) -> None:
         assert time.monotonic() < deadline, "processes survived their supervisor"
     listed = [json.loads(line) for line in _warden(env, "ps", "--json").stdout.splitlines()]
     assert [x["alive"] for x in listed] == [False]  # a stale entry, shown as such
-    _warden(env, "ps", "--prune")
+    left = _session_cgroups(listed[0]["session"])
+    assert left, "the killed supervisor's cgroup should still be there before the prune"
+    pruned = _warden(env, "ps", "--prune")
+    assert f"pruned {listed[0]['session']}" in pruned.stderr
     assert _warden(env, "ps", "--json").stdout.strip() == ""
+    assert [p for p in left if os.path.exists(p)] == []  # its (empty) cgroups went with it
+
+
+def _session_cgroups(session: str) -> list[str]:
+    """The session's cgroup directories that exist, v2 and v1."""
+    import glob
+
+    from warden.contain.cgroup import cgroup2_root, v1_root
+
+    roots = [cgroup2_root(), *(v1_root(c) for c in ("pids", "memory"))]
+    return [p for root in filter(None, roots)
+            for p in glob.glob(f"{root}/**/warden/{session}", recursive=True)]  # fmt: skip

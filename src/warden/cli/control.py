@@ -40,7 +40,9 @@ def _parser(sub: Any, name: str, summary: str) -> argparse.ArgumentParser:
 def register_ps(sub: Any, summary: str) -> None:
     p = _parser(sub, "ps", summary)
     p.add_argument("--json", action="store_true", help="one JSON object per session")
-    p.add_argument("--prune", action="store_true", help="remove entries of dead supervisors")
+    p.add_argument("--prune", action="store_true",
+                   help="forget sessions whose supervisor is gone (killed, crashed) and remove "
+                        "their empty cgroups")  # fmt: skip
     p.set_defaults(func=run_ps)
 
 
@@ -73,7 +75,10 @@ def run_ps(args: argparse.Namespace) -> int:
     for info in sessions.runs():
         alive = info.alive()
         if not alive and args.prune:
-            sessions.unregister(info.session)
+            removed = sessions.prune(info)
+            print(f"pruned {info.session} (its supervisor is gone)"
+                  + (f"; removed {', '.join(removed)}" if removed else ""),
+                  file=sys.stderr)  # fmt: skip
             continue
         rows.append((info, alive))
     if args.json:

@@ -19,7 +19,9 @@ from pathlib import Path
 
 from warden.errors import InputError
 
-__all__ = ["RunInfo", "age", "find", "register", "runs", "runs_dir", "start_ticks", "unregister"]
+__all__ = [
+    "RunInfo", "age", "find", "prune", "register", "runs", "runs_dir", "start_ticks", "unregister",
+]  # fmt: skip
 
 
 def runs_dir() -> Path:
@@ -39,6 +41,8 @@ class RunInfo:
     #: the supervisor's start time in clock ticks since boot (/proc/PID/stat field 22), so a
     #: recycled pid is not mistaken for it
     ticks: int
+    #: the session's cgroup v1 limit groups (hybrid hosts), if any
+    cgroups_v1: tuple[str, ...] = ()
 
     def alive(self) -> bool:
         """Whether the supervisor still runs (and is the same process)."""
@@ -79,6 +83,26 @@ def unregister(session: str) -> None:
         (runs_dir() / f"{session}.json").unlink()
 
 
+def prune(info: RunInfo) -> list[str]:
+    """Forget a session whose supervisor is gone (crash, SIGKILL: it could not clean up), and
+    remove its cgroups once empty (a cgroup with a process in it cannot be removed); the
+    cgroup directories removed. Only directories named after the session inside a ``warden``
+    directory are touched, whatever the entry says."""
+    removed = []
+    for path in (info.cgroup, *info.cgroups_v1):
+        if not path or os.path.basename(path) != info.session:
+            continue
+        if os.path.basename(os.path.dirname(path)) != "warden":
+            continue
+        try:
+            os.rmdir(path)
+        except OSError:
+            continue
+        removed.append(path)
+    unregister(info.session)
+    return removed
+
+
 def runs() -> Iterator[RunInfo]:
     d = runs_dir()
     if not d.is_dir():
@@ -86,6 +110,7 @@ def runs() -> Iterator[RunInfo]:
     for path in sorted(d.glob("*.json")):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
+            data["cgroups_v1"] = tuple(data.get("cgroups_v1", ()))
             yield RunInfo(**data)
         except (OSError, ValueError, TypeError):
             continue

@@ -1019,6 +1019,7 @@ def _register(spec: SandboxSpec, init_pid: int, cgroup: Cgroup | None) -> None:
         session=spec.session, supervisor=me, init=init_pid,
         cgroup=cgroup.path if cgroup else None, argv=list(spec.argv),
         workspace=spec.workspace, started=time.time(), ticks=sessions.start_ticks(me) or 0,
+        cgroups_v1=tuple(cgroup.v1) if cgroup else (),
     ))  # fmt: skip
 
 
