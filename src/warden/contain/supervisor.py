@@ -637,19 +637,20 @@ def _run_contained(
             proxy_sock.close()
         stamp("clean-up: proxy closed")
         parent_sock.close()
+        from warden.contain import sessions
+
+        # while the placeholders' removal waits on the file system's journal
+        sessions.unregister(spec.session)
+        stamp("clean-up: unregistered")
+        if git_before is not None:  # else the program never ran
+            result.tripwires = git_config_changes(git_before, spec.workspace)
         if placeholders is None:
             _cleanup_created(spec)
         else:
             placeholders.result()
         stamp("clean-up: created directories removed")
-        from warden.contain import sessions
-
-        sessions.unregister(spec.session)
-        stamp("clean-up: unregistered")
         result.duration = time.monotonic() - started
         result.egress_allowed, result.egress_denied = recorder.allowed, recorder.denied
-        if git_before is not None:  # else the program never ran
-            result.tripwires = git_config_changes(git_before, spec.workspace)
         with contextlib.suppress(WardenError):
             recorder.durable({
                 "type": "run", "v": 1, "event": "end", "exit": result.exit_code,
