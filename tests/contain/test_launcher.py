@@ -377,11 +377,13 @@ def test_a_set_up_message_other_than_the_expected_one_ends_the_stage(
 
 @needs_sandbox
 @needs_launcher
+@pytest.mark.parametrize("failing", ["landlock", "egress"])
 def test_a_run_that_fails_while_the_launcher_waits_for_its_plan_leaves_nothing(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, failing: str
 ) -> None:
-    """The launcher is started before the run is planned: when the planning fails, the stage
-    waiting for its plan is ended and reaped, and the session's cgroup is gone."""
+    """The launcher is started before the run is planned: when the planning fails (before its
+    plan is written: no Landlock; after: host lists the proxy cannot enforce), the stage
+    waiting for "mapped" is ended and reaped, and the session's cgroup is gone."""
     import dataclasses
 
     from warden.check.policy.load import default_layers, load_policy
@@ -407,12 +409,18 @@ def test_a_run_that_fails_while_the_launcher_waits_for_its_plan_leaves_nothing(
         return started
 
     monkeypatch.setattr(launch, "spawn", spawn)
-    monkeypatch.setattr(landlock, "abi_version", lambda: 0)  # planning fails: "no Landlock"
     ws = tmp_path / "ws"
     ws.mkdir()
     spec = build_spec(load_policy(default_layers(str(ws))), ["/bin/true"], workspace=str(ws))
-    with pytest.raises(SandboxError, match="Landlock"):
-        run_contained(dataclasses.replace(spec, pids=None), audit=None)
+    spec = dataclasses.replace(spec, pids=None)
+    if failing == "landlock":
+        monkeypatch.setattr(landlock, "abi_version", lambda: 0)
+        expected = "no Landlock"
+    else:
+        spec = dataclasses.replace(spec, egress=("bad host name",))
+        expected = "cannot enforce the policy's host lists"
+    with pytest.raises(SandboxError, match=expected):
+        run_contained(spec, audit=None)
     assert len(spawned) == 1 and len(created) == 1
     with pytest.raises(ChildProcessError):
         os.waitpid(spawned[0], os.WNOHANG)  # reaped already

@@ -415,7 +415,7 @@ def _run_contained(
         if moving:
             mover.start()
         stamp("supervisor: cgroup created, limits set")
-        landlock_abi, seccomp_program, egress, ident, weaker = _plan_run(spec, net_deny, ident)
+        landlock_abi, seccomp_program, ident, weaker = _plan_run(spec, ident)
         weaker += cgroup_weaker
 
         spec_env = dict(spec.env)
@@ -424,8 +424,6 @@ def _run_contained(
         spec = _with_env(spec, spec_env)
         for path in spec.create_hidden:
             os.makedirs(path, mode=0o700, exist_ok=True)
-        recorder = _Recorder(audit, spec.session)
-        proxy = EgressProxy(egress, on_event=recorder.egress)
         try:
             mapping = identity.mapping_namespaces(ident) if ident.own else {}
         except OSError as exc:
@@ -441,6 +439,10 @@ def _run_contained(
             except (OSError, ValueError) as exc:
                 raise SandboxError(f"could not start the sandbox: {exc}") from exc
             stamp("supervisor: plan given")
+        # not in the plan: made while the launcher sets up its user namespace
+        recorder = _Recorder(audit, spec.session)
+        proxy = EgressProxy(_egress_policy(spec, net_deny), on_event=recorder.egress)
+        stamp("supervisor: egress policy")
     except BaseException:
         if spawned is not None:
             spawned.close()
@@ -669,13 +671,12 @@ def _run_contained(
 
 
 def _plan_run(
-    spec: SandboxSpec, net_deny: tuple[str, ...], ident: Identity | None = None
-) -> tuple[int, bytes, EgressPolicy, Identity, list[str]]:
-    """What the run needs before its stage starts (each failure a :class:`SandboxError`):
-    the Landlock ABI, the seccomp program, the egress policy, the program's identity (unless
-    planned already: ``ident``), and what is weaker than asked so far."""
+    spec: SandboxSpec, ident: Identity | None = None
+) -> tuple[int, bytes, Identity, list[str]]:
+    """What the stage's plan needs (each failure a :class:`SandboxError`): the Landlock ABI,
+    the seccomp program, the program's identity (unless planned already: ``ident``), and what
+    is weaker than asked so far."""
     from warden.contain import landlock, seccomp
-    from warden.contain.egress import EgressPolicy
     from warden.contain.stage import seccomp_profile
 
     landlock_abi = landlock.abi_version()
@@ -686,20 +687,25 @@ def _plan_run(
         )
     seccomp_program = seccomp.build_filter(seccomp_profile(spec))
     ns.last_capability()  # read once here, inherited by the forks
-    try:
-        egress = EgressPolicy.from_patterns(spec.egress, net_deny)
-    except PolicyError as exc:
-        raise SandboxError(
-            f"the egress proxy cannot enforce the policy's host lists: {exc}"
-        ) from exc
-    stamp("supervisor: landlock abi, seccomp filter, egress policy")
+    stamp("supervisor: landlock abi, seccomp filter")
     weaker: list[str] = []
     if ident is None:
         ident = _plan_identity(spec)
     if not ident.own and os.geteuid() == 0:
         # root could have given the program a uid of its own: it keeps root's (as before)
         weaker.append(f"the program keeps the caller's uid {ident.uid} ({ident.why_not})")
-    return landlock_abi, seccomp_program, egress, ident, weaker
+    return landlock_abi, seccomp_program, ident, weaker
+
+
+def _egress_policy(spec: SandboxSpec, net_deny: tuple[str, ...]) -> EgressPolicy:
+    from warden.contain.egress import EgressPolicy
+
+    try:
+        return EgressPolicy.from_patterns(spec.egress, net_deny)
+    except PolicyError as exc:
+        raise SandboxError(
+            f"the egress proxy cannot enforce the policy's host lists: {exc}"
+        ) from exc
 
 
 def _plan_identity(spec: SandboxSpec) -> Identity:
