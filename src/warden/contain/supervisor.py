@@ -492,9 +492,6 @@ def _run_contained(
         if moving:
             assert cgroup is not None
             mover.begin(cgroup, stage_pid)
-        # reads every repository's git config (tripwires.py): off the start-up path, done before
-        # the program runs
-        git_snapshot = _Task(snapshot_git_configs, spec.workspace)
         parent_sock.settimeout(SETUP_TIMEOUT_S)
         _expect(parent_sock, "userns")
         stamp("supervisor: got 'userns'")
@@ -521,6 +518,9 @@ def _run_contained(
             write_id_maps(stage_pid, os.getuid(), os.getgid())
             send_message(parent_sock, {"mapped": True})
         stamp("supervisor: maps written, 'mapped' sent")
+        # reads every repository's git config (tripwires.py): off the start-up path (while the
+        # stage makes its namespaces), done before the program runs
+        git_snapshot = _Task(snapshot_git_configs, spec.workspace)
         program_pid, ready = 0, False
         # the stage's "init" and "proxy", the program's "program" (its pid, from the kernel)
         # and "ready": processes race, any order
