@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from tests.contain.sandbox import needs_sandbox, run
 
-from warden.contain import launch, stage
+from warden.contain import launch, ns, stage
 from warden.contain.spec import SandboxSpec
 
 NATIVE = launch.executable() if os.environ.get(launch.ENV) != "python" else None
@@ -426,3 +426,23 @@ def test_a_run_that_fails_while_the_launcher_waits_for_its_plan_leaves_nothing(
         os.waitpid(spawned[0], os.WNOHANG)  # reaped already
     assert not os.path.exists(f"/proc/{spawned[0]}")
     assert not os.path.exists(created[0].path)
+
+
+@needs_launcher
+@pytest.mark.parametrize(
+    ("early", "error"),
+    [
+        (ns.WITH_USERNS & ~ns.CLONE_NEWUTS, "malformed plan"),  # fewer than the plan's
+        (ns.WITH_USERNS | ns.CLONE_NEWPID, "bad namespace flags"),  # pid: only with init
+        (ns.WITH_USERNS | ns.CLONE_NEWCGROUP, "bad namespace flags"),
+    ],
+)
+def test_the_namespaces_made_before_the_plan_must_be_the_plans(
+    tmp_path, monkeypatch, early: int, error: str
+) -> None:
+    """The launcher makes its namespaces (but pid) with its user namespace, before it has read
+    its plan, from its argument; only those may be asked for, and the plan must agree."""
+    monkeypatch.setattr(ns, "WITH_USERNS", early)
+    messages, code = _launch(_plan(str(tmp_path)))
+    assert code == stage.EXIT_SETUP, messages
+    assert error in str(messages[-1].get("error")), messages

@@ -822,7 +822,7 @@ static void loopback_up(void) {
     close(s);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
     /* what the supervisor ignores (^C, SIGPIPE, SIGXFSZ) is not ignored here: a clean start.
      * glibc's posix_spawn sets its two internal signals (32, 33) to SIG_IGN in the child, which
      * an exec keeps, and its signal() refuses them: reset with the system call itself. */
@@ -847,8 +847,20 @@ int main(void) {
     timeline_on = fcntl(FD_TIMELINE, F_GETFD) >= 0;
     cgroup_open = fcntl(FD_CGROUP, F_GETFD) >= 0;
     stamp("stage: forked");
+    /* the namespaces made with the user namespace, before the plan is read (argv[1], from
+     * launch.spawn; the plan must agree): the kernel's work of making them overlaps the
+     * supervisor's planning. The pid namespace comes later, with init. */
     step = "namespaces";
-    CHECK(unshare(CLONE_NEWUSER), "unshare");
+    unsigned long early = 0;
+    if (argc > 1) {
+        char *end;
+        errno = 0;
+        early = strtoul(argv[1], &end, 10);
+        if (errno || *end || end == argv[1]
+            || (early & ~(unsigned long)(CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS)))
+            fail("bad namespace flags", EINVAL, EXIT_SETUP);
+    }
+    CHECK(unshare(CLONE_NEWUSER | (int)early), "unshare");
     stamp("stage: unshare(user)");
     if (send_msg("{\"userns\": true}", -1) < 0) fail("send", errno, EXIT_SETUP);
     static const char *const mapped[] = {"{\"mapped\": true, \"own\": true}", "{\"mapped\": true}"};
@@ -879,12 +891,14 @@ int main(void) {
             fail("RLIMIT_NPROC is not the plan's", 0, EXIT_SETUP);
     }
     step = "namespaces";
+    if ((plan.ns_flags & ~(unsigned long)CLONE_NEWPID) != early) plan_bad();
     /* the new pid namespace comes with init's clone3 below where it can: a clone3 that fails
      * after the kernel allocated pid 1 (a refused cgroup) leaves a namespace made by unshare
      * unable to hold any process (the next fork: ENOMEM), one made by clone3 goes with it */
     unsigned long pidns = plan.into_cgroup ? plan.ns_flags & CLONE_NEWPID : 0;
-    CHECK(unshare((int)(plan.ns_flags & ~pidns)), "unshare");
-    stamp("stage: unshare(net, mnt, pid, ipc, uts)");
+    unsigned long rest = plan.ns_flags & CLONE_NEWPID & ~pidns;
+    if (rest) CHECK(unshare((int)rest), "unshare");
+    stamp("stage: unshare(pid)");
     /* init is forked at once and mounts while this process sets up the network */
     step = "fork init";
     pid_t pid = -1;

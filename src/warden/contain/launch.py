@@ -34,10 +34,10 @@ EXECUTABLE = "warden-launch"
 ENV = "WARDEN_LAUNCHER"
 #: First field of every plan; ``_launch.c`` refuses any other.
 PLAN_MAGIC = "warden-plan/3"
-#: The namespaces the stage enters after its user namespace has its id maps.
-NAMESPACES = (
-    ns.CLONE_NEWNET | ns.CLONE_NEWNS | ns.CLONE_NEWPID | ns.CLONE_NEWIPC | ns.CLONE_NEWUTS
-)
+#: The namespaces the stage makes besides its user namespace: those of ``ns.WITH_USERNS`` in
+#: the same system call, at once (:func:`spawn` passes them as the launcher's argument, before
+#: it has a plan; the plan must agree), the pid namespace with init.
+NAMESPACES = ns.WITH_USERNS | ns.CLONE_NEWPID
 #: The launcher's descriptors (``_launch.c``): set-up socket, lifeline, plan, timeline, the
 #: session's cgroup directory.
 _SOCK_FD, _LIFELINE_FD, _PLAN_FD, _TIMELINE_FD, _CGROUP_FD = 3, 4, 5, 6, 7
@@ -200,7 +200,8 @@ def spawn(
                 high.append((fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, _HIGH_FD), target))
         actions: list[tuple[int, ...]] = [(os.POSIX_SPAWN_DUP2, fd, target) for fd, target in high]
         actions += [(os.POSIX_SPAWN_CLOSE, target) for fd, target in wanted if fd < 0]
-        pid = os.posix_spawn(path, [path], {}, file_actions=actions, setsigmask=())
+        argv = [path, str(ns.WITH_USERNS)]
+        pid = os.posix_spawn(path, argv, {}, file_actions=actions, setsigmask=())
     except BaseException:
         os.close(memfd)
         raise

@@ -34,6 +34,7 @@ __all__ = [
     "MS_RDONLY",
     "MS_REC",
     "MS_REMOUNT",
+    "WITH_USERNS",
     "attach_tree",
     "bind_readonly",
     "default_internal_signals",
@@ -58,6 +59,9 @@ CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
+#: The namespaces a stage makes in the same system call as its user namespace (owned by it):
+#: everything but the pid namespace, which comes with init (docs/containment.md, "Start-up").
+WITH_USERNS = CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS
 
 MS_RDONLY = 1
 MS_NOSUID = 2

@@ -216,7 +216,8 @@ def stage_main(
     try:
         stamp("stage: forked")
         signal.signal(signal.SIGINT, signal.SIG_DFL)
-        ns.unshare(ns.CLONE_NEWUSER)
+        # the other namespaces with it (owned by it), made while the supervisor plans
+        ns.unshare(ns.CLONE_NEWUSER | ns.WITH_USERNS)
         stamp("stage: unshare(user)")
         send_message(sock, {"userns": True})
         msg, fds = recv_message(sock)
@@ -236,9 +237,8 @@ def stage_main(
             os.setresgid(0, 0, 0)
             os.setresuid(0, 0, 0)
             step = "namespaces"
-        ns.unshare(ns.CLONE_NEWNET | ns.CLONE_NEWNS | ns.CLONE_NEWPID | ns.CLONE_NEWIPC
-                   | ns.CLONE_NEWUTS)  # fmt: skip
-        stamp("stage: unshare(net, mnt, pid, ipc, uts)")
+        ns.unshare(ns.CLONE_NEWPID)
+        stamp("stage: unshare(pid)")
         # init is forked at once and mounts while this process sets up the network (the
         # namespaces are shared); the supervisor moves it into the cgroup meanwhile
         step = "fork init"
