@@ -9,10 +9,10 @@
  * the supervisor is the same for both and stage.py stays the fallback where no C compiler
  * was available at install time. Read it beside stage.py.
  *
- *   stage   unshare(user), "userns", waits for "mapped" (the supervisor writes the id maps
- *           and, for the program's own uid, sends the idmapped trees), unshare(net, mnt,
- *           pid, ipc, uts), forks init, "init", loopback up, the proxy's listening socket
- *           sent to the supervisor, exits
+ *   stage   unshare(user, net, mnt, ipc, uts), "userns", waits for "mapped" (the supervisor
+ *           writes the id maps and, for the program's own uid, sends the idmapped trees),
+ *           reads the plan, forks init (in a new pid namespace), "init", loopback up, the
+ *           proxy's listening socket sent to the supervisor, exits
  *   init    pid 1: forks the program, makes the private mounts, tells it, reaps, exits with
  *           the program's status (the supervisor's death, seen as the lifeline's EOF, ends
  *           it too: the kernel then kills everything in the pid namespace)

@@ -4,10 +4,10 @@ Three processes, each doing only what must happen there (the supervisor is the p
 ``supervisor.py``)::
 
     supervisor (outside; serves the proxy, writes the audit log, owns the cgroup)
-    └── stage      unshare(user), uid/gid maps (written by the supervisor; with them, when
-        │          warden is root, the idmapped trees, and the stage takes uid/gid 0 of the
-        │          namespace: the program's own host uid, ``identity.py``), unshare(net,
-        │          mount, pid, ipc, uts), fork; then lo up, proxy socket created here and sent
+    └── stage      unshare(user, net, mount, ipc, uts), uid/gid maps (written by the
+        │          supervisor; with them, when warden is root, the idmapped trees, and the
+        │          stage takes uid/gid 0 of the namespace: the program's own host uid,
+        │          ``identity.py``), unshare(pid), fork; then lo up, proxy socket created here and sent
         │          to the supervisor, exit (its child is re-parented to the supervisor, a
         │          child subreaper)
         └── init   pid 1 of the new pid namespace: forks the program, then makes the private
