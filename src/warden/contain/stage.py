@@ -7,9 +7,9 @@ Three processes, each doing only what must happen there (the supervisor is the p
     └── stage      unshare(user, net, mount, ipc, uts), uid/gid maps (written by the
         │          supervisor; with them, when warden is root, the idmapped trees, and the
         │          stage takes uid/gid 0 of the namespace: the program's own host uid,
-        │          ``identity.py``), unshare(pid), fork; then lo up, proxy socket created here and sent
-        │          to the supervisor, exit (its child is re-parented to the supervisor, a
-        │          child subreaper)
+        │          ``identity.py``), unshare(pid), fork; then lo up, proxy socket created
+        │          here and sent to the supervisor, exit (its child is re-parented to the
+        │          supervisor, a child subreaper)
         └── init   pid 1 of the new pid namespace: forks the program, then makes the private
             │      mounts (the idmapped trees first, then /proc, /dev, /tmp, /run, hidden and
             │      read-only paths) and tells it;
