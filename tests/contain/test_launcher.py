@@ -246,16 +246,10 @@ def _run_in_process(ws: Path, monkeypatch, capfd, *, spawn_cgroup_dir: str | Non
     from warden.contain.supervisor import run_contained
 
     if spawn_cgroup_dir is not None:  # hand the launcher a directory that is no cgroup
-        real_spawn = launch.spawn
+        from warden.contain import supervisor
 
-        def spawn(*args, cgroup: int = -1, **kwargs):
-            fd = os.open(spawn_cgroup_dir, os.O_PATH | os.O_DIRECTORY)
-            try:
-                return real_spawn(*args, cgroup=fd if cgroup >= 0 else -1, **kwargs)
-            finally:
-                os.close(fd)
-
-        monkeypatch.setattr(launch, "spawn", spawn)
+        monkeypatch.setattr(supervisor, "_cgroup_dir",
+                            lambda cgroup: os.open(spawn_cgroup_dir, os.O_PATH | os.O_DIRECTORY))
     timeline = ws.parent / "timeline"
     monkeypatch.setenv("WARDEN_TIMELINE", str(timeline))
     policy = load_policy(default_layers(str(ws)))

@@ -23,9 +23,10 @@
  * Descriptors at start (posix_spawn file actions): 0-2 the terminal's, 3 the set-up socket
  * (SOCK_SEQPACKET; the supervisor has SO_PASSCRED, so the kernel names each sender), 4 the
  * lifeline (read end; EOF when the supervisor is gone), 5 the plan (a memfd), 6 the timeline
- * file when WARDEN_TIMELINE is set, 7 the session's cgroup v2 directory: when the plan says
- * so, init is forked straight into it (clone3 CLONE_INTO_CGROUP), and with it the program,
- * so the supervisor has nothing to move (a move waits for an RCU grace period, 6-18 ms here).
+ * file when WARDEN_TIMELINE is set. When the plan says so, the session's cgroup v2 directory
+ * comes with "mapped" (after the idmapped trees) and init is forked straight into it (clone3
+ * CLONE_INTO_CGROUP), and with it the program, so the supervisor has nothing to move (a move
+ * waits for an RCU grace period, 6-18 ms here); the launcher starts before the cgroup exists.
  *
  * The supervisor starts the launcher before it has planned the run, and writes the plan into
  * the memfd while the launcher starts and makes its user namespace: the plan is read only
@@ -67,7 +68,7 @@
 
 #define PLAN_MAGIC "warden-plan/3"
 
-enum { FD_SOCK = 3, FD_ALIVE = 4, FD_PLAN = 5, FD_TIMELINE = 6, FD_CGROUP = 7 };
+enum { FD_SOCK = 3, FD_ALIVE = 4, FD_PLAN = 5, FD_TIMELINE = 6 };
 enum { EXIT_SETUP = 125, EXIT_EXEC = 127 };
 #define MAX_MESSAGE 65536
 #define MAX_FDS 32  /* stage.py _MAX_FDS: the idmapped trees of a run */
@@ -280,7 +281,7 @@ static void plan_read(void) {
 /* ---- the timeline and messages -------------------------------------------------------------- */
 
 static int timeline_on; /* descriptor 6 is open (and the plan, once read, wants it) */
-static int cgroup_open; /* descriptor 7 is open */
+static int cgroup_fd = -1; /* the session's cgroup v2 directory, sent with "mapped" */
 
 static void stamp(const char *what) {
     if (!timeline_on) return;
@@ -744,7 +745,7 @@ static void do_mounts(int *tree_fds) {
 static void init_main(int *tree_fds) __attribute__((noreturn));
 static void init_main(int *tree_fds) {
     stamp("init: forked");
-    if (plan.into_cgroup) close(FD_CGROUP);
+    if (cgroup_fd >= 0) close(cgroup_fd);
     if (own_uid) {
         /* from host root to the program's own uid (0 here); no host group is kept. Here, not
          * in the stage (as stage.py does): the stage forked this process into the cgroup as
@@ -839,13 +840,12 @@ int main(int argc, char **argv) {
     sigprocmask(SIG_SETMASK, &none, NULL);
     /* posix_spawn's dup2 cleared close-on-exec: the program inherits none of these; and
      * nothing else the supervisor's caller left open reaches init or the program */
-    for (int fd = FD_SOCK; fd <= FD_CGROUP; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
-    if (syscall(SYS_close_range, FD_CGROUP + 1, ~0U, 0) != 0)
-        for (int fd = FD_CGROUP + 1; fd < 65536; fd++) close(fd);
+    for (int fd = FD_SOCK; fd <= FD_TIMELINE; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
+    if (syscall(SYS_close_range, FD_TIMELINE + 1, ~0U, 0) != 0)
+        for (int fd = FD_TIMELINE + 1; fd < 65536; fd++) close(fd);
     /* what was not given is closed (launch.spawn): a descriptor received later may take its
      * number, so 6 and 7 are closed below only if they were open here */
     timeline_on = fcntl(FD_TIMELINE, F_GETFD) >= 0;
-    cgroup_open = fcntl(FD_CGROUP, F_GETFD) >= 0;
     stamp("stage: forked");
     /* the namespaces made with the user namespace, before the plan is read (argv[1], from
      * launch.spawn; the plan must agree): the kernel's work of making them overlaps the
@@ -869,17 +869,17 @@ int main(int argc, char **argv) {
     stamp("stage: mapped received");
     step = "plan";
     plan_read();
-    if (plan.into_cgroup && !cgroup_open) plan_bad();
     if (timeline_on && !plan.timeline) {
         close(FD_TIMELINE);
         timeline_on = 0;
     }
-    if (cgroup_open && !plan.into_cgroup) close(FD_CGROUP);
     own_uid = which == 0;
     /* RLIMIT_NPROC binds no process of host root's (the kernel exempts it): a limit under the
      * caller's uid would not hold, so a plan with one and no uid of its own does not run */
-    if ((size_t)nfds != (own_uid ? plan.trees.n : 0) || (!own_uid && (plan.trees.n || plan.nproc)))
-        _exit(EXIT_SETUP);
+    /* the idmapped trees (own uid), then the cgroup's directory (into_cgroup): exactly those */
+    size_t want = (own_uid ? plan.trees.n : 0) + (plan.into_cgroup ? 1 : 0);
+    if ((size_t)nfds != want || (!own_uid && (plan.trees.n || plan.nproc))) _exit(EXIT_SETUP);
+    if (plan.into_cgroup) cgroup_fd = tree_fds[--nfds];
     step = "limits";
     if (plan.nproc) {
         /* the supervisor set it (prlimit, as host root: any value) when the user namespace was
@@ -910,7 +910,7 @@ int main(int argc, char **argv) {
         memset(&args, 0, sizeof args);
         args.flags = CLONE_INTO_CGROUP_ | pidns;
         args.exit_signal = SIGCHLD;
-        args.cgroup = FD_CGROUP;
+        args.cgroup = (uint64_t)cgroup_fd;
         pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
         in_cgroup = pid >= 0;
     }
@@ -921,7 +921,7 @@ int main(int argc, char **argv) {
     CHECK(pid, "fork");
     if (pid == 0) init_main(tree_fds);
     stamp("stage: fork init returned");
-    if (plan.into_cgroup) close(FD_CGROUP);
+    if (cgroup_fd >= 0) close(cgroup_fd);
     for (int i = 0; i < nfds; i++) close(tree_fds[i]);
     char msg[64];
     if (in_cgroup)

@@ -38,9 +38,9 @@ PLAN_MAGIC = "warden-plan/3"
 #: the same system call, at once (:func:`spawn` passes them as the launcher's argument, before
 #: it has a plan; the plan must agree), the pid namespace with init.
 NAMESPACES = ns.WITH_USERNS | ns.CLONE_NEWPID
-#: The launcher's descriptors (``_launch.c``): set-up socket, lifeline, plan, timeline, the
-#: session's cgroup directory.
-_SOCK_FD, _LIFELINE_FD, _PLAN_FD, _TIMELINE_FD, _CGROUP_FD = 3, 4, 5, 6, 7
+#: The launcher's descriptors (``_launch.c``): set-up socket, lifeline, plan, timeline. (The
+#: session's cgroup directory, for a plan made ``into_cgroup``, comes with "mapped".)
+_SOCK_FD, _LIFELINE_FD, _PLAN_FD, _TIMELINE_FD = 3, 4, 5, 6
 #: Sources are moved at or above this before the spawn's dup2s, which then cannot collide.
 _HIGH_FD = 10
 
@@ -113,7 +113,8 @@ def encode_plan(
 ) -> bytes:
     """The launcher's plan for ``spec``. ``trees``: where the idmapped trees the supervisor
     sends with "mapped" are attached, in order (empty unless the program gets its own uid).
-    ``into_cgroup``: init is forked straight into the cgroup given to :func:`spawn`.
+    ``into_cgroup``: init is forked straight into the cgroup whose directory comes with
+    "mapped" (after the idmapped trees).
     ``nproc``: the tree's task limit as ``RLIMIT_NPROC`` (0: none), only for a program with a uid
     of its own (the stage refuses it otherwise).
     Raises ValueError for what no exec could carry (a NUL byte, an ``=`` in a variable's name).
@@ -181,20 +182,16 @@ class Spawned:
             os.close(fd)
 
 
-def spawn(
-    path: str, *, sock: int, lifeline: int, timeline: int = -1, cgroup: int = -1
-) -> Spawned:
+def spawn(path: str, *, sock: int, lifeline: int, timeline: int = -1) -> Spawned:
     """Start the launcher at ``path``; the stage's pid (a child of this process) and where its
     plan goes. ``sock``: the stage's end of the set-up socket; ``lifeline``: the read end of
-    the pipe whose write end this process holds; ``timeline``: the timeline file or -1;
-    ``cgroup``: the session's cgroup directory (used when the plan is made ``into_cgroup``)
-    or -1. The launcher's descriptors that are not given are closed in it, whatever this
-    process has open there."""
+    the pipe whose write end this process holds; ``timeline``: the timeline file or -1 (closed
+    in the launcher then, whatever this process has open there)."""
     memfd = os.memfd_create("warden-plan", os.MFD_CLOEXEC)
     high: list[tuple[int, int]] = []
     try:
         wanted = ((sock, _SOCK_FD), (lifeline, _LIFELINE_FD), (memfd, _PLAN_FD),
-                  (timeline, _TIMELINE_FD), (cgroup, _CGROUP_FD))  # fmt: skip
+                  (timeline, _TIMELINE_FD))  # fmt: skip
         for fd, target in wanted:
             if fd >= 0:
                 high.append((fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, _HIGH_FD), target))

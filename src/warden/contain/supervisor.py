@@ -355,31 +355,15 @@ def _run_contained(
     engine: Callable[[], Engine] | None,
     mover: _Mover,
 ) -> RunResult:
-    # imported before the fork, so the child does not spend its start-up importing them
-    from warden.contain import identity, launch
-    from warden.contain.proxy import EgressProxy
+    from warden.contain import launch
 
     try:
         launcher = launch.executable()  # None: the Python stage (stage.py), forked
     except launch.LauncherMissing as exc:
         raise SandboxError(str(exc)) from exc
-    # the cgroup first: its grace period (the mover) can then start at once; the kernel's
-    # cgroup mutex, which creating one takes, is held by a move while it waits
-    cgroup_weaker: list[str] = []
-    try:
-        cgroup: Cgroup | None = Cgroup.create(spec.session)
-    except CgroupError as exc:
-        if not allow_weaker:
-            raise SandboxError(
-                f"{exc}: without a cgroup warden cannot freeze the tree or limit its processes; "
-                "run as root, or in a delegated scope (systemd-run --user --scope -p Delegate=yes "
-                "warden run ...), or pass --allow-weaker (the pid namespace still ends every "
-                "process with the run)"
-            ) from exc
-        cgroup = None
-        cgroup_weaker.append(f"no cgroup ({exc}): freeze and limits unavailable")
-    # the native launcher starts now: its exec and its user namespace overlap the planning
-    # below; it reads its plan only once it is sent "mapped" (launch.Spawned)
+    # the native launcher starts first: its exec and its namespaces overlap everything up to
+    # "mapped" (the cgroup, the planning, the imports of a first run); it reads its plan only
+    # once it is sent "mapped" (launch.Spawned), with the cgroup's directory
     parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     parent_sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)  # senders' pids
     alive_r, alive_w = os.pipe()
@@ -387,11 +371,31 @@ def _run_contained(
     spawned: Spawned | None = None
     stage_cpus: frozenset[int] | None = None
     mapping: dict[tuple[int, int], int] = {}
+    cgroup: Cgroup | None = None
+    cgroup_weaker: list[str] = []
     try:
         if launcher is not None:
             stamp("supervisor: spawn launcher")
-            spawned = _spawn_launcher(launcher, child_sock, alive_r, cgroup)
-            stage_cpus = ns.elsewhere(spawned.pid)  # given back once it has its namespace
+            spawned = _spawn_launcher(launcher, child_sock, alive_r)
+            stage_cpus = ns.elsewhere(spawned.pid)  # given back once it has its namespaces
+        # the cgroup before the planning: in a run with moves, its grace period (the mover)
+        # starts early; the kernel's cgroup mutex, which creating one takes, is held by a move
+        # while it waits
+        try:
+            cgroup = Cgroup.create(spec.session)
+        except CgroupError as exc:
+            if not allow_weaker:
+                raise SandboxError(
+                    f"{exc}: without a cgroup warden cannot freeze the tree or limit its "
+                    "processes; run as root, or in a delegated scope (systemd-run --user "
+                    "--scope -p Delegate=yes warden run ...), or pass --allow-weaker (the pid "
+                    "namespace still ends every process with the run)"
+                ) from exc
+            cgroup_weaker.append(f"no cgroup ({exc}): freeze and limits unavailable")
+        # imported before the stage's fork, so the child does not spend its start-up on them
+        from warden.contain import identity
+        from warden.contain.proxy import EgressProxy
+
         # the pids limit: the v2 controller where the host offers it; else, for a program with
         # a uid of its own, RLIMIT_NPROC (counted per user namespace and uid: exactly the
         # tree's tasks), which needs no cgroup v1 group and so no move (docs/containment.md)
@@ -500,23 +504,27 @@ def _run_contained(
             # as host root: any value, soft and hard, which nothing inside may raise; the
             # stage checks it before it goes on
             resource.prlimit(stage_pid, resource.RLIMIT_NPROC, (nproc, nproc))
-        if ident.own:
-            write_id_maps(stage_pid, os.getuid(), os.getgid(), own=(ident.uid, ident.gid))
-            try:
-                trees = identity.build_trees(ident, stage_pid, mapping)
-            except OSError as exc:
-                raise SandboxError(f"could not give the program its own uid: {exc}") from exc
-            mapped: dict[str, Any] = {"mapped": True, "own": True}
-            if launcher is None:  # the launcher has the trees' paths in its plan
-                mapped["trees"] = [t.path for t in ident.trees]
-            try:
-                send_message(parent_sock, mapped, trees)
-            finally:
-                for fd in trees:
-                    os.close(fd)
-        else:
-            write_id_maps(stage_pid, os.getuid(), os.getgid())
-            send_message(parent_sock, {"mapped": True})
+        mapped: dict[str, Any] = {"mapped": True}
+        sent: list[int] = []  # the idmapped trees, then the cgroup's directory (into_cgroup)
+        try:
+            if ident.own:
+                write_id_maps(stage_pid, os.getuid(), os.getgid(), own=(ident.uid, ident.gid))
+                try:
+                    sent += identity.build_trees(ident, stage_pid, mapping)
+                except OSError as exc:
+                    raise SandboxError(f"could not give the program its own uid: {exc}") from exc
+                mapped["own"] = True
+                if launcher is None:  # the launcher has the trees' paths in its plan
+                    mapped["trees"] = [t.path for t in ident.trees]
+            else:
+                write_id_maps(stage_pid, os.getuid(), os.getgid())
+            if into:
+                assert cgroup is not None
+                sent.append(_cgroup_dir(cgroup))
+            send_message(parent_sock, mapped, sent)
+        finally:
+            for fd in sent:
+                os.close(fd)
         stamp("supervisor: maps written, 'mapped' sent")
         # reads every repository's git config (tripwires.py): off the start-up path (while the
         # stage makes its namespaces), done before the program runs
@@ -720,23 +728,20 @@ def _plan_identity(spec: SandboxSpec) -> Identity:
     return ident
 
 
-def _spawn_launcher(
-    launcher: str, child_sock: socket.socket, alive_r: int, cgroup: Cgroup | None
-) -> Spawned:
+def _spawn_launcher(launcher: str, child_sock: socket.socket, alive_r: int) -> Spawned:
     """Start the native launcher (it waits for its plan); a failure is a SandboxError."""
     from warden.contain import launch
 
-    cgroup_dir = -1
     try:
-        if cgroup is not None:
-            cgroup_dir = os.open(cgroup.path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         return launch.spawn(launcher, sock=child_sock.fileno(), lifeline=alive_r,
-                            timeline=timeline_fd(), cgroup=cgroup_dir)  # fmt: skip
+                            timeline=timeline_fd())  # fmt: skip
     except OSError as exc:
         raise SandboxError(f"could not start the sandbox: {exc}") from exc
-    finally:
-        if cgroup_dir >= 0:
-            os.close(cgroup_dir)
+
+
+def _cgroup_dir(cgroup: Cgroup) -> int:
+    """The session's cgroup directory, for the launcher to fork init into (``into_cgroup``)."""
+    return os.open(cgroup.path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
 
 
 def _abandon(stage_pid: int) -> None:
