@@ -137,10 +137,10 @@ def _spec(ws: str) -> SandboxSpec:
     )  # fmt: skip
 
 
-def _plan(ws: str, *, nproc: int = 0) -> bytes:
+def _plan(ws: str, *, nproc: int = 0, into: bool = False) -> bytes:
     return launch.encode_plan(_spec(ws), trees=[], seccomp_program=b"\x06" + b"\0" * 7,
                               landlock_abi=1, last_capability=40, timeline=False,
-                              nproc=nproc)  # fmt: skip
+                              nproc=nproc, into_cgroup=into)  # fmt: skip
 
 
 def _launch(plan: bytes) -> tuple[list[dict[str, object]], int]:
@@ -313,23 +313,26 @@ def test_a_program_not_found_in_the_cgroup_does_not_go(tmp_path, monkeypatch, ca
 
 @needs_launcher
 @pytest.mark.parametrize(
-    ("answer", "with_fd", "nproc"),
+    ("answer", "with_fd", "nproc", "into"),
     [
-        (b'{"mapped": true, "own": true, "trees": []}', False, 0),  # extra key: not the exact text
-        (b'{"mapped":true}', False, 0),  # other spelling of the same JSON
-        (b'{"mapped": true} ', False, 0),
-        (b'{"go": true, "cgroup": true}', False, 0),  # a later step's message, out of turn
-        (b'{"mapped": true}', True, 0),  # a descriptor nobody asked for
-        (b'{"mapped": true, "own": true}', True, 0),  # a tree the plan does not name
-        (b"x" * 70_000, False, 0),  # longer than any message (truncated)
+        # an extra key: not the exact text
+        (b'{"mapped": true, "own": true, "trees": []}', False, 0, False),
+        (b'{"mapped":true}', False, 0, False),  # other spelling of the same JSON
+        (b'{"mapped": true} ', False, 0, False),
+        (b'{"go": true, "cgroup": true}', False, 0, False),  # a later step's message, out of turn
+        (b'{"mapped": true}', True, 0, False),  # a descriptor nobody asked for
+        (b'{"mapped": true, "own": true}', True, 0, False),  # a tree the plan does not name
+        (b"x" * 70_000, False, 0, False),  # longer than any message (truncated)
         # a task limit (RLIMIT_NPROC) for a program keeping host root's uid, which the
         # kernel exempts: the limit would not hold
-        (b'{"mapped": true}', False, 64),
+        (b'{"mapped": true}', False, 64, False),
+        # the plan forks init into the cgroup, and its directory did not come
+        (b'{"mapped": true}', False, 0, True),
     ],
     ids=lambda v: repr(v)[:40],
 )
 def test_a_set_up_message_other_than_the_expected_one_ends_the_stage(
-    tmp_path, answer: bytes, with_fd: bool, nproc: int
+    tmp_path, answer: bytes, with_fd: bool, nproc: int, into: bool
 ) -> None:
     """The launcher takes only the exact "mapped" texts the supervisor sends, with exactly
     the descriptors its plan names: anything else ends the stage (125) before any namespace
@@ -340,7 +343,7 @@ def test_a_set_up_message_other_than_the_expected_one_ends_the_stage(
     mine.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
     try:
         spawned = launch.spawn(NATIVE, sock=theirs.fileno(), lifeline=alive_r)
-        spawned.give_plan(_plan(str(tmp_path), nproc=nproc))
+        spawned.give_plan(_plan(str(tmp_path), nproc=nproc, into=into))
         pid = spawned.pid
         theirs.close()
         mine.settimeout(10)
