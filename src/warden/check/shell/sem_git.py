@@ -91,6 +91,21 @@ class _Ctx:
         return self.cwd.rstrip("/") + "/" + raw if raw != "." else self.cwd
 
 
+def _runs_code(key: str, value: str) -> bool:
+    """Whether git runs ``value`` (or a program it names) for the setting ``key``."""
+    lowered = key.lower()
+    if lowered == "credential.helper" or lowered.endswith(".helper"):
+        return True
+    if lowered.startswith("alias."):
+        return value.startswith("!")
+    if lowered in ("core.hookspath", "protocol.ext.allow"):
+        return False  # (the hooks directory has rules of its own)
+    return lowered in _EXEC_KEYS or (
+        lowered.startswith(("filter.", "diff.", "merge."))
+        and lowered.endswith((".clean", ".smudge", ".process", ".textconv", ".driver", ".command"))
+    )
+
+
 def _config_pair(acc: Acc, key: str, value: str) -> None:
     """Markers and code for one ``key = value`` config setting."""
     lowered = key.lower()
@@ -282,6 +297,10 @@ def _config(ctx: _Ctx, args: Argv) -> None:
         return
     if len(words) >= 2:
         _config_pair(acc, words[0], words[1])
+        if _runs_code(words[0], words[1]):
+            # kept: run by the user's own later git commands, outside any check (`git -c` is
+            # for this command only, and its code is judged as run now)
+            acc.mark("git.config-persist-exec", f"{words[0].lower()}={words[1]}")
     if parsed.has("--global"):
         acc.write("~/.gitconfig")
     elif parsed.has("--system"):

@@ -104,6 +104,8 @@ Markers
     git.clean                    letters, e.g. ``-dfx``  git clean -f with -d/-x/-X
     git.config-exec              config key or option    config whose value git runs (sshCommand,
                                                          pager, alias !cmd, --upload-pack...)
+    git.config-persist-exec      ``key=value``           the same kept by ``git config`` (run by
+                                                         later git commands), helpers included
     git.credential-helper        helper                  credential.helper set
     git.credential-read          ``fill`` or helper      git credential fill, git credential-* get
     git.discard-changes          paths                   git checkout -- / restore / checkout -f
