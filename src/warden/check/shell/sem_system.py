@@ -7,9 +7,11 @@ partitioning, mount, crontab, power.
 
 from __future__ import annotations
 
+import re
+
 from warden.check.facts import FileOp
 from warden.check.shell.effects import Effects
-from warden.check.shell.sem_core import Acc, Argv, Grammar, Handler, parse
+from warden.check.shell.sem_core import Acc, Argv, Grammar, Handler, Parsed, parse
 
 __all__ = ["HANDLERS"]
 
@@ -42,6 +44,33 @@ _PKILL = Grammar(
 _KILLALL = Grammar("-s -u -o -y -n --signal --user --older-than --younger-than --ns --context")
 
 
+#: How warden's own long-running processes look to pkill and killall: the command lines (``-f``)
+#: and the names (``comm``: the console script's name, or the interpreter's for ``python -m``).
+_WARDEN_CMDLINES = (
+    "/usr/bin/python3 /usr/local/bin/warden serve --hooks",
+    "/home/dev/.venv/bin/python /home/dev/.venv/bin/warden mcp -- npx server",
+    "python3 -m warden run -- claude",
+)
+_WARDEN_NAMES = ("warden", "python3", "python", "python3.11", "python3.12", "python3.13")
+
+
+def _hits_warden(name: str, parsed: Parsed, pattern: str) -> bool:
+    """Whether a pkill/killall of ``pattern`` also signals warden's own processes (a broad
+    pattern such as ``python`` or ``pkill -f .``): best effort, POSIX regex read as Python's."""
+    if name == "killall" and not parsed.has("-r", "--regexp"):
+        exact = parsed.has("-e", "--exact")
+        return any(pattern == n or (not exact and n.startswith(pattern) and len(pattern) >= 15)
+                   for n in _WARDEN_NAMES)  # fmt: skip
+    try:
+        regex = re.compile(pattern, re.IGNORECASE if parsed.has("-i", "--ignore-case") else 0)
+    except re.error:
+        return False
+    full = name != "killall" and parsed.has("-f", "--full")
+    subjects = _WARDEN_CMDLINES if full else _WARDEN_NAMES
+    exact = parsed.has("-x", "--exact")
+    return any((regex.fullmatch if exact else regex.search)(s) for s in subjects)
+
+
 def _pkill(name: str, args: Argv) -> Effects:
     words = [w for w in args if not (w.startswith("-") and w[1:].isdigit())]
     parsed = parse(words, _KILLALL if name == "killall" else _PKILL)
@@ -52,6 +81,9 @@ def _pkill(name: str, args: Argv) -> Effects:
         "-u", "--user", "-U", "--uid", "--euid", "-P", "--parent"
     )
     acc.mark("process.kill", " ".join(targets))
+    for pattern in parsed.operands:
+        if _hits_warden(name, parsed, pattern):
+            acc.mark("process.kill-broad", pattern)  # oversight.kill-broad
     return acc.build()
 
 

@@ -168,6 +168,8 @@ Markers
     privilege.userns-root        ""                      unshare -r (root in a user namespace)
     process.kill                 targets                 kill/pkill/killall
     process.kill-all             ""                      kill -1, killall5
+    process.kill-broad           pattern                 pkill/killall whose pattern also takes
+                                                         warden's own processes (python, -f .)
     process.trace                pid                     strace/ltrace -p, gdb -p (attach)
     python.module                module                  python -m MODULE
     security.apparmor-off        profile                 aa-disable/aa-teardown/aa-complain
