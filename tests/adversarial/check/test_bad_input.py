@@ -88,6 +88,13 @@ def test_pathological_regex_inputs() -> None:
     judge("echo " + "eyJ" + "a." * 100_000)
     judge("git push " + "+" * 100_000)
     judge("x=" + "${x:0:1}" * 10_000)
+    # pkill patterns are tried against warden's own command lines (oversight.kill-broad): with
+    # RE2, the agent's regex cannot make that exponential (Python's re, tried first, did not
+    # finish '(.*.*)*z' against 28 characters of such a line in 10 s)
+    for pattern in ("(.*.*)*z", "(a|a|.)*Z", "(" * 500 + "." + ")*" * 500 + "q"):
+        judge(f"pkill -f '{pattern}'")
+    # a back-reference RE2 cannot read counts as broad: asked, never silently allowed
+    assert judge(r"pkill -f '(p)\1?ython'").verdict >= Verdict.ASK
 
 
 def test_names_handed_on_are_bounded() -> None:

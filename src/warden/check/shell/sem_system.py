@@ -7,8 +7,6 @@ partitioning, mount, crontab, power.
 
 from __future__ import annotations
 
-import re
-
 from warden.check.facts import FileOp
 from warden.check.shell.effects import Effects
 from warden.check.shell.sem_core import Acc, Argv, Grammar, Handler, Parsed, parse
@@ -56,15 +54,19 @@ _WARDEN_NAMES = ("warden", "python3", "python", "python3.11", "python3.12", "pyt
 
 def _hits_warden(name: str, parsed: Parsed, pattern: str) -> bool:
     """Whether a pkill/killall of ``pattern`` also signals warden's own processes (a broad
-    pattern such as ``python`` or ``pkill -f .``): best effort, POSIX regex read as Python's."""
+    pattern such as ``python`` or ``pkill -f .``): the POSIX regex read by RE2, in linear time
+    whatever the agent wrote; one RE2 cannot read (a back-reference) counts as broad."""
     if name == "killall" and not parsed.has("-r", "--regexp"):
         exact = parsed.has("-e", "--exact")
         return any(pattern == n or (not exact and n.startswith(pattern) and len(pattern) >= 15)
                    for n in _WARDEN_NAMES)  # fmt: skip
+    import re2
+
+    flags = "(?i)" if parsed.has("-i", "--ignore-case") else ""
     try:
-        regex = re.compile(pattern, re.IGNORECASE if parsed.has("-i", "--ignore-case") else 0)
-    except re.error:
-        return False
+        regex = re2.compile(flags + pattern)
+    except re2.error:
+        return True
     full = name != "killall" and parsed.has("-f", "--full")
     subjects = _WARDEN_CMDLINES if full else _WARDEN_NAMES
     exact = parsed.has("-x", "--exact")
