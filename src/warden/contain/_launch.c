@@ -357,7 +357,7 @@ static void fail(const char *what, int err, int code) {
 static int recv_exact(const char *const *want, int nwant, int *fds, int max, int *nfds) {
     char buf[MAX_MESSAGE + 1];
     union {
-        char buf[CMSG_SPACE(MAX_FDS * sizeof(int))];
+        char buf[CMSG_SPACE((MAX_FDS + 1) * sizeof(int))];
         struct cmsghdr align;
     } control;
     struct iovec iov = {buf, MAX_MESSAGE};
@@ -844,7 +844,7 @@ int main(int argc, char **argv) {
     if (syscall(SYS_close_range, FD_TIMELINE + 1, ~0U, 0) != 0)
         for (int fd = FD_TIMELINE + 1; fd < 65536; fd++) close(fd);
     /* what was not given is closed (launch.spawn): a descriptor received later may take its
-     * number, so 6 and 7 are closed below only if they were open here */
+     * number, so 6 is closed below only if it was open here */
     timeline_on = fcntl(FD_TIMELINE, F_GETFD) >= 0;
     stamp("stage: forked");
     /* the namespaces made with the user namespace, before the plan is read (argv[1], from
@@ -864,8 +864,8 @@ int main(int argc, char **argv) {
     stamp("stage: unshare(user)");
     if (send_msg("{\"userns\": true}", -1) < 0) fail("send", errno, EXIT_SETUP);
     static const char *const mapped[] = {"{\"mapped\": true, \"own\": true}", "{\"mapped\": true}"};
-    int tree_fds[MAX_FDS], nfds;
-    int which = recv_exact(mapped, 2, tree_fds, MAX_FDS, &nfds);
+    int tree_fds[MAX_FDS + 1], nfds; /* the trees, then the cgroup's directory */
+    int which = recv_exact(mapped, 2, tree_fds, MAX_FDS + 1, &nfds);
     stamp("stage: mapped received");
     step = "plan";
     plan_read();
