@@ -385,11 +385,19 @@ STARTUP_VARIABLES = frozenset({"BASH_ENV", "ENV"})
 
 def walk_startup_file(sink: _Sink, frame: _Frame, span: Span, value: str) -> None:
     """``BASH_ENV=<(echo CODE) bash -c X``: the file's text, when the command made it, is
-    walked as the shell code it is (a file on disk stays unread, as ``source FILE`` does)."""
+    walked as the shell code it is (a file on disk stays unread, as ``source FILE`` does);
+    one that came from the network (``BASH_ENV=<(curl URL)``) is remote code that runs, as
+    ``source <(curl URL)`` is."""
     from warden.check.shell.run import known_text
 
     known = known_text(sink, value)
-    if known is not None and known.value is not None:
+    if known is None:
+        return
+    if Origin.NETWORK in known.origins:
+        sink.mark("exec.remote-code", f"a shell sources {value} from the network", span)
+    if Origin.DECODED in known.origins:
+        sink.mark("obfuscation.decoded-exec", f"a shell sources decoded text from {value}", span)
+    if known.value is not None:
         walk_variable_code(sink, frame, span, "BASH_ENV", known.value)
 
 

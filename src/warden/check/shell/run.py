@@ -51,6 +51,7 @@ from warden.check.shell.state import (
     inside,
 )
 from warden.check.shell.words import WordInfo
+from warden.check.startup import runs_at_startup
 
 # Enum members bound once: on Python 3.11 a class attribute lookup on an enum runs a Python-level
 # descriptor (~900 instructions, callgrind); every program run used several.
@@ -75,6 +76,7 @@ def _command(
     name_seen = False
     name_obfuscated: set[str] = set()
     eval_arg = expand._eval_arg
+    prev_end, prev_sub = -1, False  # where the last argument ended, in a `<(...)` or not
     for child in node.children:
         kind = child.type
         if kind in _ARG_SKIP:
@@ -98,7 +100,14 @@ def _command(
             words, origins = eval_arg(sink, frame, child, info)
         if origins:
             args_from |= origins
-        argv += words
+        if child.start_byte == prev_end and argv and words and (
+            prev_sub or _starts_with_substitution(child)
+        ):  # `env BASH_ENV=<(curl URL) bash`: one word to bash, two nodes to tree-sitter-bash
+            argv[-1] += words[0]
+            argv += words[1:]
+        else:
+            argv += words
+        prev_end, prev_sub = child.end_byte, _ends_with_substitution(child)
     after: Sequence[tree_sitter.Node] = _NO_NODES
     stdout_taken = False
     stdin = shell_stdin(frame, stdin)
@@ -135,11 +144,27 @@ def _command(
         frame.vars = saved
     if stdout_taken:
         if stdout_file is not None and remembers(out):  # `echo CODE > s.sh`, `curl > s.sh`
-            _remember_written(sink, stdout_file[0], out, append=stdout_file[1])
+            remember_written(sink, frame, stdout_file[0], out, span, append=stdout_file[1])
         out = _NONE
     for tail in after:
         out = walker._walk(sink, frame, tail, out)
     return out
+
+
+def _starts_with_substitution(node: tree_sitter.Node) -> bool:
+    """``<(...)`` or ``>(...)``, alone or first in a concatenation: tree-sitter-bash ends the
+    word before it (``X=<(cmd)`` is two arguments to it, one word to bash)."""
+    if node.type == "concatenation" and node.named_child_count:
+        node = node.named_children[0]
+    return node.type == "process_substitution"
+
+
+def _ends_with_substitution(node: tree_sitter.Node) -> bool:
+    """``<(...)`` or ``>(...)``, alone or last in a concatenation: a word glued after it
+    (``<(a)<(b)``) is a new argument to tree-sitter-bash and the same word to bash."""
+    if node.type == "concatenation" and node.named_child_count:
+        node = node.named_children[-1]
+    return node.type == "process_substitution"
 
 
 _BINDERS: frozenset[str] = frozenset({"read", "mapfile", "readarray", "printf", "set", "shift"})
@@ -352,7 +377,7 @@ def _apply_effects(
             reads = True
     if name == "tee" and stdin.value is not None:  # `tee s.sh <<< CODE`: s.sh holds CODE
         for ref in eff.files:
-            _remember_written(sink, ref.raw, stdin, append=ref.op is FileOp.APPEND)
+            remember_written(sink, frame, ref.raw, stdin, span, append=ref.op is FileOp.APPEND)
     for net in eff.net:
         _net(sink, net, name, span, stdin)
     if any(net.direction is NetDirection.FETCH for net in eff.net):
@@ -360,7 +385,7 @@ def _apply_effects(
         # runs remote code, as `curl URL | sh` does)
         for ref in eff.files:
             if ref.op is FileOp.WRITE:
-                _remember_written(sink, ref.raw, _FETCHED, append=False)
+                remember_written(sink, frame, ref.raw, _FETCHED, span, append=False)
     for mname, detail in eff.markers:
         sink.mark(mname, detail, span)
         if mname == "fs.link" and " -> " in detail:
@@ -498,7 +523,7 @@ def _known_scripts(
 def known_text(sink: _Sink, raw: str) -> _Out | None:
     """What the command already put in the file ``raw`` names, when the analysis knows it: a
     process substitution's output (``<(echo CODE)``) or a file it wrote (``echo CODE > s.sh``,
-    :func:`_remember_written`); else None."""
+    :func:`remember_written`); else None."""
     if sink.fd_outs is not None and raw in sink.fd_outs:
         return sink.fd_outs[raw]
     if sink.written is not None:
@@ -530,22 +555,41 @@ _FETCHED = _Out(frozenset({_NETWORK}))
 
 
 def remembers(out: _Out) -> bool:
-    """Whether a file written with ``out`` is worth remembering (:func:`_remember_written`):
+    """Whether a file written with ``out`` is worth remembering (:func:`remember_written`):
     its text is known, or it came from the network (running it runs remote code)."""
     return out.value is not None or _NETWORK in out.origins
 
 
-def _remember_written(sink: _Sink, raw: str, out: _Out, *, append: bool) -> None:
+def remember_written(
+    sink: _Sink, frame: _Frame, raw: str, out: _Out, span: Span, *, append: bool
+) -> None:  # fmt: skip
     """A file the command wrote with a text the analysis knows (``echo CODE > s.sh``, ``tee
     s.sh <<< CODE``) or that came from the network (``curl URL > s.sh``), for a later run of
-    it as a script (:func:`_sourced`, :func:`_run`, :func:`_known_scripts`)."""
+    it as a script (:func:`_sourced`, :func:`_run`, :func:`_known_scripts`). A shell start-up
+    file runs what it holds by itself later: that text is walked now (:func:`_startup_code`)."""
     path = normalize(raw, sink.paths)
     if sink.written is None:
         sink.written = {}
     before = sink.written.get(path) if append else None
+    if runs_at_startup(path):
+        _startup_code(sink, frame, raw, out, span)
     if before is not None and before.value is not None and out.value is not None:
         out = _Out(before.origins | out.origins, before.value + out.value)
     sink.written[path] = out
+
+
+def _startup_code(sink: _Sink, frame: _Frame, raw: str, out: _Out, span: Span) -> None:
+    """``echo 'curl URL | sh' >> ~/.bashrc``: the text a shell start-up file is given runs in
+    every new shell; it is walked as shell code, in a shell of its own (none of this command's
+    variables or functions), and what it does is found as this command's. A download written
+    there (``curl -o ~/.bashrc URL``) is remote code that will run."""
+    if _NETWORK in out.origins:
+        sink.mark("exec.remote-code", f"start-up file {raw} is given text from the network", span)
+    if out.value is None or not out.value.strip():
+        return
+    child = _Frame(src=b"", text="", depth=frame.depth, via=(*frame.via, f"start-up file {raw}"),
+                   span=span, remote=frame.remote)  # fmt: skip
+    walker._walk_code(sink, child, out.value, _NONE)
 
 
 def _run_written(

@@ -112,6 +112,8 @@ def inside(directories: tuple[str, ...]) -> tuple[str, ...]:
 
 
 _NONE = _Out()
+#: Origins that make a file's unknown text worth remembering: run, it is remote or hidden code.
+_RUNNABLE_ORIGINS = frozenset({Origin.NETWORK, Origin.DECODED})
 
 
 class _Sink(msgspec.Struct):
@@ -142,8 +144,10 @@ class _Sink(msgspec.Struct):
     def fd_path(self, out: _Out) -> str:
         """The path a process substitution ``<(...)`` is given (``/dev/fd/63``, then 62, ...),
         remembering what its commands print when that is known, for a program that reads file
-        names from it (``tar -T <(find ~/.ssh)``, ``xargs -a <(echo ~/.npmrc) cat``)."""
-        if out.value is None and not out.listing:
+        names from it (``tar -T <(find ~/.ssh)``, ``xargs -a <(echo ~/.npmrc) cat``), or
+        where it came from when that is the network or a decoder (``BASH_ENV=<(curl URL)``
+        sources remote code)."""
+        if out.value is None and not out.listing and not (out.origins & _RUNNABLE_ORIGINS):
             return "/dev/fd/63"
         if self.fd_outs is None:
             self.fd_outs = {}

@@ -140,7 +140,10 @@ def _run_segments(sink: _Sink, frame: _Frame, text: str, segments: list[_Segment
             out = _run_words(sink, frame, tuple(argv), out, fixed or (start, end))
             if taken:
                 if stdout_file is not None and run.remembers(out):  # `echo CODE > f`, `curl > f`
-                    run._remember_written(sink, stdout_file[0], out, append=stdout_file[1])
+                    # (the statement's span, redirections included, as the parser's node)
+                    whole = fixed or (start, max(end, *(r[3][1] for r in redirects)))
+                    run.remember_written(sink, frame, stdout_file[0], out, whole,
+                                         append=stdout_file[1])
                 out = _NONE
             continue
         if globs:
@@ -678,7 +681,8 @@ def _redirected(sink: _Sink, frame: _Frame, node: tree_sitter.Node, stdin: _Out)
             out = _walk(sink, frame, body, new_stdin)
     if stdout_taken:
         if stdout_file is not None and run.remembers(out):  # `echo CODE > s.sh`, `curl > s.sh`
-            run._remember_written(sink, stdout_file[0], out, append=stdout_file[1])
+            run.remember_written(sink, frame, stdout_file[0], out, _span(frame, node),
+                                 append=stdout_file[1])
         out = _NONE
     for tail in after:  # `cat <<EOF | sh`: tree-sitter nests the rest of the pipeline here
         out = _walk(sink, frame, tail, out)

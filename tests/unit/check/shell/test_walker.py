@@ -342,3 +342,17 @@ def test_sql_that_makes_the_server_run_or_touch_files() -> None:
     assert not any(
         f.path.endswith("public") for f in facts("psql -c \"SET search_path TO 'public'\"").files
     )
+
+
+@pytest.mark.parametrize(
+    ("command", "argv"),
+    [  # bash reads each of these as one word; tree-sitter-bash ends a word at `<(` or `)`
+        ("env BASH_ENV=<(true) bash", ("env", "BASH_ENV=/dev/fd/63", "bash")),
+        ("echo X<(true)Y", ("echo", "X/dev/fd/63Y")),
+        ("echo <(true)Z", ("echo", "/dev/fd/63Z")),
+        ("diff <(true) <(true)", ("diff", "/dev/fd/63", "/dev/fd/63")),
+    ],
+)
+def test_a_process_substitution_glued_to_a_word_is_part_of_it(command: str,
+                                                              argv: tuple[str, ...]) -> None:
+    assert next(e.argv for e in facts(command).execs if e.name == argv[0]) == argv
