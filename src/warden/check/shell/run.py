@@ -36,6 +36,7 @@ from warden.check.shell.makefile import MAKES, makefile_code
 from warden.check.shell.netloc import parse_target
 from warden.check.shell.sem_archive import SQL_STDIN_ARGV
 from warden.check.shell.sem_core import STDIN_NAMES
+from warden.check.shell.sem_pkg import ENV_INDEX_TOOLS, with_env_indexes
 from warden.check.shell.semantics import LISTS_NAMES, PASSES_LINES
 from warden.check.shell.state import (
     _INTERPRETERS,
@@ -107,7 +108,10 @@ def _command(
             argv += words[1:]
         else:
             argv += words
-        prev_end, prev_sub = child.end_byte, _ends_with_substitution(child)
+        prev_end = child.end_byte
+        prev_sub = kind == "process_substitution" or (
+            kind == "concatenation" and _ends_with_substitution(child)
+        )
     after: Sequence[tree_sitter.Node] = _NO_NODES
     stdout_taken = False
     stdin = shell_stdin(frame, stdin)
@@ -263,6 +267,8 @@ def _run(
     except Exception as exc:  # a bug in a handler must not become an allow
         sink.mark("analysis.internal-error", f"{name}: {type(exc).__name__}: {exc}", span)
         eff = Effects()
+    if frame.vars and name in ENV_INDEX_TOOLS:  # `PIP_INDEX_URL=URL pip install x`
+        eff = with_env_indexes(eff, name, frame.vars)
     privileged = privileged or eff.privileged or frame.privileged
     background = background or frame.background
     sink.execs.append(

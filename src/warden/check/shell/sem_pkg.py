@@ -8,11 +8,13 @@ requirement files are READs.
 
 from __future__ import annotations
 
+import msgspec
+
 from warden.check.facts import FileOp, NetDirection
-from warden.check.shell.effects import Effects
+from warden.check.shell.effects import Effects, NetRef
 from warden.check.shell.sem_core import Acc, Argv, Grammar, Handler, is_url, parse
 
-__all__ = ["HANDLERS", "package_manager"]
+__all__ = ["ENV_INDEX_TOOLS", "HANDLERS", "env_indexes", "package_manager", "with_env_indexes"]
 
 _REGISTRY = {
     "pip": "pypi.org",
@@ -172,6 +174,111 @@ def _js_settings(acc: Acc, words: list[str]) -> None:
             if key.lstrip("-") == "script-shell":
                 acc.code(value)
                 acc.mark("pkg.script-shell", value)
+            elif key.lower().endswith(("registry", "npmregistryserver")):
+                _index_config(acc, value)  # `registry`, `@scope:registry`, yarn's server
+
+
+def _index_config(acc: Acc, url: str) -> None:
+    """A setting that makes the tool install from ``url`` from now on (``npm config set
+    registry URL``, ``pip config set global.index-url URL``, ``go env -w GOPROXY=URL``): the
+    user's next installs run code from there. Marked ``pkg.index-config`` with the fetch it
+    configures, judged as if made now (the host against the allowlist)."""
+    if is_url(url):
+        acc.link(NetDirection.FETCH, url)
+        acc.mark("pkg.index-config", url)
+
+
+def _settings(acc: Acc, name: str, words: list[str]) -> None:
+    """Index settings of pip (``pip config set global.index-url URL``), go (``go env -w
+    GOPROXY=URL``) and poetry (``poetry source add NAME URL``, ``poetry config
+    repositories.NAME URL``): see :func:`_index_config`."""
+    if name in ("pip", "pip3") and words[:2] == ["config", "set"] and len(words) > 3 and (
+        words[2].rpartition(".")[2] in ("index-url", "extra-index-url", "find-links")
+    ):
+        for url in words[3].split():
+            _index_config(acc, url)
+    elif name == "go" and words[:1] == ["env"]:
+        for word in words[1:]:
+            key, _, value = word.partition("=")
+            if key == "GOPROXY":
+                for url in _go_proxies(value):
+                    _index_config(acc, url)
+    elif name == "poetry" and words[:2] == ["source", "add"] and len(words) > 3:
+        _index_config(acc, words[3])
+    elif name == "poetry" and words[:1] == ["config"] and words[1:2] != [] and (
+        words[1].startswith("repositories.") and len(words) > 2
+    ):
+        _index_config(acc, words[2])
+
+
+def _go_proxies(value: str) -> list[str]:
+    """The proxy URLs of a ``GOPROXY`` list (``URL,URL|direct``), without ``direct``/``off``."""
+    return [u for u in value.replace("|", ",").split(",") if is_url(u)]
+
+
+#: Environment variables a package manager takes its index from, as from its ``--index-url``
+#: or ``--registry`` option (``PIP_INDEX_URL=URL pip install x``). npm's ``npm_config_*`` are
+#: read in any case, and ``npm_config_@scope:registry`` too.
+_ENV_INDEXES: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("pip", "pip3", "pipx"),
+                    ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS")),
+    **dict.fromkeys(("uv", "uvx"), ("UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_DEFAULT_INDEX",
+                                     "UV_INDEX", "UV_FIND_LINKS")),
+    "pdm": ("PDM_PYPI_URL",),
+    "go": ("GOPROXY",),
+    **dict.fromkeys(("npm", "npx", "pnpm"), ()),
+    "yarn": ("YARN_REGISTRY", "YARN_NPM_REGISTRY_SERVER"),
+    **dict.fromkeys(("bun", "bunx"), ("BUN_CONFIG_REGISTRY",)),
+}  # fmt: skip
+_NPM_FAMILY = frozenset({"npm", "npx", "pnpm", "yarn", "bun", "bunx"})
+#: Per-registry variables, by name prefix and suffix (``CARGO_REGISTRIES_<NAME>_INDEX``).
+_ENV_INDEX_FAMILIES: dict[str, tuple[str, str]] = {
+    "cargo": ("CARGO_REGISTRIES_", "_INDEX"),
+    "poetry": ("POETRY_REPOSITORIES_", "_URL"),
+    "bundle": ("BUNDLE_MIRROR__", ""),
+}
+#: The tools :func:`with_env_indexes` looks at.
+ENV_INDEX_TOOLS = frozenset(_ENV_INDEXES) | frozenset(_ENV_INDEX_FAMILIES)
+
+
+def env_indexes(name: str, variables: dict[str, str]) -> list[str]:
+    """The index URLs the package manager ``name`` takes from ``variables``, its environment."""
+    urls: list[str] = []
+    for key in _ENV_INDEXES.get(name, ()):
+        value = variables.get(key, "")
+        urls += _go_proxies(value) if key == "GOPROXY" else _urls_in(value)
+    family = _ENV_INDEX_FAMILIES.get(name)
+    npm = name in _NPM_FAMILY
+    if family is not None or npm:
+        for key, value in variables.items():
+            low = key.lower()
+            if (npm and low.startswith("npm_config_") and low.endswith("registry")) or (
+                family is not None and key.startswith(family[0]) and key.endswith(family[1])
+            ):
+                urls += _urls_in(value)
+    return urls
+
+
+def _urls_in(value: str) -> list[str]:
+    """The URLs of a variable holding one or a list of them (blank-separated; uv's
+    ``NAME=URL`` entries)."""
+    return [w.partition("=")[2] if "=" in w.split("://")[0] else w
+            for w in value.replace(",", " ").split() if is_url(w)]  # fmt: skip
+
+
+def with_env_indexes(eff: Effects, name: str, variables: dict[str, str]) -> Effects:
+    """``eff`` of an install by ``name`` plus the indexes its environment names (as
+    :func:`_pkg` records ``--index-url``: a fetch from each and ``pkg.custom-index``)."""
+    if not any(marker == "pkg.install" for marker, _ in eff.markers):
+        return eff
+    urls = env_indexes(name, variables)
+    if not urls:
+        return eff
+    return msgspec.structs.replace(
+        eff,
+        net=(*eff.net, *(NetRef(NetDirection.FETCH, url) for url in urls)),
+        markers=(*eff.markers, *(("pkg.custom-index", url) for url in urls)),
+    )
 
 
 def _go_exec(acc: Acc, args: Argv) -> None:
@@ -223,6 +330,7 @@ def _pkg(name: str, args: Argv) -> Effects:
         if (name == "pipx" and words[:1] == ["run"]) or words[:1] in (["exec"], ["x"], ["dlx"]):
             packages = packages[:1]
     if not installing:
+        _settings(acc, name, words)
         verb = words[0] if words else ""
         if verb in ("publish", "upload", "push") and name in _PUBLISHERS:
             acc.link(NetDirection.UPLOAD, _REGISTRY[name])

@@ -151,6 +151,9 @@ Markers
     obfuscation.encoded-command  base64 text             pwsh -EncodedCommand
     pkg.custom-index             URL                     install from a non-default index/registry
     pkg.exec-wrapper             ``-exec``/``-toolexec`` go run/test -exec CMD, go build -toolexec
+    pkg.index-config             URL                     the tool's index set for later installs
+                                                         (npm config set registry, pip config
+                                                         set global.index-url, go env -w GOPROXY)
     pkg.install                  package spec or ""      package install (``""``: from manifest)
     pkg.remote-source            URL                     a package fetched from a URL or a VCS
                                                          repository (``git+https://...``,
