@@ -31,8 +31,8 @@ from warden.check.facts import (
     fold_hidden,
 )
 from warden.check.paths import PathContext, is_within, normalize, resolve
+from warden.check.planted import runs_at_startup, settings_tool
 from warden.check.shell.netloc import parse_target
-from warden.check.startup import runs_at_startup
 
 if TYPE_CHECKING:
     from warden.check.secrets import SecretScan
@@ -121,7 +121,7 @@ def analyze(action: Action, paths: PathContext) -> Facts:
     files: list[FileAccess] = []
     net: list[NetAccess] = []
     texts: list[tuple[str, str]] = []
-    startup: list[tuple[FileAccess, str]] = []  # (a file written, the text it is given)
+    planted: list[tuple[FileAccess, str]] = []  # (a file written, the text it is given)
     if kind is ActionKind.FILE_READ and action.path is not None:
         pattern = action.pattern or ""
         listing = action.tool in ("Glob", "LS", "list_directory", "glob")
@@ -136,12 +136,12 @@ def analyze(action: Action, paths: PathContext) -> Facts:
     elif kind is ActionKind.FILE_WRITE and action.path is not None:
         files.append(_access(FileOp.WRITE, action.path, action.tool, paths))
         texts.append(("content", action.content or ""))
-        startup.append((files[-1], action.content or ""))
+        planted.append((files[-1], action.content or ""))
     elif kind is ActionKind.FILE_EDIT:
         if action.path is not None and not action.changes:
             files.append(_access(FileOp.WRITE, action.path, action.tool, paths))
             texts.append(("content", action.content or ""))
-            startup.append((files[-1], action.content or ""))
+            planted.append((files[-1], action.content or ""))
         for change in action.changes:
             if change.op is ChangeOp.DELETE:
                 files.append(_access(FileOp.DELETE, change.path, action.tool, paths))
@@ -154,7 +154,7 @@ def analyze(action: Action, paths: PathContext) -> Facts:
                 files.append(_access(FileOp.WRITE, change.path, action.tool, paths))
             if change.new_text:
                 texts.append(("content", change.new_text))
-                startup.append((files[-1], change.new_text))
+                planted.append((files[-1], change.new_text))
     elif kind is ActionKind.HTTP and action.url is not None:
         method = (action.method or ("POST" if action.body else "GET")).upper()
         direction = NetDirection.UPLOAD if method in _UPLOAD_METHODS else NetDirection.FETCH
@@ -177,29 +177,27 @@ def analyze(action: Action, paths: PathContext) -> Facts:
         return _with_text(Facts(files=tuple(files), net=tuple(net)), tuple(texts), spans,
                           action)  # fmt: skip
     base = Facts(files=tuple(files), net=tuple(net))
-    for written, text in startup:
-        if text.strip() and runs_at_startup(written.path):
-            base = _with_startup_code(base, action, written, text, paths)
+    for written, text in planted:
+        if text.strip() and (runs_at_startup(written.path) or settings_tool(written.path)):
+            base = _with_planted(base, action, written, text, paths)
     return _with_text(base, tuple(texts))
 
 
-def _with_startup_code(
+def _with_planted(
     facts: Facts, action: Action, written: FileAccess, text: str, paths: PathContext
 ) -> Facts:  # fmt: skip
-    """``facts`` and those of ``text`` walked as shell code: the text a tool writes to a shell
-    start-up file (:mod:`warden.check.startup`) runs in every new shell, so what it does is
-    found as the action's own, as for ``echo CODE >> ~/.bashrc``. Its facts point at the path
-    written (the action's evidence field) and run ``via`` the start-up file."""
-    analyze_command: Callable[[str, PathContext], Facts] = (
+    """``facts`` and what ``text``, written by a file tool to a shell start-up file or a
+    package manager's settings file (:mod:`warden.check.planted`), will make happen, as for
+    ``echo TEXT > FILE``: those facts point at the path written (the action's evidence field)."""
+    analyze_written: Callable[[str, str, PathContext], Facts] = (
         _walker or _load_walker()
-    ).analyze_command
-    found = analyze_command(text, paths)
+    ).analyze_written
+    found = analyze_written(written.raw, text, paths)
     replace = msgspec.structs.replace
     span = (0, len(primary_text(action)))
     field = primary_field(action)
-    via = (f"start-up file {written.raw}",)
     return Facts(
-        execs=(*facts.execs, *(replace(e, span=span, via=via + e.via) for e in found.execs)),
+        execs=(*facts.execs, *(replace(e, span=span) for e in found.execs)),
         files=(*facts.files, *(replace(f, span=span) for f in found.files)),
         net=(*facts.net, *(replace(n, span=span) for n in found.net)),
         env_read=(*facts.env_read, *found.env_read),

@@ -83,6 +83,7 @@ PERL = Lang(
         "readpipe": _SHELL,
         "eval": _EVAL,
         "fork": Rule("fork", a=99),
+        "IO.File.new": Rule("perl_iofile"),
         "IO.Socket.INET.new": Rule("perl_socket"),
         "IO.Socket.IP.new": Rule("perl_socket"),
         "IO.Socket.SSL.new": Rule("perl_socket"),

@@ -51,6 +51,10 @@ def analyze_scanned(sink: Sink, language: str, code: str, *, depth: int, recurse
     _Scanner(sink, lang, code, tokenize(code, language), depth, recurse).run()
 
 
+
+#: fopen's modes as open's (IO::File->new's second argument may be either).
+_FOPEN_MODES = {"r": "<", "w": ">", "a": ">>", "r+": "+<", "w+": "+>", "a+": "+>>"}
+
 class _Scanner(ScanBase):
     """The driver loop, the ``do_*`` actions named by rules, and idioms that are not calls."""
 
@@ -237,6 +241,24 @@ class _Scanner(ScanBase):
             return
         ops = {"<": [FileOp.READ], "": [FileOp.READ], ">": [FileOp.WRITE], ">>": [FileOp.APPEND]}
         for op in ops.get(mode_text, [FileOp.READ, FileOp.WRITE]):
+            self.sink.path(op, target, name)
+
+    def do_perl_iofile(self, rule: Rule, name: str, args: Args) -> None:
+        """``IO::File->new(PATH)`` (open's two-argument form: ``"<p"``, ``">p"``, ``"cmd |"``)
+        and ``IO::File->new(PATH, MODE)``, MODE as open's (``"<"``, ``">>"``) or fopen's
+        (``"r"``, ``"w"``, ``"a"``); a numeric mode (``O_WRONLY|O_CREAT``) may do either."""
+        if len(args) < 2:
+            if args:
+                self.perl_open([[], args[0]], name)
+            return
+        target = self.value(args[0])
+        if target is None:
+            self.sink.marker("inline.dynamic-path", f"open {name}")
+            return
+        mode = (self.value(args[1]) or "").strip()
+        mode = _FOPEN_MODES.get(mode, mode)
+        ops = {"<": [FileOp.READ], ">": [FileOp.WRITE], ">>": [FileOp.APPEND]}
+        for op in ops.get(mode, [FileOp.READ, FileOp.WRITE]):
             self.sink.path(op, target, name)
 
     def do_shell(self, rule: Rule, name: str, args: Args) -> None:

@@ -30,6 +30,7 @@ from warden.check.facts import (
     fold_hidden,
 )
 from warden.check.paths import PathContext, is_within, normalize, resolve
+from warden.check.planted import runs_at_startup, settings_tool
 from warden.check.shell import expand, loops, values, walker
 from warden.check.shell.effects import Effects, FileRef, NetRef
 from warden.check.shell.makefile import MAKES, makefile_code
@@ -37,6 +38,7 @@ from warden.check.shell.netloc import parse_target
 from warden.check.shell.sem_archive import SQL_STDIN_ARGV
 from warden.check.shell.sem_core import STDIN_NAMES
 from warden.check.shell.sem_pkg import ENV_INDEX_TOOLS, with_env_indexes
+from warden.check.shell.sem_settings import settings_effects
 from warden.check.shell.semantics import LISTS_NAMES, PASSES_LINES
 from warden.check.shell.state import (
     _INTERPRETERS,
@@ -52,7 +54,6 @@ from warden.check.shell.state import (
     inside,
 )
 from warden.check.shell.words import WordInfo
-from warden.check.startup import runs_at_startup
 
 # Enum members bound once: on Python 3.11 a class attribute lookup on an enum runs a Python-level
 # descriptor (~900 instructions, callgrind); every program run used several.
@@ -461,10 +462,14 @@ def _run_inner(
     finally:
         frame.vars = saved
     for lang, code in eff.inline_code:
-        _inline(sink, frame, lang, code, name, span, privileged, via)
+        if _inline(sink, frame, lang, code, name, span, privileged, via):
+            inner |= _FROM_NETWORK
     if eff.stdin_is_code:
         _stdin_code(sink, frame, name, stdin, span, privileged, via)
     return inner
+
+
+_FROM_NETWORK = frozenset({_NETWORK})
 
 
 #: The origins of a nested command's output that its wrapper's output carries on.
@@ -578,9 +583,11 @@ def remember_written(
         sink.written = {}
     before = sink.written.get(path) if append else None
     if runs_at_startup(path):
-        _startup_code(sink, frame, raw, out, span)
+        _startup_code(sink, frame, raw, out, span)  # (the text before was walked when written)
     if before is not None and before.value is not None and out.value is not None:
         out = _Out(before.origins | out.origins, before.value + out.value)
+    if out.value is not None and (tool := settings_tool(path)):
+        _settings_file(sink, frame, tool, raw, out.value, span)  # (a TOML table needs its head)
     sink.written[path] = out
 
 
@@ -596,6 +603,20 @@ def _startup_code(sink: _Sink, frame: _Frame, raw: str, out: _Out, span: Span) -
     child = _Frame(src=b"", text="", depth=frame.depth, via=(*frame.via, f"start-up file {raw}"),
                    span=span, remote=frame.remote)  # fmt: skip
     walker._walk_code(sink, child, out.value, _NONE)
+
+
+def _settings_file(
+    sink: _Sink, frame: _Frame, tool: str, raw: str, text: str, span: Span
+) -> None:  # fmt: skip
+    """``echo registry=URL > .npmrc``: what ``tool`` will do by the settings written to its
+    file (:mod:`~warden.check.shell.sem_settings`), found as this command's, ``via`` the file:
+    an index it will install from, a program it will run."""
+    eff = settings_effects(tool, text)
+    if eff.net or eff.markers or eff.shell_code or eff.nested or eff.files:
+        via = (*frame.via, f"settings file {raw}")
+        child = _Frame(src=b"", text="", depth=frame.depth, via=via, span=span,
+                       remote=frame.remote)  # fmt: skip
+        _apply_effects(sink, child, tool, (tool,), eff, _NONE, span, False, False, ())
 
 
 def _run_written(
@@ -724,15 +745,18 @@ def _xargs_words(head: list[str]) -> tuple[str, ...]:
 def _inline(
     sink: _Sink, frame: _Frame, lang: str, code: str, name: str, span: Span,
     privileged: bool, via: tuple[str, ...],
-) -> None:  # fmt: skip
+) -> bool:  # fmt: skip
+    """Walk what inline code does; True when it fetches from the network, whose text it may
+    print (``python3 -c 'print(urlopen(URL).read())' | sh`` runs remote code, as ``curl URL |
+    sh`` does)."""
     if frame.depth >= MAX_DEPTH:
         sink.mark("analysis.incomplete", "code nested too deeply", span)
-        return
+        return False
     try:
         inner = sink.inline(lang, code)
     except Exception as exc:  # fail closed on analyser bugs
         sink.mark("analysis.internal-error", f"{lang}: {type(exc).__name__}: {exc}", span)
-        return
+        return False
     if ("analysis.incomplete", "unknown language") in inner.markers:
         inner = _literal_scan(lang, code)
     bomb = _MEMORY_BOMB.search(code[:MAX_COMMAND_CHARS])
@@ -743,6 +767,7 @@ def _inline(
         span=span, privileged=privileged, vars=frame.vars, remote=frame.remote,
     )  # fmt: skip
     _apply_effects(sink, child, name, (name,), inner, _NONE, span, privileged, False, ())
+    return any(net.direction is NetDirection.FETCH for net in inner.net)
 
 
 #: Repetition or allocation sized at a billion or more, in any of the analysed languages:
@@ -763,14 +788,31 @@ def _literal_scan(lang: str, code: str) -> Effects:
 
     files: list[FileRef] = []
     nets: list[NetRef] = []
-    for m in _QUOTED_LITERAL.finditer(code[:MAX_COMMAND_CHARS]):
+    code = code[:MAX_COMMAND_CHARS]
+    for m in _QUOTED_LITERAL.finditer(code):
         text = m.group(1) or m.group(2) or ""
         if "://" in text and " " not in text:
             nets.append(NetRef(NetDirection.FETCH, text))
         elif text.startswith(("/", "~/", "$HOME/", "../")) and " " not in text:
             files.append(FileRef(FileOp.READ, text))
-    return Effects(files=tuple(files), net=tuple(nets),
+    shell = [m.group(1) or m.group(2) for m in _SHELL_CALL.finditer(code)]
+    if lang == "tcl":  # `exec PROGRAM ARG...` up to the command's end; braces quote as '...'
+        shell += [m.group(1).replace("{", "'").replace("}", "'") for m in _TCL_EXEC.finditer(code)]
+        shell += [m.group(1) for m in _TCL_OPEN_PIPE.finditer(code)]
+    return Effects(files=tuple(files), net=tuple(nets), shell_code=tuple(shell),
                    markers=(("inline.unanalysed", lang),))  # fmt: skip
+
+
+#: A call that runs a command line, in the languages :func:`_literal_scan` reads: R's
+#: ``system("...")``/``system2("prog", ...)``/``shell(...)``/``pipe(...)``, PowerShell's
+#: ``Invoke-Expression "..."``/``iex(...)``. The literal is walked as shell code.
+_SHELL_CALL = re.compile(
+    r"\b(?:system2?|shell|pipe|Invoke-Expression|iex)\s*\(?\s*(?:command\s*=\s*)?"
+    r"(?:'([^'\n]{1,4096})'|\"([^\"\n]{1,4096})\")"
+)
+#: Tcl's ``exec`` (at a command's start: a line, ``;``, ``[`` or ``{``) and ``open "|CMD"``.
+_TCL_EXEC = re.compile(r"(?:^|[;\[{])[ \t]*exec[ \t]+([^\]\n;]{1,4096})", re.MULTILINE)
+_TCL_OPEN_PIPE = re.compile(r"\bopen[ \t]+[\"{]\|([^\"}\n]{1,4096})")
 
 
 def _stdin_code(

@@ -154,6 +154,9 @@ def _cpio(name: str, args: Argv) -> Effects:
             acc.read(archive)
         if not parsed.has("-t", "--list"):
             acc.file(FileOp.WRITE, directory or ".", recursive=True)
+            if not parsed.has("--no-absolute-filenames"):
+                # GNU cpio keeps a member's leading / unless told not to: it may land anywhere
+                acc.file(FileOp.WRITE, "/", recursive=True)
     acc.read(*parsed.values("-E", "--pattern-file"))
     for command in parsed.values("--rsh-command"):
         acc.code(command)
@@ -231,6 +234,8 @@ def _pax(name: str, args: Argv) -> Effects:
             acc.read(archive)
         if reading:
             acc.file(FileOp.WRITE, ".", recursive=True)
+            if not parsed.values("-s"):  # (no -s ',^/,,' rewriting names: a leading / stays)
+                acc.file(FileOp.WRITE, "/", recursive=True)
         return acc.build()
     acc.files_of(FileOp.READ, sources, recursive=True)
     acc.names_on_stdin = not sources

@@ -103,17 +103,17 @@ _NAMES = {
         "nocache", "nsenter", "numactl", "parallel", "pkexec", "prlimit", "proxychains",
         "proxychains4", "script", "setarch", "setpriv", "stdbuf", "strace", "su", "sudo",
         "sudoedit", "taskset", "time", "timeout", "torsocks", "toybox", "unbuffer", "unshare",
-        "watch", "xargs",
+        "valgrind", "watch", "xargs",
     ),
     "sem_detach": (
         "at", "atq", "atrm", "batch", "daemonize", "disown", "nohup", "screen", "setsid",
         "start-stop-daemon", "systemd-run", "tmux",
     ),
     "sem_interp": (
-        ".", "Rscript", "ash", "bash", "bun", "csh", "dash", "deno", "fish", "gmake", "just",
-        "ksh", "lua", "luajit", "make", "mksh", "node", "nodejs", "osascript", "pdksh", "perl",
-        "php", "powershell", "pwsh", "pypy", "python", "rbash", "ruby", "sh", "source", "tcsh",
-        "yash", "zsh",
+        ".", "Rscript", "ash", "bash", "bun", "csh", "dash", "deno", "expect", "fish", "gmake",
+        "jimsh", "just", "ksh", "lua", "luajit", "make", "mksh", "node", "nodejs", "osascript",
+        "pdksh", "perl", "php", "powershell", "pwsh", "pypy", "python", "rbash", "ruby", "sh",
+        "source", "tclsh", "tcsh", "wish", "yash", "zsh",
     ),
 }  # fmt: skip
 

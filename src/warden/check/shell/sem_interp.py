@@ -487,8 +487,26 @@ def _rscript(name: str, args: Argv) -> Effects:
         acc.inline.append(("r", "\n".join(code)))
     else:
         script = next((w for w in args if not w.startswith("-")), None)
-        if script is not None:
+        if script is not None and script != "-":
             acc.file(FileOp.EXEC, script)
+        else:
+            acc.stdin_is_code = True
+    return acc.build()
+
+
+def _tcl(name: str, args: Argv) -> Effects:
+    """``tclsh [SCRIPT [ARG...]]``, ``wish``, ``expect [-c CODE] [SCRIPT]``: a script operand
+    runs; without one the program reads its code on stdin (``tclsh <<< 'exec ...'``)."""
+    acc = Acc()
+    code = [args[k + 1] for k, w in enumerate(args[:-1]) if w == "-c" and name == "expect"]
+    if code:
+        acc.inline.append(("tcl", "\n".join(code)))
+    script = next((w for k, w in enumerate(args) if not w.startswith("-")
+                   and not (k and args[k - 1] == "-c")), None)  # fmt: skip
+    if script is not None and script != "-":
+        acc.file(FileOp.EXEC, script)
+    elif not code:
+        acc.stdin_is_code = True
     return acc.build()
 
 
@@ -523,6 +541,10 @@ HANDLERS: dict[str, Handler] = {
     "pwsh": _pwsh,
     "powershell": _pwsh,
     "Rscript": _rscript,
+    "tclsh": _tcl,
+    "wish": _tcl,
+    "jimsh": _tcl,
+    "expect": _tcl,
     "make": _make,
     "gmake": _make,
     "just": _make,

@@ -14,7 +14,14 @@ from warden.check.facts import FileOp, NetDirection
 from warden.check.shell.effects import Effects, NetRef
 from warden.check.shell.sem_core import Acc, Argv, Grammar, Handler, is_url, parse
 
-__all__ = ["ENV_INDEX_TOOLS", "HANDLERS", "env_indexes", "package_manager", "with_env_indexes"]
+__all__ = [
+    "ENV_INDEX_TOOLS",
+    "HANDLERS",
+    "env_indexes",
+    "index_config",
+    "package_manager",
+    "with_env_indexes",
+]
 
 _REGISTRY = {
     "pip": "pypi.org",
@@ -175,10 +182,10 @@ def _js_settings(acc: Acc, words: list[str]) -> None:
                 acc.code(value)
                 acc.mark("pkg.script-shell", value)
             elif key.lower().endswith(("registry", "npmregistryserver")):
-                _index_config(acc, value)  # `registry`, `@scope:registry`, yarn's server
+                index_config(acc, value)  # `registry`, `@scope:registry`, yarn's server
 
 
-def _index_config(acc: Acc, url: str) -> None:
+def index_config(acc: Acc, url: str) -> None:
     """A setting that makes the tool install from ``url`` from now on (``npm config set
     registry URL``, ``pip config set global.index-url URL``, ``go env -w GOPROXY=URL``): the
     user's next installs run code from there. Marked ``pkg.index-config`` with the fetch it
@@ -191,24 +198,24 @@ def _index_config(acc: Acc, url: str) -> None:
 def _settings(acc: Acc, name: str, words: list[str]) -> None:
     """Index settings of pip (``pip config set global.index-url URL``), go (``go env -w
     GOPROXY=URL``) and poetry (``poetry source add NAME URL``, ``poetry config
-    repositories.NAME URL``): see :func:`_index_config`."""
+    repositories.NAME URL``): see :func:`index_config`."""
     if name in ("pip", "pip3") and words[:2] == ["config", "set"] and len(words) > 3 and (
         words[2].rpartition(".")[2] in ("index-url", "extra-index-url", "find-links")
     ):
         for url in words[3].split():
-            _index_config(acc, url)
+            index_config(acc, url)
     elif name == "go" and words[:1] == ["env"]:
         for word in words[1:]:
             key, _, value = word.partition("=")
             if key == "GOPROXY":
                 for url in _go_proxies(value):
-                    _index_config(acc, url)
+                    index_config(acc, url)
     elif name == "poetry" and words[:2] == ["source", "add"] and len(words) > 3:
-        _index_config(acc, words[3])
+        index_config(acc, words[3])
     elif name == "poetry" and words[:1] == ["config"] and words[1:2] != [] and (
         words[1].startswith("repositories.") and len(words) > 2
     ):
-        _index_config(acc, words[2])
+        index_config(acc, words[2])
 
 
 def _go_proxies(value: str) -> list[str]:

@@ -384,6 +384,18 @@ def _trace_extra(acc: Acc, parsed: Parsed) -> bool:
     return True
 
 
+#: valgrind's options naming a file it writes (always ``--opt=FILE``): its tools' reports.
+_VALGRIND_FILES = (
+    "--log-file", "--xml-file", "--massif-out-file", "--callgrind-out-file",
+    "--cachegrind-out-file", "--dhat-out-file", "--xtree-memory-file", "--xtree-leak-file",
+)  # fmt: skip
+
+
+def _valgrind_extra(acc: Acc, parsed: Parsed) -> bool:
+    acc.write(*parsed.values(*_VALGRIND_FILES))
+    return True
+
+
 def _time_extra(acc: Acc, parsed: Parsed) -> bool:
     acc.write(parsed.value("-o", "--output"))
     return True
@@ -591,6 +603,7 @@ HANDLERS: dict[str, Handler] = {
         "-o -e -p -s -u -a -b -E -I -P -S -X -O --output --attach --user", extra=_trace_extra
     ),
     "ltrace": wrapper("-o -e -p -s -u -l -n -a -A -D -F --output", extra=_trace_extra),
+    "valgrind": wrapper(" ".join(_VALGRIND_FILES), extra=_valgrind_extra),
     "gdb": _gdb,
     "chroot": _chroot,
     "unshare": _unshare,

@@ -39,6 +39,7 @@ _SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "ash", "mksh", "fish", 
 _INTERPRETERS = {
     "python": "python", "python2": "python", "python3": "python", "perl": "perl",
     "node": "node", "nodejs": "node", "ruby": "ruby", "php": "php", "lua": "lua",
+    "Rscript": "r", "tclsh": "tcl", "wish": "tcl", "jimsh": "tcl", "expect": "tcl",
 }  # fmt: skip
 
 _KNOWN_VARS = frozenset({"HOME", "PWD", "IFS", "USER", "LOGNAME", "SHELL", "OLDPWD", "TMPDIR"})

@@ -328,6 +328,19 @@ def _load_semantics() -> ModuleType:
 _SEMANTICS: ModuleType | None = None
 
 
+def analyze_written(raw: str, text: str, paths: PathContext) -> Facts:
+    """The facts of giving the file ``raw`` the text ``text`` (a file tool's write or edit),
+    beyond the write itself: what a shell start-up file or a package manager's settings file
+    will make happen (:mod:`warden.check.planted`), as for ``echo TEXT > FILE``. Spans are
+    ``(0, 0)``: the caller places them."""
+    sink = _Sink(paths=paths, effects_of=(_SEMANTICS or _load_semantics()).effects_of,
+                 inline=_inline_code)  # fmt: skip
+    frame = _Frame(src=b"", text="", span=(0, 0))
+    run.remember_written(sink, frame, raw, _Out(frozenset({Origin.LITERAL}), text), (0, 0),
+                         append=False)  # fmt: skip
+    return sink.facts()
+
+
 def analyze_command(
     command: str,
     paths: PathContext,
