@@ -63,6 +63,8 @@ SETUP_LINES = [
     """echo 'fish_add_path ~/.local/bin' >> ~/.config/fish/config.fish""",
     """echo 'rm -rf /tmp/scratch' >> ~/.bash_logout""",
     """printf '\\nexport JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64\\n' >> ~/.profile""",
+    """echo 'export PIP_INDEX_URL=https://pypi.org/simple' >> ~/.bashrc""",
+    """echo 'export GOPROXY=https://proxy.golang.org,direct' >> ~/.zshrc""",
 ]  # fmt: skip
 
 

@@ -37,7 +37,7 @@ from warden.check.shell.makefile import MAKES, makefile_code
 from warden.check.shell.netloc import parse_target
 from warden.check.shell.sem_archive import SQL_STDIN_ARGV
 from warden.check.shell.sem_core import STDIN_NAMES
-from warden.check.shell.sem_pkg import ENV_INDEX_TOOLS, with_env_indexes
+from warden.check.shell.sem_pkg import ENV_INDEX_TOOLS, env_index_settings, with_env_indexes
 from warden.check.shell.sem_settings import settings_effects
 from warden.check.shell.semantics import LISTS_NAMES, PASSES_LINES
 from warden.check.shell.state import (
@@ -602,7 +602,12 @@ def _startup_code(sink: _Sink, frame: _Frame, raw: str, out: _Out, span: Span) -
         return
     child = _Frame(src=b"", text="", depth=frame.depth, via=(*frame.via, f"start-up file {raw}"),
                    span=span, remote=frame.remote)  # fmt: skip
+    assigned = len(sink.env_set)
     walker._walk_code(sink, child, out.value, _NONE)
+    if len(sink.env_set) > assigned:  # `export PIP_INDEX_URL=URL`: every later install's index
+        for tool, url in env_index_settings(dict(sink.env_set[assigned:])):
+            _net(sink, NetRef(NetDirection.FETCH, url), tool, span, _NONE)
+            sink.mark("pkg.index-config", url, span)
 
 
 def _settings_file(

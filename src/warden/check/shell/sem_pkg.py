@@ -17,6 +17,7 @@ from warden.check.shell.sem_core import Acc, Argv, Grammar, Handler, is_url, par
 __all__ = [
     "ENV_INDEX_TOOLS",
     "HANDLERS",
+    "env_index_settings",
     "env_indexes",
     "index_config",
     "package_manager",
@@ -264,6 +265,20 @@ def env_indexes(name: str, variables: dict[str, str]) -> list[str]:
             ):
                 urls += _urls_in(value)
     return urls
+
+
+#: One tool per family of index variables, for :func:`env_index_settings`.
+_ENV_INDEX_READERS = ("pip", "uv", "pdm", "go", "npm", "yarn", "bun", "cargo", "poetry", "bundle")
+
+
+def env_index_settings(variables: dict[str, str]) -> list[tuple[str, str]]:
+    """``(tool, URL)`` for each index that ``variables``, set for good (``export
+    PIP_INDEX_URL=URL`` in a shell start-up file), gives the package managers."""
+    found: dict[str, str] = {}
+    for tool in _ENV_INDEX_READERS:
+        for url in env_indexes(tool, variables):
+            found.setdefault(url, tool)
+    return [(tool, url) for url, tool in found.items()]
 
 
 def _urls_in(value: str) -> list[str]:

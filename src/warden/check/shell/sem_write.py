@@ -156,16 +156,53 @@ def _mkfifo(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
+#: Devices that never run dry: dd copying one fills whatever it writes to, unless bounded.
+_ENDLESS_DEVICES = frozenset({"/dev/zero", "/dev/urandom", "/dev/random", "/dev/full"})
+#: dd's size suffixes (GNU coreutils), in bytes.
+_DD_UNITS = {"": 1, "c": 1, "w": 2, "b": 512, "kB": 10**3, "K": 2**10, "k": 2**10,
+             "MB": 10**6, "M": 2**20, "GB": 10**9, "G": 2**30, "TB": 10**12, "T": 2**40,
+             "PB": 10**15, "P": 2**50, "EB": 10**18, "E": 2**60}  # fmt: skip
+_DD_SIZE = re.compile(r"(\d+)([A-Za-z]*?)(?:iB)?")
+#: A dd from an endless device writing this much or more fills a disk (``dos.disk-fill``).
+DD_FILL_BYTES = 10 * 2**30
+
+
+def _dd_bytes(value: str) -> int | None:
+    """A dd size (``1M``, ``4KiB``, ``2x1G``), or None when it is not one."""
+    total = 1
+    for part in value.split("x"):
+        m = _DD_SIZE.fullmatch(part)
+        unit = _DD_UNITS.get(m.group(2)) if m is not None else None
+        if m is None or unit is None:
+            return None
+        total *= int(m.group(1)) * unit
+    return total
+
+
 def _dd(name: str, args: Argv) -> Effects:
+    """``dd if=F of=G``: reads F, writes G. Copying an endless device (``/dev/zero``,
+    ``/dev/urandom``) without ``count=``, or ``bs`` x ``count`` of :data:`DD_FILL_BYTES` or
+    more, anywhere but /dev/null, is ``resource.disk-fill``."""
     acc = Acc()
+    settings: dict[str, str] = {}
     for word in args:
         key, eq, value = word.partition("=")
         if not eq:
             continue
+        settings[key] = value
         if key == "if":
             acc.read(value)
         elif key == "of":
             acc.write(value)
+    if settings.get("if") in _ENDLESS_DEVICES and settings.get("of") != "/dev/null":
+        count = settings.get("count")
+        if count is None:
+            acc.mark("resource.disk-fill", "endless")
+        else:
+            block = _dd_bytes(settings.get("bs") or settings.get("obs") or "512")
+            blocks = _dd_bytes(count)
+            if block is not None and blocks is not None and block * blocks >= DD_FILL_BYTES:
+                acc.mark("resource.disk-fill", f"{block * blocks} bytes")
     return acc.build()
 
 

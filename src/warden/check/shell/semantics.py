@@ -170,6 +170,8 @@ Markers
     privilege.sudo               target user or ""       sudo/doas/pkexec/su -c as another user
     privilege.userns-root        ""                      unshare -r (root in a user namespace)
     process.kill                 targets                 kill/pkill/killall
+    resource.disk-fill           ``endless`` or bytes    dd from /dev/zero or /dev/urandom with
+                                                         no count or 10 GiB or more
     process.kill-all             ""                      kill -1, killall5
     process.kill-broad           pattern                 pkill/killall whose pattern also takes
                                                          warden's own processes (python, -f .)

@@ -626,8 +626,30 @@ def _loop_markers(sink: _Sink, frame: _Frame, node: tree_sitter.Node) -> None:
         sink.mark("net.scan-loop", "loop over /dev/tcp connections", span)
     elif _PROBE_LOOP.search(text):
         sink.mark("net.scan-loop", "loop probing computed hosts or ports", span)
-    if _ENDLESS.match(text) and _BACKGROUND.search(text):
-        sink.mark("resource.spawn-loop", "endless loop starting background processes", span)
+    if _ENDLESS.match(text):
+        if _BACKGROUND.search(text):
+            sink.mark("resource.spawn-loop", "endless loop starting background processes", span)
+        elif _fills_disk(text):
+            sink.mark("resource.disk-fill", "endless loop writing files", span)
+
+
+#: Commands an endless loop may repeat as fast as the machine runs and still only write:
+#: nothing in them waits, ends the loop or takes long (a build, a request, `sleep`, `read`).
+_QUICK_WRITERS = frozenset({"echo", "printf", "cat", "cp", "touch", "mkdir", "cd", "dd", "head",
+                            "yes", "fallocate", "truncate", "ln", "tee", "true", ":", "date",
+                            "seq"})  # fmt: skip
+_LOOP_BODY = re.compile(r"\b(?:do|then|else)\s+|[;|&\n]+\s*")
+
+
+def _fills_disk(loop: str) -> bool:
+    """An endless loop whose body only writes files, quickly, and never stops itself
+    (``while :; do echo x >> f; done``, ``while true; do mkdir d; cd d; done``)."""
+    body = loop[loop.find(" do") + 3 :] if " do" in loop else ""
+    if not (">" in body or "mkdir" in body or "touch" in body or "cp " in body):
+        return False
+    names = {part.split(None, 1)[0] for part in _LOOP_BODY.split(body)
+             if part.strip() and part.split(None, 1)[0] not in ("done", "fi", "}")}  # fmt: skip
+    return bool(names) and names <= _QUICK_WRITERS
 
 
 def _pipeline(sink: _Sink, frame: _Frame, node: tree_sitter.Node, stdin: _Out) -> _Out:
