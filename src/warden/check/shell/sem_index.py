@@ -55,8 +55,9 @@ _NAMES = {
         "tar", "uncompress", "unlzma", "unpigz", "unxz", "unzip", "unzstd", "xz", "zip", "zstd",
     ),
     "sem_net": (
-        "curl", "nc", "nc.openbsd", "nc.traditional", "ncat", "netcat", "socat", "telnet", "wget",
-        "wget2",
+        "bore", "chisel", "cloudflared", "croc", "curl", "frpc", "localtunnel", "lt",
+        "magic-wormhole", "nc", "nc.openbsd", "nc.traditional", "ncat", "netcat", "ngrok",
+        "pinggy", "socat", "tailscale", "telnet", "wget", "wget2", "wormhole", "zrok",
     ),
     "sem_probe": (
         "arping", "dig", "drill", "dumpcap", "getent", "host", "http-server", "masscan", "mtr",

@@ -373,7 +373,71 @@ def _telnet(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
+# --- tunnels and file drops -------------------------------------------------------------------
+
+#: Programs that publish a local port on the internet or open a tunnel back in, and the
+#: verbs that do it (``()``: any invocation that is not a help or version query).
+_EXPOSERS: dict[str, tuple[str, ...]] = {
+    "ngrok": ("http", "tcp", "tls", "start", "tunnel"),
+    "cloudflared": ("tunnel",),
+    "bore": ("local",),
+    "lt": (),
+    "localtunnel": (),
+    "frpc": (),
+    "zrok": ("share",),
+    "tailscale": ("funnel", "serve"),
+    "pinggy": (),
+}
+_QUERIES = frozenset({"-h", "--help", "help", "version", "--version", "-v", "login", "logout",
+                      "status", "list", "info", "config", "authtoken", "diagnose"})  # fmt: skip
+
+
+def _expose(name: str, args: Argv) -> Effects:
+    """``ngrok http 8000``, ``cloudflared tunnel --url http://localhost:8000``, ``bore local
+    8000 --to bore.pub``, ``lt --port 8000``, ``chisel client HOST R:...``: a port of this
+    machine reachable from the internet, or a channel back in: ``net.expose``."""
+    acc = Acc()
+    words = [w for w in args if not w.startswith("-")]
+    verbs = _EXPOSERS.get(name, ())
+    if name == "chisel":
+        if words[:1] == ["client"] and any(w.startswith("R:") for w in words[2:]):
+            acc.mark("net.expose", " ".join(args)[:200])
+        elif words[:1] == ["client"]:
+            acc.mark("net.tunnel", " ".join(args)[:200])
+        if words[1:2]:
+            acc.link(NetDirection.CONNECT, words[1])
+    elif _QUERIES.isdisjoint(args[:1]) and (not verbs or (words[:1] and words[0] in verbs)) and (
+        name != "cloudflared"  # `cloudflared tunnel list` and `create` publish nothing
+        or bool({"--url", "run"} & set(args))
+        or any(a.startswith("--url=") for a in args)
+    ):
+        acc.mark("net.expose", f"{name} {' '.join(args)}"[:200])
+    return acc.build()
+
+
+#: File-drop tools and the relay each sends through by default.
+_DROPS = {"croc": "croc.schollz.com", "wormhole": "relay.magic-wormhole.io",
+          "magic-wormhole": "relay.magic-wormhole.io"}  # fmt: skip
+
+
+def _drop(name: str, args: Argv) -> Effects:
+    """``croc send FILE``, ``wormhole send FILE``: the files leave through the tool's relay
+    (``--relay``/``--transit-helper`` names another); ``receive`` fetches."""
+    acc = Acc()
+    words = [w for w in args if not w.startswith("-")]
+    options = ("--relay", "--transit-helper", "--relay-url")
+    relay = next((args[k + 1] for k, w in enumerate(args[:-1]) if w in options), _DROPS[name])
+    if words[:1] == ["send"]:
+        acc.files_of(FileOp.READ, words[1:], recursive=True)
+        acc.link(NetDirection.UPLOAD, relay)
+    elif words[:1] in (["receive"], ["recv"]) or (name == "croc" and words and words[0] != "send"):
+        acc.link(NetDirection.FETCH, relay)
+    return acc.build()
+
+
 HANDLERS: dict[str, Handler] = {
+    **dict.fromkeys((*_EXPOSERS, "chisel"), _expose),
+    **dict.fromkeys(_DROPS, _drop),
     "curl": _curl,
     "wget": _wget,
     "wget2": _wget,

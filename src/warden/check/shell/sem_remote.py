@@ -45,7 +45,8 @@ def _ssh_options(acc: Acc, options: list[str]) -> bool:
         elif lowered in ("identityfile", "userknownhostsfile", "certificatefile", "include"):
             acc.read(value)
         elif lowered in ("localforward", "remoteforward", "dynamicforward"):
-            acc.mark("net.tunnel", f"{key}={value}")
+            acc.mark("net.expose" if lowered == "remoteforward" else "net.tunnel",
+                     f"{key}={value}")  # fmt: skip
         elif lowered == "stricthostkeychecking" and value.lower() in ("no", "off"):
             acc.mark("ssh.no-host-key-check")
     return local
@@ -85,8 +86,8 @@ def _ssh(name: str, args: Argv) -> Effects:
     acc.read(*parsed.values("-i", "-F"))
     acc.write(*parsed.values("-E"))
     for opt in ("-L", "-R", "-D"):
-        for spec in parsed.values(opt):
-            acc.mark("net.tunnel", f"{opt} {spec}")
+        for spec in parsed.values(opt):  # -R: a port of the far side leads back in here
+            acc.mark("net.expose" if opt == "-R" else "net.tunnel", f"{opt} {spec}")
     for jump in parsed.values("-J"):
         for hop in jump.split(","):
             acc.link(NetDirection.CONNECT, hop)
@@ -110,6 +111,16 @@ def _ssh(name: str, args: Argv) -> Effects:
         acc.mark("detach.ssh-background")
     acc.outputs_network = True
     return acc.build()
+
+
+def _autossh(name: str, args: Argv) -> Effects:
+    """``autossh [-M PORT] SSH-ARGS``: ssh, restarted whenever it drops."""
+    rest = list(args)
+    if rest[:1] == ["-M"] and len(rest) > 1:
+        rest = rest[2:]
+    elif rest[:1] and rest[0].startswith("-M"):
+        rest = rest[1:]
+    return _ssh("ssh", tuple(rest))
 
 
 _SCP = Grammar("-c -F -i -J -l -o -P -S -X")
@@ -295,7 +306,7 @@ def _ssh_keygen(name: str, args: Argv) -> Effects:
 
 HANDLERS: dict[str, Handler] = {
     "ssh": _ssh,
-    "autossh": _ssh,
+    "autossh": _autossh,
     "dbclient": _ssh,
     "scp": _scp,
     "rsync": _rsync,

@@ -137,6 +137,10 @@ Markers
     net.dns-long-label           name                    DNS name shaped like tunnelled data
     net.exec-on-connect          program or command      nc -e/-c, ncat --sh-exec, socat EXEC/SYSTEM
     net.insecure-tls             ""                      curl -k, wget --no-check-certificate
+    net.expose                   command or spec         publishes a local port on the internet
+                                                         or tunnels back in (ngrok, cloudflared
+                                                         tunnel, bore, lt, chisel R:, frpc, zrok,
+                                                         tailscale funnel, ssh -R)
     net.listen                   port (or addr:port)     opens a listening socket
     net.ping-pattern             pattern                 ping -p (data in ICMP padding)
     net.public-upload            service                 gh gist create --public
