@@ -93,9 +93,9 @@ _NAMES = {
         "iptables-restore", "journalctl", "kill", "killall", "killall5", "launchctl", "local",
         "logrotate", "mke2fs", "mkfs", "mkswap", "modprobe", "mount", "newusers", "nft", "parted",
         "passwd", "pkill", "poweroff", "readonly", "reboot", "rmmod", "service", "set", "setcap",
-        "setenforce", "sfdisk", "sgdisk", "shutdown", "skill", "systemctl", "trap", "typeset",
-        "ufw", "umount", "unset", "useradd", "userdel", "usermod", "vigr", "vipw", "visudo",
-        "wipefs",
+        "setenforce", "sfdisk", "sgdisk", "shutdown", "skill", "sysctl", "systemctl", "trap",
+        "typeset", "ufw", "umount", "unset", "useradd", "userdel", "usermod", "vigr", "vipw",
+        "visudo", "wipefs",
     ),
     "sem_wrap": (
         "alias", "builtin", "busybox", "caffeinate", "cgexec", "chronic", "chroot", "chrt",

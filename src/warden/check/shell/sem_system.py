@@ -351,6 +351,28 @@ def _logrotate(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
+_SYSCTL_OPTS = Grammar("-p -f --load --pattern")
+
+
+def _sysctl(name: str, args: Argv) -> Effects:
+    """``sysctl [-w] KEY=VALUE`` writes /proc/sys/KEY (dots or slashes as separators);
+    ``sysctl KEY`` reads it; ``sysctl -p [FILE]`` / ``--system`` applies a settings file
+    (read) to settings unknown here (a write of /proc/sys taken whole)."""
+    acc = Acc()
+    parsed = parse(args, _SYSCTL_OPTS)
+    for operand in parsed.operands:
+        key, eq, _ = operand.partition("=")
+        path = "/proc/sys/" + key.strip().replace(".", "/").lstrip("/")
+        if eq:
+            acc.write(path)
+        else:
+            acc.read(path)
+    if parsed.has("-p", "-f", "--load", "--system"):
+        acc.read(*parsed.values("-p", "-f", "--load"))
+        acc.file(FileOp.WRITE, "/proc/sys", recursive=True)
+    return acc.build()
+
+
 _MODULE_OPTS = Grammar("-C -d -S -o --config --dirname --set-version --options")
 
 
@@ -462,6 +484,7 @@ def _power(name: str, args: Argv) -> Effects:
 
 
 HANDLERS: dict[str, Handler] = {
+    "sysctl": _sysctl,
     "kill": _kill,
     "pkill": _pkill,
     "killall": _pkill,
