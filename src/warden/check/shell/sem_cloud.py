@@ -63,8 +63,9 @@ def _aws(name: str, args: Argv) -> Effects:
                 if not source.startswith("s3://"):
                     acc.file(FileOp.DELETE, source, recursive=parsed.has("--recursive"))
     elif len(words) >= 2 and words[0] == "s3" and words[1] in ("rm", "rb"):
+        every = " --recursive" if parsed.has("--recursive") else ""
         for uri in words[2:]:
-            acc.mark("cloud.delete", uri)
+            acc.mark("cloud.delete", f"{words[1]}{every} {uri}")
     elif words:
         acc.link(NetDirection.CONNECT, f"{words[0]}.amazonaws.com")
         if words[0] in ("iam", "sts", "secretsmanager", "ssm", "kms"):
@@ -78,6 +79,8 @@ def _gsutil(name: str, args: Argv) -> Effects:
     acc = Acc()
     words = [w for w in args if not w.startswith("-")]
     if name == "gcloud":
+        if words[:2] in (["projects", "delete"], ["sql", "instances"]) and "delete" in words[1:3]:
+            acc.mark("cloud.delete", " ".join(words[:4]))  # a whole project or database server
         if words[:2] != ["storage", "cp"] and words[:2] != ["storage", "rsync"]:
             if words:
                 acc.link(NetDirection.CONNECT, "googleapis.com")
@@ -93,8 +96,9 @@ def _gsutil(name: str, args: Argv) -> Effects:
             recursive="-r" in args or "-R" in args or words[0] == "rsync",
         )
     elif words and words[0] in ("rm", "rb"):
+        every = " --recursive" if "-r" in args or "-R" in args or "--recursive" in args else ""
         for uri in words[1:]:
-            acc.mark("cloud.delete", uri)
+            acc.mark("cloud.delete", f"{words[0]}{every} {uri}")
     return acc.build()
 
 
@@ -120,7 +124,10 @@ def _az(name: str, args: Argv) -> Effects:
             acc.write(parsed.value("-f", "--file", "-d", "--destination"))
             acc.link(NetDirection.FETCH, target)
         elif verb in ("delete", "delete-batch"):
-            acc.mark("cloud.delete", target)
+            acc.mark("cloud.delete", f"rm {target}")
+    elif words[:2] == ["group", "delete"]:
+        acc.mark("cloud.delete", "group delete " + (parsed.value("-n", "--name") or ""))
+        acc.link(NetDirection.CONNECT, "management.azure.com")
     elif words:
         acc.link(NetDirection.CONNECT, "management.azure.com")
     return acc.build()
@@ -209,7 +216,21 @@ def _gh(name: str, args: Argv) -> Effects:
     return acc.build()
 
 
+def _terraform(name: str, args: Argv) -> Effects:
+    """``terraform destroy`` / ``apply -destroy`` without ``-target``: everything the state
+    holds is deleted (``infra.destroy``); with ``-target`` only what is named."""
+    acc = Acc()
+    words = [w for w in args if not w.startswith("-")]
+    verb = words[0] if words else ""
+    destroying = verb == "destroy" or (verb == "apply" and "-destroy" in args)
+    if destroying and not any(w.startswith(("-target", "--target")) for w in args):
+        acc.mark("infra.destroy", f"{name} {' '.join(args)}"[:200])
+    return acc.build()
+
+
 HANDLERS: dict[str, Handler] = {
+    "terraform": _terraform,
+    "tofu": _terraform,
     "aws": _aws,
     "gsutil": _gsutil,
     "gcloud": _gsutil,

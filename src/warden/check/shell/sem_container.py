@@ -216,7 +216,8 @@ def _kubectl(name: str, args: Argv) -> Effects:
                 acc.read(manifest)
         acc.mark("k8s.apply", " ".join(parsed.values("-f", "--filename")))
     elif verb == "delete":
-        acc.mark("k8s.delete", " ".join(verbs[1:] + parsed.values("-f", "--filename")))
+        every = ["--all"] if parsed.has("--all", "-A", "--all-namespaces") else []
+        acc.mark("k8s.delete", " ".join(verbs[1:] + parsed.values("-f", "--filename") + every))
     elif verb in ("port-forward", "proxy"):
         acc.mark("net.tunnel", " ".join(verbs))
     elif verb == "run":

@@ -69,7 +69,7 @@ _NAMES = {
         "ssh-keygen", "tftp",
     ),
     "sem_cloud": (
-        "aws", "az", "gcloud", "gh", "gsutil", "rclone",
+        "aws", "az", "gcloud", "gh", "gsutil", "rclone", "terraform", "tofu",
     ),
     "sem_pkg": (
         "apk", "apt", "apt-get", "brew", "bundle", "bunx", "cargo", "composer", "conda", "dnf",
@@ -86,10 +86,10 @@ _NAMES = {
         "git-credential-osxkeychain", "git-credential-store", "git-credential-wincred",
     ),
     "sem_system": (
-        "aa-complain", "aa-disable", "aa-teardown", "adduser", "auditctl", "cfdisk", "chfn",
-        "chpasswd", "chsh", "crontab", "declare", "deluser", "export", "fdisk", "firewall-cmd",
-        "gdisk", "getcap", "gpasswd", "groupadd", "groupmod", "halt", "history", "insmod",
-        "ip6tables", "ip6tables-restore", "iptables", "iptables-legacy", "iptables-nft",
+        "aa-complain", "aa-disable", "aa-teardown", "adduser", "auditctl", "blkdiscard", "cfdisk",
+        "chfn", "chpasswd", "chsh", "crontab", "declare", "deluser", "export", "fdisk",
+        "firewall-cmd", "gdisk", "getcap", "gpasswd", "groupadd", "groupmod", "halt", "history",
+        "insmod", "ip6tables", "ip6tables-restore", "iptables", "iptables-legacy", "iptables-nft",
         "iptables-restore", "journalctl", "kill", "killall", "killall5", "launchctl", "local",
         "logrotate", "mke2fs", "mkfs", "mkswap", "modprobe", "mount", "newusers", "nft", "parted",
         "passwd", "pkill", "poweroff", "readonly", "reboot", "rmmod", "service", "set", "setcap",

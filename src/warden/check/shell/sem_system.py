@@ -549,6 +549,7 @@ HANDLERS: dict[str, Handler] = {
     "gdisk": _format,
     "sgdisk": _format,
     "parted": _format,
+    "blkdiscard": _format,
     "mount": _mount,
     "umount": _mount,
     "crontab": _crontab,

@@ -55,7 +55,8 @@ Markers
     awk.exec                     awk program             awk program calls system() or pipes
     chmod.executable             path                    mode grants execute
     chmod.world-writable         path                    mode grants write to others
-    cloud.delete                 bucket URI              aws s3 rm/rb, gsutil rm, rclone delete...
+    cloud.delete                 ``VERB [--recursive]    aws s3 rm/rb, gsutil rm, gcloud projects
+                                 URI``, or what          delete, az group delete, rclone delete
     cloud.iam                    service verb            aws iam/sts/secretsmanager/ssm/kms call
     container.cp                 ``src dst``             docker cp
     container.delete             docker args             docker rm / prune
@@ -123,6 +124,8 @@ Markers
     history.clear                ""                      history -c/-w/-d
     history.disable              variable or command     unset HISTFILE, HISTFILE=/dev/null,
                                                          HISTSIZE=0, set +o history
+    infra.destroy                command                 terraform/tofu destroy (or apply -destroy)
+                                                         without -target
     k8s.apply                    manifests               kubectl apply/create/replace
     k8s.cp                       ``src dst``             kubectl cp
     k8s.delete                   what                    kubectl delete
