@@ -333,3 +333,40 @@ def test_long_regions_the_parser_gives_up_on_are_split_in_linear_time(monkeypatc
     given.clear()
     judge("{cat,x} 'a b' ) ;")
     assert given
+
+
+def test_appends_to_a_settings_file_are_read_in_linear_time(monkeypatch) -> None:
+    """Session 13: a settings file is re-read whole after each append (a TOML table's head and
+    its keys may come in two writes); 8,000 appends to .npmrc in one command cost 24.5 s of CPU
+    when written. The whole file is re-read only up to MAX_SETTINGS; past that, only what each
+    write adds (0.7 s for the same command after). Counted, not timed: the text handed to the
+    settings reader in all stays within a bound linear in the command."""
+    from warden.check.shell import run
+
+    given: list[int] = []
+    real = run.settings_effects
+
+    def counting(tool: str, text: str):  # type: ignore[no-untyped-def]
+        given.append(len(text))
+        return real(tool, text)
+
+    monkeypatch.setattr(run, "settings_effects", counting)
+    command = "; ".join(f"echo k{i}=v >> .npmrc" for i in range(8_000))
+    d = judge(command)
+    assert d.verdict is Verdict.ALLOW, d.rules
+    assert len(given) == 8_000
+    assert sum(given) < 8_000 * run.MAX_SETTINGS // 2 + len(command)  # n² was ~760 MB
+
+
+def test_a_huge_start_up_file_is_read_up_to_the_bound() -> None:
+    """A file tool's write may be far larger than a command: a 10 MB ~/.bashrc is walked up to
+    MAX_COMMAND_CHARS and the analysis says it is incomplete (deny), in bounded time."""
+    from warden.check.rules.lint import example_action
+
+    content = "export A=1\n" * 1_000_000
+    payload = {"tool_name": "Write",
+               "tool_input": {"file_path": "/home/dev/.bashrc", "content": content}}  # fmt: skip
+    start = time.thread_time()
+    d = ENGINE.check(example_action(payload), EXAMPLE_CONTEXT)
+    assert time.thread_time() - start < BOUND_S  # a hang guard: ~1.2 s when written
+    assert d.verdict is Verdict.DENY and "analysis.incomplete" in d.rules, d.rules

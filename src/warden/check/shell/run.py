@@ -584,11 +584,20 @@ def remember_written(
     before = sink.written.get(path) if append else None
     if runs_at_startup(path):
         _startup_code(sink, frame, raw, out, span)  # (the text before was walked when written)
+    written = out.value
     if before is not None and before.value is not None and out.value is not None:
         out = _Out(before.origins | out.origins, before.value + out.value)
-    if out.value is not None and (tool := settings_tool(path)):
-        _settings_file(sink, frame, tool, raw, out.value, span)  # (a TOML table needs its head)
+    if written is not None and (tool := settings_tool(path)):
+        # the whole file as written so far (a TOML table's head and its keys in two writes),
+        # up to a bound: a command appending thousands of times must not cost n² to read
+        whole = out.value if out.value is not None and len(out.value) <= MAX_SETTINGS else written
+        _settings_file(sink, frame, tool, raw, whole, span)
     sink.written[path] = out
+
+
+#: The most text of one settings file re-read whole after an append (:func:`remember_written`);
+#: past it only what each write adds is read. Real settings files are a few hundred bytes.
+MAX_SETTINGS = 4096
 
 
 def _startup_code(sink: _Sink, frame: _Frame, raw: str, out: _Out, span: Span) -> None:
@@ -598,12 +607,16 @@ def _startup_code(sink: _Sink, frame: _Frame, raw: str, out: _Out, span: Span) -
     there (``curl -o ~/.bashrc URL``) is remote code that will run."""
     if _NETWORK in out.origins:
         sink.mark("exec.remote-code", f"start-up file {raw} is given text from the network", span)
-    if out.value is None or not out.value.strip():
+    code = out.value
+    if code is None or not code.strip():
         return
+    if len(code) > MAX_COMMAND_CHARS:  # (a file tool's write may be far larger than a command)
+        sink.mark("analysis.incomplete", f"start-up file text is {len(code)} characters", span)
+        code = code[:MAX_COMMAND_CHARS]
     child = _Frame(src=b"", text="", depth=frame.depth, via=(*frame.via, f"start-up file {raw}"),
                    span=span, remote=frame.remote)  # fmt: skip
     assigned = len(sink.env_set)
-    walker._walk_code(sink, child, out.value, _NONE)
+    walker._walk_code(sink, child, code, _NONE)
     if len(sink.env_set) > assigned:  # `export PIP_INDEX_URL=URL`: every later install's index
         for tool, url in env_index_settings(dict(sink.env_set[assigned:])):
             _net(sink, NetRef(NetDirection.FETCH, url), tool, span, _NONE)
@@ -616,6 +629,9 @@ def _settings_file(
     """``echo registry=URL > .npmrc``: what ``tool`` will do by the settings written to its
     file (:mod:`~warden.check.shell.sem_settings`), found as this command's, ``via`` the file:
     an index it will install from, a program it will run."""
+    if len(text) > MAX_COMMAND_CHARS:
+        sink.mark("analysis.incomplete", f"settings file text is {len(text)} characters", span)
+        text = text[:MAX_COMMAND_CHARS]
     eff = settings_effects(tool, text)
     if eff.net or eff.markers or eff.shell_code or eff.nested or eff.files:
         via = (*frame.via, f"settings file {raw}")
