@@ -639,14 +639,17 @@ _QUICK_WRITERS = frozenset({"echo", "printf", "cat", "cp", "touch", "mkdir", "cd
                             "yes", "fallocate", "truncate", "ln", "tee", "true", ":", "date",
                             "seq"})  # fmt: skip
 _LOOP_BODY = re.compile(r"\b(?:do|then|else)\s+|[;|&\n]+\s*")
+_DO = re.compile(r"(?:^|[\s;])do(?=\s)")
+_TO_NULL = re.compile(r"(?:\d|&)?>>?\s*/dev/null\b")
 
 
 def _fills_disk(loop: str) -> bool:
     """An endless loop whose body only writes files, quickly, and never stops itself
     (``while :; do echo x >> f; done``, ``while true; do mkdir d; cd d; done``)."""
-    body = loop[loop.find(" do") + 3 :] if " do" in loop else ""
+    start = _DO.search(loop)
+    body = _TO_NULL.sub(" ", loop[start.end() :]) if start is not None else ""
     if not (">" in body or "mkdir" in body or "touch" in body or "cp " in body):
-        return False
+        return False  # (`> /dev/null` writes nothing)
     names = {part.split(None, 1)[0] for part in _LOOP_BODY.split(body)
              if part.strip() and part.split(None, 1)[0] not in ("done", "fi", "}")}  # fmt: skip
     return bool(names) and names <= _QUICK_WRITERS
