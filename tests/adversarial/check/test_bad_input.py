@@ -370,3 +370,17 @@ def test_a_huge_start_up_file_is_read_up_to_the_bound() -> None:
     d = ENGINE.check(example_action(payload), EXAMPLE_CONTEXT)
     assert time.thread_time() - start < BOUND_S  # a hang guard: ~1.2 s when written
     assert d.verdict is Verdict.DENY and "analysis.incomplete" in d.rules, d.rules
+
+
+@pytest.mark.parametrize("wrapper", ["nice", "sudo", "env", "timeout 1", "nohup", "xargs"])
+def test_deeply_wrapped_programs_are_an_explained_deny(wrapper: str) -> None:
+    """`nice nice ... CMD` 400 deep overflowed the interpreter's stack (RecursionError: an
+    internal-error deny that said nothing the agent could act on). Past MAX_WRAPPERS the
+    analysis stops and says why; up to it the program is still judged."""
+    from warden.check.shell.run import MAX_WRAPPERS
+
+    deep = judge(f"{wrapper} " * 400 + "cat ~/.ssh/id_rsa")
+    assert deep.verdict is Verdict.DENY and deep.error is None, deep.error
+    assert "analysis.incomplete" in deep.rules, deep.rules
+    within = judge("nice " * MAX_WRAPPERS + "cat ~/.ssh/id_rsa")
+    assert "cred.ssh-key" in within.rules, within.rules

@@ -172,6 +172,12 @@ def _ends_with_substitution(node: tree_sitter.Node) -> bool:
     return node.type == "process_substitution"
 
 
+#: Wrappers one program may run inside (``sudo nice timeout env ... CMD``); past it the
+#: analysis stops there and says it is incomplete (deny). Each level costs the walker a few
+#: Python frames: 400 of them overflowed the interpreter's stack (an internal-error deny).
+MAX_WRAPPERS = 200
+
+
 _BINDERS: frozenset[str] = frozenset({"read", "mapfile", "readarray", "printf", "set", "shift"})
 #: Programs that change the shell's own state before they run (see :func:`builtin_state`).
 STATEFUL: frozenset[str] = _BINDERS | {"exec"}
@@ -255,6 +261,9 @@ def _run(
     raw_name = argv[0]
     if not raw_name:
         return _NONE  # `"" args`: bash finds no such command and runs nothing
+    if len(via) > MAX_WRAPPERS:  # `nice nice nice ... CMD`: a deny that says why, not a crash
+        sink.mark("analysis.incomplete", f"programs wrapped more than {MAX_WRAPPERS} deep", span)
+        return _NONE
     name = raw_name.rpartition("/")[2] or raw_name  # posixpath.basename, without the call
     if not name.isascii():
         name = _fold_name(sink, name, span)
